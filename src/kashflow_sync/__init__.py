@@ -1,0 +1,1 @@
+"""kashflow_sync: connect a KashFlow account, sync its lists, publish documents exactly once."""

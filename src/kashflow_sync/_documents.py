@@ -1,0 +1,298 @@
+"""Documents to publish (purchase and sales invoices), rules, problems and results.
+
+Money is :class:`~decimal.Decimal` and dates are :class:`~datetime.date`: a float given where
+money is expected is refused at construction with a :class:`TypeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "Attachment",
+    "BatchItem",
+    "BatchResult",
+    "Document",
+    "Line",
+    "Payment",
+    "Problem",
+    "PublishAttempt",
+    "PublishResult",
+    "PurchaseInvoice",
+    "ResolvedDocument",
+    "Rule",
+    "SalesInvoice",
+]
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, (bool, float)):
+        raise TypeError(
+            f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r}); "
+            "floats cannot represent pennies exactly: use Decimal('12.34')"
+        )
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"money must be a finite Decimal, not {value!r}")
+        return value
+    raise TypeError(f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r})")
+
+
+def _optional_money(value: Any) -> Decimal | None:
+    return None if value is None else _money(value)
+
+
+def _a_date(value: Any) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise TypeError(f"expected a datetime.date, not {type(value).__name__} ({value!r})")
+    return value
+
+
+def _optional_date(value: Any) -> date | None:
+    return None if value is None else _a_date(value)
+
+
+@attrs.frozen
+class Line:
+    """One line of a document.
+
+    Args:
+        description: the line's text.
+        net: the line's net total (quantity x unit price), before VAT.
+        vat: the line's VAT amount; None lets the SDK work it out from ``vat_rate``.
+        vat_rate: percentage (20 means 20%; -1 exempt/n-a); None lets a rule fill it.
+        category: nominal code (e.g. 7500); None lets a rule fill it.
+        project: project number (Dext: class); None for none or a rule's.
+        quantity: number of units; the unit price sent to KashFlow is ``net / quantity``.
+
+    """
+
+    description: str | None = None
+    net: Decimal = attrs.field(default=Decimal(0), converter=_money)
+    vat: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    vat_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    category: int | None = None
+    project: int | None = None
+    quantity: Decimal = attrs.field(default=Decimal(1), converter=_money)
+
+    @property
+    def gross(self) -> Decimal:
+        """Net plus VAT (VAT counted as 0 while unknown)."""
+        return self.net + (self.vat or Decimal(0))
+
+
+@attrs.frozen(repr=False)
+class Attachment:
+    """The source image or PDF, attached to the document in KashFlow."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/pdf"
+
+    def __repr__(self) -> str:
+        return (
+            f"Attachment(filename={self.filename!r}, content=<{len(self.content)} bytes>, "
+            f"content_type={self.content_type!r})"
+        )
+
+
+@attrs.frozen
+class Payment:
+    """A payment recorded against the document once it is published.
+
+    Args:
+        method: payment method name or KashFlow id (purchase or sales methods as fits).
+        bank_account: the bank account's nominal code (e.g. 1200) or name.
+        paid_on: the payment date; None means the document's issue date.
+        amount: None means the document's full gross.
+
+    """
+
+    method: str | int | None = None
+    bank_account: int | str | None = None
+    paid_on: date | None = attrs.field(default=None, converter=_optional_date)
+    amount: Decimal | None = attrs.field(default=None, converter=_optional_money)
+
+
+def _lines(value: Any) -> tuple[Line, ...]:
+    lines = tuple(value)
+    for line in lines:
+        if not isinstance(line, Line):
+            raise TypeError(f"lines must be kashflow_sync.Line objects, not {type(line).__name__}")
+    return lines
+
+
+@attrs.frozen
+class _DocumentBase:
+    external_id: str
+    reference: str
+    issue_date: date | None = attrs.field(converter=_optional_date)
+    lines: tuple[Line, ...] = attrs.field(converter=_lines)
+    due_date: date | None = attrs.field(default=None, converter=_optional_date, kw_only=True)
+    currency: str | None = attrs.field(default=None, kw_only=True)
+    attachment: Attachment | None = attrs.field(default=None, kw_only=True)
+    payment: Payment | None = attrs.field(default=None, kw_only=True)
+    location: str | None = attrs.field(default=None, kw_only=True)
+
+    @property
+    def net(self) -> Decimal:
+        """Sum of the lines' net amounts."""
+        return sum((line.net for line in self.lines), Decimal(0))
+
+    @property
+    def vat(self) -> Decimal:
+        """Sum of the lines' VAT amounts."""
+        return sum((line.vat or Decimal(0) for line in self.lines), Decimal(0))
+
+    @property
+    def gross(self) -> Decimal:
+        """Net plus VAT."""
+        return self.net + self.vat
+
+
+@attrs.frozen
+class PurchaseInvoice(_DocumentBase):
+    """A supplier's invoice to publish as a KashFlow receipt (purchase).
+
+    ``supplier`` is a supplier name or code; one not in the synced lists is created on publish
+    unless the client was built with ``create_missing_contacts=False``.
+    """
+
+    supplier: str = attrs.field(kw_only=True)
+
+    kind: Literal["purchase"] = attrs.field(default="purchase", init=False)
+
+    @property
+    def contact(self) -> str:
+        """The supplier, under the name both document kinds share."""
+        return self.supplier
+
+
+@attrs.frozen
+class SalesInvoice(_DocumentBase):
+    """A sales invoice to a customer; ``customer`` is a customer name or code."""
+
+    customer: str = attrs.field(kw_only=True)
+
+    kind: Literal["sales"] = attrs.field(default="sales", init=False)
+
+    @property
+    def contact(self) -> str:
+        """The customer, under the name both document kinds share."""
+        return self.customer
+
+
+Document = PurchaseInvoice | SalesInvoice
+
+
+@attrs.frozen
+class Rule:
+    """Defaults for documents from one supplier or to one customer; every field optional.
+
+    What a document says always wins; a rule only fills what the document leaves blank.
+    """
+
+    category: int | None = None
+    vat_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    project: int | None = None
+    payment_method: str | int | None = None
+    bank_account: int | str | None = None
+    description: str | None = None
+    due_days: int | None = None
+
+
+@attrs.frozen
+class ResolvedDocument:
+    """A document with rule defaults filled in, and what set each field."""
+
+    document: Document
+    explain: Mapping[str, str]
+
+
+@attrs.frozen
+class Problem:
+    """One reason a document cannot be published as it is.
+
+    Attributes:
+        code: stable code, e.g. ``unknown_category``.
+        field: the document field, e.g. ``lines[0].category``.
+        message: what is wrong.
+        remedy: what to do about it.
+
+    """
+
+    code: str
+    field: str
+    message: str
+    remedy: str
+
+
+@attrs.frozen
+class PublishResult:
+    """A published document: KashFlow's number and internal id for it."""
+
+    external_id: str
+    kind: Literal["purchase", "sales"]
+    number: int
+    kashflow_id: int
+    status: Literal["published", "already_published"]
+
+
+@attrs.frozen
+class PublishAttempt:
+    """One recorded step of publishing a document, as ``publish_history`` shows it."""
+
+    at: datetime
+    step: str
+    outcome: str
+    detail: str = ""
+
+
+@attrs.frozen
+class BatchItem:
+    """One document's outcome in a batch: exactly one of ``result`` and ``error`` is set."""
+
+    external_id: str
+    result: PublishResult | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the document is in KashFlow (published now or before)."""
+        return self.result is not None
+
+
+@attrs.frozen
+class BatchResult:
+    """Outcomes of ``publish_many``, in input order."""
+
+    items: tuple[BatchItem, ...]
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        """Iterate the items in input order."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        """Number of documents in the batch."""
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> BatchItem:
+        """The item at *index* (input order)."""
+        return self.items[index]
+
+    @property
+    def published(self) -> Sequence[BatchItem]:
+        """Items that ended in KashFlow (``published`` or ``already_published``)."""
+        return [i for i in self.items if i.result is not None]
+
+    @property
+    def failed(self) -> Sequence[BatchItem]:
+        """Items that raised an error."""
+        return [i for i in self.items if i.error is not None]

@@ -1,0 +1,50 @@
+"""The publish journal's record: what the SDK knows about one document's publication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import attrs
+
+from ._documents import PublishAttempt
+
+__all__ = ["ClaimResult", "JournalEntry", "JournalState"]
+
+#: ``claimed``: nothing sent yet. ``sending``: the create call may have reached KashFlow (after a
+#: crash, look it up before sending again). ``created``: KashFlow's number is known; attachment
+#: and payment may still be missing. ``published``: every step done.
+JournalState = Literal["claimed", "sending", "created", "published"]
+
+
+@attrs.frozen
+class JournalEntry:
+    """One document's publication record, keyed by ``(connection_id, external_id)``.
+
+    ``owner`` and ``lease_until`` say which worker is publishing it now; another worker waits
+    until the lease ends. ``fingerprint`` identifies the document content that was published.
+    """
+
+    connection_id: str
+    external_id: str
+    kind: Literal["purchase", "sales"]
+    fingerprint: str
+    state: JournalState = "claimed"
+    owner: str | None = None
+    lease_until: datetime | None = None
+    contact_id: int | None = None
+    number: int | None = None
+    kashflow_id: int | None = None
+    attachment_done: bool = False
+    payment_done: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    attempts: tuple[PublishAttempt, ...] = ()
+
+
+@attrs.frozen
+class ClaimResult:
+    """What ``Storage.claim_journal`` found: the entry, and whether the caller now holds it."""
+
+    entry: JournalEntry
+    acquired: bool

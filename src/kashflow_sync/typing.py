@@ -1,0 +1,105 @@
+"""Protocols a host application may implement: :class:`Storage` and :class:`RuleResolver`.
+
+kashflow_sync ships :class:`~kashflow_sync.MemoryStorage` and :class:`~kashflow_sync.SQLStorage`
+(SQLite and PostgreSQL) as reference implementations; ``kashflow_sync.testing.storage_conformance``
+holds the test suite any implementation can run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ._documents import Document, PublishAttempt, ResolvedDocument, Rule
+    from ._journal import ClaimResult, JournalEntry
+    from ._models import ListItem
+
+__all__ = ["RuleKind", "RuleResolver", "Storage"]
+
+#: Whose rule: ``"supplier"`` or ``"customer"``.
+RuleKind = str
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Where a client keeps lists, sync state, rules and the publish journal.
+
+    Every method takes the ``connection_id`` first: one storage serves many KashFlow accounts and
+    nothing of one is visible through another. Writes are atomic: a failure leaves the previous
+    value intact.
+    """
+
+    # Lists
+    def load_list(self, connection_id: str, name: str) -> Sequence[ListItem]:
+        """Items of the named list in stored order; empty when never synced."""
+        ...
+
+    def replace_list(self, connection_id: str, name: str, items: Sequence[ListItem]) -> None:
+        """Replace the named list with *items*, atomically."""
+        ...
+
+    # Sync state (small string values: last sync times, schema markers)
+    def get_state(self, connection_id: str, key: str) -> str | None:
+        """A stored state value, or None."""
+        ...
+
+    def set_state(self, connection_id: str, key: str, value: str | None) -> None:
+        """Store a state value; None deletes it."""
+        ...
+
+    # Rules
+    def get_rule(self, connection_id: str, kind: RuleKind, contact: str) -> Rule | None:
+        """The rule for a supplier or customer (matched case-insensitively), or None."""
+        ...
+
+    def set_rule(self, connection_id: str, kind: RuleKind, contact: str, rule: Rule) -> None:
+        """Store (or replace) the rule for a supplier or customer."""
+        ...
+
+    def delete_rule(self, connection_id: str, kind: RuleKind, contact: str) -> None:
+        """Remove a rule; no error if there was none."""
+        ...
+
+    def list_rules(self, connection_id: str, kind: RuleKind) -> Mapping[str, Rule]:
+        """Every rule of that kind, by the contact name it was set for."""
+        ...
+
+    # Publish journal
+    def claim_journal(
+        self, entry: JournalEntry, owner: str, now: datetime, lease_until: datetime
+    ) -> ClaimResult:
+        """Atomically take (or create) the journal entry for ``(connection_id, external_id)``.
+
+        If no entry exists, *entry* is stored with ``owner`` and ``lease_until`` and returned with
+        ``acquired=True``. If one exists and is not published and its lease ended before *now*
+        (or *owner* already holds it), it is taken over and returned with ``acquired=True``.
+        Otherwise the stored entry is returned with ``acquired=False``.
+        """
+        ...
+
+    def get_journal(self, connection_id: str, external_id: str) -> JournalEntry | None:
+        """The journal entry, or None."""
+        ...
+
+    def update_journal(self, entry: JournalEntry, owner: str) -> bool:
+        """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise."""
+        ...
+
+    def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
+        """Append one attempt to the entry's history."""
+        ...
+
+    def purge(self, connection_id: str) -> None:
+        """Drop everything stored for the connection."""
+        ...
+
+
+@runtime_checkable
+class RuleResolver(Protocol):
+    """Fills a document's blanks from the rules for its supplier or customer."""
+
+    def resolve(self, connection_id: str, document: Document) -> ResolvedDocument:
+        """Return the document with defaults filled in and what set each field."""
+        ...
