@@ -66,6 +66,8 @@ class KashFlowError(Exception):
         retryable: bool | None = None,
         operation: str | None = None,
         detail: str | None = None,
+        request_sent: bool = True,
+        retry_after: float | None = None,
     ) -> None:
         """Build the error; omitted fields take the class defaults."""
         super().__init__(message)
@@ -75,6 +77,8 @@ class KashFlowError(Exception):
         self.retryable = self.default_retryable if retryable is None else retryable
         self.operation = operation
         self.detail = detail
+        self.request_sent = request_sent
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         parts = [self.message]
