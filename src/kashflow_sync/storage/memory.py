@@ -1,0 +1,243 @@
+"""``MemoryStorage``: the default :class:`~kashflow_sync.typing.Storage`, kept in process memory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+
+import attrs
+
+from .._convert import as_utc, list_item_class
+from .._documents import PublishAttempt, Rule
+from .._journal import ClaimResult, JournalEntry
+from .._models import ListItem
+
+__all__ = ["MemoryStorage"]
+
+#: Whose rules a storage keeps.
+RULE_KINDS = ("supplier", "customer")
+
+
+def check_rule_kind(kind: str) -> None:
+    """Refuse a rule kind other than ``"supplier"`` or ``"customer"``.
+
+    Raises:
+        ValueError: *kind* is not a known rule kind.
+
+    """
+    if kind not in RULE_KINDS:
+        raise ValueError(f"rule kind must be 'supplier' or 'customer', not {kind!r}")
+
+
+@attrs.define
+class _Connection:
+    """Everything stored for one connection_id."""
+
+    lists: dict[str, tuple[ListItem, ...]] = attrs.Factory(dict)
+    state: dict[str, str] = attrs.Factory(dict)
+    # (kind, casefolded contact) -> (contact as set, rule)
+    rules: dict[tuple[str, str], tuple[str, Rule]] = attrs.Factory(dict)
+    # external_id -> entry without attempts; attempts kept apart, as add_attempt appends them
+    journal: dict[str, JournalEntry] = attrs.Factory(dict)
+    attempts: dict[str, list[PublishAttempt]] = attrs.Factory(dict)
+
+
+class MemoryStorage:
+    """Lists, state, rules and publish journal in memory; lost when the process ends.
+
+    Thread-safe: one lock guards every call. Lists are stored as immutable tuples and
+    :meth:`load_list` hands back the stored tuple itself, so reading a 20,000-item list copies
+    nothing. Journal timestamps must be timezone-aware and are kept in UTC.
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._lock = threading.Lock()
+        self._connections: dict[str, _Connection] = {}
+
+    def __repr__(self) -> str:
+        with self._lock:
+            count = len(self._connections)
+        return f"MemoryStorage({count} connection(s))"
+
+    def _conn(self, connection_id: str) -> _Connection:
+        conn = self._connections.get(connection_id)
+        if conn is None:
+            conn = self._connections[connection_id] = _Connection()
+        return conn
+
+    # Lists
+
+    def load_list(self, connection_id: str, name: str) -> Sequence[ListItem]:
+        """Items of the named list in stored order; empty when never synced.
+
+        Raises:
+            KeyError: *name* is not one of ``LIST_NAMES``.
+
+        """
+        list_item_class(name)
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            return () if conn is None else conn.lists.get(name, ())
+
+    def replace_list(self, connection_id: str, name: str, items: Sequence[ListItem]) -> None:
+        """Replace the named list with *items*, atomically.
+
+        Raises:
+            KeyError: *name* is not one of ``LIST_NAMES``.
+            TypeError: an item is not of the list's item class (the old list is kept).
+
+        """
+        cls = list_item_class(name)
+        stored = tuple(items)
+        for index, item in enumerate(stored):
+            if not isinstance(item, cls):
+                raise TypeError(
+                    f"{name}[{index}] must be a {cls.__name__}, not {type(item).__name__}"
+                )
+        with self._lock:
+            self._conn(connection_id).lists[name] = stored
+
+    # Sync state
+
+    def get_state(self, connection_id: str, key: str) -> str | None:
+        """A stored state value, or None."""
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            return None if conn is None else conn.state.get(key)
+
+    def set_state(self, connection_id: str, key: str, value: str | None) -> None:
+        """Store a state value; None deletes it."""
+        with self._lock:
+            if value is None:
+                conn = self._connections.get(connection_id)
+                if conn is not None:
+                    conn.state.pop(key, None)
+            else:
+                self._conn(connection_id).state[key] = value
+
+    # Rules
+
+    def get_rule(self, connection_id: str, kind: str, contact: str) -> Rule | None:
+        """The rule for a supplier or customer (matched case-insensitively), or None."""
+        check_rule_kind(kind)
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            found = None if conn is None else conn.rules.get((kind, contact.casefold()))
+            return None if found is None else found[1]
+
+    def set_rule(self, connection_id: str, kind: str, contact: str, rule: Rule) -> None:
+        """Store (or replace) the rule for a supplier or customer."""
+        check_rule_kind(kind)
+        if not isinstance(rule, Rule):
+            raise TypeError(f"rule must be a kashflow_sync.Rule, not {type(rule).__name__}")
+        with self._lock:
+            self._conn(connection_id).rules[(kind, contact.casefold())] = (contact, rule)
+
+    def delete_rule(self, connection_id: str, kind: str, contact: str) -> None:
+        """Remove a rule; no error if there was none."""
+        check_rule_kind(kind)
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            if conn is not None:
+                conn.rules.pop((kind, contact.casefold()), None)
+
+    def list_rules(self, connection_id: str, kind: str) -> Mapping[str, Rule]:
+        """Every rule of that kind, by the contact name it was set for."""
+        check_rule_kind(kind)
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            if conn is None:
+                return {}
+            return {name: rule for (k, _), (name, rule) in conn.rules.items() if k == kind}
+
+    # Publish journal
+
+    def claim_journal(
+        self, entry: JournalEntry, owner: str, now: datetime, lease_until: datetime
+    ) -> ClaimResult:
+        """Atomically take (or create) the journal entry for ``(connection_id, external_id)``."""
+        now = as_utc(now)
+        lease_until = as_utc(lease_until)
+        with self._lock:
+            conn = self._conn(entry.connection_id)
+            stored = conn.journal.get(entry.external_id)
+            if stored is None:
+                stored = _normalised(
+                    attrs.evolve(
+                        entry,
+                        owner=owner,
+                        lease_until=lease_until,
+                        created_at=entry.created_at or now,
+                        updated_at=now,
+                        attempts=(),
+                    )
+                )
+                acquired = True
+            elif stored.state != "published" and (
+                stored.owner == owner or stored.lease_until is None or stored.lease_until < now
+            ):
+                stored = attrs.evolve(stored, owner=owner, lease_until=lease_until, updated_at=now)
+                acquired = True
+            else:
+                acquired = False
+            conn.journal[entry.external_id] = stored
+            return ClaimResult(entry=self._with_attempts(conn, stored), acquired=acquired)
+
+    def get_journal(self, connection_id: str, external_id: str) -> JournalEntry | None:
+        """The journal entry with its attempts in order, or None."""
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            stored = None if conn is None else conn.journal.get(external_id)
+            return None if conn is None or stored is None else self._with_attempts(conn, stored)
+
+    def update_journal(self, entry: JournalEntry, owner: str) -> bool:
+        """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise.
+
+        ``created_at`` and the attempts are kept as stored (attempts only grow through
+        :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
+        """
+        with self._lock:
+            conn = self._connections.get(entry.connection_id)
+            stored = None if conn is None else conn.journal.get(entry.external_id)
+            if conn is None or stored is None or stored.owner != owner:
+                return False
+            conn.journal[entry.external_id] = _normalised(
+                attrs.evolve(
+                    entry,
+                    created_at=stored.created_at,
+                    updated_at=entry.updated_at or datetime.now(timezone.utc),
+                    attempts=(),
+                )
+            )
+            return True
+
+    def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
+        """Append one attempt to the entry's history."""
+        attempt = attrs.evolve(attempt, at=as_utc(attempt.at))
+        with self._lock:
+            self._conn(connection_id).attempts.setdefault(external_id, []).append(attempt)
+
+    def purge(self, connection_id: str) -> None:
+        """Drop everything stored for the connection."""
+        with self._lock:
+            self._connections.pop(connection_id, None)
+
+    def close(self) -> None:
+        """Nothing to release; present so every storage can be closed alike."""
+
+    @staticmethod
+    def _with_attempts(conn: _Connection, entry: JournalEntry) -> JournalEntry:
+        attempts = conn.attempts.get(entry.external_id)
+        return attrs.evolve(entry, attempts=tuple(attempts)) if attempts else entry
+
+
+def _normalised(entry: JournalEntry) -> JournalEntry:
+    """*entry* with its timestamps in UTC (refusing naive ones)."""
+    return attrs.evolve(
+        entry,
+        lease_until=None if entry.lease_until is None else as_utc(entry.lease_until),
+        created_at=None if entry.created_at is None else as_utc(entry.created_at),
+        updated_at=None if entry.updated_at is None else as_utc(entry.updated_at),
+    )
