@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -37,7 +38,16 @@ log = logging.getLogger("kashflow_sync")
 
 NS = "{KashFlow}"
 _SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    # lxml parsers must not be shared between threads; publish_many runs several.
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        _PARSERS.parser = parser
+    return parser
 
 T = TypeVar("T")
 
@@ -131,7 +141,7 @@ class KashFlowService:
 
     def _read_response(self, operation: str, response: httpx.Response) -> etree._Element:
         try:
-            root = etree.fromstring(response.content, _PARSER)
+            root = etree.fromstring(response.content, _parser())
         except etree.XMLSyntaxError:
             if response.status_code != 200:
                 raise _errormap.from_http_status(

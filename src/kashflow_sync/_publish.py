@@ -1,0 +1,456 @@
+"""Publishing exactly once on an API with no idempotency keys.
+
+A journal entry per ``(connection_id, external_id)`` is claimed in storage before anything is
+sent, and moved through ``claimed -> sending -> created -> published``. ``sending`` is written
+*before* the create call, so after any uncertain outcome (a timeout, a lost answer, a killed
+process, a crashed worker) the next attempt knows the document may be in KashFlow and looks it
+up (contact + reference + date + totals) before it would send again. Steps already done
+(attachment, payment) are never repeated. A worker that finds another's live lease waits for it.
+When the outcome cannot be established, :class:`~errors.PublishUncertainError` is raised and the
+journal keeps saying ``sending``: nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+import attrs
+
+from . import _errormap, errors
+from ._documents import (
+    BatchItem,
+    BatchResult,
+    Document,
+    PublishAttempt,
+    PublishResult,
+)
+from ._journal import JournalEntry
+from ._listsview import Lists
+from ._wire import document_header, document_lines, payment_ids
+from .soap.records import LedgerDocument
+from .soap.service import KashFlowService
+from .typing import Storage
+
+__all__ = ["BatchProgress", "Publisher", "fingerprint"]
+
+log = logging.getLogger("kashflow_sync")
+
+#: How long a worker owns a document it is publishing before another may take it over.
+DEFAULT_LEASE = timedelta(minutes=5)
+#: Times the create call is sent again after KashFlow was shown not to have the document.
+MAX_SENDS = 3
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fingerprint(document: Document) -> str:
+    """A stable digest of what would be published (attachment by content digest)."""
+    data: dict[str, Any] = attrs.asdict(document, recurse=True)
+    if document.attachment is not None:
+        data["attachment"]["content"] = hashlib.sha256(document.attachment.content).hexdigest()
+    text = json.dumps(data, default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def duplicate_keys(kind: str, contact: str | int, reference: str, gross: Any) -> str:
+    """The sync-state key under which a published document is remembered for duplicates."""
+    return f"published:{kind}:{str(contact).casefold()}:{reference.strip().casefold()}:{gross}"
+
+
+@attrs.frozen
+class BatchProgress:
+    """Progress of ``publish_many``: called after each document finishes."""
+
+    done: int
+    total: int
+    external_id: str
+    ok: bool
+
+
+class Publisher:
+    """Publishes validated documents for one connection; shared by every thread of a client."""
+
+    def __init__(
+        self,
+        service: KashFlowService,
+        storage: Storage,
+        connection_id: str,
+        lists: Callable[[], Lists],
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        wait_poll: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """Publish through *service*, journaling in *storage* under *connection_id*."""
+        self._service = service
+        self._storage = storage
+        self._cid = connection_id
+        self._lists = lists
+        self._lease = lease
+        self._wait_poll = wait_poll
+        self._sleep = sleep
+        self._clock = clock
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._contact_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ journal helpers
+
+    def _record(self, external_id: str, step: str, outcome: str, detail: str = "") -> None:
+        attempt = PublishAttempt(at=self._clock(), step=step, outcome=outcome, detail=detail)
+        self._storage.add_attempt(self._cid, external_id, attempt)
+
+    def _save(self, entry: JournalEntry, **changes: Any) -> JournalEntry:
+        now = self._clock()
+        fields: dict[str, Any] = {"updated_at": now, "lease_until": now + self._lease}
+        fields.update(changes)
+        updated = attrs.evolve(entry, **fields)
+        if not self._storage.update_journal(updated, self.owner):
+            raise errors.PublishUncertainError(
+                f"another worker took over publishing {entry.external_id!r}",
+                code="lease_lost",
+                remedy="Let the other worker finish; publish again later to get its result.",
+            )
+        return updated
+
+    def _release(self, external_id: str) -> None:
+        # Give the document back so the next attempt need not wait for the lease to run out.
+        # Re-read it: the stored state (say "sending") must survive, whatever this worker holds.
+        entry = self._storage.get_journal(self._cid, external_id)
+        if entry is not None and entry.owner == self.owner:
+            self._storage.update_journal(
+                attrs.evolve(entry, owner=None, lease_until=None, updated_at=self._clock()),
+                self.owner,
+            )
+
+    def _claim(self, document: Document, print_: str) -> JournalEntry | PublishResult:
+        """Take the journal entry, waiting out another worker's live lease."""
+        template = JournalEntry(
+            connection_id=self._cid,
+            external_id=document.external_id,
+            kind=document.kind,
+            fingerprint=print_,
+        )
+        while True:
+            now = self._clock()
+            claim = self._storage.claim_journal(
+                attrs.evolve(template, created_at=now, updated_at=now),
+                self.owner,
+                now,
+                now + self._lease,
+            )
+            entry = claim.entry
+            if entry.state == "published":
+                return self._result(entry, "already_published")
+            if claim.acquired:
+                return entry
+            # Another worker is on it: wait for its outcome or for its lease to run out.
+            self._sleep(self._wait_poll)
+
+    @staticmethod
+    def _result(
+        entry: JournalEntry, status: Literal["published", "already_published"]
+    ) -> PublishResult:
+        return PublishResult(
+            external_id=entry.external_id,
+            kind=entry.kind,
+            number=entry.number or 0,
+            kashflow_id=entry.kashflow_id or 0,
+            status=status,
+        )
+
+    # ------------------------------------------------------------------ publish
+
+    def already_published(self, external_id: str) -> PublishResult | None:
+        """The result of an earlier publish of *external_id*, or None."""
+        entry = self._storage.get_journal(self._cid, external_id)
+        if entry is not None and entry.state == "published":
+            return self._result(entry, "already_published")
+        return None
+
+    def publish(self, document: Document) -> PublishResult:
+        """Publish a validated, resolved document exactly once (see the module docstring)."""
+        claimed = self._claim(document, fingerprint(document))
+        if isinstance(claimed, PublishResult):
+            return claimed
+        entry = claimed
+        try:
+            entry = self._run(document, entry)
+        except errors.KashFlowError as exc:
+            self._record(document.external_id, "publish", "failed", f"{exc.code}: {exc.message}")
+            self._release(document.external_id)
+            raise
+        self._remember_for_duplicates(document, entry)
+        return self._result(entry, "published")
+
+    def _run(self, document: Document, entry: JournalEntry) -> JournalEntry:
+        lists = self._lists()
+        if entry.contact_id is None:
+            entry = self._save(entry, contact_id=self._contact_id(document, lists))
+        assert entry.contact_id is not None
+        if entry.state in ("claimed", "sending"):
+            entry = self._create(document, entry, lists)
+        if document.attachment is not None and not entry.attachment_done:
+            entry = self._attach(document, entry)
+        if document.payment is not None and not entry.payment_done:
+            entry = self._pay(document, entry, lists)
+        entry = self._save(entry, state="published", owner=None, lease_until=None)
+        self._record(document.external_id, "publish", "published", f"number {entry.number}")
+        return entry
+
+    # ------------------------------------------------------------------ contact
+
+    def _contact_id(self, document: Document, lists: Lists) -> int:
+        contacts = lists.suppliers if document.kind == "purchase" else lists.customers
+        found = contacts.find(document.contact)
+        if found is not None:
+            return found.kashflow_id
+        # A new contact is itself published exactly once, under a journal entry of its own,
+        # so two documents from one new supplier never create it twice.
+        key = f"contact:{document.kind}:{document.contact.strip().casefold()}"
+        with self._contact_lock:
+            existing = self._storage.get_journal(self._cid, key)
+            if existing is not None and existing.state == "published" and existing.kashflow_id:
+                return existing.kashflow_id
+            code = _contact_code(document.contact, {c.code.casefold() for c in contacts})
+            template = JournalEntry(
+                connection_id=self._cid, external_id=key, kind=document.kind, fingerprint=code
+            )
+            while True:
+                now = self._clock()
+                claim = self._storage.claim_journal(
+                    attrs.evolve(template, created_at=now), self.owner, now, now + self._lease
+                )
+                if claim.entry.state == "published" and claim.entry.kashflow_id:
+                    return claim.entry.kashflow_id
+                if claim.acquired:
+                    break
+                self._sleep(self._wait_poll)
+            entry = claim.entry
+            code = entry.fingerprint  # the code chosen by whoever first claimed it
+            contact_id = None
+            if entry.state == "sending":
+                contact_id = self._service.find_contact(document.kind, code)
+            if contact_id is None:
+                entry = self._save(entry, state="sending")
+                try:
+                    if document.kind == "purchase":
+                        contact_id = self._service.insert_supplier(document.contact, code)
+                    else:
+                        contact_id = self._service.insert_customer(document.contact, code)
+                except errors.KashFlowError as exc:
+                    if _errormap.request_was_sent(exc) and not isinstance(
+                        exc, errors.RejectedError
+                    ):
+                        contact_id = self._service.find_contact(document.kind, code)
+                    if contact_id is None:
+                        self._release(key)
+                        raise
+            self._save(entry, state="published", kashflow_id=contact_id, owner=None)
+            self._record(document.external_id, "contact", "created", f"{code} id {contact_id}")
+            return contact_id
+
+    # ------------------------------------------------------------------ create
+
+    def _find_in_ledger(self, document: Document, contact_id: int) -> list[LedgerDocument]:
+        """Documents in KashFlow matching contact, reference, date and totals."""
+        reference = document.reference.strip().casefold()
+        return [
+            d
+            for d in self._service.documents_for_contact(document.kind, contact_id)
+            if d.reference.strip().casefold() == reference
+            and d.issue_date == document.issue_date
+            and d.net == document.net
+            and d.vat == document.vat
+        ]
+
+    def _reconcile(self, document: Document, entry: JournalEntry) -> LedgerDocument | None:
+        """After an uncertain send: the document if KashFlow has it, None if it certainly does not."""
+        assert entry.contact_id is not None
+        try:
+            matches = self._find_in_ledger(document, entry.contact_id)
+        except errors.KashFlowError as exc:
+            raise errors.PublishUncertainError(
+                f"could not check whether KashFlow recorded {document.external_id!r}",
+                detail=str(exc),
+            ) from exc
+        if len(matches) > 1:
+            numbers = ", ".join(str(m.number) for m in matches)
+            raise errors.PublishUncertainError(
+                f"KashFlow holds several documents matching {document.external_id!r} "
+                f"(numbers {numbers}); not guessing which one is this document's",
+                code="publish_ambiguous",
+                remedy="Check those documents in KashFlow and delete the extra copies by hand.",
+                retryable=False,
+            )
+        return matches[0] if matches else None
+
+    def _create(self, document: Document, entry: JournalEntry, lists: Lists) -> JournalEntry:
+        assert entry.contact_id is not None
+        if entry.state == "sending":
+            found = self._reconcile(document, entry)
+            if found is not None:
+                self._record(document.external_id, "create", "found", f"number {found.number}")
+                return self._save(
+                    entry, state="created", number=found.number, kashflow_id=found.kashflow_id
+                )
+        header = document_header(document, lists, entry.contact_id)
+        lines = document_lines(document, lists)
+        for _send in range(MAX_SENDS):
+            entry = self._save(entry, state="sending")
+            try:
+                number = self._service.insert_document(document.kind, header, lines)
+            except errors.KashFlowError as exc:
+                if not _errormap.request_was_sent(exc) or isinstance(
+                    exc, (errors.RejectedError, errors.AuthenticationError)
+                ):
+                    # KashFlow refused it or never saw it: nothing is there.
+                    entry = self._save(entry, state="claimed")
+                    raise
+                self._record(document.external_id, "create", "uncertain", exc.code)
+                found = self._reconcile(document, entry)
+                if found is None:
+                    continue  # proven absent: sending again cannot duplicate it
+                number = found.number
+                self._record(document.external_id, "create", "found", f"number {number}")
+                return self._save(
+                    entry, state="created", number=number, kashflow_id=found.kashflow_id
+                )
+            # Record the number before anything else can fail.
+            entry = self._save(entry, state="created", number=number)
+            self._record(document.external_id, "create", "created", f"number {number}")
+            created = self._service.get_document(document.kind, number)
+            if created is not None:
+                entry = self._save(entry, kashflow_id=created.kashflow_id)
+            return entry
+        raise errors.PublishUncertainError(
+            f"KashFlow kept failing to take {document.external_id!r}", code="publish_incomplete"
+        )
+
+    # ------------------------------------------------------------------ attachment, payment
+
+    def _attach(self, document: Document, entry: JournalEntry) -> JournalEntry:
+        attachment = document.attachment
+        assert attachment is not None and entry.number is not None
+        try:
+            self._service.attach_file(
+                document.kind,
+                entry.number,
+                attachment.filename,
+                attachment.content,
+                attachment.content_type,
+            )
+        except errors.KashFlowError as exc:
+            if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+                raise
+            if not self._attachment_landed(document, entry):
+                raise errors.PublishUncertainError(
+                    f"the attachment of {document.external_id!r} may not have reached KashFlow",
+                    detail=str(exc),
+                ) from exc
+        self._record(document.external_id, "attachment", "attached", attachment.filename)
+        return self._save(entry, attachment_done=True)
+
+    def _attachment_landed(self, document: Document, entry: JournalEntry) -> bool:
+        if document.kind != "purchase" or not entry.kashflow_id:
+            # KashFlow has no call listing a sales invoice's attachments: sending again is the
+            # only way to be sure, at worst attaching the same file twice (never the invoice).
+            return False
+        assert document.attachment is not None
+        files = self._service.receipt_attachments(entry.kashflow_id)
+        return any(f.filename == document.attachment.filename for f in files)
+
+    def _pay(self, document: Document, entry: JournalEntry, lists: Lists) -> JournalEntry:
+        assert entry.number is not None
+        ids = payment_ids(document, lists)
+        try:
+            self._service.insert_payment(document.kind, entry.number, **ids)
+        except errors.KashFlowError as exc:
+            if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+                raise
+            paid = self._service.payments(document.kind, entry.number)
+            if not any(p.amount == ids["amount"] and p.paid_on == ids["paid_on"] for p in paid):
+                raise errors.PublishUncertainError(
+                    f"the payment of {document.external_id!r} may not have reached KashFlow",
+                    detail=str(exc),
+                ) from exc
+        self._record(document.external_id, "payment", "recorded", str(ids["amount"]))
+        return self._save(entry, payment_done=True)
+
+    # ------------------------------------------------------------------ duplicates
+
+    def _remember_for_duplicates(self, document: Document, entry: JournalEntry) -> None:
+        for contact in (document.contact, entry.contact_id):
+            key = duplicate_keys(document.kind, contact or "", document.reference, document.gross)
+            self._storage.set_state(self._cid, key, document.external_id)
+
+    def duplicate_of(
+        self, kind: str, contact_id: int | None, contact_name: str, reference: str, gross: Any
+    ) -> str | None:
+        """The external_id of a published document with this contact, reference and total."""
+        for contact in (contact_id, contact_name):
+            if contact is None or contact == "":
+                continue
+            found = self._storage.get_state(
+                self._cid, duplicate_keys(kind, contact, reference, gross)
+            )
+            if found:
+                return found
+        return None
+
+    # ------------------------------------------------------------------ batches
+
+    def publish_many(
+        self,
+        documents: Sequence[Document],
+        publish_one: Callable[[Document], PublishResult],
+        *,
+        concurrency: int,
+        progress: Callable[[BatchProgress], None] | None,
+    ) -> BatchResult:
+        """Run *publish_one* over *documents* on at most *concurrency* threads."""
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        total = len(documents)
+        done = 0
+        lock = threading.Lock()
+
+        def run(document: Document) -> BatchItem:
+            nonlocal done
+            try:
+                item = BatchItem(document.external_id, result=publish_one(document))
+            except Exception as exc:  # one bad document never stops the batch
+                item = BatchItem(document.external_id, error=exc)
+            with lock:
+                done += 1
+                count = done
+            if progress is not None:
+                progress(BatchProgress(count, total, document.external_id, item.ok))
+            return item
+
+        if concurrency == 1 or total <= 1:
+            return BatchResult(tuple(run(d) for d in documents))
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kf-publish") as pool:
+            return BatchResult(tuple(pool.map(run, documents)))
+
+
+def _contact_code(name: str, taken: Iterable[str]) -> str:
+    """A short code for a new contact, unique among the synced ones (``ACMEPA01``)."""
+    stem = "".join(ch for ch in name.upper() if ch.isalnum())[:6] or "NEW"
+    used = set(taken)
+    for n in range(1, 1000):
+        code = f"{stem}{n:02d}"
+        if code.casefold() not in used:
+            return code
+    return f"{stem}{uuid.uuid4().hex[:6].upper()}"

@@ -1,0 +1,117 @@
+"""A resolved document -> the values KashFlow's Invoice, InvoiceLine and Payment types want.
+
+Pure functions over values: lists come in, plain dicts go out; the SOAP layer adds the
+required-element defaults and the ``xsi:type`` on lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from . import errors
+from ._amounts import line_wire_values
+from ._documents import Document, Problem
+from ._listsview import Lists
+from ._models import BankAccount, PaymentMethod
+
+__all__ = ["document_header", "document_lines", "payment_ids"]
+
+
+def _stale(document: Document, field: str, what: str) -> None:
+    raise errors.ValidationError(
+        [
+            Problem(
+                code="stale_lists",
+                field=field,
+                message=f"{what} is no longer in the synced lists",
+                remedy="Refresh the lists and validate the document again.",
+            )
+        ],
+        external_id=document.external_id,
+    )
+
+
+def document_lines(document: Document, lists: Lists) -> list[dict[str, Any]]:
+    """The document's lines as ``InvoiceLine`` values (nominal and project ids resolved)."""
+    out: list[dict[str, Any]] = []
+    for index, line in enumerate(document.lines):
+        nominal = lists.nominal_codes.find(line.category) if line.category is not None else None
+        if line.category is not None and nominal is None:
+            # validate() reports this first; reaching here means the lists changed in between.
+            _stale(document, f"lines[{index}].category", f"nominal code {line.category}")
+        project = lists.projects.find(line.project) if line.project is not None else None
+        quantity, rate, vat_amount = line_wire_values(line)
+        out.append(
+            {
+                "Quantity": quantity,
+                "Description": line.description or "",
+                "Rate": rate,
+                # KashFlow wants the nominal's internal id here, not its visible code.
+                "ChargeType": nominal.kashflow_id if nominal else 0,
+                "VatRate": line.vat_rate if line.vat_rate is not None else Decimal(0),
+                "VatAmount": vat_amount,
+                "ProjID": project.kashflow_id if project else 0,
+                "Sort": index + 1,
+            }
+        )
+    return out
+
+
+def document_header(document: Document, lists: Lists, contact_id: int) -> dict[str, Any]:
+    """The ``Invoice`` header values for a receipt or sales invoice."""
+    projects = {line.project for line in document.lines}
+    project_id = 0
+    if len(projects) == 1 and (number := projects.pop()) is not None:
+        found = lists.projects.find(number)
+        project_id = found.kashflow_id if found else 0
+    header: dict[str, Any] = {
+        "InvoiceDate": document.issue_date,
+        "DueDate": document.due_date or document.issue_date,
+        "CustomerID": contact_id,
+        "CustomerReference": document.reference,
+        "ProjectID": project_id,
+        "ExchangeRate": Decimal(1),
+    }
+    if document.currency:
+        currency = lists.currencies.find(document.currency)
+        header["CurrencyCode"] = currency.code if currency else document.currency
+        if currency is not None and not currency.is_default:
+            header["ExchangeRate"] = currency.exchange_rate
+    return header
+
+
+def _method(document: Document, lists: Lists) -> PaymentMethod | None:
+    assert document.payment is not None
+    methods = (
+        lists.purchase_payment_methods if document.kind == "purchase" else lists.sales_payment_methods
+    )
+    method = document.payment.method
+    if isinstance(method, int):
+        return methods.by_id(method) or methods.find(method)
+    return methods.find(method) if method is not None else None
+
+
+def _bank(document: Document, lists: Lists) -> BankAccount | None:
+    assert document.payment is not None
+    account = document.payment.bank_account
+    return lists.bank_accounts.find(account) if account is not None else None
+
+
+def payment_ids(document: Document, lists: Lists) -> Mapping[str, Any]:
+    """Payment method id, bank account id, date and amount for the document's payment."""
+    payment = document.payment
+    assert payment is not None and document.issue_date is not None
+    method, bank = _method(document, lists), _bank(document, lists)
+    if method is None:
+        _stale(document, "payment.method", f"payment method {payment.method!r}")
+    if bank is None:
+        _stale(document, "payment.bank_account", f"bank account {payment.bank_account!r}")
+    assert method is not None and bank is not None
+    return {
+        "method_id": method.kashflow_id,
+        "account_id": bank.kashflow_id,
+        "paid_on": payment.paid_on or document.issue_date,
+        "amount": payment.amount if payment.amount is not None else document.gross,
+    }
