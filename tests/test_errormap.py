@@ -1,0 +1,104 @@
+"""The one error map: KashFlow's words, SOAP faults, HTTP statuses and httpx errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from kashflow_sync import _errormap, errors
+
+STATUS_DETAIL_CASES = [
+    ("Incorrect username or password", errors.AuthenticationError, "authentication_failed"),
+    (
+        "The IP address of 81.2.69.160 is not in the access list",
+        errors.IPNotAllowedError,
+        "ip_not_allowed",
+    ),
+    ("Invalid AutoAuth key", errors.IPNotAllowedError, "autoauth_rejected"),
+    ("API access is disabled for this account", errors.PermissionDeniedError, "permission_denied"),
+    ("There is no supplier with that code", errors.RejectedError, "not_found"),
+    ("Nominal code does not exist", errors.RejectedError, "rejected"),
+    ("", errors.RejectedError, "rejected"),
+]
+
+
+@pytest.mark.parametrize(("detail", "cls", "code"), STATUS_DETAIL_CASES)
+def test_status_detail_maps_to_error(detail: str, cls: type, code: str) -> None:
+    """Each StatusDetail KashFlow uses becomes the error class and code the caller acts on."""
+    err = _errormap.from_status_detail("InsertReceipt", detail)
+    assert type(err) is cls
+    assert err.code == code
+    assert err.operation == "InsertReceipt"
+    assert err.remedy
+    if detail:
+        assert err.detail == detail
+
+
+def test_authentication_is_never_retryable() -> None:
+    """Bad credentials are not retried: KashFlow locks accounts after repeated bad logins."""
+    err = _errormap.from_status_detail("GetSuppliers", "Incorrect username or password")
+    assert err.retryable is False
+
+
+TRANSPORT_CASES = [
+    (httpx.ConnectError("refused"), "connection_failed", False),
+    (httpx.ConnectTimeout("slow"), "connect_timeout", False),
+    (httpx.PoolTimeout("busy"), "pool_timeout", False),
+    (httpx.ReadTimeout("slow"), "timeout", True),
+    (httpx.WriteTimeout("slow"), "timeout", True),
+    (httpx.RemoteProtocolError("gone"), "connection_lost", True),
+    (httpx.ReadError("reset"), "connection_lost", True),
+]
+
+
+@pytest.mark.parametrize(("exc", "code", "sent"), TRANSPORT_CASES)
+def test_transport_error_maps_to_transient(exc: httpx.HTTPError, code: str, sent: bool) -> None:
+    """httpx failures become retryable TransientErrors that say whether the request left."""
+    err = _errormap.from_transport_error("GetSuppliers", exc)
+    assert isinstance(err, errors.TransientError)
+    assert err.code == code
+    assert err.retryable
+    assert err.request_sent is sent
+
+
+HTTP_CASES = [
+    (500, errors.TransientError, "http_500", True),
+    (502, errors.TransientError, "http_502", True),
+    (503, errors.TransientError, "http_503", False),
+    (429, errors.TransientError, "rate_limited", False),
+    (403, errors.PermissionDeniedError, "permission_denied", True),
+    (404, errors.ProtocolError, "http_404", True),
+]
+
+
+@pytest.mark.parametrize(("status", "cls", "code", "sent"), HTTP_CASES)
+def test_http_status_maps(status: int, cls: type, code: str, sent: bool) -> None:
+    """HTTP statuses without a SOAP reply map by what the caller can do about them."""
+    err = _errormap.from_http_status("InsertReceipt", status, retry_after=2.0)
+    assert type(err) is cls
+    assert err.code == code
+    assert err.request_sent is sent
+
+
+FAULT_CASES = [
+    ("soap:Client", "Server was unable to read request.", errors.ProtocolError, False),
+    ("soap:Server", "Server was unable to process request.", errors.TransientError, True),
+    ("soap:Server", "Invalid username or password", errors.AuthenticationError, False),
+]
+
+
+@pytest.mark.parametrize(("code", "text", "cls", "retryable"), FAULT_CASES)
+def test_soap_fault_maps(code: str, text: str, cls: type, retryable: bool) -> None:
+    """SOAP faults blame the request (Client) or KashFlow (Server)."""
+    err = _errormap.from_fault("GetSuppliers", code, text)
+    assert type(err) is cls
+    assert err.retryable is retryable
+    assert err.detail == text
+
+
+def test_error_str_names_operation_and_kashflow_words() -> None:
+    """str() of an error carries the operation and KashFlow's own words."""
+    err = _errormap.from_status_detail("InsertReceipt", "Nominal code does not exist")
+    text = str(err)
+    assert "InsertReceipt" in text
+    assert "Nominal code does not exist" in text
