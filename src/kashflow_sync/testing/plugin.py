@@ -1,0 +1,206 @@
+"""pytest plugin: a fake KashFlow on loopback and a client connected to it, for your own tests.
+
+Installed with kashflow-sync and loaded automatically (``pytest11`` entry point). It offers:
+
+``kashflow_fake``
+    A :class:`~kashflow_sync.testing.FakeKashFlow` seeded with a small UK demo account and served
+    on a free 127.0.0.1 port for one test (``kashflow_fake.url``, ``kashflow_fake.credentials``).
+``kashflow_client``
+    A :class:`~kashflow_sync.KashFlowClient` connected to ``kashflow_fake`` (AutoAuth done, lists
+    synced) with a retry policy that never sleeps; closed after the test.
+``@pytest.mark.kashflow(...)``
+    Shapes both fixtures for one test::
+
+        @pytest.mark.kashflow(faults=[("http_error", {"status": 503, "op": "GetSuppliers"})])
+        @pytest.mark.kashflow(preset="flaky")
+        @pytest.mark.kashflow(seed=None)                      # an empty account
+        @pytest.mark.kashflow(fake={"autoauth_enabled": False}, client={"timeout": 2.0})
+
+    ``faults`` is a list of ``(kind, options)`` pairs, each becoming
+    ``kashflow_fake.faults.<kind>(**options)`` (kinds: ``http_error``, ``delay``,
+    ``reset_before``, ``drop_response``, ``malformed_response``, ``soap_fault``, ``random``);
+    ``preset`` names one or more of :data:`PRESETS`. With ``kashflow_client`` the faults start
+    after the client has connected, so they hit the code under test rather than the fixture.
+
+This module imports nothing heavy at import time (no zeep, httpx, SQLAlchemy or the SDK's own
+modules): the fixtures import what they need when a test uses them, so merely having
+kashflow-sync installed costs other projects' test runs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from kashflow_sync import KashFlowClient
+    from kashflow_sync.testing import FakeKashFlow
+
+__all__ = ["FAULT_KINDS", "PRESETS", "FaultSpec", "kashflow_client", "kashflow_fake"]
+
+#: One fault: the ``fake.faults`` method name and its keyword arguments.
+FaultSpec = tuple[str, Mapping[str, Any]]
+
+#: The fault kinds a marker may name (each a method of ``FakeKashFlow.faults``).
+FAULT_KINDS = frozenset(
+    {
+        "http_error",
+        "delay",
+        "reset_before",
+        "drop_response",
+        "malformed_response",
+        "soap_fault",
+        "random",
+    }
+)
+
+#: Named fault sets for ``@pytest.mark.kashflow(preset=...)``. Random ones are seeded, so a test
+#: sees the same faults on every run.
+PRESETS: Mapping[str, tuple[FaultSpec, ...]] = {
+    # One call in five answers HTTP 503 (KashFlow under load); the SDK retries reads and
+    # reconciles writes, so code under test should still see every call succeed.
+    "flaky": (("random", {"kind": "http_error", "rate": 0.2, "seed": 1, "status": 503}),),
+    # Every call answers HTTP 503: KashFlow is down. Calls end in TransientError.
+    "unavailable": (("http_error", {"status": 503, "times": None}),),
+    # Every call takes 50 ms longer: enough to show up in timing, not to time out.
+    "slow": (("delay", {"seconds": 0.05, "times": None}),),
+    # Half the receipt and invoice creations land but their answers are lost: the case
+    # exactly-once publishing exists for.
+    "lost_responses": (
+        ("random", {"kind": "drop_response", "rate": 0.5, "seed": 2, "op": "InsertReceipt"}),
+        ("random", {"kind": "drop_response", "rate": 0.5, "seed": 3, "op": "InsertInvoice"}),
+    ),
+    # Every tenth call gets its connection reset before KashFlow sees it.
+    "resets": (("random", {"kind": "reset_before", "rate": 0.1, "seed": 4}),),
+}
+
+_MARKER_HELP = (
+    "kashflow(faults=[(kind, options)...], preset=NAME|[NAMES], seed='demo'|None, fake={...}, "
+    "client={...}): shape the kashflow_fake and kashflow_client fixtures (fault injection, "
+    f"presets: {', '.join(sorted(PRESETS))})"
+)
+
+_SETTINGS = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``kashflow`` marker so ``--strict-markers`` runs accept it."""
+    config.addinivalue_line("markers", _MARKER_HELP)
+
+
+def _settings(node: pytest.Item | pytest.Collector | Any) -> dict[str, Any]:
+    """The merged ``kashflow`` marker options of *node* (closest marker wins per option)."""
+    merged: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("kashflow"))):
+        if marker.args:
+            raise pytest.UsageError(
+                "@pytest.mark.kashflow takes keyword arguments only, e.g. "
+                "@pytest.mark.kashflow(preset='flaky')"
+            )
+        merged.update(marker.kwargs)
+    unknown = sorted(set(merged) - {"faults", "preset", "seed", "fake", "client"})
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.kashflow got unknown option(s) {unknown}; "
+            "known: faults, preset, seed, fake, client"
+        )
+    return merged
+
+
+def fault_specs(settings: Mapping[str, Any]) -> list[FaultSpec]:
+    """The faults a marker asks for: its presets' first, then its own ``faults``, checked."""
+    specs: list[FaultSpec] = []
+    presets = settings.get("preset") or ()
+    if isinstance(presets, str):
+        presets = (presets,)
+    for name in presets:
+        if name not in PRESETS:
+            raise pytest.UsageError(
+                f"unknown kashflow preset {name!r}; known: {', '.join(sorted(PRESETS))}"
+            )
+        specs.extend(PRESETS[name])
+    for spec in settings.get("faults") or ():
+        kind, options = _fault_spec(spec)
+        specs.append((kind, options))
+    return specs
+
+
+def _fault_spec(spec: Any) -> FaultSpec:
+    if isinstance(spec, str):
+        kind, options = spec, {}
+    elif isinstance(spec, Mapping):
+        options = dict(spec)
+        kind = options.pop("kind", None)
+    elif isinstance(spec, Sequence) and len(spec) == 2 and isinstance(spec[1], Mapping):
+        kind, options = spec[0], dict(spec[1])
+    else:
+        raise pytest.UsageError(
+            f"a kashflow fault is (kind, {{options}}), e.g. ('http_error', {{'status': 503}}), "
+            f"not {spec!r}"
+        )
+    if kind not in FAULT_KINDS:
+        raise pytest.UsageError(
+            f"unknown kashflow fault kind {kind!r}; known: {', '.join(sorted(FAULT_KINDS))}"
+        )
+    return str(kind), options
+
+
+def apply_faults(fake: FakeKashFlow, specs: Sequence[FaultSpec]) -> None:
+    """Queue each fault on ``fake.faults`` in order."""
+    for kind, options in specs:
+        getattr(fake.faults, kind)(**options)
+
+
+@pytest.fixture
+def kashflow_fake(request: pytest.FixtureRequest) -> Iterator[FakeKashFlow]:
+    """A seeded FakeKashFlow served on a free loopback port for one test.
+
+    Shaped by ``@pytest.mark.kashflow(...)``: ``seed`` (``"demo"`` or None), ``fake`` (more
+    FakeKashFlow arguments), ``faults`` and ``preset``.
+    """
+    from kashflow_sync.testing import FakeKashFlow
+
+    settings = _settings(request.node)
+    specs = fault_specs(settings)
+    options = dict(settings.get("fake") or {})
+    options.setdefault("seed", settings.get("seed", "demo"))
+    with FakeKashFlow.serve(**options) as fake:
+        request.node.stash[_SETTINGS] = {"specs": specs}
+        apply_faults(fake, specs)
+        yield fake
+
+
+@pytest.fixture
+def kashflow_client(
+    request: pytest.FixtureRequest, kashflow_fake: FakeKashFlow
+) -> Iterator[KashFlowClient]:
+    """A KashFlowClient connected to ``kashflow_fake``; retries never sleep; closed after.
+
+    The marker's faults are held back while it connects and queued right after, so they hit
+    the test's own calls. ``@pytest.mark.kashflow(client={...})`` passes more arguments to
+    KashFlowClient (``storage=``, ``create_missing_contacts=``, ``timeout=``...).
+    """
+    from kashflow_sync import KashFlowClient, RetryPolicy
+
+    settings = _settings(request.node)
+    specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
+    options: dict[str, Any] = {
+        "app_name": "pytest",
+        "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep),
+        "endpoint": kashflow_fake.url,
+    }
+    options.update(settings.get("client") or {})
+    kashflow_fake.faults.clear()
+    client = KashFlowClient(kashflow_fake.credentials, **options)
+    try:
+        client.connect()
+        apply_faults(kashflow_fake, specs)
+        yield client
+    finally:
+        client.close()
+
+
+def _no_sleep(_seconds: float) -> None:
+    """Retries in tests do not wait."""
