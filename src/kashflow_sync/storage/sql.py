@@ -26,7 +26,9 @@ password or an AutoAuth key.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
@@ -203,12 +205,29 @@ def _make_engine(url: URL) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
             if not in_memory:
-                # WAL lets readers run while another process writes.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
         finally:
             cursor.close()
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the database to WAL (readers run while another process writes), once.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not wait for it through
+    the busy timeout, so a process starting beside busy ones retries here instead.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SQLStorage:
