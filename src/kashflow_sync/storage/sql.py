@@ -196,7 +196,7 @@ def _make_engine(url: URL) -> Engine:
         )
     else:
         if not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url)
 
     @sa.event.listens_for(engine, "connect")
@@ -393,7 +393,7 @@ class SQLStorage:
 
         """
         data = unstructure_items(name, items)
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        payload = json.dumps(data, separators=(",", ":"))
         values = {
             "connection_id": connection_id,
             "list_name": name,
