@@ -239,7 +239,9 @@ class SQLStorage:
     Args:
         url: a SQLAlchemy URL (``sqlite:///path/kf.db``, ``sqlite://`` for memory,
             ``postgresql+psycopg://user@host/db``) or an :class:`~sqlalchemy.engine.Engine` the
-            caller owns. A SQLite file's missing directory is created.
+            caller owns (used as configured: the SQLite pragmas below are only set on engines
+            this storage creates). A SQLite file's missing directory is created, and the file
+            is switched to WAL with a busy timeout so several processes can share it.
         create: create the tables on first use when they do not exist; with False a database
             without them is refused.
 
