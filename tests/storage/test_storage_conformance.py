@@ -33,8 +33,13 @@ class TestSQLiteMemoryStorage(StorageConformance):
 
 class TestPostgreSQLStorage(StorageConformance):
     @pytest.fixture
-    def storage(self, pg_storage: SQLStorage) -> Storage:
-        return pg_storage
+    def storage(
+        self, pg_storage: SQLStorage, connection_id: str, other_connection_id: str
+    ) -> Iterator[Storage]:
+        yield pg_storage
+        # The database outlives the run: remove this test's rows, and nothing else.
+        pg_storage.purge(connection_id)
+        pg_storage.purge(other_connection_id)
 
 
 def test_implementations_satisfy_protocol() -> None:

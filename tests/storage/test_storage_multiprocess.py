@@ -8,15 +8,16 @@ from collections import Counter
 
 from _storage_workers import claim_all
 
+from kashflow_sync.storage import SQLStorage
+
 PROCESSES = 4
 IDS = [f"doc-{i:03d}" for i in range(50)]
 
 
-def _claim_from_processes(url: str) -> tuple[Counter[str], list[str]]:
+def _claim_from_processes(url: str, connection_id: str) -> tuple[Counter[str], list[str]]:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     queue = ctx.Queue()
-    connection_id = f"multiprocess-{uuid.uuid4().hex}"
     procs = [
         ctx.Process(target=claim_all, args=(url, connection_id, f"proc-{i}", IDS, barrier, queue))
         for i in range(PROCESSES)
@@ -37,13 +38,18 @@ def _claim_from_processes(url: str) -> tuple[Counter[str], list[str]]:
 
 def test_sqlite_file_processes_acquire_each_id_once(sqlite_url: str) -> None:
     """4 processes claiming the same 50 ids on one SQLite file acquire each exactly once."""
-    acquired, errors = _claim_from_processes(sqlite_url)
+    acquired, errors = _claim_from_processes(sqlite_url, f"multiprocess-{uuid.uuid4().hex}")
     assert errors == []
     assert acquired == Counter(IDS)
 
 
 def test_postgresql_processes_acquire_each_id_once(pg_url: str) -> None:
     """4 processes claiming the same 50 ids on one PostgreSQL database acquire each exactly once."""
-    acquired, errors = _claim_from_processes(pg_url)
+    connection_id = f"multiprocess-{uuid.uuid4().hex}"
+    try:
+        acquired, errors = _claim_from_processes(pg_url, connection_id)
+    finally:
+        with SQLStorage(pg_url) as storage:
+            storage.purge(connection_id)
     assert errors == []
     assert acquired == Counter(IDS)
