@@ -1,0 +1,472 @@
+"""``kashflow-sync`` run in-process (``main(argv)``) against the fake KashFlow on loopback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import kashflow_sync as kfs
+from kashflow_sync import _cli_commands, cli, errors
+from kashflow_sync.testing import FakeKashFlow
+
+NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
+
+
+@attrs.frozen
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: Path) -> Path:
+    """Credentials of the fake in the environment, no colour, and a fresh database file."""
+    creds = kashflow_fake.credentials
+    monkeypatch.setenv(cli.ENV_USERNAME, creds.username)
+    monkeypatch.setenv(cli.ENV_PASSWORD, creds.password)
+    monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, creds.autoauth_key or "")
+    monkeypatch.delenv(cli.ENV_DB, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
+    monkeypatch.setattr(
+        _cli_commands, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def run(
+    env: Path, kashflow_fake: FakeKashFlow, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Any]:
+    """Run the CLI with the fake's endpoint and a temporary database; capture its output."""
+    account = ["--endpoint", kashflow_fake.url, "--db", f"sqlite:///{env / 'kf.db'}"]
+
+    def _run(*argv: str, account_options: bool = True) -> Run:
+        capsys.readouterr()
+        code = cli.main([*argv, *account] if account_options else list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    yield _run
+
+
+@pytest.fixture
+def connected(run: Any) -> Any:
+    """The CLI after a successful ``connect``."""
+    assert run("connect").code == 0
+    return run
+
+
+def write_doc(folder: Path, data: Any, name: str = "doc.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def purchase(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "external_id": external_id,
+        "supplier": "Acme Paper Ltd",
+        "reference": f"INV-{external_id}",
+        "issue_date": "2026-11-02",
+        "lines": [
+            {"description": "Paper", "net": "100.00", "vat_rate": "20", "category": 7500},
+            {
+                "description": "Toner",
+                "net": "40.00",
+                "vat": "8.00",
+                "vat_rate": "20",
+                "category": 7500,
+                "project": 1,
+            },
+        ],
+        "attachment": {"path": "inv.pdf", "content_type": "application/pdf"},
+        "payment": {"method": "Credit card", "bank_account": 1200, "paid_on": "2026-11-03"},
+    }
+    doc.update(changes)
+    return doc
+
+
+@pytest.fixture
+def docs(env: Path) -> Path:
+    """A folder with an attachment next to where document files are written."""
+    folder = env / "docs"
+    folder.mkdir()
+    (folder / "inv.pdf").write_bytes(b"%PDF-1.4 invoice")
+    return folder
+
+
+# ---------------------------------------------------------------------------- usage
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` prints usage with the commands and exits 0."""
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "connect", "refresh", "status", "publish"):
+        assert command in out
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Running with no command exits 2 with usage on stderr."""
+    assert cli.main([]) == cli.EXIT_USAGE
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints the package version."""
+    assert cli.main(["--version"]) == 0
+    assert kfs.__version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("missing", [cli.ENV_USERNAME, cli.ENV_PASSWORD])
+def test_missing_credential_variable_is_named(
+    run: Any, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    """A missing credential variable exits 2 with an error naming it."""
+    monkeypatch.delenv(missing)
+    result = run("connect")
+    assert result.code == cli.EXIT_USAGE
+    assert missing in result.err
+
+
+def test_credentials_are_never_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    """There is no --password option: argparse refuses it."""
+    assert cli.main(["connect", "--password", "x"]) == cli.EXIT_USAGE
+
+
+def test_unknown_list_is_a_usage_error(run: Any) -> None:
+    """``refresh --only`` accepts only known list names."""
+    assert run("refresh", "--only", "locations").code == cli.EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------- connect
+
+
+def test_connect_syncs_lists_and_allows_the_ip(run: Any, kashflow_fake: FakeKashFlow) -> None:
+    """``connect`` runs AutoAuth with the app name, syncs every list and prints the counts."""
+    result = run("connect", "--app-name", "Acme Books")
+    assert result.code == 0, result.err
+    assert kashflow_fake.allowed_ips == {"127.0.0.1": "Acme Books"}
+    assert "suppliers" in result.out and "nominal_codes" in result.out
+    assert "Connected" in result.out
+
+
+def test_connect_json(run: Any) -> None:
+    """``connect --json`` prints one JSON object with the per-list report."""
+    result = run("connect", "--json")
+    assert result.code == 0
+    data = result.json()
+    assert data["ok"] is True and data["status"] == "connected"
+    assert data["lists"]["suppliers"]["added"] == 3
+
+
+def test_wrong_password_exits_3(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KashFlow refusing the password is exit code 3 with the remedy."""
+    monkeypatch.setenv(cli.ENV_PASSWORD, "wrong")
+    result = run("connect")
+    assert result.code == cli.EXIT_AUTH
+    assert "authentication_failed" in result.err
+    assert "API password" in result.err
+
+
+def test_ip_not_allowed_without_key_exits_3(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an AutoAuth key, an IP missing from the access list is exit code 3."""
+    monkeypatch.delenv(cli.ENV_AUTOAUTH_KEY)
+    result = run("connect", "--json")
+    assert result.code == cli.EXIT_AUTH
+    assert result.json()["error"]["code"] == "ip_not_allowed"
+
+
+def test_output_has_no_colour_off_a_terminal(run: Any) -> None:
+    """Captured (non-TTY) output carries no ANSI escape codes."""
+    result = run("connect")
+    assert "\x1b[" not in result.out + result.err
+
+
+def test_secrets_never_printed(run: Any, kashflow_fake: FakeKashFlow) -> None:
+    """Neither the password nor the AutoAuth key appears in any output."""
+    result = run("connect")
+    text = result.out + result.err
+    assert kashflow_fake.password not in text
+    assert kashflow_fake.autoauth_key is not None and kashflow_fake.autoauth_key not in text
+
+
+# ---------------------------------------------------------------------------- status, refresh
+
+
+def test_status_before_connect_exits_2(run: Any) -> None:
+    """``status`` on a fresh database says not connected and exits 2."""
+    result = run("status")
+    assert result.code == cli.EXIT_USAGE
+    assert "not_connected" in result.out
+    assert "kashflow-sync connect" in result.out
+
+
+def test_status_needs_no_credentials(connected: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``status`` reads only the local database, so it works without credential variables."""
+    monkeypatch.delenv(cli.ENV_USERNAME)
+    monkeypatch.delenv(cli.ENV_PASSWORD)
+    result = connected("status", "--json")
+    assert result.code == 0
+    data = result.json()
+    assert data["status"] == "connected"
+    assert data["lists"]["suppliers"] == {"active": 3, "total": 3}
+
+
+def test_status_check_asks_kashflow(connected: Any, kashflow_fake: FakeKashFlow) -> None:
+    """``status --check`` sends one request to prove the credentials still work."""
+    kashflow_fake.reset_calls()
+    result = connected("status", "--check")
+    assert result.code == 0
+    assert [c.operation for c in kashflow_fake.calls] == ["GetCurrencies"]
+    assert "accepted" in result.out
+
+
+def test_refresh_reports_the_diff(connected: Any, kashflow_fake: FakeKashFlow) -> None:
+    """``refresh`` after changes in KashFlow reports added, changed and archived items."""
+    kashflow_fake.remove_supplier("RAIL01")
+    kashflow_fake.rename_nominal_code(7502, "Telephone and internet")
+    kashflow_fake.add_project(4, "Shop fit-out")
+    data = connected("refresh", "--json").json()
+    assert data["lists"]["suppliers"]["archived"] == 1
+    assert data["lists"]["nominal_codes"]["changed"] == 1
+    assert data["lists"]["projects"]["added"] == 1
+
+
+def test_refresh_only_named_lists(connected: Any, kashflow_fake: FakeKashFlow) -> None:
+    """``refresh --only suppliers`` pulls just that list."""
+    kashflow_fake.reset_calls()
+    data = connected("refresh", "--only", "suppliers", "--json").json()
+    assert list(data["lists"]) == ["suppliers"]
+
+
+def test_refresh_before_connect_exits_2(run: Any) -> None:
+    """Refreshing a connection that never connected is a usage error."""
+    assert run("refresh").code == cli.EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+def test_publish_lands_once_with_attachment_and_payment(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """``publish`` creates the receipt, attaches the file, records the payment; exit 0."""
+    result = connected("publish", str(write_doc(docs, purchase())))
+    assert result.code == 0, result.out + result.err
+    [receipt] = kashflow_fake.receipts
+    assert receipt.customer_reference == "INV-item-1"
+    assert [a.filename for a in kashflow_fake.attachments] == ["inv.pdf"]
+    assert len(kashflow_fake.payments) == 1
+    assert "published" in result.out
+
+
+def test_publish_again_is_already_published(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """Publishing the same file twice reports already_published and creates nothing new."""
+    path = str(write_doc(docs, purchase()))
+    assert connected("publish", path).code == 0
+    data = connected("publish", path, "--json").json()
+    assert data["documents"][0]["status"] == "already_published"
+    assert len(kashflow_fake.receipts) == 1
+
+
+def test_publish_json_names_numbers(connected: Any, docs: Path) -> None:
+    """``publish --json`` gives each document's status, KashFlow number and id."""
+    path = write_doc(docs, [purchase("a"), purchase("b")])
+    data = connected("publish", str(path), "--json", "--concurrency", "2").json()
+    assert data["published"] == 2 and data["failed"] == 0
+    assert [d["external_id"] for d in data["documents"]] == ["a", "b"]
+    assert all(d["number"] > 0 and d["kashflow_id"] > 0 for d in data["documents"])
+
+
+def test_one_bad_document_fails_alone(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A document with problems exits 1 but the others in the batch are published."""
+    bad = purchase("bad", lines=[{"net": "10.00", "vat_rate": "17.5", "category": 9999}])
+    path = write_doc(docs, [purchase("good"), bad])
+    data = connected("publish", str(path), "--json").json()
+    assert data["published"] == 1 and data["failed"] == 1
+    codes = {p["code"] for p in data["documents"][1]["error"]["problems"]}
+    assert {"unknown_category", "unknown_vat_rate"} <= codes
+    assert len(kashflow_fake.receipts) == 1
+
+
+def test_validation_failure_exit_code(connected: Any, docs: Path) -> None:
+    """A batch whose only failure is a validation problem exits 1."""
+    bad = purchase("bad", location="Leeds")
+    result = connected("publish", str(write_doc(docs, bad)))
+    assert result.code == cli.EXIT_FAILED
+    assert "unsupported_location" in result.out
+
+
+def test_dry_run_validates_without_sending(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """``--dry-run`` prints every problem with its remedy, sends nothing and exits 1."""
+    bad = purchase("bad", location="Leeds", lines=[{"net": "10.00", "category": 9999}])
+    path = write_doc(docs, [purchase("good"), bad])
+    kashflow_fake.reset_calls()
+    result = connected("publish", "--dry-run", str(path))
+    assert result.code == cli.EXIT_FAILED
+    assert kashflow_fake.calls == []
+    assert "unsupported_location" in result.out and "unknown_category" in result.out
+    assert "ready to publish" in result.out
+    assert kashflow_fake.receipts == []
+
+
+def test_dry_run_clean_exits_0_without_credentials(
+    connected: Any, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clean dry run exits 0 and needs no credentials (it never talks to KashFlow)."""
+    monkeypatch.delenv(cli.ENV_PASSWORD)
+    data = connected("publish", "--dry-run", "--json", str(write_doc(docs, purchase()))).json()
+    assert data["ok"] is True
+    assert data["documents"][0]["problems"] == []
+
+
+def test_float_money_is_refused_before_anything_is_sent(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A JSON float for money exits 2 naming the file and the field; nothing is sent."""
+    path = docs / "float.json"
+    path.write_text(json.dumps(purchase()).replace('"100.00"', "100.5"))
+    kashflow_fake.reset_calls()
+    result = connected("publish", str(path))
+    assert result.code == cli.EXIT_USAGE
+    assert "lines[0].net" in result.err and str(path) in result.err
+    assert kashflow_fake.calls == []
+
+
+def test_duplicate_external_ids_across_files_refused(connected: Any, docs: Path) -> None:
+    """Two files with the same external_id are refused before publishing."""
+    a = write_doc(docs, purchase("same"), "a.json")
+    b = write_doc(docs, purchase("same"), "b.json")
+    result = connected("publish", str(a), str(b))
+    assert result.code == cli.EXIT_USAGE
+    assert "appears twice" in result.err
+
+
+def test_publish_before_connect_exits_2(run: Any, docs: Path) -> None:
+    """Publishing before ``connect`` exits 2 and says to connect."""
+    result = run("publish", str(write_doc(docs, purchase())))
+    assert result.code == cli.EXIT_USAGE
+    assert "kashflow-sync connect" in result.err
+
+
+def test_kashflow_down_exits_4(connected: Any, docs: Path, kashflow_fake: FakeKashFlow) -> None:
+    """When KashFlow answers 503 to everything, publish exits 4 (try again later)."""
+    kashflow_fake.faults.http_error(503, times=None)
+    data = connected("publish", "--json", str(write_doc(docs, purchase()))).json()
+    assert data["failed"] == 1
+    assert data["documents"][0]["error"]["retryable"] is True
+    result = connected("publish", str(write_doc(docs, purchase(), "again.json")))
+    assert result.code == cli.EXIT_TRANSIENT
+
+
+def test_after_outage_publish_completes_once(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """The same command run again after an outage publishes the document exactly once."""
+    path = str(write_doc(docs, purchase()))
+    kashflow_fake.faults.drop_response(op="InsertReceipt")
+    kashflow_fake.faults.http_error(503, op="GetReceiptsForSupplier", times=None)
+    assert connected("publish", path).code == cli.EXIT_TRANSIENT
+    kashflow_fake.faults.clear()
+    assert connected("publish", path).code == 0
+    assert len(kashflow_fake.receipts) == 1
+
+
+def test_db_from_environment(
+    env: Path, kashflow_fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --db, KASHFLOW_SYNC_DB names the database."""
+    db = env / "from-env.db"
+    monkeypatch.setenv(cli.ENV_DB, f"sqlite:///{db}")
+    assert cli.main(["connect", "--endpoint", kashflow_fake.url]) == 0
+    assert db.exists()
+
+
+def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The default database is a SQLite file under the user's data folder."""
+    import platformdirs
+
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda *a, **k: str(tmp_path / "data"))
+    assert cli.default_db_url() == f"sqlite:///{tmp_path / 'data' / 'kashflow-sync.db'}"
+
+
+# ---------------------------------------------------------------------------- exit codes
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.AuthenticationError("x"), cli.EXIT_AUTH),
+        (errors.IPNotAllowedError("x"), cli.EXIT_AUTH),
+        (errors.PermissionDeniedError("x"), cli.EXIT_AUTH),
+        (errors.NotConnectedError("x"), cli.EXIT_USAGE),
+        (cli.ConfigError("x"), cli.EXIT_USAGE),
+        (errors.ValidationError([]), cli.EXIT_FAILED),
+        (errors.RejectedError("x"), cli.EXIT_FAILED),
+        (errors.TransientError("x"), cli.EXIT_TRANSIENT),
+        (errors.PublishUncertainError("x"), cli.EXIT_TRANSIENT),
+        (errors.ProtocolError("x"), cli.EXIT_TRANSIENT),
+        (errors.KashFlowError("x"), cli.EXIT_FAILED),
+    ],
+)
+def test_exit_code_for_each_error(error: BaseException, code: int) -> None:
+    """Each error class maps to its documented exit code."""
+    assert cli.exit_code_for(error) == code
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """``demo`` exits 0 and walks through every step."""
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for fragment in (
+        "kashflow-sync demo",
+        "127.0.0.1",
+        "unsupported_location",
+        "already_published",
+        "Receipt 1",
+        "Invoice",
+        "archived=True",
+        "Done",
+    ):
+        assert fragment in out
+
+
+def _console_script() -> list[str]:
+    script = Path(sys.executable).with_name("kashflow-sync")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kashflow_sync.cli"]
+
+
+def test_demo_console_script() -> None:
+    """The installed ``kashflow-sync demo`` exits 0 and prints the key steps, uncoloured."""
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    proc = subprocess.run(
+        [*_console_script(), "demo"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Connected" in proc.stdout
+    assert "already_published" in proc.stdout
+    assert "\x1b[" not in proc.stdout
