@@ -1,0 +1,191 @@
+"""List sync speed and memory: the SDK against an lxml baseline and plain zeep, in one run.
+
+Seeds the fake KashFlow with 20,000 suppliers, 20,000 customers and 1,000 nominal codes, then
+times, interleaved round by round so machine noise hits all three alike:
+
+* ``sdk``: a full sync of every list through KashFlowClient into MemoryStorage (fetch, parse,
+  build the models, diff, store);
+* ``lxml``: the baseline: fetch the same nine responses and turn every item into a dict of all
+  its fields with lxml;
+* ``zeep``: fetch the same responses through zeep's generic deserializer.
+
+Peak memory is measured per mode in a fresh subprocess (``ru_maxrss`` growth over the seeded
+fake, since lxml allocates outside Python's tracemalloc).
+
+Run: ``python benchmarks/bench_list_sync.py [--rounds 5] [--suppliers 20000] [--no-memory]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import httpx
+from lxml import etree
+
+import kashflow_sync as kfs
+from kashflow_sync._lists import sync_lists
+from kashflow_sync._models import LIST_NAMES
+from kashflow_sync.soap._listparse import LIST_SPECS
+from kashflow_sync.soap.transport import shared_zeep_client
+from kashflow_sync.testing import FakeKashFlow
+
+NS = "{KashFlow}"
+SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
+
+
+def make_fake(suppliers: int, customers: int, nominals: int) -> FakeKashFlow:
+    fake = FakeKashFlow(seed="demo")
+    fake.seed_bulk(suppliers=suppliers, customers=customers, nominal_codes=nominals)
+    fake.allow_ip("127.0.0.1", "benchmark")
+    return fake
+
+
+def run_sdk(fake: FakeKashFlow, http: httpx.Client) -> int:
+    client = kfs.KashFlowClient(fake.credentials, endpoint=fake.url, http_client=http)
+    storage = kfs.MemoryStorage()
+    report = sync_lists(client._service, storage, "bench", incremental=False)
+    return sum(c.total for c in report.lists.values())
+
+
+def _bodies(fake: FakeKashFlow) -> list[tuple[str, bytes]]:
+    """The nine list requests as bytes, built once (the baseline does not pay for zeep)."""
+    zeep_client = shared_zeep_client()
+    out = []
+    for name in LIST_NAMES:
+        spec = LIST_SPECS[name]
+        env = zeep_client.create_message(
+            zeep_client.service,
+            spec.operation,
+            UserName=fake.credentials.username,
+            Password=fake.credentials.password,
+            **spec.params,
+        )
+        out.append((spec.operation, etree.tostring(env)))
+    return out
+
+
+def run_lxml(fake: FakeKashFlow, http: httpx.Client, bodies: list[tuple[str, bytes]]) -> int:
+    count = 0
+    ns_len = len(NS)
+    for op, body in bodies:
+        response = http.post(
+            fake.url,
+            content=body,
+            headers={"SOAPAction": f'"KashFlow/{op}"', "Content-Type": "text/xml; charset=utf-8"},
+        )
+        root = etree.fromstring(response.content)
+        result = root.find(f"{SOAP}Body/{NS}{op}Response/{NS}{op}Result")
+        rows = [{c.tag[ns_len:]: c.text for c in item} for item in result]  # type: ignore[union-attr]
+        count += len(rows)
+    return count
+
+
+def run_zeep(fake: FakeKashFlow, http: httpx.Client) -> int:
+    from kashflow_sync.soap.transport import HttpxTransport
+
+    zeep_client = shared_zeep_client()
+    transport = HttpxTransport(http)
+    binding = zeep_client.service._binding
+    count = 0
+    for name in LIST_NAMES:
+        spec = LIST_SPECS[name]
+        env = zeep_client.create_message(
+            zeep_client.service,
+            spec.operation,
+            UserName=fake.credentials.username,
+            Password=fake.credentials.password,
+            **spec.params,
+        )
+        response = transport.post_xml(fake.url, env, {"SOAPAction": f'"KashFlow/{spec.operation}"'})
+        result = binding.process_reply(zeep_client, binding.get(spec.operation), response)
+        items = getattr(result, f"{spec.operation}Result")
+        count += len(items[spec.item]) if items is not None else 0
+    return count
+
+
+def timed(fn: Callable[[], int]) -> tuple[float, int]:
+    gc.collect()
+    start = time.perf_counter()
+    n = fn()
+    return time.perf_counter() - start, n
+
+
+def memory_child(mode: str, args: argparse.Namespace) -> None:
+    fake = make_fake(args.suppliers, args.customers, args.nominals)
+    http = httpx.Client(transport=fake.transport())
+    bodies = _bodies(fake)
+    shared_zeep_client()
+    # Render every response once so the fake's caches are warm and not counted.
+    run_lxml(fake, http, bodies)
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if mode == "sdk":
+        run_sdk(fake, http)
+    elif mode == "lxml":
+        run_lxml(fake, http, bodies)
+    else:
+        run_zeep(fake, http)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"mode": mode, "peak_growth_mb": (after - before) / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--suppliers", type=int, default=20_000)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--nominals", type=int, default=1_000)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-child", choices=["sdk", "lxml", "zeep"])
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args)
+        return
+
+    fake = make_fake(args.suppliers, args.customers, args.nominals)
+    http = httpx.Client(transport=fake.transport())
+    bodies = _bodies(fake)
+    run_lxml(fake, http, bodies)  # warm the fake's render caches and the zeep client
+    times: dict[str, list[float]] = {"sdk": [], "lxml": [], "zeep": []}
+    counts: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for mode, fn in (
+            ("lxml", lambda: run_lxml(fake, http, bodies)),
+            ("sdk", lambda: run_sdk(fake, http)),
+            ("zeep", lambda: run_zeep(fake, http)),
+        ):
+            seconds, counts[mode] = timed(fn)
+            times[mode].append(seconds)
+    med = {m: statistics.median(t) for m, t in times.items()}
+    print(
+        f"items per sync: sdk {counts['sdk']}, lxml {counts['lxml']}, zeep {counts['zeep']} "
+        f"({args.suppliers} suppliers, {args.customers} customers, {args.nominals} nominals)"
+    )
+    for mode in ("lxml", "sdk", "zeep"):
+        spread = f"{min(times[mode]):.3f}-{max(times[mode]):.3f}"
+        print(f"{mode:5s} median {med[mode]:.3f} s  (range {spread}, {args.rounds} rounds)")
+    print(f"ratio sdk/lxml  = {med['sdk'] / med['lxml']:.2f}  (target <= 1.0)")
+    print(f"ratio zeep/lxml = {med['zeep'] / med['lxml']:.2f}")
+    print(f"ratio zeep/sdk  = {med['zeep'] / med['sdk']:.2f}")
+    if not args.no_memory:
+        for mode in ("lxml", "sdk", "zeep"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--memory-child", mode,
+                 "--suppliers", str(args.suppliers), "--customers", str(args.customers),
+                 "--nominals", str(args.nominals)],
+                capture_output=True, text=True, check=True,
+            )
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"peak memory growth {mode:5s}: {data['peak_growth_mb']:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
