@@ -1,0 +1,88 @@
+"""Test helpers shipped with kashflow_sync: a fake KashFlow that speaks the real SOAP API.
+
+:class:`FakeKashFlow` is an in-memory KashFlow account. It validates every request against the
+package WSDL's schema, checks credentials and the IP access list like KashFlow, keeps a small
+ledger (lists, contacts, receipts, invoices, payments, attachments) and answers with envelopes
+shaped exactly like ASP.NET's. Run it in-process through an httpx transport, or on a loopback
+port with ``FakeKashFlow.serve()``; inject timeouts, resets, lost responses and HTTP errors
+through ``fake.faults``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import IN_PROCESS_URL, FakeKashFlow
+    from ._faults import FaultKind, FaultRule, Faults, FiredFault
+    from ._messages import STATUS_DETAILS
+    from ._records import (
+        AttachmentRecord,
+        BankAccountRecord,
+        CallRecord,
+        CurrencyRecord,
+        CustomerRecord,
+        DocumentKind,
+        DocumentRecord,
+        LineRecord,
+        NominalCodeRecord,
+        PaymentMethodRecord,
+        PaymentRecord,
+        ProjectRecord,
+        SupplierRecord,
+        VatRateRecord,
+    )
+    from ._soapapp import ENDPOINT_PATH
+
+__all__ = [
+    "ENDPOINT_PATH",
+    "IN_PROCESS_URL",
+    "STATUS_DETAILS",
+    "AttachmentRecord",
+    "BankAccountRecord",
+    "CallRecord",
+    "CurrencyRecord",
+    "CustomerRecord",
+    "DocumentKind",
+    "DocumentRecord",
+    "FakeKashFlow",
+    "FaultKind",
+    "FaultRule",
+    "Faults",
+    "FiredFault",
+    "LineRecord",
+    "NominalCodeRecord",
+    "PaymentMethodRecord",
+    "PaymentRecord",
+    "ProjectRecord",
+    "SupplierRecord",
+    "VatRateRecord",
+]
+
+# Exports load on first use (PEP 562): the pytest plugin lives in this package, and merely
+# having kashflow-sync installed must not make other projects' test runs import httpx or lxml.
+_HOMES = {
+    "ENDPOINT_PATH": "._soapapp",
+    "IN_PROCESS_URL": "._fake",
+    "STATUS_DETAILS": "._messages",
+    "FakeKashFlow": "._fake",
+    "FaultKind": "._faults",
+    "FaultRule": "._faults",
+    "Faults": "._faults",
+    "FiredFault": "._faults",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import an exported name from its private module the first time it is asked for."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES.get(name, "._records"), __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Module attributes, lazy exports included."""
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,65 @@
+"""Every ``StatusDetail`` the fake answers with ``Status=NO``, in one table.
+
+Only the first two are KashFlow's documented words (seen verbatim in client libraries); the
+others are the fake's own plausible wording, because KashFlow does not publish them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["STATUS_DETAILS", "Rejected", "detail"]
+
+#: ``StatusDetail`` templates by key; ``{placeholders}`` are filled per call.
+STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
+    {
+        # KashFlow's own words.
+        "incorrect_credentials": "Incorrect username or password",
+        "ip_not_allowed": "The IP address of {ip} is not in the access list",
+        # The fake's wording (KashFlow's is undocumented).
+        "api_disabled": "API access is disabled for this account",
+        "autoauth_disabled": "AutoAuth is not enabled for this account",
+        "autoauth_bad_key": "The AutoAuth key is not valid for this account",
+        "supplier_not_found": "There is no supplier with that code",
+        "supplier_id_not_found": "There is no supplier with that ID",
+        "customer_not_found": "There is no customer with that code",
+        "customer_id_not_found": "There is no customer with that ID",
+        "receipt_not_found": "There is no receipt with that number",
+        "receipt_id_not_found": "There is no receipt with that ID",
+        "invoice_not_found": "There is no invoice with that number",
+        "supplier_name_required": "The supplier name cannot be empty",
+        "customer_name_required": "The customer name cannot be empty",
+        "supplier_code_taken": "A supplier with the code {code} already exists",
+        "customer_code_taken": "A customer with the code {code} already exists",
+        "document_missing": "No invoice data was supplied",
+        "payment_missing": "No payment data was supplied",
+        "line_not_typed": (
+            'Line {line}: invoice lines must be of type InvoiceLine (xsi:type="InvoiceLine")'
+        ),
+        "line_bad_nominal": "Line {line}: there is no nominal code with ID {id}",
+        "line_bad_vat_rate": "Line {line}: {rate} is not a valid VAT rate",
+        "line_bad_project": "Line {line}: there is no project with ID {id}",
+        "bad_project": "There is no project with ID {id}",
+        "bad_currency": "There is no currency with the code {code}",
+        "bad_pay_method": "There is no payment method with ID {id}",
+        "bad_pay_account": "There is no bank account with ID {id}",
+        "bad_pay_amount": "The payment amount must be greater than zero",
+        "bad_base64": "The file content is not valid Base64",
+        "filename_required": "A file name is required",
+    }
+)
+
+
+def detail(key: str, **values: object) -> str:
+    """The ``StatusDetail`` for *key*, with its placeholders filled from *values*."""
+    return STATUS_DETAILS[key].format(**values)
+
+
+class Rejected(Exception):
+    """A business refusal: the operation answers ``Status=NO`` with ``detail``."""
+
+    def __init__(self, detail: str) -> None:
+        """Carry KashFlow's words for the refusal."""
+        super().__init__(detail)
+        self.detail = detail

@@ -1,0 +1,346 @@
+"""Receipts, sales invoices, their payments and attachments, as KashFlow checks and stores them.
+
+Each posting validates everything first and only then takes ids and stores, so a refused call
+leaves no trace (not even a used number).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ._contacts import Contacts
+from ._messages import Rejected, detail
+from ._records import (
+    AttachmentRecord,
+    DocumentKind,
+    DocumentRecord,
+    LineRecord,
+    PaymentRecord,
+)
+
+__all__ = ["Postings"]
+
+_ZERO = Decimal("0.00")
+
+
+class Postings(Contacts):
+    """The ledger plus documents: what InsertReceipt, InsertInvoice and friends act on."""
+
+    # -- seeding helpers ----------------------------------------------------------------------
+
+    def add_receipt(
+        self,
+        supplier: str,
+        *,
+        net: Decimal,
+        vat: Decimal = _ZERO,
+        vat_rate: Decimal = Decimal(20),
+        nominal_code: int | None = None,
+        reference: str | None = None,
+        issue_date: datetime | None = None,
+        description: str | None = None,
+    ) -> DocumentRecord:
+        """Post a one-line receipt directly, as if someone had keyed it into KashFlow.
+
+        Args:
+            supplier: the supplier's code or name.
+            net: the line's net amount.
+            vat: the line's VAT amount.
+            vat_rate: a VAT rate the account offers.
+            nominal_code: the visible nominal code (0/None: "Other").
+            reference: the supplier's invoice number (``CustomerReference``).
+            issue_date: the receipt date (default: the clock's today).
+            description: the line's description.
+
+        Raises:
+            KeyError: unknown supplier or nominal code.
+            ValueError: anything KashFlow itself would refuse.
+
+        """
+        contact = self.find_supplier(supplier)
+        if contact is None:
+            raise KeyError(f"no supplier {supplier!r}")
+        return self._add_document(
+            "receipt",
+            contact.supplier_id,
+            net,
+            vat,
+            vat_rate,
+            nominal_code,
+            reference,
+            issue_date,
+            description,
+        )
+
+    def add_invoice(
+        self,
+        customer: str,
+        *,
+        net: Decimal,
+        vat: Decimal = _ZERO,
+        vat_rate: Decimal = Decimal(20),
+        nominal_code: int | None = None,
+        reference: str | None = None,
+        issue_date: datetime | None = None,
+        description: str | None = None,
+    ) -> DocumentRecord:
+        """Post a one-line sales invoice directly; arguments as for :meth:`add_receipt`."""
+        contact = self.find_customer(customer)
+        if contact is None:
+            raise KeyError(f"no customer {customer!r}")
+        return self._add_document(
+            "invoice",
+            contact.customer_id,
+            net,
+            vat,
+            vat_rate,
+            nominal_code,
+            reference,
+            issue_date,
+            description,
+        )
+
+    def _add_document(
+        self,
+        kind: DocumentKind,
+        contact_id: int,
+        net: Decimal,
+        vat: Decimal,
+        vat_rate: Decimal,
+        nominal_code: int | None,
+        reference: str | None,
+        issue_date: datetime | None,
+        description: str | None,
+    ) -> DocumentRecord:
+        with self._lock:
+            charge = self._nominal_by_code[nominal_code] if nominal_code else 0
+            when = issue_date or self._stamp().replace(hour=0, minute=0, second=0)
+            line = {
+                "xsi:type": "InvoiceLine",
+                "Quantity": Decimal(1),
+                "Description": description,
+                "Rate": net,
+                "ChargeType": charge,
+                "VatRate": vat_rate,
+                "VatAmount": vat,
+                "ProductID": 0,
+                "Sort": 1,
+                "ProjID": 0,
+                "LineID": 0,
+            }
+            wire = {
+                "CustomerID": contact_id,
+                "InvoiceDate": when,
+                "DueDate": when,
+                "CustomerReference": reference,
+                "Lines": [line],
+            }
+            try:
+                return self._post_document(kind, wire)
+            except Rejected as exc:
+                raise ValueError(exc.detail) from None
+
+    # -- postings -------------------------------------------------------------------------
+
+    def _post_document(self, kind: DocumentKind, wire: Mapping[str, Any] | None) -> DocumentRecord:
+        """Validate and store a receipt or invoice from an ``Invoice`` element's values."""
+        if wire is None:
+            raise Rejected(detail("document_missing"))
+        with self._lock:
+            contact_id = wire.get("CustomerID") or 0
+            contact: Any = (self._suppliers if kind == "receipt" else self._customers).get(
+                contact_id
+            )
+            if contact is None:
+                who = "supplier" if kind == "receipt" else "customer"
+                raise Rejected(detail(f"{who}_id_not_found"))
+            project_id = wire.get("ProjectID") or 0
+            if project_id and project_id not in self._projects:
+                raise Rejected(detail("bad_project", id=project_id))
+            currency = self._currency_code(wire.get("CurrencyCode"))
+            items: Sequence[object] = wire.get("Lines") or []
+            for number, item in enumerate(items, 1):
+                self._check_line(number, item)
+            dbid = self._take("dbid")
+            lines = tuple(
+                self._line(number, item)
+                for number, item in enumerate(items, 1)
+                if isinstance(item, Mapping)
+            )
+            record = DocumentRecord(
+                kind=kind,
+                invoice_dbid=dbid,
+                invoice_number=self._take(f"{kind}_number"),
+                invoice_date=wire.get("InvoiceDate") or self._stamp(),
+                due_date=wire.get("DueDate") or wire.get("InvoiceDate") or self._stamp(),
+                customer_id=contact_id,
+                customer=contact.code,
+                customer_name=contact.name,
+                lines=lines,
+                net_amount=sum((line.net for line in lines), _ZERO),
+                vat_amount=sum((line.vat_amount for line in lines), _ZERO),
+                customer_reference=wire.get("CustomerReference"),
+                project_id=project_id,
+                currency_code=currency,
+                exchange_rate=wire.get("ExchangeRate") or Decimal(1),
+                suppress_total=wire.get("SuppressTotal") or 0,
+                estimate_category=wire.get("EstimateCategory"),
+                readable_string=wire.get("ReadableString"),
+                perma_link=f"https://app.kashflow.fake/{kind}s/{dbid}",
+                use_custom_delivery_address=bool(wire.get("UseCustomDeliveryAddress")),
+                cisrc_net_amount=wire.get("CISRCNetAmount"),
+                cisrc_vat_amount=wire.get("CISRCVatAmount"),
+                is_cis_reverse_charge=wire.get("IsCISReverseCharge"),
+            )
+            self._documents[(kind, record.invoice_number)] = record
+            self._document_by_dbid[dbid] = (kind, record.invoice_number)
+            self._touch("documents")
+            return record
+
+    def _currency_code(self, code: str | None) -> str | None:
+        if not code:
+            default = next((c for c in self._currencies.values() if c.is_default), None)
+            return default.currency_code if default else None
+        if not any(c.currency_code.upper() == code.upper() for c in self._currencies.values()):
+            raise Rejected(detail("bad_currency", code=code))
+        return code.upper()
+
+    def _check_line(self, number: int, item: object) -> None:
+        # KashFlow's ArrayOfAnyType lines mean nothing without xsi:type="InvoiceLine".
+        if not isinstance(item, Mapping) or item.get("xsi:type") != "InvoiceLine":
+            raise Rejected(detail("line_not_typed", line=number))
+        charge = item["ChargeType"]
+        if charge and charge not in self._nominal:
+            raise Rejected(detail("line_bad_nominal", line=number, id=charge))
+        rate = item["VatRate"]
+        if all(v.value != rate for v in self._vat.values()):
+            raise Rejected(detail("line_bad_vat_rate", line=number, rate=rate))
+        project = item["ProjID"]
+        if project and project not in self._projects:
+            raise Rejected(detail("line_bad_project", line=number, id=project))
+
+    def _line(self, number: int, item: Mapping[str, Any]) -> LineRecord:
+        return LineRecord(
+            line_id=self._take("line"),
+            sort=item.get("Sort") or number,
+            quantity=item["Quantity"],
+            rate=item["Rate"],
+            charge_type=item["ChargeType"],
+            vat_rate=item["VatRate"],
+            vat_amount=item["VatAmount"],
+            description=item.get("Description"),
+            product_id=item.get("ProductID") or 0,
+            proj_id=item.get("ProjID") or 0,
+            values_in_currency=item.get("ValuesInCurrency"),
+        )
+
+    def _post_payment(self, kind: DocumentKind, wire: Mapping[str, Any] | None) -> PaymentRecord:
+        """Validate and store a payment; the document's AmountPaid and Paid follow."""
+        if wire is None:
+            raise Rejected(detail("payment_missing"))
+        with self._lock:
+            document = self._document(kind, wire["PayInvoice"])
+            method, account, amount = wire["PayMethod"], wire["PayAccount"], wire["PayAmount"]
+            if method not in self._methods[kind]:
+                raise Rejected(detail("bad_pay_method", id=method))
+            if account not in self._banks:
+                raise Rejected(detail("bad_pay_account", id=account))
+            if amount <= 0:
+                raise Rejected(detail("bad_pay_amount"))
+            record = PaymentRecord(
+                pay_id=self._take("payment"),
+                kind=kind,
+                pay_invoice=document.invoice_number,
+                pay_date=wire["PayDate"],
+                pay_method=method,
+                pay_account=account,
+                pay_amount=amount,
+                pay_note=wire.get("PayNote"),
+            )
+            self._payments[record.pay_id] = record
+            paid = document.amount_paid + amount
+            self._documents[(kind, document.invoice_number)] = attrs.evolve(
+                document, amount_paid=paid, paid=int(paid >= document.gross_amount)
+            )
+            self._touch("documents", "payments")
+            return record
+
+    def _attach(self, kind: DocumentKind, number: int, wire: Mapping[str, Any]) -> AttachmentRecord:
+        """Validate and store an attachment for the document with visible *number*."""
+        with self._lock:
+            document = self._document(kind, number)
+            filename = (wire.get("Filename") or "").strip()
+            if not filename:
+                raise Rejected(detail("filename_required"))
+            try:
+                content = base64.b64decode(
+                    "".join((wire.get("Base64String") or "").split()), validate=True
+                )
+            except (binascii.Error, ValueError):
+                raise Rejected(detail("bad_base64")) from None
+            record = AttachmentRecord(
+                attachment_id=self._take("attachment"),
+                kind=kind,
+                document_number=number,
+                document_id=document.invoice_dbid,
+                filename=filename,
+                content=content,
+                upload_date=self._stamp(),
+                content_type=wire.get("ContentType"),
+                file_extension=wire.get("FileExtension"),
+                file_size=wire.get("FileSize"),
+            )
+            self._attachments[record.attachment_id] = record
+            self._touch("attachments")
+            return record
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def _document(self, kind: DocumentKind, number: int) -> DocumentRecord:
+        with self._lock:
+            document = self._documents.get((kind, number))
+        if document is None:
+            raise Rejected(detail(f"{kind}_not_found"))
+        return document
+
+    def _documents_for(self, kind: DocumentKind, contact_id: int) -> list[DocumentRecord]:
+        with self._lock:
+            contacts: Mapping[int, object] = (
+                self._suppliers if kind == "receipt" else self._customers
+            )
+            if contact_id not in contacts:
+                who = "supplier" if kind == "receipt" else "customer"
+                raise Rejected(detail(f"{who}_id_not_found"))
+            return sorted(
+                (
+                    d
+                    for (k, _), d in self._documents.items()
+                    if k == kind and d.customer_id == contact_id
+                ),
+                key=lambda d: d.invoice_number,
+            )
+
+    def _receipt_attachments(self, receipt_dbid: int) -> list[AttachmentRecord]:
+        with self._lock:
+            found = self._document_by_dbid.get(receipt_dbid)
+            if found is None or found[0] != "receipt":
+                raise Rejected(detail("receipt_id_not_found"))
+            return [
+                a
+                for a in self._attachments.values()
+                if a.kind == "receipt" and a.document_id == receipt_dbid
+            ]
+
+    def _payments_for(self, kind: DocumentKind, number: int) -> list[PaymentRecord]:
+        with self._lock:
+            self._document(kind, number)
+            return [
+                p for p in self._payments.values() if p.kind == kind and p.pay_invoice == number
+            ]
