@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -220,6 +221,7 @@ def _positive_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kashflow-sync`` with *argv* (default ``sys.argv[1:]``); return the exit code."""
+    _quiet_library_logs()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -249,6 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report_error(ConfigError(str(exc)), want_json)
             return EXIT_USAGE
         raise
+
+
+def _quiet_library_logs() -> None:
+    # The command reports every error itself; without a handler, Python would also print the
+    # library's warnings (e.g. "KashFlow refused the credentials") to stderr a second time.
+    logger = logging.getLogger("kashflow_sync")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
 
 
 def error_json(exc: BaseException) -> dict[str, Any]:

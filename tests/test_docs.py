@@ -1,0 +1,167 @@
+"""The docs: runnable examples run, generated tables cover every code, the site builds strictly.
+
+Convention for runnable examples: a ```python block preceded by the line ``<!-- run -->``
+runs. The marked blocks of one page run in order in one namespace (like a doctest session),
+in a temporary directory, against the fake KashFlow they start themselves. Unmarked python
+blocks (real-account snippets) must still compile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from kashflow_sync import _errormap, errors
+from kashflow_sync._validate import PROBLEM_CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SRC = ROOT / "src" / "kashflow_sync"
+
+_BLOCK = re.compile(r"(?P<marker><!-- run -->\n)?```python\n(?P<code>.*?)\n```", re.S)
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def python_blocks(page: Path) -> list[tuple[bool, str]]:
+    """``(marked to run, code)`` for every python block of *page*."""
+    return [(bool(m["marker"]), m["code"]) for m in _BLOCK.finditer(page.read_text())]
+
+
+def _hooks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "_hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RUNNABLE = [p for p in pages() if any(run for run, _ in python_blocks(p))]
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(DOCS)))
+def test_marked_examples_run(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ``<!-- run -->`` block of the page runs, in order, without error."""
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    for index, (run, code) in enumerate(python_blocks(page)):
+        if run:
+            exec(compile(code, f"{page.name}[block {index}]", "exec"), namespace)
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_python_block_compiles(page: Path) -> None:
+    """Python blocks that do not run (real-account snippets) are at least valid Python."""
+    for index, (_run, code) in enumerate(python_blocks(page)):
+        compile(code, f"{page.name}[block {index}]", "exec")
+
+
+def test_enough_examples_run() -> None:
+    """Most guide pages carry runnable examples (the convention is in use, not forgotten)."""
+    marked = sum(run for p in pages() for run, _ in python_blocks(p))
+    assert len(RUNNABLE) >= 8 and marked >= 15
+
+
+def _errors_page() -> str:
+    return str(_hooks().render((DOCS / "errors.md").read_text()))
+
+
+@pytest.mark.parametrize("code", sorted(PROBLEM_CODES))
+def test_every_problem_code_is_in_the_catalogue(code: str) -> None:
+    """Each validation problem code appears in the rendered error catalogue."""
+    assert f"`{code}`" in _errors_page()
+
+
+def _error_classes() -> list[type[errors.KashFlowError]]:
+    return [
+        obj
+        for name in errors.__all__
+        if isinstance(obj := getattr(errors, name), type) and issubclass(obj, errors.KashFlowError)
+    ]
+
+
+@pytest.mark.parametrize("cls", _error_classes(), ids=lambda c: c.__name__)
+def test_every_error_class_is_in_the_catalogue(cls: type[errors.KashFlowError]) -> None:
+    """Each error class appears with its default code and remedy."""
+    page = _errors_page()
+    assert f"`{cls.__name__}`" in page
+    assert f"`{cls.default_code}`" in page
+    assert " ".join(cls.default_remedy.split()) in page
+
+
+def _specific_codes() -> set[str]:
+    """Codes set explicitly anywhere in the SDK (outside the fake), and transport codes."""
+    codes: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        if "testing" in path.parts:
+            continue
+        codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text()))
+    codes |= {code for _exc, code, _message in _errormap._TRANSPORT_TABLE}
+    return codes
+
+
+@pytest.mark.parametrize("code", sorted(_specific_codes()))
+def test_every_specific_code_is_documented(code: str) -> None:
+    """Each code the SDK sets explicitly is explained in the catalogue."""
+    assert f"`{code}`" in _errors_page()
+
+
+def test_exit_codes_table_lists_all_five() -> None:
+    """The generated exit-code table has the five documented codes."""
+    table = _hooks().exit_codes_table()
+    for code in range(5):
+        assert f"| `{code}` |" in table
+
+
+def test_unknown_generated_block_is_an_error() -> None:
+    """A mistyped generated-block name fails the build instead of vanishing."""
+    with pytest.raises(ValueError, match="unknown generated block"):
+        _hooks().render("<!-- generated: nope -->")
+
+
+def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
+    """``mkdocs build --strict`` succeeds (needs the dev extra: mkdocs-material, mkdocstrings)."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "site" / "errors" / "index.html").exists()
+
+
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example runs as printed."""
+    monkeypatch.chdir(tmp_path)
+    [(_run, code)] = python_blocks(ROOT / "README.md")
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_readme_quick_start_is_exactly_two_commands() -> None:
+    """The README's Quick start is one code block holding the two documented command lines."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", section, re.S)
+    assert len(blocks) == 1
+    lines = [line for line in blocks[0].splitlines() if line.strip()]
+    assert lines == [
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/kashflow-sync demo",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
+        ".venv/bin/python -m pytest -n 2",
+    ]
