@@ -1,0 +1,104 @@
+"""Every example in examples/ runs against the fake with no arguments and exits 0."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from kashflow_sync.testing.conformance import StorageConformance
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or EXAMPLES.parent,
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("publish_one_receipt.py", ["as receipt 1", "TKT-88213.pdf", "already_published"]),
+        ("bulk_publish_folder.py", ["5 documents", "already_published", "Leeds Taxis"]),
+        ("custom_storage_and_rules.py", ["keyword rule", "DictStorage", "VAT 4.00"]),
+    ],
+)
+def test_example_script_runs(script: str, expected: list[str], tmp_path: Path) -> None:
+    """The script exits 0 with no arguments and prints what it promises."""
+    proc = run_example(str(EXAMPLES / script), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for fragment in expected:
+        assert fragment in proc.stdout
+
+
+def test_plugin_example_passes_under_pytest(tmp_path: Path) -> None:
+    """examples/test_with_plugin.py passes when run with pytest, as a host project would."""
+    proc = run_example(
+        "-m", "pytest", str(EXAMPLES / "test_with_plugin.py"), "-q", "-p", "no:cacheprovider"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 passed" in proc.stdout
+
+
+def test_plugin_example_runs_as_a_script() -> None:
+    """``python examples/test_with_plugin.py`` runs the same tests through pytest.main."""
+    proc = run_example(str(EXAMPLES / "test_with_plugin.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_bulk_example_reports_a_bad_folder(tmp_path: Path) -> None:
+    """Given a folder with a document that has problems, the bulk example exits 1."""
+    shutil.copy(EXAMPLES / "documents" / "sale-bloggs.json", tmp_path)
+    (tmp_path / "bad.json").write_text(
+        json.dumps(
+            {
+                "external_id": "bad-1",
+                "supplier": "Acme Paper Ltd",
+                "reference": "X-1",
+                "issue_date": "2026-11-02",
+                "lines": [{"net": "5.00", "vat_rate": "17.5", "category": 9999}],
+            }
+        )
+    )
+    proc = run_example(str(EXAMPLES / "bulk_publish_folder.py"), str(tmp_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "unknown_category" in proc.stdout or "nominal code 9999" in proc.stdout
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sample_documents_all_load() -> None:
+    """Every sample document file in examples/documents loads with the CLI's loader."""
+    from kashflow_sync.cli import load_documents
+
+    ids = [
+        d.external_id for p in sorted(EXAMPLES.glob("documents/*.json")) for d in load_documents(p)
+    ]
+    assert len(ids) == len(set(ids)) == 5
+
+
+class TestExampleDictStorage(StorageConformance):
+    """The example's DictStorage passes the storage conformance suite."""
+
+    @pytest.fixture
+    def storage(self) -> Iterator[object]:
+        yield _load("custom_storage_and_rules").DictStorage()
