@@ -9,8 +9,9 @@ times, interleaved round by round so machine noise hits all three alike:
   its fields with lxml;
 * ``zeep``: fetch the same responses through zeep's generic deserializer.
 
-Peak memory is measured per mode in a fresh subprocess (``ru_maxrss`` growth over the seeded
-fake, since lxml allocates outside Python's tracemalloc).
+Peak memory is measured per mode in a fresh subprocess that holds no fake, only the recorded
+response bodies served by an ``httpx.MockTransport``: the growth of ``ru_maxrss`` over the run
+(lxml allocates outside Python's tracemalloc, so tracemalloc would miss most of it).
 
 Run: ``python benchmarks/bench_list_sync.py [--rounds 5] [--suppliers 20000] [--no-memory]``
 """
@@ -18,12 +19,17 @@ Run: ``python benchmarks/bench_list_sync.py [--rounds 5] [--suppliers 20000] [--
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
+import os
+import pickle
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 
@@ -41,6 +47,14 @@ NS = "{KashFlow}"
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
 
+class Target:
+    """Where to sync from: the fake itself, or its recorded answers (memory runs)."""
+
+    def __init__(self, url: str, credentials: kfs.Credentials) -> None:
+        self.url = url
+        self.credentials = credentials
+
+
 def make_fake(suppliers: int, customers: int, nominals: int) -> FakeKashFlow:
     fake = FakeKashFlow(seed="demo")
     fake.seed_bulk(suppliers=suppliers, customers=customers, nominal_codes=nominals)
@@ -48,14 +62,14 @@ def make_fake(suppliers: int, customers: int, nominals: int) -> FakeKashFlow:
     return fake
 
 
-def run_sdk(fake: FakeKashFlow, http: httpx.Client) -> int:
+def run_sdk(fake: Target, http: httpx.Client) -> int:
     client = kfs.KashFlowClient(fake.credentials, endpoint=fake.url, http_client=http)
     storage = kfs.MemoryStorage()
     report = sync_lists(client._service, storage, "bench", incremental=False)
     return sum(c.total for c in report.lists.values())
 
 
-def _bodies(fake: FakeKashFlow) -> list[tuple[str, bytes]]:
+def _bodies(fake: Target) -> list[tuple[str, bytes]]:
     """The nine list requests as bytes, built once (the baseline does not pay for zeep)."""
     zeep_client = shared_zeep_client()
     out = []
@@ -72,7 +86,7 @@ def _bodies(fake: FakeKashFlow) -> list[tuple[str, bytes]]:
     return out
 
 
-def run_lxml(fake: FakeKashFlow, http: httpx.Client, bodies: list[tuple[str, bytes]]) -> int:
+def run_lxml(fake: Target, http: httpx.Client, bodies: list[tuple[str, bytes]]) -> int:
     count = 0
     ns_len = len(NS)
     for op, body in bodies:
@@ -88,7 +102,7 @@ def run_lxml(fake: FakeKashFlow, http: httpx.Client, bodies: list[tuple[str, byt
     return count
 
 
-def run_zeep(fake: FakeKashFlow, http: httpx.Client) -> int:
+def run_zeep(fake: Target, http: httpx.Client) -> int:
     from kashflow_sync.soap.transport import HttpxTransport
 
     zeep_client = shared_zeep_client()
@@ -118,23 +132,71 @@ def timed(fn: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
-def memory_child(mode: str, args: argparse.Namespace) -> None:
-    fake = make_fake(args.suppliers, args.customers, args.nominals)
-    http = httpx.Client(transport=fake.transport())
+def record_answers(fake: FakeKashFlow, http: httpx.Client, path: str) -> None:
+    """Save the nine list answers so memory runs need no fake in their process."""
+    answers = {}
+    for op, body in _bodies(fake):
+        headers = {"SOAPAction": f'"KashFlow/{op}"', "Content-Type": "text/xml; charset=utf-8"}
+        answers[op] = http.post(fake.url, content=body, headers=headers).content
+    with open(path, "wb") as fh:
+        pickle.dump(answers, fh)
+
+
+def memory_child(mode: str, path: str) -> None:
+    with open(path, "rb") as fh:
+        answers: dict[str, bytes] = pickle.load(fh)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        op = request.headers["SOAPAction"].strip('"').rpartition("/")[2]
+        return httpx.Response(200, content=answers[op], headers={"Content-Type": "text/xml"})
+
+    fake = Target("http://recorded/api/service.asmx", kfs.Credentials("bench", "bench"))
+    http = httpx.Client(transport=httpx.MockTransport(handler))
     bodies = _bodies(fake)
     shared_zeep_client()
-    # Render every response once so the fake's caches are warm and not counted.
-    run_lxml(fake, http, bodies)
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if mode == "sdk":
-        run_sdk(fake, http)
-    elif mode == "lxml":
-        run_lxml(fake, http, bodies)
-    else:
-        run_zeep(fake, http)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"mode": mode, "peak_growth_mb": (after - before) / 1024}))
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed set-up memory back first
+    sampler = RssSampler()
+    with sampler:
+        if mode == "sdk":
+            run_sdk(fake, http)
+        elif mode == "lxml":
+            run_lxml(fake, http, bodies)
+        else:
+            run_zeep(fake, http)
+    print(json.dumps({"mode": mode, "peak_growth_mb": sampler.growth_mb}))
+
+
+class RssSampler:
+    """Samples this process's resident memory every millisecond; reports the peak growth."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, _rss())
+
+    def __enter__(self) -> RssSampler:
+        self.start = self.peak = _rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
 
 
 def main() -> None:
@@ -145,9 +207,10 @@ def main() -> None:
     parser.add_argument("--nominals", type=int, default=1_000)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--memory-child", choices=["sdk", "lxml", "zeep"])
+    parser.add_argument("--answers")
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child, args)
+        memory_child(args.memory_child, args.answers)
         return
 
     fake = make_fake(args.suppliers, args.customers, args.nominals)
@@ -176,12 +239,14 @@ def main() -> None:
     print(f"ratio zeep/lxml = {med['zeep'] / med['lxml']:.2f}")
     print(f"ratio zeep/sdk  = {med['zeep'] / med['sdk']:.2f}")
     if not args.no_memory:
+        answers = os.path.join(tempfile.mkdtemp(), "answers.pickle")
+        record_answers(fake, http, answers)
         for mode in ("lxml", "sdk", "zeep"):
             out = subprocess.run(
-                [sys.executable, __file__, "--memory-child", mode,
-                 "--suppliers", str(args.suppliers), "--customers", str(args.customers),
-                 "--nominals", str(args.nominals)],
-                capture_output=True, text=True, check=True,
+                [sys.executable, __file__, "--memory-child", mode, "--answers", answers],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             data = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"peak memory growth {mode:5s}: {data['peak_growth_mb']:.1f} MB")
