@@ -24,3 +24,64 @@ def make_client(
         http_client=http or fake.http_client(),
         **kw,  # type: ignore[arg-type]
     )
+
+
+def purchase(
+    i: int, *, prefix: str = "doc", attach: bool = True, pay: bool = True
+) -> kfs.PurchaseInvoice:
+    """A two-line purchase invoice, numbered *i*, with attachment and payment by default."""
+    from datetime import date
+    from decimal import Decimal
+
+    return kfs.PurchaseInvoice(
+        external_id=f"{prefix}-{i}",
+        supplier="Acme Paper Ltd",
+        reference=f"{prefix.upper()}-INV-{i:05d}",
+        issue_date=date(2026, 11, 1 + i % 28),
+        lines=[
+            kfs.Line(
+                description="Paper",
+                net=Decimal("100.00") + i,
+                vat_rate=Decimal("20"),
+                category=7500,
+            ),
+            kfs.Line(
+                description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"), category=7400
+            ),
+        ],
+        attachment=kfs.Attachment(f"inv-{i}.pdf", b"%PDF-1.4 " + str(i).encode(), "application/pdf")
+        if attach
+        else None,
+        payment=kfs.Payment(method="Credit card", bank_account=1200) if pay else None,
+    )
+
+
+def ledger_check(fake: FakeKashFlow, docs: list[kfs.PurchaseInvoice]) -> tuple[int, int]:
+    """(duplicates, lost) of *docs* in the fake: receipts, attachments and payments alike."""
+    by_reference: dict[str, int] = {}
+    for receipt in fake.receipts:
+        key = receipt.customer_reference or ""
+        by_reference[key] = by_reference.get(key, 0) + 1
+    wanted = {d.reference for d in docs}
+    duplicates = sum(n - 1 for ref, n in by_reference.items() if ref in wanted and n > 1)
+    lost = sum(1 for ref in wanted if ref not in by_reference)
+    numbers = {r.customer_reference: r.invoice_number for r in fake.receipts}
+    attachments: dict[int, int] = {}
+    for a in fake.attachments:
+        attachments[a.document_number] = attachments.get(a.document_number, 0) + 1
+    payments: dict[int, int] = {}
+    for p in fake.payments:
+        payments[p.pay_invoice] = payments.get(p.pay_invoice, 0) + 1
+    for d in docs:
+        number = numbers.get(d.reference)
+        if number is None:
+            continue
+        if d.attachment is not None:
+            n = attachments.get(number, 0)
+            duplicates += max(0, n - 1)
+            lost += n == 0
+        if d.payment is not None:
+            n = payments.get(number, 0)
+            duplicates += max(0, n - 1)
+            lost += n == 0
+    return duplicates, lost
