@@ -43,6 +43,22 @@ PUBLISH_TEST = """
 """
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _network_stack_imported() -> None:
+    """Make one loopback request in this process before any in-process pytester run.
+
+    pytester restores ``sys.modules`` after each in-process run, dropping modules first
+    imported during it. httpcore imports parts of itself on the first connection; re-imported
+    in a later run they define new exception classes that httpx's exception mapping no longer
+    recognises. Importing them here, once, keeps every run on the same classes.
+    """
+    import kashflow_sync as kfs
+    from kashflow_sync.testing import FakeKashFlow
+
+    with FakeKashFlow.serve() as fake, kfs.KashFlowClient(fake.credentials, endpoint=fake.url) as c:
+        c.connect()
+
+
 def _env_without_coverage() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
 
