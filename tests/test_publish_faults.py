@@ -85,7 +85,7 @@ def test_uncertain_create_is_looked_up_before_sending_again(fake: FakeKashFlow) 
 
 
 def test_done_steps_are_not_repeated(fake: FakeKashFlow) -> None:
-    """A publish that failed at the payment resumes with the payment only."""
+    """A publish that failed at the payment resumes there: it checks, then pays; nothing else."""
     with make_client(fake) as client:
         client.connect()
         fake.faults.http_error(400, op="InsertReceiptPayment", times=1)
@@ -93,7 +93,7 @@ def test_done_steps_are_not_repeated(fake: FakeKashFlow) -> None:
             client.publish(purchase(2))
         fake.reset_calls()
         client.publish(purchase(2))
-    assert [c.operation for c in fake.calls] == ["InsertReceiptPayment"]
+    assert [c.operation for c in fake.calls] == ["GetReceiptPayment", "InsertReceiptPayment"]
     assert (len(fake.receipts), len(fake.attachments), len(fake.payments)) == (1, 1, 1)
 
 

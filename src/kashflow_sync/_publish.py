@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -199,12 +199,15 @@ class Publisher:
         if entry.contact_id is None:
             entry = self._save(entry, contact_id=self._contact_id(document, lists))
         assert entry.contact_id is not None
+        # A document created by an earlier, interrupted run may have had its attachment or
+        # payment sent without the journal hearing back: look before sending those again.
+        resumed = entry.state == "created"
         if entry.state in ("claimed", "sending"):
             entry = self._create(document, entry, lists)
         if document.attachment is not None and not entry.attachment_done:
-            entry = self._attach(document, entry)
+            entry = self._attach(document, entry, resumed=resumed)
         if document.payment is not None and not entry.payment_done:
-            entry = self._pay(document, entry, lists)
+            entry = self._pay(document, entry, lists, resumed=resumed)
         entry = self._save(entry, state="published", owner=None, lease_until=None)
         self._record(document.external_id, "publish", "published", f"number {entry.number}")
         return entry
@@ -276,7 +279,7 @@ class Publisher:
         ]
 
     def _reconcile(self, document: Document, entry: JournalEntry) -> LedgerDocument | None:
-        """After an uncertain send: the document if KashFlow has it, None if it certainly does not."""
+        """After an uncertain send: the document if KashFlow has it, None if it surely has not."""
         assert entry.contact_id is not None
         try:
             matches = self._find_in_ledger(document, entry.contact_id)
@@ -340,9 +343,12 @@ class Publisher:
 
     # ------------------------------------------------------------------ attachment, payment
 
-    def _attach(self, document: Document, entry: JournalEntry) -> JournalEntry:
+    def _attach(self, document: Document, entry: JournalEntry, *, resumed: bool) -> JournalEntry:
         attachment = document.attachment
         assert attachment is not None and entry.number is not None
+        if resumed and self._attachment_landed(document, entry):
+            self._record(document.external_id, "attachment", "found", attachment.filename)
+            return self._save(entry, attachment_done=True)
         try:
             self._service.attach_file(
                 document.kind,
@@ -363,24 +369,38 @@ class Publisher:
         return self._save(entry, attachment_done=True)
 
     def _attachment_landed(self, document: Document, entry: JournalEntry) -> bool:
-        if document.kind != "purchase" or not entry.kashflow_id:
+        if document.kind != "purchase":
             # KashFlow has no call listing a sales invoice's attachments: sending again is the
             # only way to be sure, at worst attaching the same file twice (never the invoice).
             return False
-        assert document.attachment is not None
-        files = self._service.receipt_attachments(entry.kashflow_id)
+        assert document.attachment is not None and entry.number is not None
+        receipt_id = entry.kashflow_id
+        if not receipt_id:
+            found = self._service.get_document(document.kind, entry.number)
+            receipt_id = found.kashflow_id if found else 0
+        if not receipt_id:
+            return False
+        files = self._service.receipt_attachments(receipt_id)
         return any(f.filename == document.attachment.filename for f in files)
 
-    def _pay(self, document: Document, entry: JournalEntry, lists: Lists) -> JournalEntry:
+    def _payment_landed(self, document: Document, number: int, ids: Mapping[str, Any]) -> bool:
+        paid = self._service.payments(document.kind, number)
+        return any(p.amount == ids["amount"] and p.paid_on == ids["paid_on"] for p in paid)
+
+    def _pay(
+        self, document: Document, entry: JournalEntry, lists: Lists, *, resumed: bool
+    ) -> JournalEntry:
         assert entry.number is not None
         ids = payment_ids(document, lists)
+        if resumed and self._payment_landed(document, entry.number, ids):
+            self._record(document.external_id, "payment", "found", str(ids["amount"]))
+            return self._save(entry, payment_done=True)
         try:
             self._service.insert_payment(document.kind, entry.number, **ids)
         except errors.KashFlowError as exc:
             if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
                 raise
-            paid = self._service.payments(document.kind, entry.number)
-            if not any(p.amount == ids["amount"] and p.paid_on == ids["paid_on"] for p in paid):
+            if not self._payment_landed(document, entry.number, ids):
                 raise errors.PublishUncertainError(
                     f"the payment of {document.external_id!r} may not have reached KashFlow",
                     detail=str(exc),

@@ -1,0 +1,88 @@
+"""Exactly-once across processes: a worker killed mid-batch, and two workers on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from _support import ledger_check, purchase
+from kashflow_sync.testing import FakeKashFlow
+
+WORKER = Path(__file__).with_name("_publish_worker.py")
+PG_URL = os.environ.get("KASHFLOW_SYNC_TEST_PG")
+
+
+def _worker(
+    fake: FakeKashFlow, db: str, count: int, prefix: str, lease: float
+) -> subprocess.Popen[str]:
+    creds = fake.credentials
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(WORKER),
+            fake.url,
+            creds.username,
+            creds.password,
+            creds.autoauth_key or "",
+            db,
+            str(count),
+            prefix,
+            str(lease),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=WORKER.parent,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_killed_worker_is_completed_by_the_next_run(tmp_path: Path) -> None:
+    """SIGKILL mid-batch, then a second run: every document once, attachments and payments too."""
+    db = f"sqlite:///{tmp_path}/journal.db"
+    count = 60
+    with FakeKashFlow.serve() as fake:
+        fake.faults.delay(0.02, times=None)  # slow KashFlow a little so the kill lands mid-batch
+        proc = _worker(fake, db, count, "kill", lease=1.0)
+        deadline = time.monotonic() + 60
+        while len(fake.receipts) < count // 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        landed_before = len(fake.receipts)
+        assert 0 < landed_before < count, "the kill did not land mid-batch"
+        fake.faults.clear()
+        summary = _finish(_worker(fake, db, count, "kill", lease=1.0))
+        duplicates, lost = ledger_check(fake, [purchase(i, prefix="kill") for i in range(count)])
+    assert summary["failed"] == []
+    assert (duplicates, lost) == (0, 0)
+    assert len(fake.receipts) == count
+
+
+@pytest.mark.skipif(not PG_URL, reason="set KASHFLOW_SYNC_TEST_PG to a PostgreSQL SQLAlchemy URL")
+def test_two_workers_on_postgresql_publish_each_document_once() -> None:
+    """Two processes, one PostgreSQL journal, the same 100 documents: 0 duplicates."""
+    assert PG_URL is not None
+    prefix = f"pg{uuid.uuid4().hex[:6]}"
+    count = 100
+    with FakeKashFlow.serve() as fake:
+        workers = [_worker(fake, PG_URL, count, prefix, lease=30.0) for _ in range(2)]
+        summaries = [_finish(w) for w in workers]
+        duplicates, lost = ledger_check(fake, [purchase(i, prefix=prefix) for i in range(count)])
+    assert all(s["failed"] == [] for s in summaries)
+    assert sum(int(s["published"]) for s in summaries) == count  # type: ignore[call-overload]
+    assert (duplicates, lost) == (0, 0)
+    assert len(fake.receipts) == count
