@@ -78,6 +78,7 @@ class KashFlowClient:
         ...     report = client.connect()
         ...     client.status
         <ConnectionStatus.CONNECTED: 'connected'>
+
     """
 
     def __init__(
@@ -184,6 +185,7 @@ class KashFlowClient:
             AuthenticationError: KashFlow refused the username or password.
             IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
             PermissionDeniedError: API access is disabled for the account or user.
+
         """
         if self._service.credentials.autoauth_key:
             self._service.auto_auth_ip()
@@ -288,6 +290,7 @@ class KashFlowClient:
             ValidationError: the document has problems (nothing was sent).
             PublishUncertainError: whether KashFlow recorded it could not be established;
                 publishing it again later is safe.
+
         """
         _check_document(document)
         self._require_connected()

@@ -60,6 +60,7 @@ def diff_lists(
 
     Returns:
         The merged list (KashFlow's order, then items KashFlow no longer has) and the counts.
+
     """
     previous = {item.kashflow_id: item for item in old}
     merged: list[ListItem] = []
@@ -125,8 +126,10 @@ def sync_lists(
         raise ValueError(f"unknown list(s) {unknown}; known: {', '.join(LIST_NAMES)}")
     reports: dict[str, ListChanges] = {}
     for index, name in enumerate(names, start=1):
-        use_incremental = incremental and name == "customers" and _incremental_due(
-            storage, connection_id, now(), full_customer_sync_every
+        use_incremental = (
+            incremental
+            and name == "customers"
+            and _incremental_due(storage, connection_id, now(), full_customer_sync_every)
         )
         if progress:
             progress(SyncProgress(name, index, len(names), "fetching", incremental=use_incremental))
@@ -149,15 +152,18 @@ def sync_lists(
         if progress:
             progress(
                 SyncProgress(
-                    name, index, len(names), "stored", items=len(merged), incremental=use_incremental
+                    name,
+                    index,
+                    len(names),
+                    "stored",
+                    items=len(merged),
+                    incremental=use_incremental,
                 )
             )
     return SyncReport(lists=reports, duration=time.perf_counter() - started)
 
 
-def _incremental_due(
-    storage: Storage, connection_id: str, now: datetime, every: timedelta
-) -> bool:
+def _incremental_due(storage: Storage, connection_id: str, now: datetime, every: timedelta) -> bool:
     """Whether customers may be fetched incrementally now."""
     watermark = storage.get_state(connection_id, _WATERMARK)
     full_at = storage.get_state(connection_id, _FULL_AT)

@@ -85,7 +85,9 @@ def document_header(document: Document, lists: Lists, contact_id: int) -> dict[s
 def _method(document: Document, lists: Lists) -> PaymentMethod | None:
     assert document.payment is not None
     methods = (
-        lists.purchase_payment_methods if document.kind == "purchase" else lists.sales_payment_methods
+        lists.purchase_payment_methods
+        if document.kind == "purchase"
+        else lists.sales_payment_methods
     )
     method = document.payment.method
     if isinstance(method, int):
