@@ -106,7 +106,9 @@ def _public_objects() -> list[tuple[str, object]]:
     return found
 
 
-@pytest.mark.parametrize(("name", "value"), _public_objects(), ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    ("name", "value"), [pytest.param(n, v, id=n) for n, v in _public_objects()]
+)
 def test_public_name_has_a_docstring(name: str, value: object) -> None:
     """Every exported class, function and module has its own docstring."""
     own = vars(value).get("__doc__") if inspect.isclass(value) else value.__doc__
@@ -128,7 +130,9 @@ def _public_members() -> list[tuple[str, object]]:
     return found
 
 
-@pytest.mark.parametrize(("name", "member"), _public_members(), ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    ("name", "member"), [pytest.param(n, m, id=n) for n, m in _public_members()]
+)
 def test_public_method_has_a_docstring(name: str, member: object) -> None:
     """Every public method and property of an exported class has a docstring."""
     target = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
