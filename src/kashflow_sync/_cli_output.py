@@ -34,6 +34,32 @@ _MAX_WIDTH = 100
 _QUIET_STEPS = 20
 
 
+#: Characters the output uses beyond ASCII, and what stands in for them on a stream whose
+#: encoding cannot carry them (a Windows pipe in cp1252, PYTHONIOENCODING=ascii...).
+_FALLBACKS = {
+    "═": "=",
+    "─": "-",
+    "✓": "+",
+    "✗": "x",
+    "█": "#",
+    "░": ".",
+    "→": "->",
+    "…": "...",
+    "·": "-",
+    "£": "GBP ",
+}
+_ASCII = str.maketrans(_FALLBACKS)
+
+
+def _can_encode(stream: TextIO, characters: dict[str, str]) -> bool:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "".join(characters).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def wants_colour(stream: TextIO) -> bool:
     """Whether to colour output written to *stream*."""
     if os.environ.get("NO_COLOR"):
@@ -57,6 +83,7 @@ class Console:
         self.stream = stream if stream is not None else sys.stdout
         self.colour = wants_colour(self.stream) if colour is None else colour
         self.tty = _is_tty(self.stream)
+        self.ascii = not _can_encode(self.stream, _FALLBACKS)
 
     def style(self, text: str, *styles: str) -> str:
         """*text* wrapped in ANSI styles when colour is on; unchanged otherwise."""
@@ -65,10 +92,16 @@ class Console:
         codes = ";".join(_STYLES[s] for s in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
 
+    def write(self, text: str) -> None:
+        """Write *text* as is, with box and tick characters spelled in ASCII if need be."""
+        if self.ascii:
+            text = text.translate(_ASCII)
+        self.stream.write(text)
+        self.stream.flush()
+
     def print(self, text: str = "") -> None:
         """Write one line."""
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        self.write(text + "\n")
 
     @property
     def width(self) -> int:
@@ -197,8 +230,7 @@ class ProgressBar:
         visible = len(self.label) + len(bar) + len(f"{self.done}/{self.total} {note}") + 4
         padding = " " * max(self._last_width - visible, 0)
         self._last_width = visible
-        self.console.stream.write("\r" + text + padding)
-        self.console.stream.flush()
+        self.console.write("\r" + text + padding)
 
     def finish(self, note: str = "") -> None:
         """Draw the bar full and end its line (a terminal), or print a closing line."""
@@ -207,7 +239,6 @@ class ProgressBar:
         if self.console.tty:
             self.done = self.total
             self._redraw(summary)
-            self.console.stream.write("\n")
-            self.console.stream.flush()
+            self.console.write("\n")
         else:
             self.console.print(f"  {self.label}: {self.done}/{self.total} done {summary}")
