@@ -449,7 +449,7 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
         "already_published",
         "Receipt 1",
         "Invoice",
-        "archived=True",
+        "kept, marked archived",
         "Done",
     ):
         assert fragment in out

@@ -320,10 +320,8 @@ def _publish_again(
     calls_before = len(fake.calls)
     result = client.publish(purchase)
     sent = len(fake.calls) - calls_before
-    console.ok(
-        f"{purchase.external_id}: status {result.status!r}, still receipt {result.number}; "
-        f"{sent} requests sent, {len(fake.receipts)} receipt in the ledger"
-    )
+    console.ok(f"{purchase.external_id}: status {result.status!r}, still receipt {result.number}")
+    console.detail("sent", f"{sent} requests; the ledger holds {len(fake.receipts)} receipt")
     console.print("  The publish journal makes this true across retries, lost responses,")
     console.print("  crashes and several workers sharing one PostgreSQL database.")
 
@@ -348,10 +346,9 @@ def _refresh(console: Console, client: KashFlowClient, fake: FakeKashFlow) -> No
     gone = client.lists.suppliers.find("RAIL01")
     if gone is not None:
         console.print()
-        console.detail(
-            "City Rail Ltd", f"kept, archived={gone.archived}: rules and history pointing"
-        )
-        console.detail("", "at it keep working, and validation flags it before a publish")
+        state = "kept, marked archived" if gone.archived else "kept"
+        console.detail("City Rail Ltd", f"{state}: rules and history pointing at it keep")
+        console.detail("", "working, and validation flags it before a publish would fail")
     renamed = client.lists.nominal_codes.find(7502)
     if renamed is not None:
         console.detail("nominal 7502", f"now {renamed.name!r}")
