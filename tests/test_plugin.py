@@ -80,14 +80,6 @@ def test_plugin_module_source_imports_nothing_heavy(tmp_path: Path) -> None:
     assert json.loads(out) == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "kashflow_sync/__init__.py and kashflow_sync/testing/__init__.py import the SDK and the "
-        "fake eagerly, so importing the plugin by its entry-point name pulls them in; they need "
-        "lazy (PEP 562) exports for this to pass"
-    ),
-    strict=False,
-)
 def test_plugin_entry_point_import_is_light(tmp_path: Path) -> None:
     """Importing the plugin by its entry-point name pulls in no heavy module."""
     code = (

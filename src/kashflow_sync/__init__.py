@@ -7,46 +7,115 @@ extension Protocols in :mod:`kashflow_sync.typing`.
 
 from __future__ import annotations
 
-from . import errors
-from ._client import KashFlowClient
-from ._config import KASHFLOW_SOAP_URL, Credentials
-from ._documents import (
-    Attachment,
-    BatchItem,
-    BatchResult,
-    Document,
-    Line,
-    Payment,
-    Problem,
-    PublishAttempt,
-    PublishResult,
-    PurchaseInvoice,
-    ResolvedDocument,
-    Rule,
-    SalesInvoice,
-)
-from ._journal import JournalEntry
-from ._lists import SyncProgress
-from ._listsview import Lists
-from ._models import (
-    BankAccount,
-    ConnectionStatus,
-    Currency,
-    Customer,
-    ItemList,
-    ListChanges,
-    NominalCode,
-    PaymentMethod,
-    Project,
-    Supplier,
-    SyncReport,
-    VatRate,
-)
-from ._publish import BatchProgress
-from ._retry import RetryPolicy
-from ._rules import RuleBook, StoredRuleResolver
-from .storage import MemoryStorage, SQLStorage
-from .typing import RuleResolver, Storage
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import errors
+    from ._client import KashFlowClient
+    from ._config import KASHFLOW_SOAP_URL, Credentials
+    from ._documents import (
+        Attachment,
+        BatchItem,
+        BatchResult,
+        Document,
+        Line,
+        Payment,
+        Problem,
+        PublishAttempt,
+        PublishResult,
+        PurchaseInvoice,
+        ResolvedDocument,
+        Rule,
+        SalesInvoice,
+    )
+    from ._journal import JournalEntry
+    from ._lists import SyncProgress
+    from ._listsview import Lists
+    from ._models import (
+        BankAccount,
+        ConnectionStatus,
+        Currency,
+        Customer,
+        ItemList,
+        ListChanges,
+        NominalCode,
+        PaymentMethod,
+        Project,
+        Supplier,
+        SyncReport,
+        VatRate,
+    )
+    from ._publish import BatchProgress
+    from ._retry import RetryPolicy
+    from ._rules import RuleBook, StoredRuleResolver
+    from .storage import MemoryStorage, SQLStorage
+    from .typing import RuleResolver, Storage
+
+# Names load on first use (PEP 562): `import kashflow_sync` stays cheap, so the pytest plugin
+# and the CLI's --help do not pay for zeep, lxml and SQLAlchemy until they need them.
+_LAZY: dict[str, str] = {
+    "Attachment": "._documents",
+    "BankAccount": "._models",
+    "BatchItem": "._documents",
+    "BatchProgress": "._publish",
+    "BatchResult": "._documents",
+    "ConnectionStatus": "._models",
+    "Credentials": "._config",
+    "Currency": "._models",
+    "Customer": "._models",
+    "Document": "._documents",
+    "ItemList": "._models",
+    "JournalEntry": "._journal",
+    "KASHFLOW_SOAP_URL": "._config",
+    "KashFlowClient": "._client",
+    "Line": "._documents",
+    "ListChanges": "._models",
+    "Lists": "._listsview",
+    "MemoryStorage": ".storage",
+    "NominalCode": "._models",
+    "Payment": "._documents",
+    "PaymentMethod": "._models",
+    "Problem": "._documents",
+    "Project": "._models",
+    "PublishAttempt": "._documents",
+    "PublishResult": "._documents",
+    "PurchaseInvoice": "._documents",
+    "ResolvedDocument": "._documents",
+    "RetryPolicy": "._retry",
+    "Rule": "._documents",
+    "RuleBook": "._rules",
+    "RuleResolver": ".typing",
+    "SQLStorage": ".storage",
+    "SalesInvoice": "._documents",
+    "Storage": ".typing",
+    "StoredRuleResolver": "._rules",
+    "Supplier": "._models",
+    "SyncProgress": "._lists",
+    "SyncReport": "._models",
+    "VatRate": "._models",
+    "errors": ".",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public name's module the first time the name is used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kashflow_sync' has no attribute {name!r}")
+    if name == "errors":
+        value: _Any = _importlib.import_module(".errors", __name__)
+    else:
+        value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, for completion."""
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 
