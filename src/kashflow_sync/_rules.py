@@ -19,7 +19,7 @@ from ._documents import Document, Line, Payment, ResolvedDocument, Rule
 from ._listsview import Lists
 
 if TYPE_CHECKING:
-    from .typing import Storage
+    from .typing import RuleKind, Storage
 
 __all__ = [
     "COMPUTED_FROM_VAT_RATE",
@@ -156,7 +156,7 @@ def _contact_keys(document: Document, lists: Lists | None) -> list[str]:
 
 
 def find_rule(
-    get_rule: Callable[[str, str], Rule | None],
+    get_rule: Callable[[RuleKind, str], Rule | None],
     document: Document,
     lists: Lists | None = None,
 ) -> RuleMatch | None:
@@ -308,7 +308,7 @@ class StoredRuleResolver:
     def find(self, connection_id: str, document: Document) -> RuleMatch | None:
         """The rule that applies to *document* on this connection, or None."""
 
-        def get_rule(kind: str, contact: str) -> Rule | None:
+        def get_rule(kind: RuleKind, contact: str) -> Rule | None:
             return self._storage.get_rule(connection_id, kind, contact)
 
         return find_rule(get_rule, document, self._lists(connection_id))

@@ -1,7 +1,7 @@
 """Protocols a host application may implement: :class:`Storage` and :class:`RuleResolver`.
 
 kashflow_sync ships :class:`~kashflow_sync.MemoryStorage` and :class:`~kashflow_sync.SQLStorage`
-(SQLite and PostgreSQL) as reference implementations; ``kashflow_sync.testing.storage_conformance``
+(SQLite and PostgreSQL) as reference implementations; ``kashflow_sync.testing.conformance``
 holds the test suite any implementation can run.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ._documents import Document, PublishAttempt, ResolvedDocument, Rule
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["RuleKind", "RuleResolver", "Storage"]
 
 #: Whose rule: ``"supplier"`` or ``"customer"``.
-RuleKind = str
+RuleKind = Literal["supplier", "customer"]
 
 
 @runtime_checkable
