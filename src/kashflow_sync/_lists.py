@@ -62,6 +62,13 @@ def diff_lists(
         The merged list (KashFlow's order, then items KashFlow no longer has) and the counts.
 
     """
+    if not old:
+        # First sync of this list: everything is new; skip the per-item comparison.
+        unique: dict[int, ListItem] = {}
+        for item in new:
+            unique.setdefault(item.kashflow_id, item)  # as below: the first of a repeated id wins
+        first = list(unique.values())
+        return first, ListChanges(added=len(first), total=len(first))
     previous = {item.kashflow_id: item for item in old}
     merged: list[ListItem] = []
     seen: set[int] = set()

@@ -190,8 +190,10 @@ def read_items(result: etree._Element, spec: ListSpec) -> Iterator[ListItem]:
     fields = {NS + tag: reader for tag, reader in spec.fields.items()}
     wanted = tuple(fields)
     build = spec.build
+    # KashFlow omits elements whose value is null: those read as their empty value.
+    defaults = {attr: convert(None) for attr, convert in spec.fields.values()}
     for item in result.iterchildren(NS + spec.item):
-        values: dict[str, Any] = {}
+        values = defaults.copy()
         try:
             for child in item.iterchildren(*wanted):
                 attr, convert = fields[child.tag]
