@@ -49,6 +49,7 @@ def _parser() -> etree.XMLParser:
         _PARSERS.parser = parser
     return parser
 
+
 T = TypeVar("T")
 
 # KashFlow writes "no date" as the minimum .NET DateTime.
