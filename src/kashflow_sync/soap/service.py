@@ -186,7 +186,27 @@ class KashFlowService:
         read: Callable[[etree._Element], T],
         *,
         idempotent: bool,
+        not_found: Callable[[], T] | None = None,
     ) -> T:
+        """Send *operation* with retries and the one AutoAuth retry; *read* its answer.
+
+        Args:
+            operation: the SOAP operation.
+            params: its arguments other than the credentials.
+            read: turns the ``<Op>Response`` element into the result.
+            idempotent: whether the call may be repeated after it may have reached KashFlow.
+            not_found: for lookups, what KashFlow's "There is no ..." answer means instead of
+                an error (None, an empty list).
+
+        """
+        if not_found is not None:
+            try:
+                return self._call(operation, params, read, idempotent=idempotent)
+            except errors.RejectedError as exc:
+                if exc.code == "not_found":
+                    return not_found()
+                raise
+
         def attempt() -> T:
             return read(self._exchange(operation, params))
 
@@ -323,12 +343,7 @@ class KashFlowService:
             value = None if result is None else result.findtext(NS + id_field)
             return int(value) if value and int(value) > 0 else None
 
-        try:
-            return self._call(op, {param: code}, read, idempotent=True)
-        except errors.RejectedError as exc:
-            if exc.code == "not_found":
-                return None
-            raise
+        return self._call(op, {param: code}, read, idempotent=True, not_found=lambda: None)
 
     # ------------------------------------------------------------------ documents
 
@@ -365,12 +380,7 @@ class KashFlowService:
             data = self._result(op, answer)
             return _document(data) if data and data.get("InvoiceNumber") else None
 
-        try:
-            return self._call(op, {param: number}, read, idempotent=True)
-        except errors.RejectedError as exc:
-            if exc.code == "not_found":
-                return None
-            raise
+        return self._call(op, {param: number}, read, idempotent=True, not_found=lambda: None)
 
     def documents_for_contact(self, kind: str, contact_id: int) -> list[LedgerDocument]:
         """Every receipt of a supplier, or every invoice of a customer."""
@@ -384,12 +394,7 @@ class KashFlowService:
             data = self._result(op, answer) or {}
             return [_document(d) for d in _items(data, "Invoice")]
 
-        try:
-            return self._call(op, {param: contact_id}, read, idempotent=True)
-        except errors.RejectedError as exc:
-            if exc.code == "not_found":
-                return []
-            raise
+        return self._call(op, {param: contact_id}, read, idempotent=True, not_found=list)
 
     def attach_file(
         self, kind: str, number: int, filename: str, content: bytes, content_type: str
@@ -426,14 +431,13 @@ class KashFlowService:
                 for a in _items(data, "ReceiptAttachment")
             ]
 
-        try:
-            return self._call(
-                "GetReceiptAttachments", {"ReceiptID": receipt_id}, read, idempotent=True
-            )
-        except errors.RejectedError as exc:
-            if exc.code == "not_found":
-                return []
-            raise
+        return self._call(
+            "GetReceiptAttachments",
+            {"ReceiptID": receipt_id},
+            read,
+            idempotent=True,
+            not_found=list,
+        )
 
     def insert_payment(
         self,
@@ -487,12 +491,7 @@ class KashFlowService:
                 for p in _items(data, "Payment")
             ]
 
-        try:
-            return self._call(op, {param: number}, read, idempotent=True)
-        except errors.RejectedError as exc:
-            if exc.code == "not_found":
-                return []
-            raise
+        return self._call(op, {param: number}, read, idempotent=True, not_found=list)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
