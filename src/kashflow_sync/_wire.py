@@ -7,6 +7,7 @@ required-element defaults and the ``xsi:type`` on lines.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -66,9 +67,12 @@ def document_header(document: Document, lists: Lists, contact_id: int) -> dict[s
     if len(projects) == 1 and (number := projects.pop()) is not None:
         found = lists.projects.find(number)
         project_id = found.kashflow_id if found else 0
+    assert document.issue_date is not None  # validation refuses a document without one
+    due = document.due_date or document.issue_date
     header: dict[str, Any] = {
-        "InvoiceDate": document.issue_date,
-        "DueDate": document.due_date or document.issue_date,
+        # xsd:dateTime on the wire, midnight, no zone: as KashFlow writes its own dates.
+        "InvoiceDate": datetime.combine(document.issue_date, time()),
+        "DueDate": datetime.combine(due, time()),
         "CustomerID": contact_id,
         "CustomerReference": document.reference,
         "ProjectID": project_id,

@@ -239,22 +239,6 @@ def _type(name: str, complex_type: etree._Element) -> TypeSpec:
     return TypeSpec(name=name, fields=fields, by_name={f.name: f for f in fields})
 
 
-def _accept_dates_as_datetimes(schema: etree._Element) -> None:
-    """Let dateTime elements take a bare date too, as ASMX does.
-
-    .NET's XmlSerializer reads a DateTime from any XSD date/time form, so KashFlow accepts
-    ``2026-11-02`` where the WSDL says xs:dateTime; a strict validator would refuse what the
-    real service takes.
-    """
-    prefix = next(p for p, ns in schema.nsmap.items() if ns == _XS_NS and p)
-    tns = next(p for p, ns in schema.nsmap.items() if ns == KF_NS and p)
-    for element in schema.iter(f"{{{_XS_NS}}}element"):
-        if element.get("type") == f"{prefix}:dateTime":
-            element.set("type", f"{tns}:AsmxDateTime")
-    lenient = etree.SubElement(schema, f"{{{_XS_NS}}}simpleType", name="AsmxDateTime")
-    etree.SubElement(lenient, f"{{{_XS_NS}}}union", memberTypes=f"{prefix}:dateTime {prefix}:date")
-
-
 @functools.lru_cache(maxsize=1)
 def load_model() -> SchemaModel:
     """Read the package WSDL and build the :class:`SchemaModel` (cached for the process)."""
@@ -271,7 +255,6 @@ def load_model() -> SchemaModel:
     standalone = etree.Element(schema_el.tag, attrib=attrib, nsmap=nsmap)
     for child in schema_el:
         standalone.append(copy.deepcopy(child))
-    _accept_dates_as_datetimes(standalone)
     types: dict[str, TypeSpec] = {}
     elements: dict[str, TypeSpec] = {}
     for child in schema_el:
