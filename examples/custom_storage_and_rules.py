@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 import kashflow_sync as kfs
-from kashflow_sync._journal import ClaimResult  # not yet exported publicly
 from kashflow_sync.testing import FakeKashFlow
 
 ITEM_CLASSES: Mapping[str, type] = {
@@ -102,7 +101,7 @@ class DictStorage:
     # The publish journal: the claim is the one place that must be atomic.
     def claim_journal(
         self, entry: kfs.JournalEntry, owner: str, now: datetime, lease_until: datetime
-    ) -> ClaimResult:
+    ) -> kfs.ClaimResult:
         key = (entry.connection_id, entry.external_id)
         now, lease_until = utc(now), utc(lease_until)
         with self._lock:
@@ -127,7 +126,7 @@ class DictStorage:
             else:
                 acquired = False
             self._journal[key] = stored
-            return ClaimResult(entry=self._with_attempts(stored), acquired=acquired)
+            return kfs.ClaimResult(entry=self._with_attempts(stored), acquired=acquired)
 
     def get_journal(self, connection_id: str, external_id: str) -> kfs.JournalEntry | None:
         with self._lock:

@@ -19,6 +19,7 @@ EXPECTED = [
     "BatchItem",
     "BatchProgress",
     "BatchResult",
+    "ClaimResult",
     "ConnectionStatus",
     "Credentials",
     "Currency",

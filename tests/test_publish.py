@@ -250,3 +250,20 @@ def test_rejected_publish_leaves_nothing_and_can_be_retried(
     result = http_client.publish(purchase(30, attach=False, pay=False))
     assert result.status == "published"
     assert len(served_fake.receipts) == 1
+
+
+def test_lists_changed_after_validation_is_stale_lists(http_client: kfs.KashFlowClient) -> None:
+    """A nominal code gone from the lists between validation and sending -> stale_lists."""
+    from kashflow_sync._wire import document_lines
+
+    doc = purchase(40)
+    lists = http_client.lists
+    http_client.storage.replace_list(
+        http_client.connection_id,
+        "nominal_codes",
+        [n for n in lists.nominal_codes if n.code != 7500],
+    )
+    lists.invalidate()
+    with pytest.raises(errors.ValidationError) as info:
+        document_lines(http_client.resolve(doc).document, lists)
+    assert [p.code for p in info.value.problems] == ["stale_lists"]

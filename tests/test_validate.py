@@ -414,8 +414,9 @@ def test_problem_codes_catalogue_covers_every_code() -> None:
 
 
 def test_table_exercises_every_code() -> None:
-    """The table above has at least one row per problem code."""
-    assert {row[3] for row in ROWS} == set(PROBLEM_CODES)
+    """The table above has at least one row per problem code validate() can give."""
+    # stale_lists comes from publishing (the lists changed after validation), not validate().
+    assert {row[3] for row in ROWS} == set(PROBLEM_CODES) - {"stale_lists"}
 
 
 def test_sales_invoice_needs_no_reference(lists: Lists) -> None:

@@ -8,6 +8,7 @@ extension Protocols in :mod:`kashflow_sync.typing`.
 from __future__ import annotations
 
 import importlib as _importlib
+import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
@@ -30,7 +31,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Rule,
         SalesInvoice,
     )
-    from ._journal import JournalEntry
+    from ._journal import ClaimResult, JournalEntry
     from ._lists import SyncProgress
     from ._listsview import Lists
     from ._models import (
@@ -61,6 +62,7 @@ _LAZY: dict[str, str] = {
     "BatchItem": "._documents",
     "BatchProgress": "._publish",
     "BatchResult": "._documents",
+    "ClaimResult": "._journal",
     "ConnectionStatus": "._models",
     "Credentials": "._config",
     "Currency": "._models",
@@ -117,6 +119,9 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+# A library logs, applications decide where to: silence by default (stdlib practice).
+_logging.getLogger("kashflow_sync").addHandler(_logging.NullHandler())
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -126,6 +131,7 @@ __all__ = [
     "BatchItem",
     "BatchProgress",
     "BatchResult",
+    "ClaimResult",
     "ConnectionStatus",
     "Credentials",
     "Currency",

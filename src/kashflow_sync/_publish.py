@@ -452,11 +452,10 @@ class Publisher:
                 item = BatchItem(document.external_id, result=publish_one(document))
             except Exception as exc:  # one bad document never stops the batch
                 item = BatchItem(document.external_id, error=exc)
-            with lock:
+            with lock:  # report under the lock so "done" counts arrive in order
                 done += 1
-                count = done
-            if progress is not None:
-                progress(BatchProgress(count, total, document.external_id, item.ok))
+                if progress is not None:
+                    progress(BatchProgress(done, total, document.external_id, item.ok))
             return item
 
         if concurrency == 1 or total <= 1:

@@ -79,6 +79,7 @@ ATTACHMENT_TOO_LARGE = "attachment_too_large"
 ATTACHMENT_TYPE_NOT_ALLOWED = "attachment_type_not_allowed"
 TEXT_TOO_LONG = "text_too_long"
 DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
+STALE_LISTS = "stale_lists"
 
 #: Every problem code, with what it means (the docs' error catalogue is built from this).
 PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
@@ -119,6 +120,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         ATTACHMENT_TYPE_NOT_ALLOWED: "The attachment's file type is not one KashFlow accepts.",
         TEXT_TOO_LONG: "A text field is longer than KashFlow keeps.",
         DUPLICATE_IN_LEDGER: "The same invoice is already in KashFlow, from another item.",
+        STALE_LISTS: "A list item the document uses vanished between validation and publishing.",
     }
 )
 

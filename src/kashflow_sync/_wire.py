@@ -16,6 +16,7 @@ from ._amounts import line_wire_values
 from ._documents import Document, Problem
 from ._listsview import Lists
 from ._models import BankAccount, PaymentMethod
+from ._validate import STALE_LISTS
 
 __all__ = ["document_header", "document_lines", "payment_ids"]
 
@@ -24,7 +25,7 @@ def _stale(document: Document, field: str, what: str) -> None:
     raise errors.ValidationError(
         [
             Problem(
-                code="stale_lists",
+                code=STALE_LISTS,
                 field=field,
                 message=f"{what} is no longer in the synced lists",
                 remedy="Refresh the lists and validate the document again.",
