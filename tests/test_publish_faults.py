@@ -66,7 +66,8 @@ def test_200_documents_under_fault_land_exactly_once(name: str) -> None:
 
 def test_uncertain_create_is_looked_up_before_sending_again(fake: FakeKashFlow) -> None:
     """After a lost answer to InsertReceipt, the next publish finds the receipt, not a copy."""
-    with make_client(fake) as client:
+    # No pre-send ledger check here, so the lookup fault hits the reconciliation only.
+    with make_client(fake, check_ledger_duplicates=False) as client:
         client.connect()
         fake.faults.drop_response(op="InsertReceipt", times=1)
         fake.faults.reset_before(op="GetReceiptsForSupplier", times=None)  # lookup impossible
@@ -100,7 +101,7 @@ def test_done_steps_are_not_repeated(fake: FakeKashFlow) -> None:
 def test_ambiguous_ledger_raises_uncertain_and_never_guesses(fake: FakeKashFlow) -> None:
     """Two matching receipts in KashFlow after an uncertain send: PublishUncertainError."""
     doc = purchase(3, attach=False, pay=False)
-    with make_client(fake) as client:
+    with make_client(fake, check_ledger_duplicates=False) as client:
         client.connect()
         fake.faults.drop_response(op="InsertReceipt", times=1)
         fake.faults.reset_before(op="GetReceiptsForSupplier", times=None)
@@ -122,3 +123,26 @@ def test_ambiguous_ledger_raises_uncertain_and_never_guesses(fake: FakeKashFlow)
             client.publish(doc)
     assert info.value.code == "publish_ambiguous"
     assert len(fake.receipts) == 2
+
+
+def test_copy_already_in_ledger_is_refused_before_sending(fake: FakeKashFlow) -> None:
+    """An invoice keyed into KashFlow by hand is duplicate_in_ledger; nothing is created."""
+    doc = purchase(5, attach=False, pay=False)
+    with make_client(fake) as client:
+        client.connect()
+        gross = client.resolve(doc).document.gross
+        fake.add_receipt(
+            "Acme Paper Ltd",
+            net=gross,
+            vat=0,
+            vat_rate=0,
+            nominal_code=7500,
+            reference=doc.reference,
+            issue_date=doc.issue_date,
+        )
+        fake.reset_calls()
+        with pytest.raises(errors.ValidationError) as info:
+            client.publish(doc)
+    assert [p.code for p in info.value.problems] == ["duplicate_in_ledger"]
+    assert "InsertReceipt" not in [c.operation for c in fake.calls]
+    assert len(fake.receipts) == 1

@@ -68,6 +68,9 @@ class KashFlowClient:
             worker may take over (after a crash).
         full_customer_sync_every: customers are pulled in full at least this often; in between,
             refreshes fetch only customers changed since the last sync.
+        check_ledger_duplicates: before a document's first send, look in KashFlow for the same
+            contact, reference and total (one lookup call) and refuse it as
+            ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
 
     Example:
         >>> import kashflow_sync as kfs
@@ -96,6 +99,7 @@ class KashFlowClient:
         create_missing_contacts: bool = True,
         publish_lease: timedelta = DEFAULT_LEASE,
         full_customer_sync_every: timedelta = DEFAULT_FULL_CUSTOMER_SYNC,
+        check_ledger_duplicates: bool = True,
     ) -> None:
         """Build the client; nothing is sent until :meth:`connect` or another call."""
         if not isinstance(credentials, Credentials):
@@ -127,7 +131,12 @@ class KashFlowClient:
             self.storage, lambda _cid: self.lists
         )
         self._publisher = Publisher(
-            self._service, self.storage, connection_id, lambda: self.lists, lease=publish_lease
+            self._service,
+            self.storage,
+            connection_id,
+            lambda: self.lists,
+            lease=publish_lease,
+            check_ledger=check_ledger_duplicates,
         )
         self._status = ConnectionStatus.NOT_CONNECTED
         stored = self.storage.get_state(connection_id, _STATUS_KEY)

@@ -30,11 +30,13 @@ from ._documents import (
     BatchItem,
     BatchResult,
     Document,
+    Problem,
     PublishAttempt,
     PublishResult,
 )
 from ._journal import JournalEntry
 from ._listsview import Lists
+from ._validate import DUPLICATE_IN_LEDGER
 from ._wire import document_header, document_lines, payment_ids
 from .soap.records import LedgerDocument
 from .soap.service import KashFlowService
@@ -92,6 +94,7 @@ class Publisher:
         wait_poll: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = _utcnow,
+        check_ledger: bool = True,
     ) -> None:
         """Publish through *service*, journaling in *storage* under *connection_id*."""
         self._service = service
@@ -102,6 +105,7 @@ class Publisher:
         self._wait_poll = wait_poll
         self._sleep = sleep
         self._clock = clock
+        self._check_ledger = check_ledger
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._contact_lock = threading.Lock()
 
@@ -266,17 +270,61 @@ class Publisher:
 
     # ------------------------------------------------------------------ create
 
-    def _find_in_ledger(self, document: Document, contact_id: int) -> list[LedgerDocument]:
-        """Documents in KashFlow matching contact, reference, date and totals."""
+    def _find_in_ledger(
+        self, document: Document, contact_id: int, *, exact: bool = True
+    ) -> list[LedgerDocument]:
+        """Documents in KashFlow with the same contact, reference and total.
+
+        ``exact`` (reconciling our own send) also wants the same date and the same net and VAT;
+        otherwise (looking for someone else's copy) reference and gross decide.
+        """
         reference = document.reference.strip().casefold()
         return [
             d
             for d in self._service.documents_for_contact(document.kind, contact_id)
             if d.reference.strip().casefold() == reference
-            and d.issue_date == document.issue_date
-            and d.net == document.net
-            and d.vat == document.vat
+            and (
+                (
+                    d.issue_date == document.issue_date
+                    and d.net == document.net
+                    and d.vat == document.vat
+                )
+                if exact
+                else d.gross == document.gross
+            )
         ]
+
+    def _refuse_ledger_duplicate(self, document: Document, contact_id: int) -> None:
+        """Raise ``duplicate_in_ledger`` if KashFlow already holds this invoice from elsewhere.
+
+        Runs before the first send only (journal state ``claimed``): nothing of ours can be in
+        KashFlow yet, so a match was keyed in by hand, published by another tool, or published
+        by a run whose journal was lost (a MemoryStorage process that died).
+        """
+        if not document.reference.strip():
+            return
+        found = self._find_in_ledger(document, contact_id, exact=False)
+        if not found:
+            return
+        kind = "receipt" if document.kind == "purchase" else "invoice"
+        numbers = ", ".join(str(d.number) for d in found)
+        raise errors.ValidationError(
+            [
+                Problem(
+                    code=DUPLICATE_IN_LEDGER,
+                    field="reference",
+                    message=(
+                        f"KashFlow already holds {kind} {numbers} from {document.contact!r} with "
+                        f"reference {document.reference!r} and total {document.gross}"
+                    ),
+                    remedy=(
+                        "Check that KashFlow document; if this is a different invoice, correct its "
+                        "reference; if it is the same one, do not publish it again."
+                    ),
+                )
+            ],
+            external_id=document.external_id,
+        )
 
     def _reconcile(self, document: Document, entry: JournalEntry) -> LedgerDocument | None:
         """After an uncertain send: the document if KashFlow has it, None if it surely has not."""
@@ -308,6 +356,8 @@ class Publisher:
                 return self._save(
                     entry, state="created", number=found.number, kashflow_id=found.kashflow_id
                 )
+        elif self._check_ledger:
+            self._refuse_ledger_duplicate(document, entry.contact_id)
         header = document_header(document, lists, entry.contact_id)
         lines = document_lines(document, lists)
         for _send in range(MAX_SENDS):
