@@ -4,8 +4,9 @@
 lists and returns every problem at once, each with a stable code, the field path, a message and a
 remedy a bookkeeper can act on. It is a pure function over values.
 
-Assumptions about KashFlow that no public source pins down are named constants below, each with
-the reason it was chosen.
+The problem codes and the limits assumed for KashFlow live in
+:mod:`kashflow_sync._problem_codes`, the per-line checks in :mod:`kashflow_sync._validate_lines`;
+the names callers take from this module are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,21 +14,61 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
-from ._amounts import (
-    EXEMPT_VAT_RATE,
-    VAT_TOLERANCE,
-    has_pennies_only,
-    line_vat,
-    line_wire_values,
-    rate_is_exact,
-    vat_from_rate,
-)
-from ._documents import Document, Line, Problem
+from ._amounts import has_pennies_only, line_vat, line_wire_values
+from ._documents import Document, Problem
 from ._listsview import Lists
-from ._models import ItemList, NominalCode, PaymentMethod
+from ._models import ItemList, PaymentMethod
+from ._problem_codes import (
+    ALLOWED_ATTACHMENT_TYPES,
+    MAX_ATTACHMENT_BYTES,
+    MAX_CONTACT_NAME_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_REFERENCE_LENGTH,
+    PROBLEM_CODES,
+)
+
+# Every problem code is re-exported explicitly: this module was their home, and other modules
+# (and the catalogue test, which reads this namespace) take them from here.
+from ._problem_codes import ARCHIVED_CATEGORY as ARCHIVED_CATEGORY
+from ._problem_codes import ARCHIVED_CUSTOMER as ARCHIVED_CUSTOMER
+from ._problem_codes import ARCHIVED_PROJECT as ARCHIVED_PROJECT
+from ._problem_codes import ARCHIVED_SUPPLIER as ARCHIVED_SUPPLIER
+from ._problem_codes import ATTACHMENT_EMPTY as ATTACHMENT_EMPTY
+from ._problem_codes import ATTACHMENT_TOO_LARGE as ATTACHMENT_TOO_LARGE
+from ._problem_codes import ATTACHMENT_TYPE_NOT_ALLOWED as ATTACHMENT_TYPE_NOT_ALLOWED
+from ._problem_codes import DUE_BEFORE_ISSUE as DUE_BEFORE_ISSUE
+from ._problem_codes import DUPLICATE_IN_LEDGER as DUPLICATE_IN_LEDGER
+from ._problem_codes import MISSING_BANK_ACCOUNT as MISSING_BANK_ACCOUNT
+from ._problem_codes import MISSING_CATEGORY as MISSING_CATEGORY
+from ._problem_codes import MISSING_CONTACT as MISSING_CONTACT
+from ._problem_codes import MISSING_ISSUE_DATE as MISSING_ISSUE_DATE
+from ._problem_codes import MISSING_LINES as MISSING_LINES
+from ._problem_codes import MISSING_PAYMENT_METHOD as MISSING_PAYMENT_METHOD
+from ._problem_codes import MISSING_REFERENCE as MISSING_REFERENCE
+from ._problem_codes import MISSING_VAT_RATE as MISSING_VAT_RATE
+from ._problem_codes import NEGATIVE_AMOUNT as NEGATIVE_AMOUNT
+from ._problem_codes import PAYMENT_EXCEEDS_TOTAL as PAYMENT_EXCEEDS_TOTAL
+from ._problem_codes import PAYMENT_NOT_POSITIVE as PAYMENT_NOT_POSITIVE
+from ._problem_codes import RATE_NOT_REPRESENTABLE as RATE_NOT_REPRESENTABLE
+from ._problem_codes import STALE_LISTS as STALE_LISTS
+from ._problem_codes import TEXT_TOO_LONG as TEXT_TOO_LONG
+from ._problem_codes import TOO_MANY_DECIMALS as TOO_MANY_DECIMALS
+from ._problem_codes import UNKNOWN_BANK_ACCOUNT as UNKNOWN_BANK_ACCOUNT
+from ._problem_codes import UNKNOWN_CATEGORY as UNKNOWN_CATEGORY
+from ._problem_codes import UNKNOWN_CURRENCY as UNKNOWN_CURRENCY
+from ._problem_codes import UNKNOWN_CUSTOMER as UNKNOWN_CUSTOMER
+from ._problem_codes import UNKNOWN_PAYMENT_METHOD as UNKNOWN_PAYMENT_METHOD
+from ._problem_codes import UNKNOWN_PROJECT as UNKNOWN_PROJECT
+from ._problem_codes import UNKNOWN_SUPPLIER as UNKNOWN_SUPPLIER
+from ._problem_codes import UNKNOWN_VAT_RATE as UNKNOWN_VAT_RATE
+from ._problem_codes import UNSUPPORTED_LOCATION as UNSUPPORTED_LOCATION
+from ._problem_codes import VAT_EXCEEDS_NET as VAT_EXCEEDS_NET
+from ._problem_codes import VAT_MISMATCH as VAT_MISMATCH
+from ._problem_codes import WRONG_CATEGORY_KIND as WRONG_CATEGORY_KIND
+from ._problem_codes import ZERO_QUANTITY as ZERO_QUANTITY
+from ._validate_lines import check_line, gone
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
@@ -41,119 +82,6 @@ __all__ = [
     "line_wire_values",
     "validate_document",
 ]
-
-# Problem codes. Stable: hosts match on them, docs list them.
-MISSING_CONTACT = "missing_contact"
-UNKNOWN_SUPPLIER = "unknown_supplier"
-UNKNOWN_CUSTOMER = "unknown_customer"
-ARCHIVED_SUPPLIER = "archived_supplier"
-ARCHIVED_CUSTOMER = "archived_customer"
-MISSING_REFERENCE = "missing_reference"
-MISSING_ISSUE_DATE = "missing_issue_date"
-DUE_BEFORE_ISSUE = "due_before_issue"
-UNKNOWN_CURRENCY = "unknown_currency"
-UNSUPPORTED_LOCATION = "unsupported_location"
-MISSING_LINES = "missing_lines"
-NEGATIVE_AMOUNT = "negative_amount"
-MISSING_CATEGORY = "missing_category"
-UNKNOWN_CATEGORY = "unknown_category"
-ARCHIVED_CATEGORY = "archived_category"
-WRONG_CATEGORY_KIND = "wrong_category_kind"
-MISSING_VAT_RATE = "missing_vat_rate"
-UNKNOWN_VAT_RATE = "unknown_vat_rate"
-VAT_EXCEEDS_NET = "vat_exceeds_net"
-VAT_MISMATCH = "vat_mismatch"
-TOO_MANY_DECIMALS = "too_many_decimals"
-ZERO_QUANTITY = "zero_quantity"
-RATE_NOT_REPRESENTABLE = "rate_not_representable"
-UNKNOWN_PROJECT = "unknown_project"
-ARCHIVED_PROJECT = "archived_project"
-MISSING_PAYMENT_METHOD = "missing_payment_method"
-UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"
-MISSING_BANK_ACCOUNT = "missing_bank_account"
-UNKNOWN_BANK_ACCOUNT = "unknown_bank_account"
-PAYMENT_NOT_POSITIVE = "payment_not_positive"
-PAYMENT_EXCEEDS_TOTAL = "payment_exceeds_total"
-ATTACHMENT_EMPTY = "attachment_empty"
-ATTACHMENT_TOO_LARGE = "attachment_too_large"
-ATTACHMENT_TYPE_NOT_ALLOWED = "attachment_type_not_allowed"
-TEXT_TOO_LONG = "text_too_long"
-DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
-STALE_LISTS = "stale_lists"
-
-#: Every problem code, with what it means (the docs' error catalogue is built from this).
-PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
-    {
-        MISSING_CONTACT: "The document names no supplier or customer.",
-        UNKNOWN_SUPPLIER: "The supplier is not in the synced lists and may not be created.",
-        UNKNOWN_CUSTOMER: "The customer is not in the synced lists and may not be created.",
-        ARCHIVED_SUPPLIER: "The supplier is archived in KashFlow or was removed from it.",
-        ARCHIVED_CUSTOMER: "The customer is archived in KashFlow or was removed from it.",
-        MISSING_REFERENCE: "A purchase has no supplier reference (the supplier's invoice number).",
-        MISSING_ISSUE_DATE: "The document has no issue date.",
-        DUE_BEFORE_ISSUE: "The due date is earlier than the issue date.",
-        UNKNOWN_CURRENCY: "The currency is not enabled on the KashFlow account.",
-        UNSUPPORTED_LOCATION: "The document names a location; KashFlow has no locations.",
-        MISSING_LINES: "The document has no lines.",
-        NEGATIVE_AMOUNT: "The document's net total is negative (a credit note): not supported.",
-        MISSING_CATEGORY: "A line has no category (nominal code), from the document or a rule.",
-        UNKNOWN_CATEGORY: "A line's nominal code is not in the chart of accounts.",
-        ARCHIVED_CATEGORY: "A line's nominal code is archived in KashFlow or was removed from it.",
-        WRONG_CATEGORY_KIND: "A sales code on a purchase, or a purchase code on a sales invoice.",
-        MISSING_VAT_RATE: "A line has no VAT rate, from the document or a rule.",
-        UNKNOWN_VAT_RATE: "A line's VAT rate is not one the KashFlow account offers.",
-        VAT_EXCEEDS_NET: "A line's VAT is larger than its net amount.",
-        VAT_MISMATCH: "A line's VAT differs from net x rate by more than a penny.",
-        TOO_MANY_DECIMALS: "An amount has more than two decimal places.",
-        ZERO_QUANTITY: "A line's quantity is zero.",
-        RATE_NOT_REPRESENTABLE: "A line's net / quantity needs a unit price finer than 4 decimals.",
-        UNKNOWN_PROJECT: "A line's project number is not in the synced projects.",
-        ARCHIVED_PROJECT: "A line's project is archived in KashFlow or was removed from it.",
-        MISSING_PAYMENT_METHOD: "A payment has no payment method, from the document or a rule.",
-        UNKNOWN_PAYMENT_METHOD: "The payment method is not one KashFlow offers for this document.",
-        MISSING_BANK_ACCOUNT: "A payment has no bank account, from the document or a rule.",
-        UNKNOWN_BANK_ACCOUNT: "The payment's bank account is not in the synced bank accounts.",
-        PAYMENT_NOT_POSITIVE: "The payment amount is zero or negative.",
-        PAYMENT_EXCEEDS_TOTAL: "The payment amount is more than the document's gross total.",
-        ATTACHMENT_EMPTY: "The attachment has no content.",
-        ATTACHMENT_TOO_LARGE: "The attachment is larger than KashFlow accepts.",
-        ATTACHMENT_TYPE_NOT_ALLOWED: "The attachment's file type is not one KashFlow accepts.",
-        TEXT_TOO_LONG: "A text field is longer than KashFlow keeps.",
-        DUPLICATE_IN_LEDGER: "The same invoice is already in KashFlow, from another item.",
-        STALE_LISTS: "A list item the document uses vanished between validation and publishing.",
-    }
-)
-
-# Limits. KashFlow documents none of these; the values are assumptions, kept generous so that a
-# real document is not refused, and named so they can be corrected in one place.
-#: Largest attachment, in bytes. Assumed 10 MB: the SOAP call carries it base64-encoded (about
-#: 13.4 MB on the wire), and known SOAP clients cap messages at 20 MB.
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-#: File extensions accepted as attachments, with their content types. PDF and TXT are named in
-#: KashFlow's AttachFileToReceipt docs; images and Word files are what receipts come as. Excel
-#: files are left out: KashFlow users report they cannot be attached to purchases and invoices.
-#: HEIC is left out because KashFlow's browser viewer cannot show it: convert to JPEG or PDF.
-ALLOWED_ATTACHMENT_TYPES: Mapping[str, str] = MappingProxyType(
-    {
-        "pdf": "application/pdf",
-        "jpg": "image/jpeg",
-        "jpeg": "image/jpeg",
-        "png": "image/png",
-        "gif": "image/gif",
-        "tif": "image/tiff",
-        "tiff": "image/tiff",
-        "doc": "application/msword",
-        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "csv": "text/csv",
-        "txt": "text/plain",
-    }
-)
-#: Longest supplier reference / customer reference kept (assumed).
-MAX_REFERENCE_LENGTH = 50
-#: Longest line description kept (assumed).
-MAX_DESCRIPTION_LENGTH = 1000
-#: Longest supplier or customer name kept when the SDK creates the contact (assumed).
-MAX_CONTACT_NAME_LENGTH = 100
 
 #: ``(kind, contact_id, contact_name, reference, gross) -> external_id or None``.
 DuplicateCheck = Callable[[str, int | None, str, str, Decimal], str | None]
@@ -185,11 +113,6 @@ class _Collector:
         self.problems.append(Problem(code=code, field=field, message=message, remedy=remedy))
 
 
-def _gone(item: Any) -> str:
-    """How an archived list item is described: removed from KashFlow, or archived there."""
-    return "was removed from KashFlow" if item.removed else "is archived in KashFlow"
-
-
 def validate_document(
     document: Document,
     lists: Lists,
@@ -218,7 +141,7 @@ def validate_document(
     contact_id, contact_name = _check_contact(out, document, lists, create_missing_contacts)
     _check_header(out, document, lists)
     for index, line in enumerate(document.lines):
-        _check_line(out, document, index, line, lists)
+        check_line(out, document, index, line, lists)
     gross = _gross(document)
     _check_payment(out, document, lists, gross)
     _check_attachment(out, document)
@@ -284,7 +207,7 @@ def _check_contact(
         out.add(
             ARCHIVED_SUPPLIER if purchase else ARCHIVED_CUSTOMER,
             field,
-            f"The {field} {item.name!r} ({item.code}) {_gone(item)}.",
+            f"The {field} {item.name!r} ({item.code}) {gone(item)}.",
             f"Restore the {field} in KashFlow and refresh lists, or choose another {field}.",
         )
     return item.kashflow_id, item.name
@@ -368,170 +291,6 @@ def _names(items: ItemList[Any], *, key: bool = False, limit: int = 8) -> str:
         return "(none synced: refresh lists)"
     more = f" and {len(active) - limit} more" if len(active) > limit else ""
     return ", ".join(shown) + more
-
-
-def _check_line(out: _Collector, document: Document, index: int, line: Line, lists: Lists) -> None:
-    path = f"lines[{index}]"
-    if line.description is not None and len(line.description.strip()) > MAX_DESCRIPTION_LENGTH:
-        out.add(
-            TEXT_TOO_LONG,
-            f"{path}.description",
-            f"Line {index + 1}'s description is {len(line.description.strip())} characters; "
-            f"KashFlow keeps {MAX_DESCRIPTION_LENGTH}.",
-            f"Shorten the description to {MAX_DESCRIPTION_LENGTH} characters.",
-        )
-    _check_category(out, document, index, line, lists)
-    rate_known = _check_vat_rate(out, index, line, lists)
-    _check_amounts(out, index, line, rate_known)
-    if line.project is not None:
-        project = lists.projects.find(line.project)
-        if project is None:
-            out.add(
-                UNKNOWN_PROJECT,
-                f"{path}.project",
-                f"Line {index + 1}'s project {line.project} is not in KashFlow.",
-                "Pick an existing project number, or create the project in KashFlow and "
-                "refresh lists.",
-            )
-        elif project.archived:
-            out.add(
-                ARCHIVED_PROJECT,
-                f"{path}.project",
-                f"Line {index + 1}'s project {project.number} ({project.name}) {_gone(project)}.",
-                "Pick an active project, or reopen the project in KashFlow and refresh lists.",
-            )
-
-
-def _check_category(
-    out: _Collector, document: Document, index: int, line: Line, lists: Lists
-) -> None:
-    field = f"lines[{index}].category"
-    if line.category is None:
-        out.add(
-            MISSING_CATEGORY,
-            field,
-            f"Line {index + 1} has no category (nominal code).",
-            "Choose a nominal code for the line, or set a category on the "
-            f"{'supplier' if document.kind == 'purchase' else 'customer'} rule.",
-        )
-        return
-    code: NominalCode | None = lists.nominal_codes.find(line.category)
-    if code is None:
-        out.add(
-            UNKNOWN_CATEGORY,
-            field,
-            f"Line {index + 1}'s nominal code {line.category} is not in the chart of accounts.",
-            "Refresh lists, then pick an existing nominal code (or create it in KashFlow).",
-        )
-        return
-    if code.archived:
-        out.add(
-            ARCHIVED_CATEGORY,
-            field,
-            f"Line {index + 1}'s nominal code {code.code} ({code.name}) {_gone(code)}.",
-            "Pick another nominal code, or unarchive it in KashFlow and refresh lists.",
-        )
-        return
-    if document.kind == "purchase" and code.is_sales:
-        out.add(
-            WRONG_CATEGORY_KIND,
-            field,
-            f"Line {index + 1}'s nominal code {code.code} ({code.name}) is a sales (turnover) "
-            "code, used on a purchase.",
-            "Pick a cost-of-sale or expense nominal code for a purchase.",
-        )
-    elif document.kind == "sales" and code.is_purchase:
-        out.add(
-            WRONG_CATEGORY_KIND,
-            field,
-            f"Line {index + 1}'s nominal code {code.code} ({code.name}) is a cost-of-sale or "
-            "expense code, used on a sales invoice.",
-            "Pick a turnover (sales) nominal code for a sales invoice.",
-        )
-
-
-def _check_vat_rate(out: _Collector, index: int, line: Line, lists: Lists) -> bool:
-    """Check the line's VAT rate; True when it is one KashFlow will take."""
-    field = f"lines[{index}].vat_rate"
-    rate = line.vat_rate
-    if rate is None:
-        out.add(
-            MISSING_VAT_RATE,
-            field,
-            f"Line {index + 1} has no VAT rate.",
-            "Enter the line's VAT rate (20 for 20%, -1 for exempt), or set one on the rule.",
-        )
-        return False
-    if rate == EXEMPT_VAT_RATE:
-        return True  # KashFlow's "n/a" code on a line, whether or not GetVATRates lists it.
-    matches = [r for r in lists.vat_rates if r.rate == rate]
-    if any(not r.archived for r in matches):
-        return True
-    state = "is no longer offered" if matches else "is not offered"
-    offered = ", ".join(f"{r.rate.normalize():f}" for r in lists.vat_rates.active) or "(none)"
-    out.add(
-        UNKNOWN_VAT_RATE,
-        field,
-        f"Line {index + 1}'s VAT rate {rate.normalize():f}% {state} by the KashFlow account.",
-        f"Use one of the account's VAT rates: {offered} (-1 for exempt); refresh lists if the "
-        "rate was added in KashFlow.",
-    )
-    return False
-
-
-def _check_amounts(out: _Collector, index: int, line: Line, rate_known: bool) -> None:
-    path = f"lines[{index}]"
-    net_ok = has_pennies_only(line.net)
-    if not net_ok:
-        out.add(
-            TOO_MANY_DECIMALS,
-            f"{path}.net",
-            f"Line {index + 1}'s net {line.net} has more than two decimal places.",
-            "Round the net amount to the penny.",
-        )
-    if line.vat is not None and not has_pennies_only(line.vat):
-        out.add(
-            TOO_MANY_DECIMALS,
-            f"{path}.vat",
-            f"Line {index + 1}'s VAT {line.vat} has more than two decimal places.",
-            "Round the VAT amount to the penny.",
-        )
-    if line.quantity == 0:
-        out.add(
-            ZERO_QUANTITY,
-            f"{path}.quantity",
-            f"Line {index + 1} has quantity 0.",
-            "Enter the number of units (1 when the line is a single amount).",
-        )
-    elif net_ok and not rate_is_exact(line.net, line.quantity):
-        out.add(
-            RATE_NOT_REPRESENTABLE,
-            f"{path}.quantity",
-            f"Line {index + 1}: {line.net} / {line.quantity} has no unit price of at most four "
-            "decimal places that KashFlow would multiply back to the net.",
-            "Use quantity 1 with the line's net as the amount, or a quantity that divides the "
-            "net evenly.",
-        )
-    if line.vat is None:
-        return
-    if abs(line.vat) > abs(line.net):
-        out.add(
-            VAT_EXCEEDS_NET,
-            f"{path}.vat",
-            f"Line {index + 1}'s VAT {line.vat} is more than its net {line.net}.",
-            "Check the line's net and VAT: they may have been swapped or mis-read.",
-        )
-        return
-    if rate_known and line.vat_rate is not None:
-        expected = vat_from_rate(line.net, line.vat_rate)
-        if abs(line.vat - expected) > VAT_TOLERANCE:
-            out.add(
-                VAT_MISMATCH,
-                f"{path}.vat",
-                f"Line {index + 1}'s VAT {line.vat} does not match {line.net} at "
-                f"{line.vat_rate.normalize():f}% ({expected}).",
-                "Correct the VAT amount or the VAT rate so they agree (KashFlow rounds per line).",
-            )
 
 
 def _gross(document: Document) -> Decimal:

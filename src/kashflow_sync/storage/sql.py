@@ -26,21 +26,17 @@ password or an AutoAuth key.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
-from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .._convert import (
     as_utc,
@@ -53,181 +49,21 @@ from .._convert import (
 from .._documents import PublishAttempt, Rule
 from .._journal import ClaimResult, JournalEntry, JournalState
 from .._models import ListItem
+from ._sql_engine import make_engine
+from ._sql_schema import (
+    PER_CONNECTION,
+    SCHEMA_VERSION,
+    SchemaVersionError,
+    attempts_table,
+    ensure_schema,
+    journal_table,
+    lists_table,
+    rules_table,
+    state_table,
+)
 from .memory import check_rule_kind
 
 __all__ = ["SCHEMA_VERSION", "SQLStorage", "SchemaVersionError"]
-
-#: The version of the tables this release writes; bumped with every schema change.
-SCHEMA_VERSION = 1
-
-#: Seconds a SQLite connection waits for another process's write lock before giving up.
-SQLITE_BUSY_TIMEOUT = 30.0
-
-# Arbitrary constant key for the PostgreSQL advisory lock that serialises schema creation
-# between processes starting at the same moment.
-_SCHEMA_LOCK_KEY = 0x6B66_7379_6E63  # "kfsync"
-
-
-class SchemaVersionError(RuntimeError):
-    """The database's kashflow_sync tables are missing or of a version this release cannot use."""
-
-
-class _UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """An aware datetime stored in UTC: ``timestamptz`` on PostgreSQL, sortable text on SQLite."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.String(32))
-        return dialect.type_descriptor(sa.DateTime(timezone=True))
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        value = as_utc(value)
-        if dialect.name == "sqlite":
-            # Fixed width, so text order is time order for lease comparisons.
-            return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return cast("datetime", value).replace(tzinfo=timezone.utc)
-        return cast("datetime", value).astimezone(timezone.utc)
-
-
-_metadata = sa.MetaData()
-
-_schema = sa.Table(
-    "kashflow_sync_schema",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-_lists = sa.Table(
-    "kashflow_sync_lists",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
-    sa.Column("list_name", sa.String(64), primary_key=True),
-    sa.Column("item_count", sa.Integer, nullable=False),
-    sa.Column("items", sa.Text, nullable=False),
-)
-
-_state = sa.Table(
-    "kashflow_sync_state",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
-    sa.Column("key", sa.String, primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-_rules = sa.Table(
-    "kashflow_sync_rules",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
-    sa.Column("kind", sa.String(16), primary_key=True),
-    sa.Column("contact_key", sa.String, primary_key=True),
-    sa.Column("contact", sa.String, nullable=False),
-    sa.Column("rule", sa.Text, nullable=False),
-)
-
-_journal = sa.Table(
-    "kashflow_sync_journal",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
-    sa.Column("external_id", sa.String, primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("fingerprint", sa.String, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("owner", sa.String, nullable=True),
-    sa.Column("lease_until", _UTCDateTime, nullable=True),
-    sa.Column("contact_id", sa.BigInteger, nullable=True),
-    sa.Column("number", sa.BigInteger, nullable=True),
-    sa.Column("kashflow_id", sa.BigInteger, nullable=True),
-    sa.Column("attachment_done", sa.Boolean, nullable=False),
-    sa.Column("payment_done", sa.Boolean, nullable=False),
-    sa.Column("created_at", _UTCDateTime, nullable=True),
-    sa.Column("updated_at", _UTCDateTime, nullable=True),
-)
-
-_attempts = sa.Table(
-    "kashflow_sync_journal_attempts",
-    _metadata,
-    # On SQLite only an INTEGER primary key is the auto-numbered rowid.
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
-    sa.Column("connection_id", sa.String, nullable=False),
-    sa.Column("external_id", sa.String, nullable=False),
-    sa.Column("at", _UTCDateTime, nullable=False),
-    sa.Column("step", sa.String, nullable=False),
-    sa.Column("outcome", sa.String, nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
-    sa.Index("ix_kashflow_sync_journal_attempts_entry", "connection_id", "external_id", "id"),
-)
-
-_PER_CONNECTION = (_lists, _state, _rules, _journal, _attempts)
-
-
-def _make_engine(url: URL) -> Engine:
-    """An engine for *url*, tuned so several threads and processes can share the database."""
-    if url.drivername == "postgresql":
-        # The ``postgres`` extra installs psycopg 3; a bare URL would pick psycopg2.
-        url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
-    database = url.database or ""
-    in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
-    if in_memory:
-        # One shared connection, so every thread sees the same in-memory database; the
-        # storage's lock keeps the threads from interleaving on it.
-        engine = sa.create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    else:
-        if not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
-            if not in_memory:
-                _enable_wal(cursor)
-        finally:
-            cursor.close()
-
-    return engine
-
-
-def _enable_wal(cursor: Any) -> None:
-    """Switch the database to WAL (readers run while another process writes), once.
-
-    Changing the journal mode needs an exclusive lock and SQLite does not wait for it through
-    the busy timeout, so a process starting beside busy ones retries here instead.
-    """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
-    while True:
-        try:
-            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
 
 
 class SQLStorage:
@@ -256,7 +92,7 @@ class SQLStorage:
             self._engine = url
             self._owns_engine = False
         else:
-            self._engine = _make_engine(make_url(url))
+            self._engine = make_engine(make_url(url))
             self._owns_engine = True
         backend = self._engine.dialect.name
         if backend not in ("sqlite", "postgresql"):
@@ -330,31 +166,8 @@ class SQLStorage:
             if self._ready:
                 return
             with self._begin(write=True) as conn:
-                if not self._sqlite:
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
-                version = self._schema_version(conn)
-                if version is None:
-                    if not self._create:
-                        raise SchemaVersionError(
-                            f"no kashflow_sync tables in {self.url}; "
-                            "open it once with SQLStorage(url, create=True) to create them"
-                        )
-                    _metadata.create_all(conn)
-                    conn.execute(sa.insert(_schema).values(id=1, version=SCHEMA_VERSION))
-                elif version != SCHEMA_VERSION:
-                    newer = version > SCHEMA_VERSION
-                    raise SchemaVersionError(
-                        f"the kashflow_sync tables in {self.url} are schema version {version}; "
-                        f"this kashflow_sync uses version {SCHEMA_VERSION}"
-                        + (": upgrade kashflow_sync to use this database" if newer else "")
-                    )
+                ensure_schema(conn, create=self._create, url=self.url)
             self._ready = True
-
-    @staticmethod
-    def _schema_version(conn: Connection) -> int | None:
-        if not sa.inspect(conn).has_table(_schema.name):
-            return None
-        return conn.execute(sa.select(sa.func.max(_schema.c.version))).scalar()
 
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which offers ON CONFLICT on both databases."""
@@ -379,8 +192,8 @@ class SQLStorage:
 
         """
         list_item_class(name)
-        query = sa.select(_lists.c["items"]).where(
-            _lists.c.connection_id == connection_id, _lists.c.list_name == name
+        query = sa.select(lists_table.c["items"]).where(
+            lists_table.c.connection_id == connection_id, lists_table.c.list_name == name
         )
         with self._tx(write=False) as conn:
             payload = conn.execute(query).scalar()
@@ -403,14 +216,14 @@ class SQLStorage:
             "items": payload,
         }
         with self._tx(write=True) as conn:
-            self._upsert(conn, _lists, values)
+            self._upsert(conn, lists_table, values)
 
     # Sync state
 
     def get_state(self, connection_id: str, key: str) -> str | None:
         """A stored state value, or None."""
-        query = sa.select(_state.c.value).where(
-            _state.c.connection_id == connection_id, _state.c.key == key
+        query = sa.select(state_table.c.value).where(
+            state_table.c.connection_id == connection_id, state_table.c.key == key
         )
         with self._tx(write=False) as conn:
             return cast("str | None", conn.execute(query).scalar())
@@ -420,13 +233,13 @@ class SQLStorage:
         with self._tx(write=True) as conn:
             if value is None:
                 conn.execute(
-                    sa.delete(_state).where(
-                        _state.c.connection_id == connection_id, _state.c.key == key
+                    sa.delete(state_table).where(
+                        state_table.c.connection_id == connection_id, state_table.c.key == key
                     )
                 )
             else:
                 self._upsert(
-                    conn, _state, {"connection_id": connection_id, "key": key, "value": value}
+                    conn, state_table, {"connection_id": connection_id, "key": key, "value": value}
                 )
 
     # Rules
@@ -434,10 +247,10 @@ class SQLStorage:
     def get_rule(self, connection_id: str, kind: str, contact: str) -> Rule | None:
         """The rule for a supplier or customer (matched case-insensitively), or None."""
         check_rule_kind(kind)
-        query = sa.select(_rules.c.rule).where(
-            _rules.c.connection_id == connection_id,
-            _rules.c.kind == kind,
-            _rules.c.contact_key == contact.casefold(),
+        query = sa.select(rules_table.c.rule).where(
+            rules_table.c.connection_id == connection_id,
+            rules_table.c.kind == kind,
+            rules_table.c.contact_key == contact.casefold(),
         )
         with self._tx(write=False) as conn:
             payload = conn.execute(query).scalar()
@@ -456,17 +269,17 @@ class SQLStorage:
             "rule": json.dumps(unstructure_rule(rule), separators=(",", ":")),
         }
         with self._tx(write=True) as conn:
-            self._upsert(conn, _rules, values)
+            self._upsert(conn, rules_table, values)
 
     def delete_rule(self, connection_id: str, kind: str, contact: str) -> None:
         """Remove a rule; no error if there was none."""
         check_rule_kind(kind)
         with self._tx(write=True) as conn:
             conn.execute(
-                sa.delete(_rules).where(
-                    _rules.c.connection_id == connection_id,
-                    _rules.c.kind == kind,
-                    _rules.c.contact_key == contact.casefold(),
+                sa.delete(rules_table).where(
+                    rules_table.c.connection_id == connection_id,
+                    rules_table.c.kind == kind,
+                    rules_table.c.contact_key == contact.casefold(),
                 )
             )
 
@@ -474,9 +287,9 @@ class SQLStorage:
         """Every rule of that kind, by the contact name it was set for."""
         check_rule_kind(kind)
         query = (
-            sa.select(_rules.c.contact, _rules.c.rule)
-            .where(_rules.c.connection_id == connection_id, _rules.c.kind == kind)
-            .order_by(_rules.c.contact_key)
+            sa.select(rules_table.c.contact, rules_table.c.rule)
+            .where(rules_table.c.connection_id == connection_id, rules_table.c.kind == kind)
+            .order_by(rules_table.c.contact_key)
         )
         with self._tx(write=False) as conn:
             rows = conn.execute(query).all()
@@ -495,7 +308,7 @@ class SQLStorage:
         """
         now = as_utc(now)
         lease_until = as_utc(lease_until)
-        j = _journal.c
+        j = journal_table.c
         values = _entry_values(entry)
         values.update(
             owner=owner,
@@ -504,12 +317,12 @@ class SQLStorage:
             updated_at=now,
         )
         create = (
-            self._insert(_journal)
+            self._insert(journal_table)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
         )
         take_over = (
-            sa.update(_journal)
+            sa.update(journal_table)
             .where(
                 j.connection_id == entry.connection_id,
                 j.external_id == entry.external_id,
@@ -538,7 +351,7 @@ class SQLStorage:
         ``created_at`` and the attempts are kept as stored (attempts only grow through
         :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
         """
-        j = _journal.c
+        j = journal_table.c
         values = _entry_values(entry)
         del values["connection_id"], values["external_id"]
         values.update(
@@ -549,7 +362,7 @@ class SQLStorage:
             else as_utc(entry.updated_at),
         )
         stmt = (
-            sa.update(_journal)
+            sa.update(journal_table)
             .where(
                 j.connection_id == entry.connection_id,
                 j.external_id == entry.external_id,
@@ -562,7 +375,7 @@ class SQLStorage:
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
         """Append one attempt to the entry's history."""
-        stmt = sa.insert(_attempts).values(
+        stmt = sa.insert(attempts_table).values(
             connection_id=connection_id,
             external_id=external_id,
             at=as_utc(attempt.at),
@@ -576,15 +389,15 @@ class SQLStorage:
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection, in one transaction."""
         with self._tx(write=True) as conn:
-            for table in _PER_CONNECTION:
+            for table in PER_CONNECTION:
                 conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
 
     @staticmethod
     def _read_entry(conn: Connection, connection_id: str, external_id: str) -> JournalEntry | None:
-        j = _journal.c
+        j = journal_table.c
         row = (
             conn.execute(
-                sa.select(_journal).where(
+                sa.select(journal_table).where(
                     j.connection_id == connection_id, j.external_id == external_id
                 )
             )
@@ -593,7 +406,7 @@ class SQLStorage:
         )
         if row is None:
             return None
-        a = _attempts.c
+        a = attempts_table.c
         attempts = conn.execute(
             sa.select(a.at, a.step, a.outcome, a.detail)
             .where(a.connection_id == connection_id, a.external_id == external_id)
