@@ -31,7 +31,7 @@ from ._documents import (
 from ._lists import DEFAULT_FULL_CUSTOMER_SYNC, ProgressCallback, sync_lists
 from ._listsview import Lists
 from ._models import ConnectionStatus, SyncReport
-from ._publish import DEFAULT_LEASE, BatchProgress, Publisher
+from ._publish import DEFAULT_LEASE, BatchProgress, Publisher, fingerprint
 from ._retry import RetryPolicy
 from ._rules import RuleBook, StoredRuleResolver
 from ._validate import validate_document
@@ -303,14 +303,15 @@ class KashFlowClient:
         """
         _check_document(document)
         self._require_connected()
-        earlier = self._publisher.already_published(document.external_id)
+        print_ = fingerprint(document)
+        earlier = self._publisher.already_published(document.external_id, print_)
         if earlier is not None:
             return earlier
         resolved = self.resolve(document)
         problems = self._validate_resolved(resolved)
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
-        return self._publisher.publish(resolved.document)
+        return self._publisher.publish(resolved.document, print_)
 
     def publish_many(
         self,

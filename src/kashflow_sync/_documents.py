@@ -6,7 +6,7 @@ money is expected is refused at construction with a :class:`TypeError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -30,6 +30,35 @@ __all__ = [
 ]
 
 
+#: Larger amounts are refused at construction: no invoice is that big, and KashFlow's
+#: decimal fields (.NET decimal) and its totals would overflow long before.
+MAX_AMOUNT = Decimal("1e12")
+
+#: external_ids starting with this are the SDK's own journal keys.
+RESERVED_PREFIX = "kashflow_sync:"
+
+
+def _external_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"external_id must be a str, not {type(value).__name__} ({value!r})")
+    if not value.strip():
+        raise ValueError("external_id must be a non-empty string: the host's own id of the item")
+    if value.startswith(RESERVED_PREFIX):
+        raise ValueError(f"external_id may not start with {RESERVED_PREFIX!r} (reserved)")
+    return value
+
+
+def _optional_instance(cls: type) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(
+                f"{attribute.name} must be a kashflow_sync.{cls.__name__} or None, "
+                f"not {type(value).__name__}"
+            )
+
+    return check
+
+
 def _money(value: Any) -> Decimal:
     if isinstance(value, (bool, float)):
         raise TypeError(
@@ -41,6 +70,8 @@ def _money(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"money must be a finite Decimal, not {value!r}")
+        if abs(value) >= MAX_AMOUNT:
+            raise ValueError(f"amount {value} is too large (limit {MAX_AMOUNT:,.0f})")
         return value
     raise TypeError(f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r})")
 
@@ -131,14 +162,22 @@ def _lines(value: Any) -> tuple[Line, ...]:
 
 @attrs.frozen
 class _DocumentBase:
-    external_id: str
-    reference: str
+    external_id: str = attrs.field(converter=_external_id)
+    reference: str = attrs.field(validator=attrs.validators.instance_of(str))
     issue_date: date | None = attrs.field(converter=_optional_date)
     lines: tuple[Line, ...] = attrs.field(converter=_lines)
     due_date: date | None = attrs.field(default=None, converter=_optional_date, kw_only=True)
     currency: str | None = attrs.field(default=None, kw_only=True)
-    attachment: Attachment | None = attrs.field(default=None, kw_only=True)
-    payment: Payment | None = attrs.field(default=None, kw_only=True)
+    attachment: Attachment | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_optional_instance(Attachment),
+    )
+    payment: Payment | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_optional_instance(Payment),
+    )
     location: str | None = attrs.field(default=None, kw_only=True)
 
     @property

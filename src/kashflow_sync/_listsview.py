@@ -52,6 +52,25 @@ class Lists:
         else:
             self._cache.pop(name, None)
 
+    def payment_method(self, kind: str, key: str | int) -> PaymentMethod | None:
+        """A purchase (``kind="purchase"``) or sales payment method, by name or KashFlow id.
+
+        The one lookup validation and publishing share, so what validates is what is sent.
+        """
+        methods = (
+            self.purchase_payment_methods if kind == "purchase" else self.sales_payment_methods
+        )
+        if isinstance(key, int):
+            return methods.by_id(key) or methods.find(key)
+        found = methods.find(key)
+        if found is None and key.strip().isdigit():
+            found = methods.by_id(int(key.strip()))
+        return found
+
+    def bank_account(self, key: str | int) -> BankAccount | None:
+        """A bank account by its nominal code (e.g. 1200) or name."""
+        return self.bank_accounts.find(key)
+
     @property
     def nominal_codes(self) -> ItemList[NominalCode]:
         """The chart of accounts (Dext: categories)."""

@@ -293,8 +293,11 @@ class ItemList(Sequence[T], Generic[T]):
         return self._by_id.get(kashflow_id)
 
     def find(self, key: str | int) -> T | None:
-        """The item whose human key (code, number, rate) or name matches, case-insensitively."""
-        text = _decimal_key(key) if isinstance(key, Decimal) else str(key)
+        """The item whose human key (code, number, rate) or name matches.
+
+        Case and surrounding spaces are ignored (OCR'd names often carry stray spaces).
+        """
+        text = _decimal_key(key) if isinstance(key, Decimal) else str(key).strip()
         folded = text.casefold()
         return self._by_key.get(folded) or self._by_name.get(folded)
 

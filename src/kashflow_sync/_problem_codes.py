@@ -19,6 +19,7 @@ __all__ = [
     "ATTACHMENT_EMPTY",
     "ATTACHMENT_TOO_LARGE",
     "ATTACHMENT_TYPE_NOT_ALLOWED",
+    "CHANGED_AFTER_PUBLISHING",
     "DUE_BEFORE_ISSUE",
     "DUPLICATE_IN_LEDGER",
     "MAX_ATTACHMENT_BYTES",
@@ -37,6 +38,7 @@ __all__ = [
     "PAYMENT_EXCEEDS_TOTAL",
     "PAYMENT_NOT_POSITIVE",
     "PROBLEM_CODES",
+    "PUBLISH_TIME_CODES",
     "RATE_NOT_REPRESENTABLE",
     "STALE_LISTS",
     "TEXT_TOO_LONG",
@@ -94,6 +96,7 @@ ATTACHMENT_TYPE_NOT_ALLOWED = "attachment_type_not_allowed"
 TEXT_TOO_LONG = "text_too_long"
 DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
 STALE_LISTS = "stale_lists"
+CHANGED_AFTER_PUBLISHING = "changed_after_publishing"
 
 #: Every problem code, with what it means (the docs' error catalogue is built from this).
 PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
@@ -135,6 +138,10 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         TEXT_TOO_LONG: "A text field is longer than KashFlow keeps.",
         DUPLICATE_IN_LEDGER: "The same invoice is already in KashFlow, from another item.",
         STALE_LISTS: "A list item the document uses vanished between validation and publishing.",
+        CHANGED_AFTER_PUBLISHING: (
+            "This external_id was already published with different content; KashFlow keeps the "
+            "first version."
+        ),
     }
 )
 
@@ -168,3 +175,6 @@ MAX_REFERENCE_LENGTH = 50
 MAX_DESCRIPTION_LENGTH = 1000
 #: Longest supplier or customer name kept when the SDK creates the contact (assumed).
 MAX_CONTACT_NAME_LENGTH = 100
+
+#: Codes only ``publish`` raises (it checks them against the journal or KashFlow, not the lists).
+PUBLISH_TIME_CODES = frozenset({STALE_LISTS, CHANGED_AFTER_PUBLISHING})

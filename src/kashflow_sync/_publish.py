@@ -36,7 +36,7 @@ from ._documents import (
 )
 from ._journal import JournalEntry
 from ._listsview import Lists
-from ._validate import DUPLICATE_IN_LEDGER
+from ._problem_codes import CHANGED_AFTER_PUBLISHING, DUPLICATE_IN_LEDGER
 from ._wire import document_header, document_lines, payment_ids
 from .soap.records import LedgerDocument
 from .soap.service import KashFlowService
@@ -50,6 +50,29 @@ log = logging.getLogger("kashflow_sync")
 DEFAULT_LEASE = timedelta(minutes=5)
 #: Times the create call is sent again after KashFlow was shown not to have the document.
 MAX_SENDS = 3
+#: Journal keys of new contacts; documents may not use external_ids starting with it.
+CONTACT_KEY_PREFIX = "kashflow_sync:contact:"
+
+
+def _changed_after_publishing(entry: JournalEntry) -> errors.ValidationError:
+    kind = "receipt" if entry.kind == "purchase" else "invoice"
+    return errors.ValidationError(
+        [
+            Problem(
+                code=CHANGED_AFTER_PUBLISHING,
+                field="external_id",
+                message=(
+                    f"{entry.external_id!r} was published before, as {kind} {entry.number}, "
+                    "with different content; KashFlow keeps that first version"
+                ),
+                remedy=(
+                    f"Correct {kind} {entry.number} in KashFlow, or publish the new document "
+                    "under a new external_id if it really is a different one."
+                ),
+            )
+        ],
+        external_id=entry.external_id,
+    )
 
 
 def _utcnow() -> datetime:
@@ -106,10 +129,27 @@ class Publisher:
         self._sleep = sleep
         self._clock = clock
         self._check_ledger = check_ledger
-        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._local = threading.local()
         self._contact_lock = threading.Lock()
 
     # ------------------------------------------------------------------ journal helpers
+
+    @property
+    def owner(self) -> str:
+        """The lease owner of the publish call running on this thread.
+
+        Every ``publish`` call is its own owner, so two threads of one client given the same
+        document exclude each other exactly as two processes do.
+        """
+        owner: str | None = getattr(self._local, "owner", None)
+        if owner is None:
+            owner = self._new_owner()
+        return owner
+
+    def _new_owner(self) -> str:
+        owner = uuid.uuid4().hex[:16]
+        self._local.owner = owner
+        return owner
 
     def _record(self, external_id: str, step: str, outcome: str, detail: str = "") -> None:
         attempt = PublishAttempt(at=self._clock(), step=step, outcome=outcome, detail=detail)
@@ -156,6 +196,8 @@ class Publisher:
             )
             entry = claim.entry
             if entry.state == "published":
+                if entry.fingerprint != print_:
+                    raise _changed_after_publishing(entry)
                 return self._result(entry, "already_published")
             if claim.acquired:
                 return entry
@@ -176,27 +218,65 @@ class Publisher:
 
     # ------------------------------------------------------------------ publish
 
-    def already_published(self, external_id: str) -> PublishResult | None:
-        """The result of an earlier publish of *external_id*, or None."""
-        entry = self._storage.get_journal(self._cid, external_id)
-        if entry is not None and entry.state == "published":
-            return self._result(entry, "already_published")
-        return None
+    def already_published(self, external_id: str, print_: str) -> PublishResult | None:
+        """The result of an earlier publish of *external_id*, or None.
 
-    def publish(self, document: Document) -> PublishResult:
-        """Publish a validated, resolved document exactly once (see the module docstring)."""
-        claimed = self._claim(document, fingerprint(document))
+        Raises:
+            ValidationError: ``changed_after_publishing``: it was published with other content.
+
+        """
+        entry = self._storage.get_journal(self._cid, external_id)
+        if entry is None or entry.state != "published":
+            return None
+        if entry.fingerprint != print_:
+            raise _changed_after_publishing(entry)
+        return self._result(entry, "already_published")
+
+    def publish(self, document: Document, print_: str) -> PublishResult:
+        """Publish a validated, resolved document exactly once (see the module docstring).
+
+        Args:
+            document: the resolved document.
+            print_: :func:`fingerprint` of the document as the caller gave it (before rules),
+                so a rule changed between two attempts does not read as changed content.
+
+        """
+        self._new_owner()
+        claimed = self._claim(document, print_)
         if isinstance(claimed, PublishResult):
             return claimed
         entry = claimed
         try:
+            if entry.fingerprint != print_:
+                entry = self._content_changed(entry, print_)
             entry = self._run(document, entry)
-        except errors.KashFlowError as exc:
-            self._record(document.external_id, "publish", "failed", f"{exc.code}: {exc.message}")
+        except BaseException as exc:
+            # Whatever went wrong, record it and hand the document back at once: another
+            # worker must not wait out the lease behind a failure that is already known.
+            code = exc.code if isinstance(exc, errors.KashFlowError) else type(exc).__name__
+            self._record(document.external_id, "publish", "failed", f"{code}: {exc}")
             self._release(document.external_id)
             raise
         self._remember_for_duplicates(document, entry)
         return self._result(entry, "published")
+
+    def _content_changed(self, entry: JournalEntry, print_: str) -> JournalEntry:
+        """The document differs from the one this entry was started for."""
+        if entry.state == "published":
+            raise _changed_after_publishing(entry)
+        if entry.state == "claimed":
+            return self._save(entry, fingerprint=print_)  # nothing was sent: the new one goes
+        where = f"number {entry.number}" if entry.number else "perhaps"
+        raise errors.PublishUncertainError(
+            f"{entry.external_id!r} changed while an earlier version was being published "
+            f"(KashFlow holds it: {where}); the SDK will not guess which version is right",
+            code="changed_while_uncertain",
+            remedy=(
+                "Publish the earlier version again to finish it, then correct the document in "
+                "KashFlow; or check KashFlow and delete the earlier version by hand."
+            ),
+            retryable=False,
+        )
 
     def _run(self, document: Document, entry: JournalEntry) -> JournalEntry:
         lists = self._lists()
@@ -225,12 +305,13 @@ class Publisher:
             return found.kashflow_id
         # A new contact is itself published exactly once, under a journal entry of its own,
         # so two documents from one new supplier never create it twice.
-        key = f"contact:{document.kind}:{document.contact.strip().casefold()}"
+        key = f"{CONTACT_KEY_PREFIX}{document.kind}:{document.contact.strip().casefold()}"
         with self._contact_lock:
             existing = self._storage.get_journal(self._cid, key)
             if existing is not None and existing.state == "published" and existing.kashflow_id:
                 return existing.kashflow_id
-            code = _contact_code(document.contact, {c.code.casefold() for c in contacts})
+            name = document.contact.strip()
+            code = _contact_code(name, {c.code.casefold() for c in contacts})
             template = JournalEntry(
                 connection_id=self._cid, external_id=key, kind=document.kind, fingerprint=code
             )
@@ -253,9 +334,9 @@ class Publisher:
                 entry = self._save(entry, state="sending")
                 try:
                     if document.kind == "purchase":
-                        contact_id = self._service.insert_supplier(document.contact, code)
+                        contact_id = self._service.insert_supplier(name, code)
                     else:
-                        contact_id = self._service.insert_customer(document.contact, code)
+                        contact_id = self._service.insert_customer(name, code)
                 except errors.KashFlowError as exc:
                     if _errormap.request_was_sent(exc) and not isinstance(
                         exc, errors.RejectedError

@@ -19,7 +19,7 @@ from typing import Any
 from ._amounts import has_pennies_only, line_vat, line_wire_values
 from ._documents import Document, Problem
 from ._listsview import Lists
-from ._models import ItemList, PaymentMethod
+from ._models import ItemList
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
     MAX_ATTACHMENT_BYTES,
@@ -301,16 +301,6 @@ def _gross(document: Document) -> Decimal:
     return total
 
 
-def _find_method(methods: ItemList[PaymentMethod], method: str | int) -> PaymentMethod | None:
-    if isinstance(method, int):
-        return methods.by_id(method) or methods.find(method)
-    text = method.strip()
-    found = methods.find(text)
-    if found is None and text.isdigit():
-        found = methods.by_id(int(text))
-    return found
-
-
 def _check_payment(out: _Collector, document: Document, lists: Lists, gross: Decimal) -> None:
     payment = document.payment
     if payment is None:
@@ -326,7 +316,7 @@ def _check_payment(out: _Collector, document: Document, lists: Lists, gross: Dec
         )
     else:
         methods = lists.purchase_payment_methods if purchase else lists.sales_payment_methods
-        method = _find_method(methods, payment.method)
+        method = lists.payment_method(document.kind, payment.method)
         if method is None or method.archived:
             kind = "purchase" if purchase else "sales"
             state = "is not" if method is None else "is no longer"
@@ -347,8 +337,7 @@ def _check_payment(out: _Collector, document: Document, lists: Lists, gross: Dec
             "Enter the bank account's nominal code or name, or set one on the rule.",
         )
     else:
-        key = payment.bank_account
-        bank = lists.bank_accounts.find(key.strip() if isinstance(key, str) else key)
+        bank = lists.bank_account(payment.bank_account)
         if bank is None or bank.archived:
             state = "is not" if bank is None else "is no longer"
             out.add(

@@ -15,7 +15,6 @@ from . import errors
 from ._amounts import line_wire_values
 from ._documents import Document, Problem
 from ._listsview import Lists
-from ._models import BankAccount, PaymentMethod
 from ._validate import STALE_LISTS
 
 __all__ = ["document_header", "document_lines", "payment_ids"]
@@ -87,30 +86,12 @@ def document_header(document: Document, lists: Lists, contact_id: int) -> dict[s
     return header
 
 
-def _method(document: Document, lists: Lists) -> PaymentMethod | None:
-    assert document.payment is not None
-    methods = (
-        lists.purchase_payment_methods
-        if document.kind == "purchase"
-        else lists.sales_payment_methods
-    )
-    method = document.payment.method
-    if isinstance(method, int):
-        return methods.by_id(method) or methods.find(method)
-    return methods.find(method) if method is not None else None
-
-
-def _bank(document: Document, lists: Lists) -> BankAccount | None:
-    assert document.payment is not None
-    account = document.payment.bank_account
-    return lists.bank_accounts.find(account) if account is not None else None
-
-
 def payment_ids(document: Document, lists: Lists) -> Mapping[str, Any]:
     """Payment method id, bank account id, date and amount for the document's payment."""
     payment = document.payment
     assert payment is not None and document.issue_date is not None
-    method, bank = _method(document, lists), _bank(document, lists)
+    method = lists.payment_method(document.kind, payment.method) if payment.method else None
+    bank = lists.bank_account(payment.bank_account) if payment.bank_account else None
     if method is None:
         _stale(document, "payment.method", f"payment method {payment.method!r}")
     if bank is None:
