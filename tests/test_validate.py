@@ -284,6 +284,27 @@ ROWS: list[tuple[str, Document, dict[str, Any], str, str]] = [
         "payment.amount",
     ),
     (
+        "attachment without a file name",
+        clean_purchase(attachment=Attachment("", b"%PDF", "application/pdf")),
+        {},
+        "attachment_no_filename",
+        "attachment",
+    ),
+    (
+        "control character in the reference",
+        clean_purchase(reference="INV\x0b1"),
+        {},
+        "invalid_characters",
+        "reference",
+    ),
+    (
+        "control character in a line description",
+        clean_purchase(lines=[line(description="Paper\x01")]),
+        {},
+        "invalid_characters",
+        "lines[0].description",
+    ),
+    (
         "empty attachment",
         clean_purchase(attachment=Attachment("inv.pdf", b"")),
         {},

@@ -17,11 +17,13 @@ __all__ = [
     "ARCHIVED_PROJECT",
     "ARCHIVED_SUPPLIER",
     "ATTACHMENT_EMPTY",
+    "ATTACHMENT_NO_FILENAME",
     "ATTACHMENT_TOO_LARGE",
     "ATTACHMENT_TYPE_NOT_ALLOWED",
     "CHANGED_AFTER_PUBLISHING",
     "DUE_BEFORE_ISSUE",
     "DUPLICATE_IN_LEDGER",
+    "INVALID_CHARACTERS",
     "MAX_ATTACHMENT_BYTES",
     "MAX_CONTACT_NAME_LENGTH",
     "MAX_DESCRIPTION_LENGTH",
@@ -96,6 +98,8 @@ ATTACHMENT_TYPE_NOT_ALLOWED = "attachment_type_not_allowed"
 TEXT_TOO_LONG = "text_too_long"
 DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
 STALE_LISTS = "stale_lists"
+INVALID_CHARACTERS = "invalid_characters"
+ATTACHMENT_NO_FILENAME = "attachment_no_filename"
 CHANGED_AFTER_PUBLISHING = "changed_after_publishing"
 
 #: Every problem code, with what it means (the docs' error catalogue is built from this).
@@ -132,6 +136,8 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         UNKNOWN_BANK_ACCOUNT: "The payment's bank account is not in the synced bank accounts.",
         PAYMENT_NOT_POSITIVE: "The payment amount is zero or negative.",
         PAYMENT_EXCEEDS_TOTAL: "The payment amount is more than the document's gross total.",
+        ATTACHMENT_NO_FILENAME: "The attachment has no file name.",
+        INVALID_CHARACTERS: "A text holds control characters XML (and so KashFlow) cannot carry.",
         ATTACHMENT_EMPTY: "The attachment has no content.",
         ATTACHMENT_TOO_LARGE: "The attachment is larger than KashFlow accepts.",
         ATTACHMENT_TYPE_NOT_ALLOWED: "The attachment's file type is not one KashFlow accepts.",

@@ -12,6 +12,7 @@ the names callers take from this module are re-exported here.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -36,10 +37,12 @@ from ._problem_codes import ARCHIVED_CUSTOMER as ARCHIVED_CUSTOMER
 from ._problem_codes import ARCHIVED_PROJECT as ARCHIVED_PROJECT
 from ._problem_codes import ARCHIVED_SUPPLIER as ARCHIVED_SUPPLIER
 from ._problem_codes import ATTACHMENT_EMPTY as ATTACHMENT_EMPTY
+from ._problem_codes import ATTACHMENT_NO_FILENAME as ATTACHMENT_NO_FILENAME
 from ._problem_codes import ATTACHMENT_TOO_LARGE as ATTACHMENT_TOO_LARGE
 from ._problem_codes import ATTACHMENT_TYPE_NOT_ALLOWED as ATTACHMENT_TYPE_NOT_ALLOWED
 from ._problem_codes import DUE_BEFORE_ISSUE as DUE_BEFORE_ISSUE
 from ._problem_codes import DUPLICATE_IN_LEDGER as DUPLICATE_IN_LEDGER
+from ._problem_codes import INVALID_CHARACTERS as INVALID_CHARACTERS
 from ._problem_codes import MISSING_BANK_ACCOUNT as MISSING_BANK_ACCOUNT
 from ._problem_codes import MISSING_CATEGORY as MISSING_CATEGORY
 from ._problem_codes import MISSING_CONTACT as MISSING_CONTACT
@@ -145,6 +148,7 @@ def validate_document(
     gross = _gross(document)
     _check_payment(out, document, lists, gross)
     _check_attachment(out, document)
+    _check_characters(out, document)
     if (
         is_duplicate is not None
         and contact_name is not None
@@ -372,10 +376,45 @@ def _check_payment(out: _Collector, document: Document, lists: Lists, gross: Dec
         )
 
 
+#: Characters XML 1.0 cannot carry at all: most C0 controls, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_characters(out: _Collector, document: Document) -> None:
+    """Texts must be sendable at all: a control character would fail mid-publish."""
+    texts: list[tuple[str, str | None]] = [
+        ("supplier" if document.kind == "purchase" else "customer", document.contact),
+        ("reference", document.reference),
+    ]
+    texts += [
+        (f"lines[{i}].description", line.description) for i, line in enumerate(document.lines)
+    ]
+    if document.attachment is not None:
+        texts.append(("attachment", document.attachment.filename))
+    if document.payment is not None and isinstance(document.payment.method, str):
+        texts.append(("payment.method", document.payment.method))
+    for field, text in texts:
+        if text and (bad := _NOT_XML.search(text)):
+            out.add(
+                INVALID_CHARACTERS,
+                field,
+                f"The {field} holds the control character U+{ord(bad.group()):04X}, which "
+                "KashFlow's API cannot carry.",
+                "Remove the stray character (often left by copy-and-paste or OCR).",
+            )
+
+
 def _check_attachment(out: _Collector, document: Document) -> None:
     attachment = document.attachment
     if attachment is None:
         return
+    if _blank(attachment.filename):
+        out.add(
+            ATTACHMENT_NO_FILENAME,
+            "attachment",
+            "The attachment has no file name.",
+            "Give the attachment its file name, with its extension (e.g. invoice.pdf).",
+        )
     size = len(attachment.content)
     if size == 0:
         out.add(
