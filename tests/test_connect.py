@@ -184,3 +184,31 @@ def test_client_closes_only_what_it_created(fake: FakeKashFlow) -> None:
         pass
     assert not http.is_closed
     http.close()
+
+
+def test_status_is_shared_through_storage(fake: FakeKashFlow) -> None:
+    """A second client on the same storage sees the first one's connect and its auth failure."""
+    storage = kfs.MemoryStorage()
+    with make_client(fake, storage=storage) as first, make_client(fake, storage=storage) as second:
+        assert second.status is kfs.ConnectionStatus.NOT_CONNECTED
+        first.connect()
+        assert second.status is kfs.ConnectionStatus.CONNECTED
+        fake.password = "rotated"
+        with pytest.raises(errors.AuthenticationError):
+            first.refresh_lists(only="suppliers")
+        assert second.status is kfs.ConnectionStatus.NEEDS_RECONNECT
+
+
+def test_validate_before_connect_is_not_connected(fake: FakeKashFlow) -> None:
+    """Validating with no synced lists raises NotConnectedError instead of false problems."""
+    from _support import purchase
+
+    with make_client(fake) as client, pytest.raises(errors.NotConnectedError):
+        client.validate(purchase(1))
+
+
+@pytest.mark.parametrize("endpoint", ["not a url", "ftp://example.com/x", ""])
+def test_bad_endpoint_is_refused_at_construction(fake: FakeKashFlow, endpoint: str) -> None:
+    """An endpoint that is not an http(s) URL is a ValueError, not a retried network error."""
+    with pytest.raises(ValueError, match="endpoint"):
+        kfs.KashFlowClient(fake.credentials, endpoint=endpoint)

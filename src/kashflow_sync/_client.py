@@ -106,6 +106,9 @@ class KashFlowClient:
             raise TypeError("credentials must be a kashflow_sync.Credentials")
         if not connection_id:
             raise ValueError("connection_id must be a non-empty string")
+        url = httpx.URL(endpoint)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=DEFAULT_CONNECT_TIMEOUT),
@@ -139,14 +142,11 @@ class KashFlowClient:
             check_ledger=check_ledger_duplicates,
         )
         self._status = ConnectionStatus.NOT_CONNECTED
-        stored = self.storage.get_state(connection_id, _STATUS_KEY)
-        if stored in {s.value for s in ConnectionStatus}:
-            self._status = ConnectionStatus(stored)
 
     def __repr__(self) -> str:
         return (
             f"KashFlowClient(connection_id={self.connection_id!r}, "
-            f"username={self._service.credentials.username!r}, status={self._status.value})"
+            f"username={self._service.credentials.username!r}, status={self.status.value})"
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -176,8 +176,18 @@ class KashFlowClient:
 
     @property
     def status(self) -> ConnectionStatus:
-        """``NOT_CONNECTED``, ``CONNECTED`` or ``NEEDS_RECONNECT``."""
-        return self._status
+        """``NOT_CONNECTED``, ``CONNECTED`` or ``NEEDS_RECONNECT``.
+
+        Read from storage, so every client and worker sharing it sees the same status: one
+        that finds the credentials refused stops the others publishing too.
+        """
+        stored = self.storage.get_state(self.connection_id, _STATUS_KEY)
+        if stored is None:
+            return ConnectionStatus.NOT_CONNECTED
+        try:
+            return ConnectionStatus(stored)
+        except ValueError:
+            return self._status
 
     def _set_status(self, status: ConnectionStatus) -> None:
         self._status = status
@@ -222,9 +232,11 @@ class KashFlowClient:
         return self.connect(progress=progress)
 
     def refresh_lists(
-        self, only: Sequence[str] | None = None, *, progress: ProgressCallback | None = None
+        self, only: str | Sequence[str] | None = None, *, progress: ProgressCallback | None = None
     ) -> SyncReport:
         """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
+        if isinstance(only, str):
+            only = [only]
         self._require_connected()
         try:
             return sync_lists(
@@ -248,6 +260,7 @@ class KashFlowClient:
         self.lists.invalidate()
 
     def _require_connected(self) -> None:
+        self._status = self.status
         if self._status is ConnectionStatus.NOT_CONNECTED:
             raise errors.NotConnectedError(
                 f"connection {self.connection_id!r} is not connected; call connect() first"
@@ -267,7 +280,18 @@ class KashFlowClient:
         return self._resolver.resolve(self.connection_id, document)
 
     def validate(self, document: Document) -> list[Problem]:
-        """Every problem that would stop *document* publishing, checked offline; [] if none."""
+        """Every problem that would stop *document* publishing, checked offline; [] if none.
+
+        Raises:
+            NotConnectedError: the lists were never synced, so there is nothing to check against.
+
+        """
+        _check_document(document)
+        if self.status is ConnectionStatus.NOT_CONNECTED:
+            raise errors.NotConnectedError(
+                f"connection {self.connection_id!r} has no synced lists to validate against; "
+                "call connect() first"
+            )
         resolved = self.resolve(document)
         return self._validate_resolved(resolved)
 

@@ -27,7 +27,13 @@ def make_engine(url: URL) -> Engine:
         # The ``postgres`` extra installs psycopg 3; a bare URL would pick psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            hint = " (pip install 'kashflow-sync[postgres]')" if "psycopg" in str(exc) else ""
+            raise ImportError(
+                f"the database driver for {url.drivername!r} is not installed{hint}"
+            ) from exc
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
     if in_memory:
