@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,8 +30,9 @@ from .._models import (
     Supplier,
     VatRate,
 )
+from .records import LedgerDocument
 
-__all__ = ["LIST_SPECS", "ListSpec", "read_items"]
+__all__ = ["LIST_SPECS", "ListSpec", "read_document_headers", "read_items"]
 
 log = logging.getLogger("kashflow_sync")
 
@@ -201,3 +202,44 @@ def read_items(result: etree._Element, spec: ListSpec) -> Iterator[ListItem]:
             yield build(**values)
         except (ValueError, TypeError) as exc:
             log.warning("skipped an unreadable %s in %s: %s", spec.item, spec.operation, exc)
+
+
+def _date(value: str | None) -> date | None:
+    stamp = _datetime(value)
+    return stamp.date() if stamp else None
+
+
+#: ``Invoice`` fields a document lookup needs; its lines are not read (see get_document).
+_DOCUMENT_FIELDS: Mapping[str, tuple[str, Callable[[str | None], Any]]] = {
+    "InvoiceDBID": ("kashflow_id", _int),
+    "InvoiceNumber": ("number", _int),
+    "InvoiceDate": ("issue_date", _date),
+    "DueDate": ("due_date", _date),
+    "CustomerID": ("contact_id", _int),
+    "CustomerReference": ("reference", _text),
+    "ProjectID": ("project_id", _int),
+    "CurrencyCode": ("currency", _text),
+    "NetAmount": ("net", _dec),
+    "VATAmount": ("vat", _dec),
+    "AmountPaid": ("amount_paid", _dec),
+}
+
+
+def read_document_headers(result: etree._Element) -> Iterator[LedgerDocument]:
+    """Yield the receipts or invoices in an ``ArrayOfInvoice`` result, headers only.
+
+    A supplier can have thousands of receipts, and the publisher looks them up before a
+    document's first send: reading only the header fields keeps that lookup cheap.
+    """
+    fields = {NS + tag: reader for tag, reader in _DOCUMENT_FIELDS.items()}
+    wanted = tuple(fields)
+    defaults = {attr: convert(None) for attr, convert in _DOCUMENT_FIELDS.values()}
+    for item in result.iterchildren(NS + "Invoice"):
+        values = defaults.copy()
+        try:
+            for child in item.iterchildren(*wanted):
+                attr, convert = fields[child.tag]
+                values[attr] = convert(child.text)
+            yield LedgerDocument(**values)
+        except (ValueError, TypeError) as exc:
+            log.warning("skipped an unreadable Invoice in a document lookup: %s", exc)

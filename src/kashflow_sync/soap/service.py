@@ -28,7 +28,7 @@ from .. import _errormap, errors
 from .._config import Credentials, redact
 from .._models import ListItem
 from .._retry import RetryPolicy
-from ._listparse import LIST_SPECS, read_items
+from ._listparse import LIST_SPECS, read_document_headers, read_items
 from .records import LedgerAttachment, LedgerDocument, LedgerLine, LedgerPayment
 from .transport import HttpxTransport, shared_zeep_client
 
@@ -383,7 +383,7 @@ class KashFlowService:
         return self._call(op, {param: number}, read, idempotent=True, not_found=lambda: None)
 
     def documents_for_contact(self, kind: str, contact_id: int) -> list[LedgerDocument]:
-        """Every receipt of a supplier, or every invoice of a customer."""
+        """Every receipt of a supplier, or every invoice of a customer (headers, no lines)."""
         op, param = (
             ("GetReceiptsForSupplier", "SupplierID")
             if kind == "purchase"
@@ -391,8 +391,8 @@ class KashFlowService:
         )
 
         def read(answer: etree._Element) -> list[LedgerDocument]:
-            data = self._result(op, answer) or {}
-            return [_document(d) for d in _items(data, "Invoice")]
+            result = answer.find(f"{NS}{op}Result")
+            return [] if result is None else list(read_document_headers(result))
 
         return self._call(op, {param: contact_id}, read, idempotent=True, not_found=list)
 
