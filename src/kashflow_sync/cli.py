@@ -241,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`kashflow-sync status | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (errors.KashFlowError, ConfigError, DocumentFileError) as exc:
         _report_error(exc, want_json)
         return exit_code_for(exc)
@@ -261,6 +266,15 @@ def _quiet_library_logs() -> None:
         logger.addHandler(logging.NullHandler())
 
 
+def _cli_remedy(exc: errors.KashFlowError) -> str:
+    """The remedy in the command line's terms where the library's names a Python call."""
+    if isinstance(exc, errors.NotConnectedError):
+        return "Run `kashflow-sync connect` first (with the KASHFLOW_* variables exported)."
+    if exc.code == "needs_reconnect":
+        return "Export the new credentials and run `kashflow-sync connect` again."
+    return exc.remedy
+
+
 def error_json(exc: BaseException) -> dict[str, Any]:
     """An error as a JSON-ready dict: type, code, message, remedy and, where known, problems."""
     if isinstance(exc, errors.KashFlowError):
@@ -268,7 +282,7 @@ def error_json(exc: BaseException) -> dict[str, Any]:
             "type": type(exc).__name__,
             "code": exc.code,
             "message": exc.message,
-            "remedy": exc.remedy,
+            "remedy": _cli_remedy(exc),
             "retryable": exc.retryable,
         }
         if exc.operation:
@@ -294,7 +308,7 @@ def _report_error(exc: BaseException, want_json: bool) -> None:
     console = Console(sys.stderr)
     if isinstance(exc, errors.KashFlowError):
         console.fail(f"{exc} ({exc.code})")
-        console.print(f"  {console.style('What to do:', 'bold')} {exc.remedy}")
+        console.print(f"  {console.style('What to do:', 'bold')} {_cli_remedy(exc)}")
     else:
         console.fail(str(exc))
 
@@ -316,7 +330,9 @@ def env_credentials(*, required: bool = True) -> Credentials | None:
         if not required:
             return None
         raise ConfigError(
-            f"environment variable {' and '.join(missing)} is not set: export your KashFlow "
+            f"{'environment variables' if len(missing) > 1 else 'environment variable'} "
+            f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set: export your "
+            "KashFlow "
             f"username as ${ENV_USERNAME} and password as ${ENV_PASSWORD} (and the AutoAuth "
             f"key as ${ENV_AUTOAUTH_KEY}); credentials are never taken as arguments"
         )
