@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from lxml import etree
@@ -35,6 +35,8 @@ from .records import LedgerDocument
 __all__ = ["LIST_SPECS", "ListSpec", "read_document_headers", "read_items"]
 
 log = logging.getLogger("kashflow_sync")
+
+T = TypeVar("T")
 
 NS = "{KashFlow}"
 
@@ -186,22 +188,35 @@ LIST_SPECS: Mapping[str, ListSpec] = {
 }
 
 
-def read_items(result: etree._Element, spec: ListSpec) -> Iterator[ListItem]:
-    """Yield the models in a ``<…Result>`` element, reading only the spec's fields."""
-    fields = {NS + tag: reader for tag, reader in spec.fields.items()}
-    wanted = tuple(fields)
-    build = spec.build
-    # KashFlow omits elements whose value is null: those read as their empty value.
-    defaults = {attr: convert(None) for attr, convert in spec.fields.values()}
-    for item in result.iterchildren(NS + spec.item):
+def _read(
+    result: etree._Element,
+    item_tag: str,
+    fields: Mapping[str, tuple[str, Callable[[str | None], Any]]],
+    build: Callable[..., T],
+    where: str,
+) -> Iterator[T]:
+    """Build one *build* per ``<item_tag>`` child, from the *fields* only.
+
+    lxml filters the children to the wanted tags in C; an element KashFlow omitted (null)
+    reads as its empty value; an item that cannot be read is skipped with a warning.
+    """
+    readers = {NS + tag: reader for tag, reader in fields.items()}
+    wanted = tuple(readers)
+    defaults = {attr: convert(None) for attr, convert in fields.values()}
+    for item in result.iterchildren(NS + item_tag):
         values = defaults.copy()
         try:
             for child in item.iterchildren(*wanted):
-                attr, convert = fields[child.tag]
+                attr, convert = readers[child.tag]
                 values[attr] = convert(child.text)
             yield build(**values)
         except (ValueError, TypeError) as exc:
-            log.warning("skipped an unreadable %s in %s: %s", spec.item, spec.operation, exc)
+            log.warning("skipped an unreadable %s in %s: %s", item_tag, where, exc)
+
+
+def read_items(result: etree._Element, spec: ListSpec) -> Iterator[ListItem]:
+    """Yield the models in a ``<…Result>`` element, reading only the spec's fields."""
+    return _read(result, spec.item, spec.fields, spec.build, spec.operation)
 
 
 def _date(value: str | None) -> date | None:
@@ -231,15 +246,4 @@ def read_document_headers(result: etree._Element) -> Iterator[LedgerDocument]:
     A supplier can have thousands of receipts, and the publisher looks them up before a
     document's first send: reading only the header fields keeps that lookup cheap.
     """
-    fields = {NS + tag: reader for tag, reader in _DOCUMENT_FIELDS.items()}
-    wanted = tuple(fields)
-    defaults = {attr: convert(None) for attr, convert in _DOCUMENT_FIELDS.values()}
-    for item in result.iterchildren(NS + "Invoice"):
-        values = defaults.copy()
-        try:
-            for child in item.iterchildren(*wanted):
-                attr, convert = fields[child.tag]
-                values[attr] = convert(child.text)
-            yield LedgerDocument(**values)
-        except (ValueError, TypeError) as exc:
-            log.warning("skipped an unreadable Invoice in a document lookup: %s", exc)
+    return _read(result, "Invoice", _DOCUMENT_FIELDS, LedgerDocument, "a document lookup")
