@@ -6,7 +6,7 @@ remedy a bookkeeper can act on. It is a pure function over values.
 
 The problem codes and the limits assumed for KashFlow live in
 :mod:`kashflow_sync._problem_codes`, the per-line checks in :mod:`kashflow_sync._validate_lines`;
-the names callers take from this module are re-exported here.
+the catalogue and the limits are re-exported here for callers that validate.
 """
 
 from __future__ import annotations
@@ -23,54 +23,38 @@ from ._listsview import Lists
 from ._models import ItemList
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
+    ARCHIVED_CUSTOMER,
+    ARCHIVED_SUPPLIER,
+    ATTACHMENT_EMPTY,
+    ATTACHMENT_NO_FILENAME,
+    ATTACHMENT_TOO_LARGE,
+    ATTACHMENT_TYPE_NOT_ALLOWED,
+    DUE_BEFORE_ISSUE,
+    DUPLICATE_IN_LEDGER,
+    INVALID_CHARACTERS,
     MAX_ATTACHMENT_BYTES,
     MAX_CONTACT_NAME_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     MAX_REFERENCE_LENGTH,
+    MISSING_BANK_ACCOUNT,
+    MISSING_CONTACT,
+    MISSING_ISSUE_DATE,
+    MISSING_LINES,
+    MISSING_PAYMENT_METHOD,
+    MISSING_REFERENCE,
+    NEGATIVE_AMOUNT,
+    PAYMENT_EXCEEDS_TOTAL,
+    PAYMENT_NOT_POSITIVE,
     PROBLEM_CODES,
+    TEXT_TOO_LONG,
+    TOO_MANY_DECIMALS,
+    UNKNOWN_BANK_ACCOUNT,
+    UNKNOWN_CURRENCY,
+    UNKNOWN_CUSTOMER,
+    UNKNOWN_PAYMENT_METHOD,
+    UNKNOWN_SUPPLIER,
+    UNSUPPORTED_LOCATION,
 )
-
-# Every problem code is re-exported explicitly: this module was their home, and other modules
-# (and the catalogue test, which reads this namespace) take them from here.
-from ._problem_codes import ARCHIVED_CATEGORY as ARCHIVED_CATEGORY
-from ._problem_codes import ARCHIVED_CUSTOMER as ARCHIVED_CUSTOMER
-from ._problem_codes import ARCHIVED_PROJECT as ARCHIVED_PROJECT
-from ._problem_codes import ARCHIVED_SUPPLIER as ARCHIVED_SUPPLIER
-from ._problem_codes import ATTACHMENT_EMPTY as ATTACHMENT_EMPTY
-from ._problem_codes import ATTACHMENT_NO_FILENAME as ATTACHMENT_NO_FILENAME
-from ._problem_codes import ATTACHMENT_TOO_LARGE as ATTACHMENT_TOO_LARGE
-from ._problem_codes import ATTACHMENT_TYPE_NOT_ALLOWED as ATTACHMENT_TYPE_NOT_ALLOWED
-from ._problem_codes import DUE_BEFORE_ISSUE as DUE_BEFORE_ISSUE
-from ._problem_codes import DUPLICATE_IN_LEDGER as DUPLICATE_IN_LEDGER
-from ._problem_codes import INVALID_CHARACTERS as INVALID_CHARACTERS
-from ._problem_codes import MISSING_BANK_ACCOUNT as MISSING_BANK_ACCOUNT
-from ._problem_codes import MISSING_CATEGORY as MISSING_CATEGORY
-from ._problem_codes import MISSING_CONTACT as MISSING_CONTACT
-from ._problem_codes import MISSING_ISSUE_DATE as MISSING_ISSUE_DATE
-from ._problem_codes import MISSING_LINES as MISSING_LINES
-from ._problem_codes import MISSING_PAYMENT_METHOD as MISSING_PAYMENT_METHOD
-from ._problem_codes import MISSING_REFERENCE as MISSING_REFERENCE
-from ._problem_codes import MISSING_VAT_RATE as MISSING_VAT_RATE
-from ._problem_codes import NEGATIVE_AMOUNT as NEGATIVE_AMOUNT
-from ._problem_codes import PAYMENT_EXCEEDS_TOTAL as PAYMENT_EXCEEDS_TOTAL
-from ._problem_codes import PAYMENT_NOT_POSITIVE as PAYMENT_NOT_POSITIVE
-from ._problem_codes import RATE_NOT_REPRESENTABLE as RATE_NOT_REPRESENTABLE
-from ._problem_codes import STALE_LISTS as STALE_LISTS
-from ._problem_codes import TEXT_TOO_LONG as TEXT_TOO_LONG
-from ._problem_codes import TOO_MANY_DECIMALS as TOO_MANY_DECIMALS
-from ._problem_codes import UNKNOWN_BANK_ACCOUNT as UNKNOWN_BANK_ACCOUNT
-from ._problem_codes import UNKNOWN_CATEGORY as UNKNOWN_CATEGORY
-from ._problem_codes import UNKNOWN_CURRENCY as UNKNOWN_CURRENCY
-from ._problem_codes import UNKNOWN_CUSTOMER as UNKNOWN_CUSTOMER
-from ._problem_codes import UNKNOWN_PAYMENT_METHOD as UNKNOWN_PAYMENT_METHOD
-from ._problem_codes import UNKNOWN_PROJECT as UNKNOWN_PROJECT
-from ._problem_codes import UNKNOWN_SUPPLIER as UNKNOWN_SUPPLIER
-from ._problem_codes import UNKNOWN_VAT_RATE as UNKNOWN_VAT_RATE
-from ._problem_codes import UNSUPPORTED_LOCATION as UNSUPPORTED_LOCATION
-from ._problem_codes import VAT_EXCEEDS_NET as VAT_EXCEEDS_NET
-from ._problem_codes import VAT_MISMATCH as VAT_MISMATCH
-from ._problem_codes import WRONG_CATEGORY_KIND as WRONG_CATEGORY_KIND
-from ._problem_codes import ZERO_QUANTITY as ZERO_QUANTITY
 from ._validate_lines import check_line, gone
 
 __all__ = [

@@ -15,7 +15,7 @@ from . import errors
 from ._amounts import line_wire_values
 from ._documents import Document, Problem
 from ._listsview import Lists
-from ._validate import STALE_LISTS
+from ._problem_codes import STALE_LISTS
 
 __all__ = ["document_header", "document_lines", "payment_ids"]
 
