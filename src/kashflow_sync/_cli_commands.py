@@ -209,6 +209,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     """``kashflow-sync status``: the connection's state from the local database."""
     creds = _credentials(required=args.check)
     console = Console()
+    missing = _missing_sqlite_file(_db_url(args))
+    if missing is not None:
+        # Nothing was ever stored here: say so rather than create an empty database to read.
+        if args.json:
+            _emit_json(
+                {
+                    "ok": True,
+                    "connection_id": args.connection_id,
+                    "database": str(missing),
+                    "status": ConnectionStatus.NOT_CONNECTED.value,
+                    "checked": None,
+                }
+            )
+        else:
+            console.print(f"status: not_connected (no local database at {missing} yet)")
+            console.print("  Run `kashflow-sync connect` (with the KASHFLOW_* variables exported).")
+        return _status_code(ConnectionStatus.NOT_CONNECTED)
     with _client(args, credentials=creds) as client:
         checked: bool | None = None
         if args.check and client.status is ConnectionStatus.CONNECTED:
@@ -254,6 +271,20 @@ def cmd_status(args: argparse.Namespace) -> int:
             console.print()
             console.warn("KashFlow refused the credentials: fix them and run `connect` again.")
     return _status_code(client.status)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite database file that does not exist yet, else None."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 def _status_code(status: ConnectionStatus) -> int:
