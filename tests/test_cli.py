@@ -208,12 +208,13 @@ def test_secrets_never_printed(run: Any, kashflow_fake: FakeKashFlow) -> None:
 # ---------------------------------------------------------------------------- status, refresh
 
 
-def test_status_before_connect_exits_2(run: Any) -> None:
-    """``status`` on a fresh database says not connected and exits 2."""
+def test_status_before_connect_exits_2(run: Any, env: Path) -> None:
+    """``status`` before any connect says not connected, exits 2 and creates no database."""
     result = run("status")
     assert result.code == cli.EXIT_USAGE
     assert "not_connected" in result.out
     assert "kashflow-sync connect" in result.out
+    assert not (env / "kf.db").exists()
 
 
 def test_status_needs_no_credentials(connected: Any, monkeypatch: pytest.MonkeyPatch) -> None:
