@@ -36,6 +36,7 @@ from ._documents import (
 )
 from ._journal import JournalEntry
 from ._listsview import Lists
+from ._models import ItemList
 from ._problem_codes import CHANGED_AFTER_PUBLISHING, DUPLICATE_IN_LEDGER
 from ._wire import document_header, document_lines, payment_ids
 from .soap.records import LedgerDocument
@@ -310,44 +311,82 @@ class Publisher:
             existing = self._storage.get_journal(self._cid, key)
             if existing is not None and existing.state == "published" and existing.kashflow_id:
                 return existing.kashflow_id
-            name = document.contact.strip()
-            code = _contact_code(name, {c.code.casefold() for c in contacts})
-            template = JournalEntry(
-                connection_id=self._cid, external_id=key, kind=document.kind, fingerprint=code
-            )
-            while True:
-                now = self._clock()
-                claim = self._storage.claim_journal(
-                    attrs.evolve(template, created_at=now), self.owner, now, now + self._lease
-                )
-                if claim.entry.state == "published" and claim.entry.kashflow_id:
-                    return claim.entry.kashflow_id
-                if claim.acquired:
-                    break
-                self._sleep(self._wait_poll)
-            entry = claim.entry
-            code = entry.fingerprint  # the code chosen by whoever first claimed it
-            contact_id = None
-            if entry.state == "sending":
-                contact_id = self._service.find_contact(document.kind, code)
-            if contact_id is None:
-                entry = self._save(entry, state="sending")
-                try:
-                    if document.kind == "purchase":
-                        contact_id = self._service.insert_supplier(name, code)
-                    else:
-                        contact_id = self._service.insert_customer(name, code)
-                except errors.KashFlowError as exc:
-                    if _errormap.request_was_sent(exc) and not isinstance(
-                        exc, errors.RejectedError
-                    ):
-                        contact_id = self._service.find_contact(document.kind, code)
-                    if contact_id is None:
-                        self._release(key)
-                        raise
-            self._save(entry, state="published", kashflow_id=contact_id, owner=None)
+            entry = self._claim_contact(document, key)
+            if isinstance(entry, int):
+                return entry
+            try:
+                contact_id, code = self._create_contact(document, entry, contacts)
+            except BaseException:
+                self._release(key)
+                raise
             self._record(document.external_id, "contact", "created", f"{code} id {contact_id}")
             return contact_id
+
+    def _claim_contact(self, document: Document, key: str) -> JournalEntry | int:
+        """The new contact's journal entry, or its id if another worker already created it."""
+        template = JournalEntry(
+            connection_id=self._cid, external_id=key, kind=document.kind, fingerprint=""
+        )
+        while True:
+            now = self._clock()
+            claim = self._storage.claim_journal(
+                attrs.evolve(template, created_at=now), self.owner, now, now + self._lease
+            )
+            if claim.entry.state == "published":
+                if not claim.entry.kashflow_id:
+                    raise errors.PublishUncertainError(
+                        f"the journal says {document.contact!r} was created, without its id",
+                        code="contact_unknown",
+                        remedy="Refresh the lists so the contact is found by name, then retry.",
+                        retryable=False,
+                    )
+                return claim.entry.kashflow_id
+            if claim.acquired:
+                return claim.entry
+            self._sleep(self._wait_poll)
+
+    def _create_contact(
+        self, document: Document, entry: JournalEntry, contacts: ItemList[Any]
+    ) -> tuple[int, str]:
+        """Create the supplier or customer once; return its id and code."""
+        name = document.contact.strip()
+        if entry.state == "sending" and entry.fingerprint:
+            # An earlier attempt may have created it under the code it chose (checked free).
+            found = self._service.find_contact(document.kind, entry.fingerprint)
+            if found is not None:
+                self._save(entry, state="published", kashflow_id=found, owner=None)
+                return found, entry.fingerprint
+        code = self._free_contact_code(document, name, contacts)
+        entry = self._save(entry, state="sending", fingerprint=code)
+        try:
+            if document.kind == "purchase":
+                contact_id = self._service.insert_supplier(name, code)
+            else:
+                contact_id = self._service.insert_customer(name, code)
+        except errors.KashFlowError as exc:
+            found = None
+            if _errormap.request_was_sent(exc) and not isinstance(exc, errors.RejectedError):
+                found = self._service.find_contact(document.kind, code)
+            if found is None:
+                if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+                    # Refused or never sent: nothing under this code is ours.
+                    self._save(entry, state="claimed", fingerprint="")
+                raise
+            contact_id = found
+        self._save(entry, state="published", kashflow_id=contact_id, owner=None)
+        return contact_id, code
+
+    def _free_contact_code(self, document: Document, name: str, contacts: ItemList[Any]) -> str:
+        """A code no contact in the lists or in KashFlow has (one lookup per candidate)."""
+        taken = {c.code.casefold() for c in contacts}
+        for _ in range(20):
+            code = _contact_code(name, taken)
+            # A contact created in KashFlow since the last sync may hold it; then the lookup
+            # after an uncertain insert would mistake that contact for ours.
+            if self._service.find_contact(document.kind, code) is None:
+                return code
+            taken.add(code.casefold())
+        return f"{code[:6]}{uuid.uuid4().hex[:6].upper()}"  # crowded stem: a random suffix
 
     # ------------------------------------------------------------------ create
 
