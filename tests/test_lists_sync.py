@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -182,3 +183,18 @@ def test_sync_into_sqlite_survives_a_new_client(fake: FakeKashFlow, tmp_path: ob
         assert second.status is kfs.ConnectionStatus.CONNECTED
         assert len(second.lists.suppliers) == len(fake.suppliers)
     assert fake.calls == []
+
+
+def test_customer_watermark_steps_back_a_margin(client: kfs.KashFlowClient) -> None:
+    """The next incremental fetch starts a margin before the newest Updated stamp.
+
+    A customer read early in a long fetch may change before a later one is stamped, and UK
+    local stamps repeat an hour when the clocks go back; the margin covers both.
+    """
+    from kashflow_sync._lists import WATERMARK_MARGIN
+
+    newest = max(c.updated for c in client.lists.customers if c.updated is not None)
+    stored = client.storage.get_state(client.connection_id, "customers.modified_watermark")
+    assert stored is not None
+    assert datetime.fromisoformat(stored) == newest - WATERMARK_MARGIN
+    assert timedelta(hours=1) <= WATERMARK_MARGIN

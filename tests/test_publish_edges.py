@@ -174,3 +174,44 @@ def test_uncertain_contact_creation_is_found_not_repeated(
     assert [s.name for s in fake.suppliers].count("Lost Answer Ltd") == 1
     assert len(fake.calls_to("InsertSupplier")) == 1
     assert len(fake.receipts) == 1
+
+
+def test_code_of_an_uncertain_new_contact_is_never_someone_elses(
+    client: kfs.KashFlowClient, fake: FakeKashFlow
+) -> None:
+    """Another new contact takes the code an uncertain one chose: no receipt goes to it."""
+    fake.faults.http_error(500, op="InsertSupplier", times=1)  # refused before applying
+    first = attrs.evolve(purchase(10, attach=False, pay=False), supplier="Acme Paperclips Ltd")
+    with pytest.raises(errors.KashFlowError):
+        client.publish(first)
+    client.publish(attrs.evolve(purchase(11, attach=False, pay=False), supplier="Acme Papers Inc"))
+    result = client.publish(first)
+    receipt = fake.receipt(result.number)
+    owner = fake.find_supplier("Acme Paperclips Ltd")
+    assert receipt is not None and owner is not None
+    assert receipt.customer_id == owner.supplier_id
+
+
+def test_blank_reference_reconcile_never_adopts_another_items_invoice(
+    client: kfs.KashFlowClient, fake: FakeKashFlow
+) -> None:
+    """Two alike sales invoices without reference: an uncertain send creates the second."""
+
+    def sale(external_id: str) -> kfs.SalesInvoice:
+        return kfs.SalesInvoice(
+            external_id=external_id,
+            customer="Bloggs & Co",
+            reference="",
+            issue_date=date(2026, 11, 4),
+            lines=[kfs.Line(net=Decimal("50"), vat_rate=Decimal("20"), category=4000)],
+            payment=kfs.Payment(
+                method=fake.sales_payment_methods[0].method_name, bank_account=1200
+            ),
+        )
+
+    first = client.publish(sale("s-1"))
+    fake.faults.http_error(500, op="InsertInvoice", times=1)
+    second = client.publish(sale("s-2"))
+    assert second.number != first.number
+    assert len(fake.invoices) == 2
+    assert sorted(p.pay_invoice for p in fake.payments) == sorted([first.number, second.number])

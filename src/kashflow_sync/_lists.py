@@ -24,6 +24,9 @@ __all__ = ["SyncProgress", "diff_lists", "sync_lists"]
 #: Customers are pulled in full at least this often; in between, only changes are fetched.
 DEFAULT_FULL_CUSTOMER_SYNC = timedelta(hours=24)
 
+#: How far before the newest Updated stamp the next incremental fetch starts.
+WATERMARK_MARGIN = timedelta(hours=1, minutes=5)
+
 _WATERMARK = "customers.modified_watermark"
 _FULL_AT = "customers.full_sync_at"
 
@@ -186,7 +189,10 @@ def _record_customer_sync(
     # local time, and our clock's zone or drift must not make a change slip between syncs.
     stamps = [u for i in items if (u := getattr(i, "updated", None)) is not None]
     if stamps:
-        storage.set_state(connection_id, _WATERMARK, max(stamps).isoformat())
+        # Step back a margin: a customer read early in a long fetch may change before a later
+        # one is stamped, and KashFlow's UK local stamps repeat an hour when clocks go back.
+        watermark = max(stamps) - WATERMARK_MARGIN
+        storage.set_state(connection_id, _WATERMARK, watermark.isoformat())
     elif full:
         storage.set_state(connection_id, _WATERMARK, None)
     if full:

@@ -255,8 +255,10 @@ class Publisher:
             # Whatever went wrong, record it and hand the document back at once: another
             # worker must not wait out the lease behind a failure that is already known.
             code = exc.code if isinstance(exc, errors.KashFlowError) else type(exc).__name__
-            self._record(document.external_id, "publish", "failed", f"{code}: {exc}")
-            self._release(document.external_id)
+            try:
+                self._record(document.external_id, "publish", "failed", f"{code}: {exc}")
+            finally:
+                self._release(document.external_id)
             raise
         self._remember_for_duplicates(document, entry)
         return self._result(entry, "published")
@@ -351,8 +353,9 @@ class Publisher:
         """Create the supplier or customer once; return its id and code."""
         name = document.contact.strip()
         if entry.state == "sending" and entry.fingerprint:
-            # An earlier attempt may have created it under the code it chose (checked free).
-            found = self._service.find_contact(document.kind, entry.fingerprint)
+            # An earlier attempt may have created it under the code it chose. Only a contact
+            # with our name counts: another new contact may have taken that code meanwhile.
+            found = self._ours(document, entry.fingerprint, name)
             if found is not None:
                 self._save(entry, state="published", kashflow_id=found, owner=None)
                 return found, entry.fingerprint
@@ -366,7 +369,7 @@ class Publisher:
         except errors.KashFlowError as exc:
             found = None
             if _errormap.request_was_sent(exc) and not isinstance(exc, errors.RejectedError):
-                found = self._service.find_contact(document.kind, code)
+                found = self._ours(document, code, name)
             if found is None:
                 if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
                     # Refused or never sent: nothing under this code is ours.
@@ -375,6 +378,13 @@ class Publisher:
             contact_id = found
         self._save(entry, state="published", kashflow_id=contact_id, owner=None)
         return contact_id, code
+
+    def _ours(self, document: Document, code: str, name: str) -> int | None:
+        """The id of the contact with *code*, if it is the one we meant to create."""
+        found = self._service.find_contact(document.kind, code)
+        if found is None or found[1].strip().casefold() != name.casefold():
+            return None
+        return found[0]
 
     def _free_contact_code(self, document: Document, name: str, contacts: ItemList[Any]) -> str:
         """A code no contact in the lists or in KashFlow has (one lookup per candidate)."""
@@ -450,7 +460,16 @@ class Publisher:
         """After an uncertain send: the document if KashFlow has it, None if it surely has not."""
         assert entry.contact_id is not None
         try:
-            matches = self._find_in_ledger(document, entry.contact_id)
+            matches = [
+                m
+                for m in self._find_in_ledger(document, entry.contact_id)
+                # A document another journal entry created is not ours, however alike.
+                if self._owner_of(document.kind, m.number) in (None, document.external_id)
+            ]
+            if matches and not document.reference.strip():
+                # Without a reference, contact + date + totals is weak: the lines must match too.
+                lines = document_lines(document, self._lists())
+                matches = [m for m in matches if self._same_lines(document.kind, m.number, lines)]
         except errors.KashFlowError as exc:
             raise errors.PublishUncertainError(
                 f"could not check whether KashFlow recorded {document.external_id!r}",
@@ -467,11 +486,29 @@ class Publisher:
             )
         return matches[0] if matches else None
 
+    def _owner_of(self, kind: str, number: int) -> str | None:
+        """The external_id whose publish created KashFlow document *number*, if known."""
+        return self._storage.get_state(self._cid, f"number:{kind}:{number}")
+
+    def _own(self, document: Document, number: int) -> None:
+        self._storage.set_state(self._cid, f"number:{document.kind}:{number}", document.external_id)
+
+    def _same_lines(self, kind: str, number: int, lines: list[dict[str, Any]]) -> bool:
+        held = self._service.get_document(kind, number)
+        if held is None or len(held.lines) != len(lines):
+            return False
+        return all(
+            (h.quantity, h.rate, h.vat_amount, h.charge_type, h.description)
+            == (w["Quantity"], w["Rate"], w["VatAmount"], w["ChargeType"], w["Description"])
+            for h, w in zip(held.lines, lines, strict=True)
+        )
+
     def _create(self, document: Document, entry: JournalEntry, lists: Lists) -> JournalEntry:
         assert entry.contact_id is not None
         if entry.state == "sending":
             found = self._reconcile(document, entry)
             if found is not None:
+                self._own(document, found.number)
                 self._record(document.external_id, "create", "found", f"number {found.number}")
                 return self._save(
                     entry, state="created", number=found.number, kashflow_id=found.kashflow_id
@@ -496,12 +533,14 @@ class Publisher:
                 if found is None:
                     continue  # proven absent: sending again cannot duplicate it
                 number = found.number
+                self._own(document, number)
                 self._record(document.external_id, "create", "found", f"number {number}")
                 return self._save(
                     entry, state="created", number=number, kashflow_id=found.kashflow_id
                 )
             # Record the number before anything else can fail.
             entry = self._save(entry, state="created", number=number)
+            self._own(document, number)
             self._record(document.external_id, "create", "created", f"number {number}")
             created = self._service.get_document(document.kind, number)
             if created is not None:

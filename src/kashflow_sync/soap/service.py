@@ -330,18 +330,22 @@ class KashFlowService:
             idempotent=False,
         )
 
-    def find_contact(self, kind: str, code: str) -> int | None:
-        """The id of the supplier (``kind="purchase"``) or customer with this code, or None."""
+    def find_contact(self, kind: str, code: str) -> tuple[int, str] | None:
+        """``(id, name)`` of the supplier (``kind="purchase"``) or customer with this code."""
         op, param, id_field = (
             ("GetSupplier", "SupplierCode", "SupplierID")
             if kind == "purchase"
             else ("GetCustomer", "CustomerCode", "CustomerID")
         )
 
-        def read(answer: etree._Element) -> int | None:
+        def read(answer: etree._Element) -> tuple[int, str] | None:
             result = answer.find(f"{NS}{op}Result")
-            value = None if result is None else result.findtext(NS + id_field)
-            return int(value) if value and int(value) > 0 else None
+            if result is None:
+                return None
+            value = result.findtext(NS + id_field)
+            if not value or int(value) <= 0:
+                return None
+            return int(value), result.findtext(NS + "Name") or ""
 
         return self._call(op, {param: code}, read, idempotent=True, not_found=lambda: None)
 
