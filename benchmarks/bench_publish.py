@@ -103,31 +103,22 @@ def overhead(rounds: int) -> None:
     assert supplier is not None
 
     def zeep_insert(i: int) -> int:
+        # The same two lines doc() has, as InvoiceLine values (net, VAT rate, VAT, nominal).
+        specs = [("Paper", "100.00", 20, "20.00", 7500), ("Train", "12.50", 0, "0.00", 7400)]
         lines = [
             line_type(
                 Quantity=Decimal(1),
-                Description="Paper",
-                Rate=Decimal("100.00"),
-                ChargeType=ids[7500],
-                VatRate=Decimal(20),
-                VatAmount=Decimal("20.00"),
+                Description=text,
+                Rate=Decimal(rate),
+                ChargeType=ids[nominal],
+                VatRate=Decimal(vat_rate),
+                VatAmount=Decimal(vat),
                 ProductID=0,
-                Sort=1,
+                Sort=sort,
                 ProjID=0,
                 LineID=0,
-            ),
-            line_type(
-                Quantity=Decimal(1),
-                Description="Train",
-                Rate=Decimal("12.50"),
-                ChargeType=ids[7400],
-                VatRate=Decimal(0),
-                VatAmount=Decimal("0.00"),
-                ProductID=0,
-                Sort=2,
-                ProjID=0,
-                LineID=0,
-            ),
+            )
+            for sort, (text, rate, vat_rate, vat, nominal) in enumerate(specs, start=1)
         ]
         result = plain.service.InsertReceipt(
             UserName=fake.credentials.username,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
@@ -44,7 +44,6 @@ __all__ = ["KashFlowClient"]
 log = logging.getLogger("kashflow_sync")
 
 _STATUS_KEY = "connection.status"
-_CONNECTED_AT = "connection.connected_at"
 
 
 class KashFlowClient:
@@ -141,7 +140,6 @@ class KashFlowClient:
             lease=publish_lease,
             check_ledger=check_ledger_duplicates,
         )
-        self._status = ConnectionStatus.NOT_CONNECTED
 
     def __repr__(self) -> str:
         return (
@@ -182,15 +180,12 @@ class KashFlowClient:
         that finds the credentials refused stops the others publishing too.
         """
         stored = self.storage.get_state(self.connection_id, _STATUS_KEY)
-        if stored is None:
-            return ConnectionStatus.NOT_CONNECTED
         try:
-            return ConnectionStatus(stored)
-        except ValueError:
-            return self._status
+            return ConnectionStatus(stored) if stored else ConnectionStatus.NOT_CONNECTED
+        except ValueError:  # written by a newer version: treat as never connected
+            return ConnectionStatus.NOT_CONNECTED
 
     def _set_status(self, status: ConnectionStatus) -> None:
-        self._status = status
         self.storage.set_state(self.connection_id, _STATUS_KEY, status.value)
 
     def _auth_failed(self, exc: errors.AuthenticationError) -> None:
@@ -219,7 +214,6 @@ class KashFlowClient:
             prefetched=first,
         )
         self.lists.invalidate()
-        self.storage.set_state(self.connection_id, _CONNECTED_AT, datetime.now().isoformat())
         self._set_status(ConnectionStatus.CONNECTED)
         return report
 
@@ -256,16 +250,15 @@ class KashFlowClient:
             self.storage.purge(self.connection_id)
         else:
             self.storage.set_state(self.connection_id, _STATUS_KEY, None)
-        self._status = ConnectionStatus.NOT_CONNECTED
         self.lists.invalidate()
 
     def _require_connected(self) -> None:
-        self._status = self.status
-        if self._status is ConnectionStatus.NOT_CONNECTED:
+        status = self.status
+        if status is ConnectionStatus.NOT_CONNECTED:
             raise errors.NotConnectedError(
                 f"connection {self.connection_id!r} is not connected; call connect() first"
             )
-        if self._status is ConnectionStatus.NEEDS_RECONNECT:
+        if status is ConnectionStatus.NEEDS_RECONNECT:
             raise errors.AuthenticationError(
                 f"connection {self.connection_id!r} needs reconnecting: KashFlow refused its "
                 "credentials",

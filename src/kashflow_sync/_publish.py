@@ -55,6 +55,20 @@ MAX_SENDS = 3
 CONTACT_KEY_PREFIX = "kashflow_sync:contact:"
 
 
+#: Answers in which KashFlow itself said no: nothing of the request was applied.
+_REFUSALS = (
+    errors.RejectedError,
+    errors.AuthenticationError,
+    errors.IPNotAllowedError,
+    errors.PermissionDeniedError,
+)
+
+
+def _may_have_applied(exc: errors.KashFlowError) -> bool:
+    """Whether KashFlow may have applied a write that failed with *exc*."""
+    return _errormap.request_was_sent(exc) and not isinstance(exc, _REFUSALS)
+
+
 def _changed_after_publishing(entry: JournalEntry) -> errors.ValidationError:
     kind = "receipt" if entry.kind == "purchase" else "invoice"
     return errors.ValidationError(
@@ -89,7 +103,7 @@ def fingerprint(document: Document) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def duplicate_keys(kind: str, contact: str | int, reference: str, gross: Any) -> str:
+def _duplicate_key(kind: str, contact: str | int, reference: str, gross: Any) -> str:
     """The sync-state key under which a published document is remembered for duplicates."""
     return f"published:{kind}:{str(contact).casefold()}:{reference.strip().casefold()}:{gross}"
 
@@ -264,9 +278,10 @@ class Publisher:
         return self._result(entry, "published")
 
     def _content_changed(self, entry: JournalEntry, print_: str) -> JournalEntry:
-        """The document differs from the one this entry was started for."""
-        if entry.state == "published":
-            raise _changed_after_publishing(entry)
+        """The document differs from the one this entry was started for.
+
+        Never called for a published entry: :meth:`_claim` answers for those.
+        """
         if entry.state == "claimed":
             return self._save(entry, fingerprint=print_)  # nothing was sent: the new one goes
         where = f"number {entry.number}" if entry.number else "perhaps"
@@ -367,11 +382,9 @@ class Publisher:
             else:
                 contact_id = self._service.insert_customer(name, code)
         except errors.KashFlowError as exc:
-            found = None
-            if _errormap.request_was_sent(exc) and not isinstance(exc, errors.RejectedError):
-                found = self._ours(document, code, name)
+            found = self._ours(document, code, name) if _may_have_applied(exc) else None
             if found is None:
-                if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+                if not _may_have_applied(exc):
                     # Refused or never sent: nothing under this code is ours.
                     self._save(entry, state="claimed", fingerprint="")
                 raise
@@ -522,9 +535,7 @@ class Publisher:
             try:
                 number = self._service.insert_document(document.kind, header, lines)
             except errors.KashFlowError as exc:
-                if not _errormap.request_was_sent(exc) or isinstance(
-                    exc, (errors.RejectedError, errors.AuthenticationError)
-                ):
+                if not _may_have_applied(exc):
                     # KashFlow refused it or never saw it: nothing is there.
                     entry = self._save(entry, state="claimed")
                     raise
@@ -567,7 +578,7 @@ class Publisher:
                 attachment.content_type,
             )
         except errors.KashFlowError as exc:
-            if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+            if not _may_have_applied(exc):
                 raise
             if not self._attachment_landed(document, entry):
                 raise errors.PublishUncertainError(
@@ -607,7 +618,7 @@ class Publisher:
         try:
             self._service.insert_payment(document.kind, entry.number, **ids)
         except errors.KashFlowError as exc:
-            if not _errormap.request_was_sent(exc) or isinstance(exc, errors.RejectedError):
+            if not _may_have_applied(exc):
                 raise
             if not self._payment_landed(document, entry.number, ids):
                 raise errors.PublishUncertainError(
@@ -621,7 +632,7 @@ class Publisher:
 
     def _remember_for_duplicates(self, document: Document, entry: JournalEntry) -> None:
         for contact in (document.contact, entry.contact_id):
-            key = duplicate_keys(document.kind, contact or "", document.reference, document.gross)
+            key = _duplicate_key(document.kind, contact or "", document.reference, document.gross)
             self._storage.set_state(self._cid, key, document.external_id)
 
     def duplicate_of(
@@ -632,7 +643,7 @@ class Publisher:
             if contact is None or contact == "":
                 continue
             found = self._storage.get_state(
-                self._cid, duplicate_keys(kind, contact, reference, gross)
+                self._cid, _duplicate_key(kind, contact, reference, gross)
             )
             if found:
                 return found

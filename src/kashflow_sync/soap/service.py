@@ -52,6 +52,29 @@ def _parser() -> etree.XMLParser:
 
 T = TypeVar("T")
 
+#: The operation and its key parameter for each step, by document kind. KashFlow mixes ids
+#: and numbers across these calls; the parameter names say which one each takes.
+_OPS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "purchase": {
+        "contact": ("GetSupplier", "SupplierCode"),
+        "insert": ("InsertReceipt", "Inv"),
+        "get": ("GetReceipt", "ReceiptNumber"),
+        "for_contact": ("GetReceiptsForSupplier", "SupplierID"),
+        "attach": ("AttachFileToReceipt", "ReceiptNo"),
+        "pay": ("InsertReceiptPayment", "ReceiptPayment"),
+        "payments": ("GetReceiptPayment", "ReceiptNumber"),
+    },
+    "sales": {
+        "contact": ("GetCustomer", "CustomerCode"),
+        "insert": ("InsertInvoice", "Inv"),
+        "get": ("GetInvoice", "InvoiceNumber"),
+        "for_contact": ("GetInvoicesForCustomer", "CustID"),
+        "attach": ("AttachFileToInvoice", "InvoiceNo"),
+        "pay": ("InsertInvoicePayment", "InvoicePayment"),
+        "payments": ("GetInvoicePayment", "InvoiceNumber"),
+    },
+}
+
 # KashFlow writes "no date" as the minimum .NET DateTime.
 _NO_DATE = datetime(1, 1, 1)
 
@@ -332,11 +355,8 @@ class KashFlowService:
 
     def find_contact(self, kind: str, code: str) -> tuple[int, str] | None:
         """``(id, name)`` of the supplier (``kind="purchase"``) or customer with this code."""
-        op, param, id_field = (
-            ("GetSupplier", "SupplierCode", "SupplierID")
-            if kind == "purchase"
-            else ("GetCustomer", "CustomerCode", "CustomerID")
-        )
+        op, param = _OPS[kind]["contact"]
+        id_field = "SupplierID" if kind == "purchase" else "CustomerID"
 
         def read(answer: etree._Element) -> tuple[int, str] | None:
             result = answer.find(f"{NS}{op}Result")
@@ -359,7 +379,7 @@ class KashFlowService:
         Returns KashFlow's new document *number*. Lines go as ``ArrayOfAnyType`` items typed
         ``xsi:type="InvoiceLine"``, which KashFlow requires.
         """
-        op = "InsertReceipt" if kind == "purchase" else "InsertInvoice"
+        op, param = _OPS[kind]["insert"]
         line_type = self._zeep.get_type("ns0:InvoiceLine")
         typed = []
         for sort, line in enumerate(lines, start=1):
@@ -370,15 +390,11 @@ class KashFlowService:
         invoice = self._defaults("Invoice")
         invoice.update(header)
         invoice["Lines"] = {"anyType": typed}
-        return self._call(op, {"Inv": invoice}, self._int_result(op), idempotent=False)
+        return self._call(op, {param: invoice}, self._int_result(op), idempotent=False)
 
     def get_document(self, kind: str, number: int) -> LedgerDocument | None:
         """The receipt or invoice with this number, or None when KashFlow has none."""
-        op, param = (
-            ("GetReceipt", "ReceiptNumber")
-            if kind == "purchase"
-            else ("GetInvoice", "InvoiceNumber")
-        )
+        op, param = _OPS[kind]["get"]
 
         def read(answer: etree._Element) -> LedgerDocument | None:
             data = self._result(op, answer)
@@ -388,11 +404,7 @@ class KashFlowService:
 
     def documents_for_contact(self, kind: str, contact_id: int) -> list[LedgerDocument]:
         """Every receipt of a supplier, or every invoice of a customer (headers, no lines)."""
-        op, param = (
-            ("GetReceiptsForSupplier", "SupplierID")
-            if kind == "purchase"
-            else ("GetInvoicesForCustomer", "CustID")
-        )
+        op, param = _OPS[kind]["for_contact"]
 
         def read(answer: etree._Element) -> list[LedgerDocument]:
             result = answer.find(f"{NS}{op}Result")
@@ -404,8 +416,7 @@ class KashFlowService:
         self, kind: str, number: int, filename: str, content: bytes, content_type: str
     ) -> int:
         """Attach a file to a receipt or invoice (by document number); returns its id."""
-        op = "AttachFileToReceipt" if kind == "purchase" else "AttachFileToInvoice"
-        number_param = "ReceiptNo" if kind == "purchase" else "InvoiceNo"
+        op, number_param = _OPS[kind]["attach"]
         extension = filename.rpartition(".")[2].lower() if "." in filename else ""
         if not extension:
             guessed = mimetypes.guess_extension(content_type) or ""
@@ -455,11 +466,7 @@ class KashFlowService:
         note: str = "",
     ) -> int:
         """Record a payment against a receipt or invoice (by number); returns the payment id."""
-        op, param = (
-            ("InsertReceiptPayment", "ReceiptPayment")
-            if kind == "purchase"
-            else ("InsertInvoicePayment", "InvoicePayment")
-        )
+        op, param = _OPS[kind]["pay"]
         payment = self._defaults("Payment")
         payment.update(
             PayInvoice=number,
@@ -474,11 +481,7 @@ class KashFlowService:
 
     def payments(self, kind: str, number: int) -> list[LedgerPayment]:
         """Payments recorded against a receipt or invoice (by number)."""
-        op, param = (
-            ("GetReceiptPayment", "ReceiptNumber")
-            if kind == "purchase"
-            else ("GetInvoicePayment", "InvoiceNumber")
-        )
+        op, param = _OPS[kind]["payments"]
 
         def read(answer: etree._Element) -> list[LedgerPayment]:
             data = self._result(op, answer) or {}
