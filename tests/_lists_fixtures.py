@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from kashflow_sync._documents import Attachment, Line, Payment, PurchaseInvoice, SalesInvoice
-from kashflow_sync._listsview import Lists
+from kashflow_sync._lists import Lists, ListsSnapshot
 from kashflow_sync._models import (
     BankAccount,
     Currency,
@@ -84,9 +84,9 @@ def make_storage(items: dict[str, Sequence[Any]] | None = None) -> MemoryStorage
     return storage
 
 
-def make_lists(items: dict[str, Sequence[Any]] | None = None) -> Lists:
-    """``Lists`` over :func:`make_storage`."""
-    return Lists(make_storage(items), CONNECTION)
+def make_lists(items: dict[str, Sequence[Any]] | None = None) -> ListsSnapshot:
+    """A snapshot of every list, taken through ``Lists`` over :func:`make_storage`."""
+    return Lists(make_storage(items), CONNECTION).snapshot()
 
 
 PDF = Attachment(filename="inv.pdf", content=b"%PDF-1.4 test", content_type="application/pdf")

@@ -128,7 +128,8 @@ def test_rejected_write_raises_rejected_error(
     """KashFlow refusing a write (unknown nominal id) -> RejectedError with its words."""
     service = client._service
     with pytest.raises(errors.RejectedError) as info:
-        service.insert_document(
+        service.perform(
+            "insert_document",
             "purchase",
             {"CustomerID": fake.suppliers[0].supplier_id, "CustomerReference": "X"},
             [{"ChargeType": 999999, "Quantity": 1, "Rate": 1}],

@@ -14,6 +14,7 @@ from kashflow_sync import typing as kf_typing
 
 EXPECTED = [
     "KASHFLOW_SOAP_URL",
+    "AsyncKashFlowClient",
     "Attachment",
     "BankAccount",
     "BatchItem",
@@ -31,6 +32,7 @@ EXPECTED = [
     "Line",
     "ListChanges",
     "Lists",
+    "ListsSnapshot",
     "MemoryStorage",
     "NominalCode",
     "Payment",

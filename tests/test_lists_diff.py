@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kashflow_sync import NominalCode, Supplier
-from kashflow_sync._lists import diff_lists
+from kashflow_sync._engine.listsync import diff_lists
 
 
 def _sup(i: int, name: str | None = None, **kw: object) -> Supplier:

@@ -191,7 +191,7 @@ def test_customer_watermark_steps_back_a_margin(client: kfs.KashFlowClient) -> N
     A customer read early in a long fetch may change before a later one is stamped, and UK
     local stamps repeat an hour when the clocks go back; the margin covers both.
     """
-    from kashflow_sync._lists import WATERMARK_MARGIN
+    from kashflow_sync._engine.listsync import WATERMARK_MARGIN
 
     newest = max(c.updated for c in client.lists.customers if c.updated is not None)
     stored = client.storage.get_state(client.connection_id, "customers.modified_watermark")

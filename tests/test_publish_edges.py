@@ -104,15 +104,17 @@ def test_failure_outside_kashflow_releases_the_document(fake: FakeKashFlow) -> N
     """An unexpected exception mid-publish is recorded and frees the document at once."""
     with make_client(fake, publish_lease=timedelta(hours=1)) as client:
         client.connect()
-        original = client._service.insert_document
+        original = client._service.perform
 
-        def boom(*args: object, **kwargs: object) -> int:
-            raise RuntimeError("disk on fire")
+        def boom(name: str, *args: object, **kwargs: object) -> object:
+            if name == "insert_document":
+                raise RuntimeError("disk on fire")
+            return original(name, *args, **kwargs)
 
-        client._service.insert_document = boom  # type: ignore[method-assign]
+        client._service.perform = boom  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):
             client.publish(purchase(7))
-        client._service.insert_document = original  # type: ignore[method-assign]
+        client._service.perform = original  # type: ignore[method-assign]
         entry = client.storage.get_journal(client.connection_id, "doc-7")
         assert entry is not None and entry.owner is None
         assert ("publish", "failed") in [(a.step, a.outcome) for a in entry.attempts]

@@ -11,7 +11,7 @@ import pytest
 
 from _lists_fixtures import CONNECTION, clean_purchase, clean_sale, line, make_lists, make_storage
 from kashflow_sync._documents import Line, Payment, PurchaseInvoice, Rule
-from kashflow_sync._listsview import Lists
+from kashflow_sync._lists import ListsSnapshot
 from kashflow_sync._rules import (
     COMPUTED_FROM_VAT_RATE,
     RuleBook,
@@ -337,7 +337,7 @@ def test_resolver_uses_lists_for_when_given() -> None:
     RuleBook(storage, CONNECTION).set_supplier_rule("Acme Paper Ltd", Rule(category=7500))
     asked: list[str] = []
 
-    def lists_for(connection_id: str) -> Lists:
+    def lists_for(connection_id: str) -> ListsSnapshot:
         asked.append(connection_id)
         return make_lists()
 

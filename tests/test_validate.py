@@ -13,7 +13,7 @@ from kashflow_sync import _problem_codes as problem_codes
 from kashflow_sync import _validate as v
 from kashflow_sync._amounts import line_wire_values, unit_rate, vat_from_rate
 from kashflow_sync._documents import Attachment, Document, Line, Payment, Rule
-from kashflow_sync._listsview import Lists
+from kashflow_sync._lists import ListsSnapshot as Lists
 from kashflow_sync._problem_codes import PUBLISH_TIME_CODES
 from kashflow_sync._rules import apply_rule
 from kashflow_sync._validate import PROBLEM_CODES, validate_document

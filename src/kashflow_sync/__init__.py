@@ -14,6 +14,8 @@ from typing import Any as _Any
 
 if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
+    from ._async_client import AsyncKashFlowClient
+    from ._batch import BatchProgress
     from ._client import KashFlowClient
     from ._config import KASHFLOW_SOAP_URL, Credentials
     from ._documents import (
@@ -31,9 +33,9 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Rule,
         SalesInvoice,
     )
+    from ._engine.listsync import SyncProgress
     from ._journal import ClaimResult, JournalEntry
-    from ._lists import SyncProgress
-    from ._listsview import Lists
+    from ._lists import Lists, ListsSnapshot
     from ._models import (
         BankAccount,
         ConnectionStatus,
@@ -48,7 +50,6 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SyncReport,
         VatRate,
     )
-    from ._publish import BatchProgress
     from ._retry import RetryPolicy
     from ._rules import RuleBook, StoredRuleResolver
     from .storage import MemoryStorage, SQLStorage
@@ -57,10 +58,11 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 # Names load on first use (PEP 562): `import kashflow_sync` stays cheap, so the pytest plugin
 # and the CLI's --help do not pay for zeep, lxml and SQLAlchemy until they need them.
 _LAZY: dict[str, str] = {
+    "AsyncKashFlowClient": "._async_client",
     "Attachment": "._documents",
     "BankAccount": "._models",
     "BatchItem": "._documents",
-    "BatchProgress": "._publish",
+    "BatchProgress": "._batch",
     "BatchResult": "._documents",
     "ClaimResult": "._journal",
     "ConnectionStatus": "._models",
@@ -74,7 +76,8 @@ _LAZY: dict[str, str] = {
     "KashFlowClient": "._client",
     "Line": "._documents",
     "ListChanges": "._models",
-    "Lists": "._listsview",
+    "Lists": "._lists",
+    "ListsSnapshot": "._lists",
     "MemoryStorage": ".storage",
     "NominalCode": "._models",
     "Payment": "._documents",
@@ -94,7 +97,7 @@ _LAZY: dict[str, str] = {
     "Storage": ".typing",
     "StoredRuleResolver": "._rules",
     "Supplier": "._models",
-    "SyncProgress": "._lists",
+    "SyncProgress": "._engine.listsync",
     "SyncReport": "._models",
     "VatRate": "._models",
     "errors": ".",
@@ -126,6 +129,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KASHFLOW_SOAP_URL",
+    "AsyncKashFlowClient",
     "Attachment",
     "BankAccount",
     "BatchItem",
@@ -143,6 +147,7 @@ __all__ = [
     "Line",
     "ListChanges",
     "Lists",
+    "ListsSnapshot",
     "MemoryStorage",
     "NominalCode",
     "Payment",

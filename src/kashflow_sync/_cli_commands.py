@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from . import errors
+from ._batch import BatchProgress
 from ._cli_documents import load_documents
 from ._cli_output import Console, ProgressBar
 from ._client import KashFlowClient
 from ._config import Credentials
 from ._documents import BatchResult, Document, Problem
-from ._lists import SyncProgress
+from ._engine.listsync import SyncProgress
 from ._models import LIST_NAMES, ConnectionStatus, SyncReport
-from ._publish import BatchProgress
 from .cli import (
     ENV_DB,
     EXIT_AUTH,

@@ -8,21 +8,25 @@ here so that every stored form of a model is the same.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Union
 
+import attrs
 import cattrs
 from cattrs.strategies import configure_union_passthrough
 
-from ._documents import PublishAttempt, Rule
+from ._documents import Document, PublishAttempt, Rule
 from ._journal import JournalEntry
-from ._models import LIST_NAMES, ListItem
+from ._models import LIST_NAMES, LIST_TYPES, ListItem
 
 __all__ = [
     "as_utc",
     "converter",
+    "fingerprint",
     "list_item_class",
     "make_converter",
     "structure_attempt",
@@ -94,7 +98,7 @@ def list_item_class(name: str) -> type:
 
     """
     try:
-        return LIST_NAMES[name]
+        return LIST_TYPES[name]
     except KeyError:
         raise KeyError(f"unknown list {name!r}; known: {', '.join(LIST_NAMES)}") from None
 
@@ -175,3 +179,16 @@ def as_utc(value: datetime) -> datetime:
             "use datetime.now(timezone.utc)"
         )
     return value.astimezone(timezone.utc)
+
+
+def fingerprint(document: Document) -> str:
+    """A stable digest of what would be published (the attachment by its content's digest).
+
+    Stored in every journal entry: it must never change for the same document, or documents
+    published by an earlier version would read as changed. A test pins known digests.
+    """
+    data: dict[str, Any] = attrs.asdict(document, recurse=True)
+    if document.attachment is not None:
+        data["attachment"]["content"] = hashlib.sha256(document.attachment.content).hexdigest()
+    text = json.dumps(data, default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

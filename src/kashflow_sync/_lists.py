@@ -1,199 +1,207 @@
-"""List sync: fetch, diff against storage, keep tombstones, store atomically per list.
+"""The synced lists: a frozen :class:`ListsSnapshot` for the pure layers, and ``client.lists``.
 
-Nothing is ever deleted. An item gone from KashFlow stays in storage with ``archived=True`` and
-``removed=True``, so rules and history pointing at it keep working and validation can flag them.
-Customers refresh incrementally through ``GetCustomersModifiedSince`` between periodic full passes
-(the only incremental call KashFlow has; a full pass is what catches deletions).
+Rules, validation, the wire mapping and the engine read a :class:`ListsSnapshot`: a value that
+cannot change under them and cannot reach storage. ``client.lists`` is a :class:`Lists` view that
+loads lists from storage on first use, caches them until the next sync, and takes snapshots.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Literal
+import threading
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import attrs
+from ._models import (
+    LIST_NAMES,
+    BankAccount,
+    Currency,
+    Customer,
+    ItemList,
+    NominalCode,
+    PaymentMethod,
+    Project,
+    Supplier,
+    VatRate,
+)
 
-from ._models import LIST_NAMES, ListChanges, ListItem, SyncReport
-from .soap.service import KashFlowService
-from .typing import Storage
+if TYPE_CHECKING:
+    from .typing import Storage
 
-__all__ = ["SyncProgress", "diff_lists", "sync_lists"]
+__all__ = ["LISTS_FOR_KIND", "Lists", "ListsSnapshot"]
 
-#: Customers are pulled in full at least this often; in between, only changes are fetched.
-DEFAULT_FULL_CUSTOMER_SYNC = timedelta(hours=24)
+_PURCHASE_ONLY = ("suppliers", "purchase_payment_methods")
+_SALES_ONLY = ("customers", "sales_payment_methods")
 
-#: How far before the newest Updated stamp the next incremental fetch starts.
-WATERMARK_MARGIN = timedelta(hours=1, minutes=5)
-
-_WATERMARK = "customers.modified_watermark"
-_FULL_AT = "customers.full_sync_at"
-
-
-@attrs.frozen
-class SyncProgress:
-    """Progress of a sync, reported once when a list starts and once when it is stored."""
-
-    list_name: str
-    index: int
-    total: int
-    phase: Literal["fetching", "stored"]
-    items: int = 0
-    incremental: bool = False
+#: The lists a purchase or sales document is resolved, validated and published against.
+LISTS_FOR_KIND: Mapping[str, tuple[str, ...]] = {
+    "purchase": tuple(n for n in LIST_NAMES if n not in _SALES_ONLY),
+    "sales": tuple(n for n in LIST_NAMES if n not in _PURCHASE_ONLY),
+}
 
 
-ProgressCallback = Callable[[SyncProgress], None]
+def _check_name(name: str) -> None:
+    if name not in LIST_NAMES:
+        raise KeyError(f"unknown list {name!r}; known: {', '.join(LIST_NAMES)}")
 
 
-def _comparable(item: ListItem) -> ListItem:
-    return attrs.evolve(item, removed=False) if item.removed else item
+class _ListReader:
+    """The list accessors both the snapshot and the view offer, over :meth:`get`."""
 
+    def get(self, name: str) -> ItemList[Any]:
+        """The list called *name* (one of ``LIST_NAMES``)."""
+        raise NotImplementedError
 
-def diff_lists(
-    old: Sequence[ListItem], new: Iterable[ListItem], *, partial: bool = False
-) -> tuple[list[ListItem], ListChanges]:
-    """Merge *new* (KashFlow's current items) into *old* (stored), keeping tombstones.
+    def payment_method(self, kind: str, key: str | int) -> PaymentMethod | None:
+        """A purchase (``kind="purchase"``) or sales payment method, by name or KashFlow id.
 
-    Args:
-        old: what storage holds, tombstones included.
-        new: what KashFlow returned.
-        partial: *new* holds only changed items (an incremental fetch), so items missing
-            from it are kept as they are rather than archived.
-
-    Returns:
-        The merged list (KashFlow's order, then items KashFlow no longer has) and the counts.
-
-    """
-    if not old:
-        # First sync of this list: everything is new; skip the per-item comparison.
-        unique: dict[int, ListItem] = {}
-        for item in new:
-            unique.setdefault(item.kashflow_id, item)  # as below: the first of a repeated id wins
-        first = list(unique.values())
-        return first, ListChanges(added=len(first), total=len(first))
-    previous = {item.kashflow_id: item for item in old}
-    merged: list[ListItem] = []
-    seen: set[int] = set()
-    added = changed = archived = unchanged = 0
-    for item in new:
-        if item.kashflow_id in seen:
-            continue
-        seen.add(item.kashflow_id)
-        before = previous.get(item.kashflow_id)
-        if before is None:
-            added += 1
-        elif _comparable(before) == item:
-            unchanged += 1
-            item = _comparable(before)
-        elif item.archived and not before.archived:
-            archived += 1
-        else:
-            changed += 1
-        merged.append(item)
-    for item in old:
-        if item.kashflow_id in seen:
-            continue
-        if partial or item.removed:
-            if partial:
-                unchanged += 1
-            merged.append(item)
-            continue
-        merged.append(attrs.evolve(item, archived=True, removed=True))
-        archived += 1
-    if partial:
-        # Keep stored order for an incremental merge: changed items replace in place.
-        updated = {i.kashflow_id: i for i in merged}
-        order = [i.kashflow_id for i in old] + [i for i in updated if i not in previous]
-        merged = [updated[i] for i in order]
-    changes = ListChanges(
-        added=added, changed=changed, archived=archived, unchanged=unchanged, total=len(merged)
-    )
-    return merged, changes
-
-
-def sync_lists(
-    service: KashFlowService,
-    storage: Storage,
-    connection_id: str,
-    *,
-    only: Sequence[str] | None = None,
-    incremental: bool = True,
-    full_customer_sync_every: timedelta = DEFAULT_FULL_CUSTOMER_SYNC,
-    progress: ProgressCallback | None = None,
-    now: Callable[[], datetime] = datetime.now,
-    prefetched: dict[str, list[ListItem]] | None = None,
-) -> SyncReport:
-    """Re-pull the named lists (all by default) and store each one atomically.
-
-    A failure part-way raises; lists stored before it keep their new values, the failing list
-    and those after it keep their previous ones.
-    """
-    started = time.perf_counter()
-    names = list(LIST_NAMES) if only is None else list(only)
-    unknown = [n for n in names if n not in LIST_NAMES]
-    if unknown:
-        raise ValueError(f"unknown list(s) {unknown}; known: {', '.join(LIST_NAMES)}")
-    reports: dict[str, ListChanges] = {}
-    for index, name in enumerate(names, start=1):
-        use_incremental = (
-            incremental
-            and name == "customers"
-            and _incremental_due(storage, connection_id, now(), full_customer_sync_every)
+        The one lookup validation and publishing share, so what validates is what is sent.
+        """
+        methods = (
+            self.purchase_payment_methods if kind == "purchase" else self.sales_payment_methods
         )
-        if progress:
-            progress(SyncProgress(name, index, len(names), "fetching", incremental=use_incremental))
-        old = storage.load_list(connection_id, name)
-        fresh: list[Any]
-        if prefetched and name in prefetched:
-            fresh = prefetched.pop(name)
-        elif use_incremental:
-            watermark = storage.get_state(connection_id, _WATERMARK)
-            assert watermark is not None
-            fresh = service.customers_modified_since(datetime.fromisoformat(watermark))
-        else:
-            fresh = service.fetch_list(name)
-        merged, changes = diff_lists(old, fresh, partial=use_incremental)
-        del fresh
-        storage.replace_list(connection_id, name, merged)
-        if name == "customers":
-            _record_customer_sync(storage, connection_id, merged, now(), full=not use_incremental)
-        reports[name] = changes
-        if progress:
-            progress(
-                SyncProgress(
-                    name,
-                    index,
-                    len(names),
-                    "stored",
-                    items=len(merged),
-                    incremental=use_incremental,
-                )
-            )
-    return SyncReport(lists=reports, duration=time.perf_counter() - started)
+        if isinstance(key, int):
+            return methods.by_id(key) or methods.find(key)
+        found = methods.find(key)
+        if found is None and key.strip().isdigit():
+            found = methods.by_id(int(key.strip()))
+        return found
+
+    def bank_account(self, key: str | int) -> BankAccount | None:
+        """A bank account by its nominal code (e.g. 1200) or name."""
+        return self.bank_accounts.find(key)
+
+    def contacts(self, kind: str) -> ItemList[Supplier] | ItemList[Customer]:
+        """The suppliers (``kind="purchase"``) or the customers."""
+        return self.suppliers if kind == "purchase" else self.customers
+
+    @property
+    def nominal_codes(self) -> ItemList[NominalCode]:
+        """The chart of accounts (Dext: categories)."""
+        return cast("ItemList[NominalCode]", self.get("nominal_codes"))
+
+    @property
+    def suppliers(self) -> ItemList[Supplier]:
+        """Suppliers."""
+        return cast("ItemList[Supplier]", self.get("suppliers"))
+
+    @property
+    def customers(self) -> ItemList[Customer]:
+        """Customers."""
+        return cast("ItemList[Customer]", self.get("customers"))
+
+    @property
+    def projects(self) -> ItemList[Project]:
+        """Projects (Dext: classes)."""
+        return cast("ItemList[Project]", self.get("projects"))
+
+    @property
+    def purchase_payment_methods(self) -> ItemList[PaymentMethod]:
+        """Payment methods for purchases (receipts)."""
+        return cast("ItemList[PaymentMethod]", self.get("purchase_payment_methods"))
+
+    @property
+    def sales_payment_methods(self) -> ItemList[PaymentMethod]:
+        """Payment methods for sales invoices."""
+        return cast("ItemList[PaymentMethod]", self.get("sales_payment_methods"))
+
+    @property
+    def bank_accounts(self) -> ItemList[BankAccount]:
+        """Bank accounts, each with its nominal code."""
+        return cast("ItemList[BankAccount]", self.get("bank_accounts"))
+
+    @property
+    def vat_rates(self) -> ItemList[VatRate]:
+        """VAT rates the account offers."""
+        return cast("ItemList[VatRate]", self.get("vat_rates"))
+
+    @property
+    def currencies(self) -> ItemList[Currency]:
+        """Currencies enabled on the account."""
+        return cast("ItemList[Currency]", self.get("currencies"))
 
 
-def _incremental_due(storage: Storage, connection_id: str, now: datetime, every: timedelta) -> bool:
-    """Whether customers may be fetched incrementally now."""
-    watermark = storage.get_state(connection_id, _WATERMARK)
-    full_at = storage.get_state(connection_id, _FULL_AT)
-    if not watermark or not full_at:
-        return False
-    return now - datetime.fromisoformat(full_at) < every
+class ListsSnapshot(_ListReader):
+    """Some or all of the synced lists, frozen: what the pure layers read.
+
+    A snapshot holds only the lists it was taken with (see :data:`LISTS_FOR_KIND`); reading
+    another raises ``KeyError`` rather than answering from an empty list, which would make a
+    known supplier look new.
+    """
+
+    __slots__ = ("_lists",)
+
+    def __init__(self, lists: Mapping[str, ItemList[Any]]) -> None:
+        """Freeze *lists* (name -> items)."""
+        for name in lists:
+            _check_name(name)
+        self._lists: Mapping[str, ItemList[Any]] = MappingProxyType(dict(lists))
+
+    @classmethod
+    def of(cls, **lists: Iterable[Any]) -> ListsSnapshot:
+        """A snapshot from plain iterables, e.g. ``ListsSnapshot.of(suppliers=[...])``."""
+        return cls({name: ItemList(tuple(items)) for name, items in lists.items()})
+
+    def get(self, name: str) -> ItemList[Any]:
+        """The list called *name*; ``KeyError`` if the snapshot was taken without it."""
+        _check_name(name)
+        try:
+            return self._lists[name]
+        except KeyError:
+            raise KeyError(f"list {name!r} is not in this snapshot") from None
+
+    def for_kind(self, kind: Literal["purchase", "sales"]) -> ListsSnapshot:
+        """Return the snapshot itself: it already is one (the view's method takes one)."""
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The lists this snapshot holds."""
+        return tuple(self._lists)
+
+    def __repr__(self) -> str:
+        held = ", ".join(f"{n}={len(items)}" for n, items in self._lists.items())
+        return f"ListsSnapshot({held})"
 
 
-def _record_customer_sync(
-    storage: Storage, connection_id: str, items: Sequence[ListItem], now: datetime, *, full: bool
-) -> None:
-    # The watermark is KashFlow's own latest Updated stamp, not our clock: KashFlow keeps UK
-    # local time, and our clock's zone or drift must not make a change slip between syncs.
-    stamps = [u for i in items if (u := getattr(i, "updated", None)) is not None]
-    if stamps:
-        # Step back a margin: a customer read early in a long fetch may change before a later
-        # one is stamped, and KashFlow's UK local stamps repeat an hour when clocks go back.
-        watermark = max(stamps) - WATERMARK_MARGIN
-        storage.set_state(connection_id, _WATERMARK, watermark.isoformat())
-    elif full:
-        storage.set_state(connection_id, _WATERMARK, None)
-    if full:
-        storage.set_state(connection_id, _FULL_AT, now.isoformat())
+class Lists(_ListReader):
+    """``client.lists``: the account's synced lists, read from storage without any network call.
+
+    Each list is loaded on first use and cached until the next sync or refresh.
+    """
+
+    def __init__(self, storage: Storage, connection_id: str) -> None:
+        """Read the lists of *connection_id* from *storage*."""
+        self._storage = storage
+        self._connection_id = connection_id
+        self._cache: dict[str, ItemList[Any]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Lists(connection_id={self._connection_id!r})"
+
+    def get(self, name: str) -> ItemList[Any]:
+        """The list called *name* (one of ``LIST_NAMES``)."""
+        _check_name(name)
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = ItemList(self._storage.load_list(self._connection_id, name))
+            with self._lock:
+                self._cache.setdefault(name, cached)
+        return cached
+
+    def snapshot(self, names: Iterable[str] = LIST_NAMES) -> ListsSnapshot:
+        """A frozen snapshot of the named lists (all by default)."""
+        return ListsSnapshot({name: self.get(name) for name in names})
+
+    def for_kind(self, kind: Literal["purchase", "sales"]) -> ListsSnapshot:
+        """The snapshot a purchase or sales document is checked and published against."""
+        return self.snapshot(LISTS_FOR_KIND[kind])
+
+    def invalidate(self, name: str | None = None) -> None:
+        """Forget cached lists (all, or one) so the next read comes from storage."""
+        with self._lock:
+            if name is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(name, None)

@@ -18,6 +18,7 @@ import attrs
 
 __all__ = [
     "LIST_NAMES",
+    "LIST_TYPES",
     "BankAccount",
     "ConnectionStatus",
     "Currency",
@@ -227,8 +228,8 @@ ListItem = (
     NominalCode | Supplier | Customer | Project | PaymentMethod | BankAccount | VatRate | Currency
 )
 
-#: The lists the SDK keeps, by name, with the class of their items.
-LIST_NAMES: Mapping[str, type] = {
+#: The class of each list's items, by list name.
+LIST_TYPES: Mapping[str, type] = {
     "nominal_codes": NominalCode,
     "suppliers": Supplier,
     "customers": Customer,
@@ -239,6 +240,9 @@ LIST_NAMES: Mapping[str, type] = {
     "vat_rates": VatRate,
     "currencies": Currency,
 }
+
+#: The names of the lists the SDK keeps, in sync order.
+LIST_NAMES: tuple[str, ...] = tuple(LIST_TYPES)
 
 
 def _decimal_key(value: Decimal) -> str:

@@ -8,9 +8,10 @@ have reached KashFlow is not retried here; the publisher looks the document up f
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import attrs
@@ -42,6 +43,7 @@ class RetryPolicy:
         initial: first delay in seconds; each further delay doubles, up to *cap*.
         cap: the longest delay, also the most a ``Retry-After`` answer is honoured.
         sleep: how to wait; tests pass a function that records instead of sleeping.
+        asleep: how the async client waits (default ``asyncio.sleep``).
         rng: source of jitter, injectable for deterministic tests.
 
     """
@@ -50,6 +52,7 @@ class RetryPolicy:
     initial: float = DEFAULT_RETRY_INITIAL
     cap: float = DEFAULT_RETRY_CAP
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, eq=False)
+    asleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, eq=False)
     rng: random.Random = attrs.field(factory=random.Random, eq=False)
 
     def delay(self, attempt: int, exc: BaseException | None = None) -> float:
@@ -61,21 +64,32 @@ class RetryPolicy:
             wait = max(wait, min(float(retry_after), self.cap))
         return wait
 
+    def _wait(self, state: _t.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return self.delay(state.attempt_number, exc)
+
     def call(self, fn: Callable[[], R], *, idempotent: bool) -> R:
         """Run *fn*, retrying it per this policy; re-raise the last error unchanged."""
-
-        def _wait(state: _t.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return self.delay(state.attempt_number, exc)
-
         retrying = _t.Retrying(
             stop=_t.stop_after_attempt(self.max_retries + 1),
-            wait=_wait,
+            wait=self._wait,
             retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
             sleep=self.sleep,
             reraise=True,
         )
         return retrying(fn)
+
+    async def acall(self, fn: Callable[[], Awaitable[R]], *, idempotent: bool) -> R:
+        """Await *fn*, retrying it per this policy (tenacity's ``AsyncRetrying``)."""
+        retrying = _t.AsyncRetrying(
+            stop=_t.stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
+            sleep=self.asleep,
+            reraise=True,
+        )
+        result: R = await retrying(fn)
+        return result
 
 
 #: A policy that never waits: for tests and for the fake's demo.

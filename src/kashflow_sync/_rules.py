@@ -16,7 +16,7 @@ import attrs
 
 from ._amounts import vat_from_rate
 from ._documents import Document, Line, Payment, ResolvedDocument, Rule
-from ._listsview import Lists
+from ._lists import Lists, ListsSnapshot
 
 if TYPE_CHECKING:
     from .typing import RuleKind, Storage
@@ -136,13 +136,12 @@ class RuleMatch:
         return f"{self.kind} rule: {self.contact}"
 
 
-def _contact_keys(document: Document, lists: Lists | None) -> list[str]:
+def _contact_keys(document: Document, lists: ListsSnapshot | None) -> list[str]:
     """The document's contact as written, then the matching list item's name and code."""
     written = document.contact.strip() if document.contact else ""
     keys: list[str] = [written] if written else []
     if written and lists is not None:
-        contacts = lists.suppliers if document.kind == "purchase" else lists.customers
-        item = contacts.find(written)
+        item = lists.contacts(document.kind).find(written)
         if item is not None:
             keys.extend([item.name, item.code])
     seen: set[str] = set()
@@ -158,7 +157,7 @@ def _contact_keys(document: Document, lists: Lists | None) -> list[str]:
 def find_rule(
     get_rule: Callable[[RuleKind, str], Rule | None],
     document: Document,
-    lists: Lists | None = None,
+    lists: ListsSnapshot | None = None,
 ) -> RuleMatch | None:
     """Find the rule for the document's supplier or customer.
 
@@ -287,12 +286,15 @@ class StoredRuleResolver:
 
     Args:
         storage: where the rules (and, by default, the synced lists) are kept.
-        lists_for: ``connection_id -> Lists``; the client passes its cached lists. Without it the
-            lists are read from *storage* on every call, which is correct but slower.
+        lists_for: ``connection_id -> Lists`` (or a ``ListsSnapshot``); the client passes its
+            cached lists. Without it the lists are read from *storage* on every call, which is
+            correct but slower.
 
     """
 
-    def __init__(self, storage: Storage, lists_for: Callable[[str], Lists] | None = None) -> None:
+    def __init__(
+        self, storage: Storage, lists_for: Callable[[str], Lists | ListsSnapshot] | None = None
+    ) -> None:
         """Resolve rules from *storage*, matching contacts through *lists_for* when given."""
         self._storage = storage
         self._lists_for = lists_for
@@ -300,7 +302,7 @@ class StoredRuleResolver:
     def __repr__(self) -> str:
         return f"StoredRuleResolver(storage={type(self._storage).__name__})"
 
-    def _lists(self, connection_id: str) -> Lists:
+    def _lists(self, connection_id: str) -> Lists | ListsSnapshot:
         if self._lists_for is not None:
             return self._lists_for(connection_id)
         return Lists(self._storage, connection_id)
@@ -311,7 +313,7 @@ class StoredRuleResolver:
         def get_rule(kind: RuleKind, contact: str) -> Rule | None:
             return self._storage.get_rule(connection_id, kind, contact)
 
-        return find_rule(get_rule, document, self._lists(connection_id))
+        return find_rule(get_rule, document, self._lists(connection_id).for_kind(document.kind))
 
     def resolve(self, connection_id: str, document: Document) -> ResolvedDocument:
         """Return the document with its rule's defaults filled in and what set each field."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._amounts import has_pennies_only, line_vat, line_wire_values
 from ._documents import Document, Problem
-from ._listsview import Lists
+from ._lists import ListsSnapshot
 from ._models import ItemList
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
@@ -102,7 +102,7 @@ class _Collector:
 
 def validate_document(
     document: Document,
-    lists: Lists,
+    lists: ListsSnapshot,
     *,
     create_missing_contacts: bool = True,
     is_duplicate: DuplicateCheck | None = None,
@@ -157,7 +157,7 @@ def validate_document(
 
 
 def _check_contact(
-    out: _Collector, document: Document, lists: Lists, create_missing: bool
+    out: _Collector, document: Document, lists: ListsSnapshot, create_missing: bool
 ) -> tuple[int | None, str | None]:
     """Check the supplier or customer; return its KashFlow id (if known) and name."""
     purchase = document.kind == "purchase"
@@ -201,7 +201,7 @@ def _check_contact(
     return item.kashflow_id, item.name
 
 
-def _check_header(out: _Collector, document: Document, lists: Lists) -> None:
+def _check_header(out: _Collector, document: Document, lists: ListsSnapshot) -> None:
     if _blank(document.reference):
         if document.kind == "purchase":
             # The supplier's invoice number is how the same invoice is recognised again:
@@ -289,7 +289,9 @@ def _gross(document: Document) -> Decimal:
     return total
 
 
-def _check_payment(out: _Collector, document: Document, lists: Lists, gross: Decimal) -> None:
+def _check_payment(
+    out: _Collector, document: Document, lists: ListsSnapshot, gross: Decimal
+) -> None:
     payment = document.payment
     if payment is None:
         return

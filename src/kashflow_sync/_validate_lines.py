@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ._amounts import EXEMPT_VAT_RATE, VAT_TOLERANCE, has_pennies_only, rate_is_exact, vat_from_rate
 from ._documents import Document, Line
-from ._listsview import Lists
+from ._lists import ListsSnapshot
 from ._models import NominalCode
 from ._problem_codes import (
     ARCHIVED_CATEGORY,
@@ -45,7 +45,9 @@ def gone(item: Any) -> str:
     return "was removed from KashFlow" if item.removed else "is archived in KashFlow"
 
 
-def check_line(out: ProblemSink, document: Document, index: int, line: Line, lists: Lists) -> None:
+def check_line(
+    out: ProblemSink, document: Document, index: int, line: Line, lists: ListsSnapshot
+) -> None:
     """Check line *index* (from 0) of *document* against the lists; report problems into *out*."""
     path = f"lines[{index}]"
     if line.description is not None and len(line.description.strip()) > MAX_DESCRIPTION_LENGTH:
@@ -79,7 +81,7 @@ def check_line(out: ProblemSink, document: Document, index: int, line: Line, lis
 
 
 def _check_category(
-    out: ProblemSink, document: Document, index: int, line: Line, lists: Lists
+    out: ProblemSink, document: Document, index: int, line: Line, lists: ListsSnapshot
 ) -> None:
     field = f"lines[{index}].category"
     if line.category is None:
@@ -126,7 +128,7 @@ def _check_category(
         )
 
 
-def _check_vat_rate(out: ProblemSink, index: int, line: Line, lists: Lists) -> bool:
+def _check_vat_rate(out: ProblemSink, index: int, line: Line, lists: ListsSnapshot) -> bool:
     """Check the line's VAT rate; True when it is one KashFlow will take."""
     field = f"lines[{index}].vat_rate"
     rate = line.vat_rate

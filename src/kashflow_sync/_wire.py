@@ -14,7 +14,7 @@ from typing import Any
 from . import errors
 from ._amounts import line_wire_values
 from ._documents import Document, Problem
-from ._listsview import Lists
+from ._lists import ListsSnapshot
 from ._problem_codes import STALE_LISTS
 
 __all__ = ["document_header", "document_lines", "payment_ids"]
@@ -34,7 +34,7 @@ def _stale(document: Document, field: str, what: str) -> None:
     )
 
 
-def document_lines(document: Document, lists: Lists) -> list[dict[str, Any]]:
+def document_lines(document: Document, lists: ListsSnapshot) -> list[dict[str, Any]]:
     """The document's lines as ``InvoiceLine`` values (nominal and project ids resolved)."""
     out: list[dict[str, Any]] = []
     for index, line in enumerate(document.lines):
@@ -60,7 +60,7 @@ def document_lines(document: Document, lists: Lists) -> list[dict[str, Any]]:
     return out
 
 
-def document_header(document: Document, lists: Lists, contact_id: int) -> dict[str, Any]:
+def document_header(document: Document, lists: ListsSnapshot, contact_id: int) -> dict[str, Any]:
     """The ``Invoice`` header values for a receipt or sales invoice."""
     projects = {line.project for line in document.lines}
     project_id = 0
@@ -86,7 +86,7 @@ def document_header(document: Document, lists: Lists, contact_id: int) -> dict[s
     return header
 
 
-def payment_ids(document: Document, lists: Lists) -> Mapping[str, Any]:
+def payment_ids(document: Document, lists: ListsSnapshot) -> Mapping[str, Any]:
     """Payment method id, bank account id, date and amount for the document's payment."""
     payment = document.payment
     assert payment is not None and document.issue_date is not None

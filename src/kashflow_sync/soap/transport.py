@@ -1,35 +1,33 @@
-"""zeep riding on the SDK's ``httpx.Client``: one pool, one timeout policy, one test transport."""
+"""The project's WSDL, parsed once per process by zeep, without ever touching the network.
+
+zeep builds envelopes and reads replies; it never sends. Requests go through each client's own
+``httpx.Client`` or ``httpx.AsyncClient`` (see :mod:`.service` and :mod:`.aservice`), so one
+connection pool, one timeout policy and one test transport serve everything.
+"""
 
 from __future__ import annotations
 
+import threading
 from importlib import resources
 from typing import Any
 
-import httpx
 import zeep
-from lxml import etree
 
-__all__ = ["WSDL_LOCATION", "HttpxTransport", "shared_zeep_client"]
+__all__ = ["WSDL_LOCATION", "PackagedWsdlTransport", "shared_zeep_client"]
 
 #: Where the project's own WSDL sits inside the package (a name, not a filesystem path).
 WSDL_LOCATION = "kashflow-sync:kashflow.wsdl"
 
 
-class HttpxTransport(zeep.Transport):
-    """A zeep transport that sends through an ``httpx.Client`` and never loads anything remote.
+class PackagedWsdlTransport(zeep.Transport):
+    """A zeep transport that loads the packaged WSDL and refuses everything else.
 
-    The WSDL is read from package data; any other document zeep asks for is refused, so building
-    the client never touches the network.
+    Building the zeep client therefore reads only package data; zeep never sends through it.
     """
 
-    def __init__(self, http: httpx.Client) -> None:
-        """Send through *http* (owned by the caller)."""
-        # zeep's base __init__ builds a requests.Session we never use; set only what zeep reads.
-        self.http = http
-        self.cache = None
-        self.load_timeout = None
-        self.operation_timeout = None
-        self._close_session = False
+    def __init__(self) -> None:
+        """A transport with no cache and no network use."""
+        super().__init__(cache=None)  # type: ignore[no-untyped-call]
 
     def load(self, url: str) -> bytes:
         """Return the packaged WSDL; refuse every other document."""
@@ -37,34 +35,27 @@ class HttpxTransport(zeep.Transport):
             return resources.files(__package__).joinpath("kashflow.wsdl").read_bytes()
         raise ValueError(f"kashflow_sync does not load remote schema documents ({url!r})")
 
-    def post_xml(self, address: str, envelope: Any, headers: dict[str, str]) -> httpx.Response:
-        """Serialize *envelope* and POST it; httpx errors propagate to the caller's mapper."""
-        body = etree.tostring(envelope, encoding="utf-8", xml_declaration=True)
-        return self.post(address, body, headers)
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        """Refuse: kashflow_sync sends through its own HTTP client, never through zeep."""
+        raise ValueError(f"kashflow_sync does not send through zeep ({address!r})")
 
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
-        """POST raw SOAP bytes."""
-        merged = {"Content-Type": "text/xml; charset=utf-8", **headers}
-        return self.http.post(address, content=message, headers=merged)
-
-    def get(self, address: str, params: Any, headers: Any) -> httpx.Response:
+    def get(self, address: str, params: Any, headers: Any) -> Any:
         """Refuse GETs: the SDK never fetches documents at run time."""
         raise ValueError(f"kashflow_sync does not fetch remote documents ({address!r})")
 
 
 _SHARED: list[Any] = []
+_LOCK = threading.Lock()
 
 
 def shared_zeep_client() -> Any:
-    """The zeep client for the packaged WSDL, parsed once per process.
-
-    It builds envelopes and reads replies; it never sends. Sending goes through each
-    ``KashFlowClient``'s own :class:`HttpxTransport`, so nothing here holds a connection.
-    """
+    """The zeep client for the packaged WSDL, parsed once per process (thread-safe)."""
     if not _SHARED:
-        settings = zeep.Settings(strict=True, xml_huge_tree=True, forbid_entities=True)
-        transport = HttpxTransport(httpx.Client())
-        client = zeep.Client(WSDL_LOCATION, transport=transport, settings=settings)  # type: ignore[no-untyped-call]
-        _SHARED.append(client)
-        transport.http.close()
+        with _LOCK:
+            if not _SHARED:
+                settings = zeep.Settings(strict=True, xml_huge_tree=True, forbid_entities=True)
+                client = zeep.Client(  # type: ignore[no-untyped-call]
+                    WSDL_LOCATION, transport=PackagedWsdlTransport(), settings=settings
+                )
+                _SHARED.append(client)
     return _SHARED[0]

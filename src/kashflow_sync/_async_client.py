@@ -1,0 +1,221 @@
+"""``AsyncKashFlowClient``: the same client for asyncio apps, on the same engine.
+
+KashFlow calls are awaited on an ``httpx.AsyncClient``; the (sync) ``Storage`` runs in a worker
+thread, so every storage implementation, a host's own included, works unchanged. Offline work
+(``validate``, ``resolve``, ``lists``, ``rules``, ``status``, ``publish_history``) stays plain
+calls, as in the sync client. Both clients share the journal: a document one published is
+``already_published`` for the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from types import TracebackType
+
+import httpx
+
+from ._base_client import BaseClient
+from ._batch import ProgressHook, run_in_tasks
+from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from ._documents import BatchResult, Document, PublishResult
+from ._drivers import AsyncDriver
+from ._engine import listsync
+from ._engine.journal import DEFAULT_LEASE
+from ._engine.publish import publish as publish_flow
+from ._models import SyncReport
+from ._retry import RetryPolicy
+from .soap.aservice import AsyncKashFlowService
+from .typing import RuleResolver, Storage
+
+__all__ = ["AsyncKashFlowClient"]
+
+
+class AsyncKashFlowClient(BaseClient):
+    """A connection to one KashFlow account, for asyncio.
+
+    Takes the same arguments as :class:`~kashflow_sync.KashFlowClient`, except that
+    *http_client* is an ``httpx.AsyncClient`` the caller owns (never closed by the SDK).
+    Cancelling a task mid-publish leaves the journal consistent: publishing the same document
+    again looks it up in KashFlow first and never sends it twice.
+
+    Example:
+        >>> import asyncio
+        >>> import kashflow_sync as kfs
+        >>> from kashflow_sync.testing import FakeKashFlow
+        >>> fake = FakeKashFlow()
+        >>> async def main() -> kfs.ConnectionStatus:
+        ...     async with kfs.AsyncKashFlowClient(
+        ...         fake.credentials, endpoint=fake.url, http_client=fake.async_http_client()
+        ...     ) as client:
+        ...         await client.connect()
+        ...         return client.status
+        >>> asyncio.run(main())
+        <ConnectionStatus.CONNECTED: 'connected'>
+
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        app_name: str = "kashflow_sync",
+        storage: Storage | None = None,
+        rules: RuleResolver | None = None,
+        connection_id: str = "default",
+        endpoint: str = KASHFLOW_SOAP_URL,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        create_missing_contacts: bool = True,
+        publish_lease: timedelta = DEFAULT_LEASE,
+        full_customer_sync_every: timedelta = listsync.DEFAULT_FULL_CUSTOMER_SYNC,
+        check_ledger_duplicates: bool = True,
+    ) -> None:
+        """Build the client; nothing is sent until :meth:`connect` or another call."""
+        super().__init__(
+            credentials,
+            app_name=app_name,
+            storage=storage,
+            rules=rules,
+            connection_id=connection_id,
+            endpoint=endpoint,
+            timeout=timeout,
+            retry=retry,
+            create_missing_contacts=create_missing_contacts,
+            publish_lease=publish_lease,
+            full_customer_sync_every=full_customer_sync_every,
+            check_ledger_duplicates=check_ledger_duplicates,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__} "
+                "(KashFlowClient takes an httpx.Client)"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
+            headers={"User-Agent": "kashflow-sync"},
+        )
+        self._service = AsyncKashFlowService(
+            self._http, self.endpoint, credentials, app_name=app_name, retry=self._retry
+        )
+        self._driver = AsyncDriver(self._service, self.storage, self._auth_failed)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> AsyncKashFlowClient:
+        """Use the client in an ``async with`` block; it is closed at the end."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close what the client created."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the ``httpx.AsyncClient`` if the SDK created it (never one the caller passed).
+
+        Calls that need KashFlow raise ``KashFlowError`` (code ``client_closed``) afterwards.
+        """
+        self._closed = True
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def connect(self, *, progress: listsync.ProgressCallback | None = None) -> SyncReport:
+        """Allow this machine's IP (AutoAuth), check the credentials and sync every list.
+
+        Raises:
+            AuthenticationError: KashFlow refused the username or password.
+            IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
+            PermissionDeniedError: API access is disabled for the account or user.
+
+        """
+        self._check_open()
+        flow = listsync.connect(
+            self._sync_settings(),
+            app_name=self.app_name,
+            autoauth=bool(self.credentials.autoauth_key),
+            progress=progress,
+        )
+        try:
+            return await self._driver.run(flow)
+        finally:
+            self.lists.invalidate()
+
+    async def reconnect(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        progress: listsync.ProgressCallback | None = None,
+    ) -> SyncReport:
+        """Connect again, with new credentials if given; rules, lists and history are kept."""
+        if credentials is not None:
+            if not isinstance(credentials, Credentials):
+                raise TypeError("credentials must be a kashflow_sync.Credentials")
+            self._credentials = self._service.credentials = credentials
+        return await self.connect(progress=progress)
+
+    async def refresh_lists(
+        self,
+        only: str | Sequence[str] | None = None,
+        *,
+        progress: listsync.ProgressCallback | None = None,
+    ) -> SyncReport:
+        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
+        self._check_open()
+        names = [only] if isinstance(only, str) else only
+        try:
+            return await self._driver.run(
+                listsync.refresh(self._sync_settings(), only=names, progress=progress)
+            )
+        finally:
+            self.lists.invalidate()
+
+    # ------------------------------------------------------------------ publishing
+
+    async def publish(self, document: Document) -> PublishResult:
+        """Validate, then publish *document* exactly once, with its attachment and payment.
+
+        Returns:
+            ``status="published"``, or ``"already_published"`` when this ``external_id`` was
+            published before (nothing is sent again).
+
+        Raises:
+            ValidationError: the document has problems (nothing was sent).
+            PublishUncertainError: whether KashFlow recorded it could not be established;
+                publishing it again later is safe.
+
+        """
+        # Resolving and validating read storage (rules, lists, the journal): off the loop.
+        prepared = await asyncio.to_thread(self._prepare, document)
+        if isinstance(prepared, PublishResult):
+            return prepared
+        return await self._driver.run(
+            publish_flow(
+                prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
+            )
+        )
+
+    async def publish_many(
+        self,
+        documents: Sequence[Document],
+        *,
+        concurrency: int = 4,
+        progress: ProgressHook | None = None,
+    ) -> BatchResult:
+        """Publish many documents, at most *concurrency* at a time; results in input order.
+
+        One document's failure never stops the others: its ``BatchItem.error`` holds it.
+        """
+        documents = list(documents)
+        self._check_open()
+        await asyncio.to_thread(self._require_connected)
+        return await run_in_tasks(
+            documents, self.publish, concurrency=concurrency, progress=progress
+        )

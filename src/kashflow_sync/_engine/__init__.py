@@ -1,0 +1,21 @@
+"""The engine: publishing and list sync as pure protocols, with no I/O of their own.
+
+Like h11 for HTTP, this package decides and never does. Each flow is a generator that yields
+*effects* (:class:`~.effects.KashFlowCall`, :class:`~.effects.StorageCall`,
+:class:`~.effects.Sleep`) and receives each effect's result, or has its exception thrown in.
+The drivers in :mod:`kashflow_sync._drivers` perform the effects: one loop for
+``KashFlowClient`` (plain calls, ``time.sleep``) and one for ``AsyncKashFlowClient`` (awaited
+calls, storage in a worker thread). The exactly-once decisions are therefore written once, and
+tested by scripting effect results, without a fake or a network.
+
+No module here imports httpx, zeep, SQLAlchemy, threading or time (a test enforces it).
+
+Modules:
+    effects: the effect types and one typed helper per KashFlow or storage call.
+    keys: every storage state key and journal prefix the SDK uses.
+    journal: one publish call's lease on a journal entry (claim, save, release).
+    contacts: creating a missing supplier or customer exactly once.
+    ledger: finding a document in KashFlow (duplicates before sending, reconciling after).
+    publish: the publish flow (claim, contact, create, attach, pay, remember).
+    listsync: the list diff and the sync and connect flows.
+"""

@@ -1,0 +1,46 @@
+"""Every storage state key and journal prefix the SDK writes: their one home.
+
+State values are short strings in ``Storage.get_state``/``set_state``, per connection.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .._documents import RESERVED_PREFIX
+
+__all__ = [
+    "CONTACT_KEY_PREFIX",
+    "CUSTOMERS_FULL_SYNC_AT",
+    "CUSTOMERS_WATERMARK",
+    "RESERVED_PREFIX",
+    "STATUS",
+    "contact_journal_key",
+    "document_owner_key",
+    "duplicate_key",
+]
+
+#: ``ConnectionStatus`` value of the connection.
+STATUS = "connection.status"
+#: ISO timestamp: the next incremental customer fetch starts here (KashFlow's clock).
+CUSTOMERS_WATERMARK = "customers.modified_watermark"
+#: ISO timestamp of the last full customer pass.
+CUSTOMERS_FULL_SYNC_AT = "customers.full_sync_at"
+
+#: Journal keys of new contacts, each published exactly once like a document.
+CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
+
+
+def contact_journal_key(kind: str, name: str) -> str:
+    """The journal key under which a new supplier or customer is created exactly once."""
+    return f"{CONTACT_KEY_PREFIX}{kind}:{name.strip().casefold()}"
+
+
+def document_owner_key(kind: str, number: int) -> str:
+    """State key holding the external_id whose publish created KashFlow document *number*."""
+    return f"number:{kind}:{number}"
+
+
+def duplicate_key(kind: str, contact: str | int, reference: str, gross: Decimal) -> str:
+    """State key under which a published document is remembered for duplicate checks."""
+    return f"published:{kind}:{str(contact).casefold()}:{reference.strip().casefold()}:{gross}"

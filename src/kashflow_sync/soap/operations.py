@@ -1,0 +1,423 @@
+"""The KashFlow calls the SDK makes, each as a :class:`~.codec.Request` builder.
+
+Every builder returns a description of one call (operation, parameters, how to read the answer,
+whether it is safe to repeat); the sync and async callers send it. :data:`OPERATIONS` names them
+for the engine, whose effects say "call ``insert_document`` with these arguments".
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from lxml import etree
+from zeep import helpers as zeep_helpers
+from zeep import xsd
+
+from .. import errors
+from .._models import ListItem
+from ._listparse import LIST_SPECS, read_document_headers, read_items
+from .codec import AUTOAUTH_KEY, NS, Request, zeep_reply
+from .records import LedgerAttachment, LedgerDocument, LedgerLine, LedgerPayment
+from .transport import shared_zeep_client
+
+__all__ = [
+    "OPERATIONS",
+    "attach_file",
+    "auto_auth_ip",
+    "customers_modified_since",
+    "documents_for_contact",
+    "fetch_list",
+    "find_contact",
+    "get_document",
+    "insert_contact",
+    "insert_document",
+    "insert_payment",
+    "payments",
+    "receipt_attachments",
+]
+
+Kind = Literal["purchase", "sales"]
+
+#: The operation and its key parameter for each step, by document kind. KashFlow mixes ids
+#: and numbers across these calls; the parameter names say which one each takes.
+_OPS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "purchase": {
+        "contact": ("GetSupplier", "SupplierCode"),
+        "insert_contact": ("InsertSupplier", "supl"),
+        "insert": ("InsertReceipt", "Inv"),
+        "get": ("GetReceipt", "ReceiptNumber"),
+        "for_contact": ("GetReceiptsForSupplier", "SupplierID"),
+        "attach": ("AttachFileToReceipt", "ReceiptNo"),
+        "pay": ("InsertReceiptPayment", "ReceiptPayment"),
+        "payments": ("GetReceiptPayment", "ReceiptNumber"),
+    },
+    "sales": {
+        "contact": ("GetCustomer", "CustomerCode"),
+        "insert_contact": ("InsertCustomer", "custr"),
+        "insert": ("InsertInvoice", "Inv"),
+        "get": ("GetInvoice", "InvoiceNumber"),
+        "for_contact": ("GetInvoicesForCustomer", "CustID"),
+        "attach": ("AttachFileToInvoice", "InvoiceNo"),
+        "pay": ("InsertInvoicePayment", "InvoicePayment"),
+        "payments": ("GetInvoicePayment", "InvoiceNumber"),
+    },
+}
+
+# KashFlow writes "no date" as the minimum .NET DateTime.
+_NO_DATE = datetime(1, 1, 1)
+
+
+def _wire_datetime(value: date | datetime | None) -> datetime:
+    if value is None:
+        return _NO_DATE
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime(value.year, value.month, value.day)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return None if value.year <= 1 else value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _dec(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _defaults(type_name: str) -> dict[str, Any]:
+    """A value for every required element of a KashFlow type (0, False, no date)."""
+    values: dict[str, Any] = {}
+    for name, element in shared_zeep_client().get_type(f"ns0:{type_name}").elements:
+        if element.min_occurs < 1:
+            continue
+        kind = getattr(element.type, "name", "")
+        if kind == "boolean":
+            values[name] = False
+        elif kind == "dateTime":
+            values[name] = _NO_DATE
+        elif kind == "decimal":
+            values[name] = Decimal(0)
+        else:
+            values[name] = 0
+    return values
+
+
+def _new_id(operation: str) -> Callable[[etree._Element], int]:
+    """Read an insert's integer result; KashFlow answers 0 where it means "refused"."""
+
+    def read(answer: etree._Element) -> int:
+        text = (answer.findtext(f"{NS}{operation}Result") or "0").strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise errors.ProtocolError(
+                f"KashFlow's {operation} answer has no number ({text[:40]!r})", operation=operation
+            ) from None
+        if value <= 0:
+            raise errors.RejectedError(
+                f"KashFlow returned no id from {operation}", code="no_id", operation=operation
+            )
+        return value
+
+    return read
+
+
+def _none() -> None:
+    return None
+
+
+def _empty() -> list[Any]:
+    return []
+
+
+# ---------------------------------------------------------------------- connection and lists
+
+
+def auto_auth_ip(app_name: str) -> Request[int]:
+    """Add this machine's IP address to the account's API access list (``AutoAuthIP``)."""
+
+    def read(answer: etree._Element) -> int:
+        # The meaning of AutoAuthIP's integer is undocumented; Status is the verdict.
+        text = answer.findtext(f"{NS}AutoAuthIPResult") or "0"
+        return int(text) if text.lstrip("-").isdigit() else 0
+
+    params = {"appName": app_name, "AutoAuthKey": AUTOAUTH_KEY}
+    return Request("AutoAuthIP", params, read, idempotent=True)
+
+
+def fetch_list(name: str) -> Request[list[ListItem]]:
+    """Every item of the named list, read by the fast list reader."""
+    spec = LIST_SPECS[name]
+
+    def read(answer: etree._Element) -> list[ListItem]:
+        result = answer.find(f"{NS}{spec.operation}Result")
+        return [] if result is None else list(read_items(result, spec))
+
+    return Request(spec.operation, dict(spec.params), read, idempotent=True)
+
+
+def customers_modified_since(since: datetime) -> Request[list[ListItem]]:
+    """Customers created or changed at or after *since* (``GetCustomersModifiedSince``)."""
+    spec = LIST_SPECS["customers"]
+
+    def read(answer: etree._Element) -> list[ListItem]:
+        result = answer.find(f"{NS}GetCustomersModifiedSinceResult")
+        return [] if result is None else list(read_items(result, spec))
+
+    params = {"ModifiedSince": _wire_datetime(since)}
+    return Request("GetCustomersModifiedSince", params, read, idempotent=True)
+
+
+# ---------------------------------------------------------------------- contacts
+
+
+def insert_contact(
+    kind: Kind, name: str, code: str = "", now: datetime | None = None
+) -> Request[int]:
+    """Create a supplier (``kind="purchase"``) or customer; the result is its new id."""
+    op, param = _OPS[kind]["insert_contact"]
+    record = _defaults("Supplier" if kind == "purchase" else "Customer")
+    stamp = (now or datetime.now()).replace(microsecond=0, tzinfo=None)
+    record.update(Name=name, Created=stamp, Updated=stamp)
+    if code:
+        record["Code"] = code
+    return Request(op, {param: record}, _new_id(op), idempotent=False)
+
+
+def find_contact(kind: Kind, code: str) -> Request[tuple[int, str] | None]:
+    """``(id, name)`` of the supplier (``kind="purchase"``) or customer with this code."""
+    op, param = _OPS[kind]["contact"]
+    id_field = "SupplierID" if kind == "purchase" else "CustomerID"
+
+    def read(answer: etree._Element) -> tuple[int, str] | None:
+        result = answer.find(f"{NS}{op}Result")
+        if result is None:
+            return None
+        value = (result.findtext(NS + id_field) or "").strip()
+        if not value.isdigit() or int(value) <= 0:
+            return None  # KashFlow may answer "not found" with an empty object
+        return int(value), result.findtext(NS + "Name") or ""
+
+    return Request(op, {param: code}, read, idempotent=True, not_found=_none)
+
+
+# ---------------------------------------------------------------------- documents
+
+
+def insert_document(
+    kind: Kind, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> Request[int]:
+    """Create a receipt (``kind="purchase"``) or sales invoice with its lines in one call.
+
+    The result is KashFlow's new document *number*. Lines go as ``ArrayOfAnyType`` items typed
+    ``xsi:type="InvoiceLine"``, which KashFlow requires.
+    """
+    op, param = _OPS[kind]["insert"]
+    line_type = shared_zeep_client().get_type("ns0:InvoiceLine")
+    typed = []
+    for sort, line in enumerate(lines, start=1):
+        values = _defaults("InvoiceLine")
+        values["Sort"] = sort
+        values.update(line)
+        typed.append(xsd.AnyObject(line_type, line_type(**values)))  # type: ignore[no-untyped-call]
+    invoice = _defaults("Invoice")
+    invoice.update(header)
+    invoice["Lines"] = {"anyType": typed}
+    return Request(op, {param: invoice}, _new_id(op), idempotent=False)
+
+
+def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
+    """The receipt or invoice with this number, or None when KashFlow has none."""
+    op, param = _OPS[kind]["get"]
+
+    def read(answer: etree._Element) -> LedgerDocument | None:
+        data = zeep_reply(op, answer).get(f"{op}Result")
+        found = _document(data) if data else None
+        # KashFlow may answer "not found" with an empty object: number and id 0.
+        return found if found is not None and found.number > 0 else None
+
+    return Request(op, {param: number}, read, idempotent=True, not_found=_none)
+
+
+def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDocument]]:
+    """Every receipt of a supplier, or every invoice of a customer (headers, no lines)."""
+    op, param = _OPS[kind]["for_contact"]
+
+    def read(answer: etree._Element) -> list[LedgerDocument]:
+        result = answer.find(f"{NS}{op}Result")
+        if result is None:
+            return []
+        return [d for d in read_document_headers(result) if d.number > 0]
+
+    return Request(op, {param: contact_id}, read, idempotent=True, not_found=_empty)
+
+
+def attach_file(
+    kind: Kind, number: int, filename: str, content: bytes, content_type: str
+) -> Request[int]:
+    """Attach a file to a receipt or invoice (by document number); the result is its id."""
+    op, number_param = _OPS[kind]["attach"]
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    if not extension:
+        extension = (mimetypes.guess_extension(content_type) or "").lstrip(".")
+    params = {
+        number_param: number,
+        "Base64String": base64.b64encode(content).decode("ascii"),
+        "ContentType": content_type,
+        "Filename": filename,
+        "FileExtension": extension,
+        "FileSize": str(len(content)),
+    }
+    return Request(op, params, _new_id(op), idempotent=False)
+
+
+def receipt_attachments(receipt_id: int) -> Request[list[LedgerAttachment]]:
+    """Files attached to a receipt (by internal id); KashFlow has no such call for invoices."""
+
+    def read(answer: etree._Element) -> list[LedgerAttachment]:
+        data = zeep_reply("GetReceiptAttachments", answer).get("GetReceiptAttachmentsResult")
+        return [
+            LedgerAttachment(
+                kashflow_id=int(a.get("AttachmentID") or 0),
+                filename=a.get("ActualFilename") or "",
+                content_type=a.get("ContentType") or "",
+                size=str(a.get("FileSize") or ""),
+            )
+            for a in _items(data, "ReceiptAttachment")
+        ]
+
+    return Request(
+        "GetReceiptAttachments", {"ReceiptID": receipt_id}, read, idempotent=True, not_found=_empty
+    )
+
+
+def insert_payment(
+    kind: Kind,
+    number: int,
+    *,
+    paid_on: date,
+    method_id: int,
+    account_id: int,
+    amount: Decimal,
+    note: str = "",
+) -> Request[int]:
+    """Record a payment against a receipt or invoice (by number); the result is its id."""
+    op, param = _OPS[kind]["pay"]
+    payment = _defaults("Payment")
+    payment.update(
+        PayInvoice=number,
+        PayDate=_wire_datetime(paid_on),
+        PayMethod=method_id,
+        PayAccount=account_id,
+        PayAmount=amount,
+    )
+    if note:
+        payment["PayNote"] = note
+    return Request(op, {param: payment}, _new_id(op), idempotent=False)
+
+
+def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
+    """Payments recorded against a receipt or invoice (by number)."""
+    op, param = _OPS[kind]["payments"]
+
+    def read(answer: etree._Element) -> list[LedgerPayment]:
+        data = zeep_reply(op, answer).get(f"{op}Result")
+        found = (
+            LedgerPayment(
+                kashflow_id=int(p.get("PayID") or 0),
+                document_number=int(p.get("PayInvoice") or 0),
+                paid_on=_as_date(p.get("PayDate")),
+                method_id=int(p.get("PayMethod") or 0),
+                account_id=int(p.get("PayAccount") or 0),
+                amount=_dec(p.get("PayAmount")),
+                note=p.get("PayNote") or "",
+            )
+            for p in _items(data, "Payment")
+        )
+        return [p for p in found if p.kashflow_id > 0 or p.amount]
+
+    return Request(op, {param: number}, read, idempotent=True, not_found=_empty)
+
+
+#: Every builder by name: the vocabulary of the engine's KashFlow effects.
+OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
+    "auto_auth_ip": auto_auth_ip,
+    "fetch_list": fetch_list,
+    "customers_modified_since": customers_modified_since,
+    "insert_contact": insert_contact,
+    "find_contact": find_contact,
+    "insert_document": insert_document,
+    "get_document": get_document,
+    "documents_for_contact": documents_for_contact,
+    "attach_file": attach_file,
+    "receipt_attachments": receipt_attachments,
+    "insert_payment": insert_payment,
+    "payments": payments,
+}
+
+
+# ---------------------------------------------------------------------- readers
+
+
+def _items(data: Any, key: str) -> Iterator[Mapping[str, Any]]:
+    """The items of an ``ArrayOf…`` value: None, one item or a list of them."""
+    if not data:
+        return
+    value = data.get(key) if isinstance(data, Mapping) else data
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        yield value
+        return
+    yield from (v for v in value if v is not None)
+
+
+def _line(value: Any) -> LedgerLine:
+    if isinstance(value, etree._Element):
+        value = {etree.QName(c).localname: c.text for c in value}
+    elif not isinstance(value, Mapping):
+        value = zeep_helpers.serialize_object(value, dict)  # type: ignore[no-untyped-call]
+    return LedgerLine(
+        description=value.get("Description") or "",
+        quantity=_dec(value.get("Quantity")),
+        rate=_dec(value.get("Rate")),
+        charge_type=int(value.get("ChargeType") or 0),
+        vat_rate=_dec(value.get("VatRate")),
+        vat_amount=_dec(value.get("VatAmount")),
+        project_id=int(value.get("ProjID") or 0),
+    )
+
+
+def _document(data: Mapping[str, Any]) -> LedgerDocument:
+    raw_lines = data.get("Lines") or {}
+    lines = raw_lines.get("anyType") if isinstance(raw_lines, Mapping) else raw_lines
+    if lines is None:
+        lines = []
+    elif not isinstance(lines, list):
+        lines = [lines]
+    return LedgerDocument(
+        kashflow_id=int(data.get("InvoiceDBID") or 0),
+        number=int(data.get("InvoiceNumber") or 0),
+        issue_date=_as_date(data.get("InvoiceDate")),
+        due_date=_as_date(data.get("DueDate")),
+        contact_id=int(data.get("CustomerID") or 0),
+        reference=data.get("CustomerReference") or "",
+        net=_dec(data.get("NetAmount")),
+        vat=_dec(data.get("VATAmount")),
+        amount_paid=_dec(data.get("AmountPaid")),
+        project_id=int(data.get("ProjectID") or 0),
+        currency=data.get("CurrencyCode") or "",
+        lines=tuple(_line(v) for v in lines if v is not None),
+    )
