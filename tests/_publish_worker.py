@@ -1,14 +1,17 @@
 """A publishing process for the crash and multi-worker tests (run as a subprocess).
 
-Usage: python _publish_worker.py URL USERNAME PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS
-Prints one JSON line: how many documents it published, found already published, or failed.
+Usage: python _publish_worker.py URL USER PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS [CLIENT]
+CLIENT is ``sync`` (default) or ``async``. Prints one JSON line: how many documents it
+published, found already published, or failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -16,25 +19,39 @@ import kashflow_sync as kfs
 from _support import FAST_RETRY, purchase
 
 
-def main() -> None:
-    url, user, password, key, db, count, prefix, lease = sys.argv[1:9]
-    creds = kfs.Credentials(user, password, key)
-    docs = [purchase(i, prefix=prefix) for i in range(int(count))]
-    storage = kfs.SQLStorage(db)
+def _sync(url: str, creds: kfs.Credentials, options: dict[str, Any], docs: list[Any]) -> Any:
     with (
         httpx.Client(timeout=10.0) as http,
-        kfs.KashFlowClient(
-            creds,
-            endpoint=url,
-            http_client=http,
-            storage=storage,
-            connection_id="crash-test",
-            retry=FAST_RETRY,
-            publish_lease=timedelta(seconds=float(lease)),
-        ) as client,
+        kfs.KashFlowClient(creds, endpoint=url, http_client=http, **options) as client,
     ):
         client.connect()
-        batch = client.publish_many(docs, concurrency=4)
+        return client.publish_many(docs, concurrency=4)
+
+
+async def _async(url: str, creds: kfs.Credentials, options: dict[str, Any], docs: list[Any]) -> Any:
+    async with (
+        httpx.AsyncClient(timeout=10.0) as http,
+        kfs.AsyncKashFlowClient(creds, endpoint=url, http_client=http, **options) as client,
+    ):
+        await client.connect()
+        return await client.publish_many(docs, concurrency=4)
+
+
+def main() -> None:
+    url, user, password, key, db, count, prefix, lease = sys.argv[1:9]
+    kind = sys.argv[9] if len(sys.argv) > 9 else "sync"
+    creds = kfs.Credentials(user, password, key)
+    docs = [purchase(i, prefix=prefix) for i in range(int(count))]
+    options: dict[str, Any] = {
+        "storage": kfs.SQLStorage(db),
+        "connection_id": "crash-test",
+        "retry": FAST_RETRY,
+        "publish_lease": timedelta(seconds=float(lease)),
+    }
+    if kind == "async":
+        batch = asyncio.run(_async(url, creds, options, docs))
+    else:
+        batch = _sync(url, creds, options, docs)
     statuses = [i.result.status if i.result else type(i.error).__name__ for i in batch]
     print(
         json.dumps(

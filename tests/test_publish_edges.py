@@ -217,3 +217,53 @@ def test_blank_reference_reconcile_never_adopts_another_items_invoice(
     assert second.number != first.number
     assert len(fake.invoices) == 2
     assert sorted(p.pay_invoice for p in fake.payments) == sorted([first.number, second.number])
+
+
+def test_publish_started_inside_another_publish_keeps_both_leases(fake: FakeKashFlow) -> None:
+    """A publish begun on the same thread while another is inside its insert: both succeed.
+
+    Regression: the lease owner used to be per thread, so the inner publish took the outer's
+    owner and the outer ended in lease_lost with its receipt in KashFlow and its journal
+    stuck at ``sending``.
+    """
+    with make_client(fake) as client:
+        client.connect()
+        original = client._service.perform
+        inner: list[kfs.PublishResult] = []
+        started: list[bool] = []
+
+        def reentrant(name: str, *args: object, **kwargs: object) -> object:
+            if name == "insert_document" and not started:
+                started.append(True)
+                inner.append(client.publish(purchase(21)))  # e.g. from a progress hook
+            return original(name, *args, **kwargs)
+
+        client._service.perform = reentrant  # type: ignore[method-assign]
+        outer = client.publish(purchase(20))
+        entries = [client.storage.get_journal(client.connection_id, f"doc-{i}") for i in (20, 21)]
+    assert (outer.status, inner[0].status) == ("published", "published")
+    assert [(e.state, e.owner) for e in entries if e] == [("published", None)] * 2
+    assert len(fake.receipts) == 2
+
+
+def test_calls_after_close_say_the_client_is_closed(fake: FakeKashFlow) -> None:
+    """After close(), a network call is a KashFlowError with code client_closed."""
+    client = make_client(fake)
+    client.connect()
+    client.close()
+    for call in (client.connect, lambda: client.publish(purchase(1)), client.refresh_lists):
+        with pytest.raises(errors.KashFlowError) as info:
+            call()
+        assert info.value.code == "client_closed"
+
+
+def test_repr_reads_no_storage(fake: FakeKashFlow) -> None:
+    """repr() of a client never touches its storage (which may be a remote database)."""
+
+    class Unreachable(kfs.MemoryStorage):
+        def get_state(self, connection_id: str, key: str) -> str | None:
+            raise AssertionError("repr queried storage")
+
+    with make_client(fake, storage=Unreachable()) as client:
+        text = repr(client)
+    assert "connection_id='default'" in text and fake.credentials.password not in text

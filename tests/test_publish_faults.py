@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from _clients import KINDS, any_client
 from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync.testing import FakeKashFlow
@@ -28,14 +29,15 @@ FAULTS = {
 }
 
 
+@pytest.mark.parametrize("client_kind", KINDS)
 @pytest.mark.parametrize("name", list(FAULTS))
-def test_200_documents_under_fault_land_exactly_once(name: str) -> None:
+def test_200_documents_under_fault_land_exactly_once(name: str, client_kind: str) -> None:
     """Every document, attachment and payment lands exactly once despite the fault."""
     options = dict(FAULTS[name])
     kind = str(options.pop("kind", name))
     fake = FakeKashFlow()
     docs = [purchase(i, prefix=name, attach=i % 2 == 0, pay=i % 3 != 0) for i in range(N_DOCS)]
-    with make_client(fake, fake.http_client(timeout=5.0)) as client:
+    with any_client(client_kind, fake, timeout=5.0) as client:
         client.connect()
         fake.faults.random(kind, RATE, seed=name, **options)  # type: ignore[arg-type]
         pending = docs

@@ -21,7 +21,7 @@ PG_URL = os.environ.get("KASHFLOW_SYNC_TEST_PG")
 
 
 def _worker(
-    fake: FakeKashFlow, db: str, count: int, prefix: str, lease: float
+    fake: FakeKashFlow, db: str, count: int, prefix: str, lease: float, kind: str = "sync"
 ) -> subprocess.Popen[str]:
     creds = fake.credentials
     return subprocess.Popen(
@@ -36,6 +36,7 @@ def _worker(
             str(count),
             prefix,
             str(lease),
+            kind,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -50,13 +51,14 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_killed_worker_is_completed_by_the_next_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_killed_worker_is_completed_by_the_next_run(tmp_path: Path, kind: str) -> None:
     """SIGKILL mid-batch, then a second run: every document once, attachments and payments too."""
     db = f"sqlite:///{tmp_path}/journal.db"
     count = 60
     with FakeKashFlow.serve() as fake:
         fake.faults.delay(0.02, times=None)  # slow KashFlow a little so the kill lands mid-batch
-        proc = _worker(fake, db, count, "kill", lease=1.0)
+        proc = _worker(fake, db, count, "kill", lease=1.0, kind=kind)
         deadline = time.monotonic() + 60
         while len(fake.receipts) < count // 3 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -65,7 +67,7 @@ def test_killed_worker_is_completed_by_the_next_run(tmp_path: Path) -> None:
         landed_before = len(fake.receipts)
         assert 0 < landed_before < count, "the kill did not land mid-batch"
         fake.faults.clear()
-        summary = _finish(_worker(fake, db, count, "kill", lease=1.0))
+        summary = _finish(_worker(fake, db, count, "kill", lease=1.0, kind=kind))
         duplicates, lost = ledger_check(fake, [purchase(i, prefix="kill") for i in range(count)])
     assert summary["failed"] == []
     assert (duplicates, lost) == (0, 0)
@@ -73,13 +75,14 @@ def test_killed_worker_is_completed_by_the_next_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not PG_URL, reason="set KASHFLOW_SYNC_TEST_PG to a PostgreSQL SQLAlchemy URL")
-def test_two_workers_on_postgresql_publish_each_document_once() -> None:
+@pytest.mark.parametrize("kinds", [("sync", "sync"), ("async", "async"), ("sync", "async")])
+def test_two_workers_on_postgresql_publish_each_document_once(kinds: tuple[str, str]) -> None:
     """Two processes, one PostgreSQL journal, the same 100 documents: 0 duplicates."""
     assert PG_URL is not None
     prefix = f"pg{uuid.uuid4().hex[:6]}"
     count = 100
     with FakeKashFlow.serve() as fake:
-        workers = [_worker(fake, PG_URL, count, prefix, lease=30.0) for _ in range(2)]
+        workers = [_worker(fake, PG_URL, count, prefix, lease=30.0, kind=k) for k in kinds]
         summaries = [_finish(w) for w in workers]
         duplicates, lost = ledger_check(fake, [purchase(i, prefix=prefix) for i in range(count)])
     assert all(s["failed"] == [] for s in summaries)

@@ -88,3 +88,32 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
     policy = RetryPolicy(initial=0.01, cap=5.0, rng=random.Random(1))
     assert policy.delay(1, _transient(retry_after=3.0)) >= 3.0
     assert policy.delay(1, _transient(retry_after=60.0)) <= 5.0
+
+
+def test_async_retries_with_the_same_policy_and_awaits_its_sleep() -> None:
+    """acall retries what call retries, waits through the async sleep, re-raises the last."""
+    import asyncio
+
+    waits: list[float] = []
+    outcomes = iter([_transient(), _transient(), "ok"])
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def fn() -> str:
+        value = next(outcomes)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    policy = RetryPolicy(max_retries=3, initial=1.0, cap=4.0, asleep=record)
+    assert asyncio.run(policy.acall(fn, idempotent=True)) == "ok"
+    assert len(waits) == 2
+
+    async def sent_write() -> None:
+        raise _transient(sent=True)
+
+    attempts_before = len(waits)
+    with pytest.raises(errors.TransientError):
+        asyncio.run(policy.acall(sent_write, idempotent=False))
+    assert len(waits) == attempts_before  # a sent write is tried once only

@@ -7,7 +7,6 @@ loads lists from storage on first use, caches them until the next sync, and take
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -174,8 +173,8 @@ class Lists(_ListReader):
         """Read the lists of *connection_id* from *storage*."""
         self._storage = storage
         self._connection_id = connection_id
+        # dict.setdefault, clear and pop are atomic: threads sharing the view need no lock.
         self._cache: dict[str, ItemList[Any]] = {}
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Lists(connection_id={self._connection_id!r})"
@@ -185,9 +184,8 @@ class Lists(_ListReader):
         _check_name(name)
         cached = self._cache.get(name)
         if cached is None:
-            cached = ItemList(self._storage.load_list(self._connection_id, name))
-            with self._lock:
-                self._cache.setdefault(name, cached)
+            loaded = ItemList(self._storage.load_list(self._connection_id, name))
+            cached = self._cache.setdefault(name, loaded)
         return cached
 
     def snapshot(self, names: Iterable[str] = LIST_NAMES) -> ListsSnapshot:
@@ -200,8 +198,7 @@ class Lists(_ListReader):
 
     def invalidate(self, name: str | None = None) -> None:
         """Forget cached lists (all, or one) so the next read comes from storage."""
-        with self._lock:
-            if name is None:
-                self._cache.clear()
-            else:
-                self._cache.pop(name, None)
+        if name is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(name, None)

@@ -88,7 +88,12 @@ class RetryPolicy:
             sleep=self.asleep,
             reraise=True,
         )
-        result: R = await retrying(fn)
+
+        async def attempt() -> R:
+            # tenacity awaits only what it recognises as a coroutine function.
+            return await fn()
+
+        result: R = await retrying(attempt)
         return result
 
 

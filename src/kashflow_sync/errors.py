@@ -21,7 +21,7 @@ No message, attribute or ``repr`` of these errors contains the password or the A
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ._documents import Problem
@@ -90,6 +90,20 @@ class KashFlowError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, so errors cross process pools (keyword-only ``__init__``)."""
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+def _restore(
+    cls: type[KashFlowError], args: tuple[Any, ...], state: dict[str, Any]
+) -> KashFlowError:
+    """Rebuild a pickled error without calling its ``__init__``."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class AuthenticationError(KashFlowError):

@@ -165,6 +165,15 @@ class FakeKashFlow(Postings):
         """The ``httpx.AsyncClient`` counterpart of :meth:`transport`."""
         return AsyncFakeTransport(self._app, lambda: self.client_ip)
 
+    def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` wired to :meth:`async_transport` (for AsyncKashFlowClient).
+
+        Args:
+            **kwargs: more ``httpx.AsyncClient`` arguments (``timeout=``...).
+
+        """
+        return httpx.AsyncClient(transport=self.async_transport(), **kwargs)
+
     # -- loopback server ------------------------------------------------------------------
 
     @classmethod

@@ -6,6 +6,7 @@ Both hand the request to :meth:`SoapApp.handle` and act out its :class:`Reply`: 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.server
 import socket
@@ -74,9 +75,14 @@ class AsyncFakeTransport(httpx.AsyncBaseTransport):
         self._client_ip = client_ip
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Answer *request* as KashFlow would, or raise the httpx error a fault calls for."""
+        """Answer *request* as KashFlow would, or raise the httpx error a fault calls for.
+
+        The fake runs in a worker thread, so a delayed answer holds up only its own request,
+        as a real server's would, not the whole event loop.
+        """
         body = await request.aread()
-        return _to_response(_call_app(self._app, request, body, self._client_ip()), request)
+        reply = await asyncio.to_thread(_call_app, self._app, request, body, self._client_ip())
+        return _to_response(reply, request)
 
 
 class _Server(http.server.ThreadingHTTPServer):

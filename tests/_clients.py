@@ -1,0 +1,88 @@
+"""Either client behind one sync face, so a suite can run against both.
+
+``any_client("sync", ...)`` is a plain ``KashFlowClient``; ``any_client("async", ...)`` is an
+``AsyncKashFlowClient`` whose coroutines run in one event loop on anyio's blocking portal (a
+thread with a loop), called from the test's sync code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import anyio.from_thread
+import httpx
+
+import kashflow_sync as kfs
+from _support import FAST_RETRY, make_client
+from kashflow_sync.testing import FakeKashFlow
+
+KINDS = ["sync", "async"]
+
+
+class BlockingAsyncClient:
+    """An AsyncKashFlowClient whose awaited methods are called from sync code."""
+
+    def __init__(self, portal: anyio.from_thread.BlockingPortal, client: kfs.AsyncKashFlowClient):
+        self._portal = portal
+        self.client = client
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._portal.call(functools.partial(getattr(self.client, name), *args, **kwargs))
+
+    def connect(self, **kwargs: Any) -> kfs.SyncReport:
+        return self._call("connect", **kwargs)  # type: ignore[no-any-return]
+
+    def refresh_lists(self, *args: Any, **kwargs: Any) -> kfs.SyncReport:
+        return self._call("refresh_lists", *args, **kwargs)  # type: ignore[no-any-return]
+
+    def publish(self, document: kfs.Document) -> kfs.PublishResult:
+        return self._call("publish", document)  # type: ignore[no-any-return]
+
+    def publish_many(self, documents: Any, **kwargs: Any) -> kfs.BatchResult:
+        return self._call("publish_many", list(documents), **kwargs)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        # Offline members (storage, lists, rules, validate, publish_history...) as they are.
+        return getattr(self.client, name)
+
+
+@contextlib.contextmanager
+def any_client(
+    kind: str,
+    fake: FakeKashFlow,
+    *,
+    timeout: float | None = None,
+    loopback: bool = False,
+    **kw: Any,
+) -> Iterator[Any]:
+    """A client of *kind* for *fake* (in-process, or over its loopback URL), never sleeping."""
+    timeout_kw = {} if timeout is None else {"timeout": timeout}
+    if kind == "sync":
+        http = httpx.Client(**timeout_kw) if loopback else fake.http_client(**timeout_kw)
+        with http, make_client(fake, http, **kw) as client:
+            yield client
+        return
+    kw.setdefault("retry", FAST_RETRY)
+    kw.setdefault("app_name", "kashflow_sync tests")
+    with anyio.from_thread.start_blocking_portal() as portal:
+
+        async def build() -> tuple[kfs.AsyncKashFlowClient, httpx.AsyncClient]:
+            http = (
+                httpx.AsyncClient(**timeout_kw)
+                if loopback
+                else fake.async_http_client(**timeout_kw)
+            )
+            client = kfs.AsyncKashFlowClient(
+                fake.credentials, endpoint=fake.url, http_client=http, **kw
+            )
+            return client, http
+
+        client, http = portal.call(build)
+        try:
+            yield BlockingAsyncClient(portal, client)
+        finally:
+            portal.call(client.aclose)
+            portal.call(http.aclose)

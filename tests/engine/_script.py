@@ -1,0 +1,164 @@
+"""A scripted driver for the engine's flows: KashFlow answers from a table, no fake, no network.
+
+Storage effects go to a real ``MemoryStorage`` (the reference implementation: pure memory);
+KashFlow effects are answered in order from a script per operation, and every effect is logged,
+so a test states what the engine must ask and what it decides from each answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from kashflow_sync import errors
+from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
+from kashflow_sync._engine.publish import PublishSettings
+from kashflow_sync.soap.records import LedgerDocument
+from kashflow_sync.storage.memory import MemoryStorage
+
+T = TypeVar("T")
+
+CONNECTION = "test-conn"
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """A clock that moves only when told (and when the flow sleeps)."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def uncertain(code: str = "timeout") -> errors.TransientError:
+    """A failure after which the request may have reached KashFlow."""
+    return errors.TransientError("no answer", code=code, request_sent=True)
+
+
+def never_sent() -> errors.TransientError:
+    """A failure before any byte of the request left."""
+    return errors.TransientError("refused", code="connection_failed", request_sent=False)
+
+
+def refused(detail: str = "Invalid nominal code") -> errors.RejectedError:
+    """KashFlow saying no (Status NO)."""
+    return errors.RejectedError(f"KashFlow refused: {detail}", detail=detail)
+
+
+def ledger(
+    number: int,
+    *,
+    reference: str = "INV-1001",
+    net: str = "100.00",
+    vat: str = "20.00",
+    issue_date: Any = None,
+    contact_id: int = 101,
+    kashflow_id: int | None = None,
+    lines: tuple[Any, ...] = (),
+) -> LedgerDocument:
+    """A document as KashFlow would list it (defaults: the clean purchase's)."""
+    from datetime import date
+    from decimal import Decimal
+
+    return LedgerDocument(
+        kashflow_id=kashflow_id if kashflow_id is not None else number + 9000,
+        number=number,
+        issue_date=issue_date or date(2026, 11, 2),
+        due_date=None,
+        contact_id=contact_id,
+        reference=reference,
+        net=Decimal(net),
+        vat=Decimal(vat),
+        amount_paid=Decimal(0),
+        lines=lines,
+    )
+
+
+Answer = Any  # a value, an exception to raise, or a callable(effect) -> value
+
+
+class Script:
+    """Drives a flow: KashFlow answers from *kashflow*, storage from a MemoryStorage.
+
+    Args:
+        kashflow: per operation name, the answers to give, in order.
+        storage: the storage to use (a fresh MemoryStorage by default).
+        clock: the clock the flow's settings use; sleeps advance it.
+        before: called with each effect before it is performed (to change the world mid-flow).
+
+    """
+
+    def __init__(
+        self,
+        kashflow: Mapping[str, Iterable[Answer]] | None = None,
+        *,
+        storage: MemoryStorage | None = None,
+        clock: Clock | None = None,
+        before: Callable[[Effect], None] | None = None,
+    ) -> None:
+        self.answers = {name: list(values) for name, values in (kashflow or {}).items()}
+        self.storage = storage or MemoryStorage()
+        self.clock = clock or Clock()
+        self.before = before
+        self.effects: list[Effect] = []
+
+    def settings(self, **changes: Any) -> PublishSettings:
+        """Publish settings on this script's clock (check_ledger on, 5-minute lease)."""
+        fields: dict[str, Any] = {"clock": self.clock, "wait_poll": 1.0}
+        fields.update(changes)
+        return PublishSettings(CONNECTION, **fields)
+
+    @property
+    def calls(self) -> list[str]:
+        """The KashFlow operations asked for, in order."""
+        return [e.name for e in self.effects if isinstance(e, KashFlowCall)]
+
+    @property
+    def sleeps(self) -> list[float]:
+        """The sleeps asked for, in order."""
+        return [e.seconds for e in self.effects if isinstance(e, Sleep)]
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive *flow* to its end; an unscripted KashFlow call fails the test."""
+        try:
+            effect = next(flow)
+            while True:
+                self.effects.append(effect)
+                if self.before is not None:
+                    self.before(effect)
+                try:
+                    result = self._perform(effect)
+                except BaseException as exc:
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, StorageCall):
+            return getattr(self.storage, effect.method)(*effect.args)
+        if isinstance(effect, Sleep):
+            self.clock.advance(effect.seconds)
+            return None
+        assert isinstance(effect, KashFlowCall)
+        queue = self.answers.get(effect.name)
+        if not queue:
+            raise AssertionError(f"unscripted KashFlow call {effect.name}{effect.args}")
+        answer = queue.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return answer(effect)
+        return answer
+
+    def journal(self, external_id: str = "item-42") -> Any:
+        """The stored journal entry."""
+        return self.storage.get_journal(CONNECTION, external_id)
