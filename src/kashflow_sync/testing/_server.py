@@ -63,8 +63,10 @@ def _to_response(reply: Reply, request: httpx.Request, *, is_async: bool) -> htt
     if reply.action == "timeout":
         raise httpx.ReadTimeout("The read operation timed out", request=request)
     headers = [*reply.headers, ("Content-Length", str(reply.content_length))]
-    if reply.stream is None and reply.trickle is None:
+    encoded = any(name.lower() == "content-encoding" for name, _ in reply.headers)
+    if reply.stream is None and reply.trickle is None and not encoded:
         return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
+    # A stream, not content=: httpx would decode (expand) an encoded body right here.
     stream: httpx.SyncByteStream | httpx.AsyncByteStream = (
         _AsyncBodyStream(reply) if is_async else _BodyStream(reply)
     )
