@@ -8,7 +8,8 @@ new reading or a new seeding helper is reachable over HTTP without new code here
                                readings, collections
 ``POST /_fake/reset``          a new account (``{"seed": "demo"|"empty"|{...}}`` optional)
 ``POST /_fake/seed``           add lists: ``{"suppliers": [{"name": ...}], ...}``
-``GET|POST|DELETE /_fake/faults``  list, queue (``{"kind": ..., options}`` or a list), clear
+``GET|POST|DELETE /_fake/faults``  list, queue (``{"kind": ..., options}`` or a list;
+                               with ``"rate"`` it fires at random), clear
 ``GET|POST|PUT /_fake/readings``   read, change some (POST), replace all (PUT)
 ``GET|POST /_fake/settings``   ``api_enabled``, ``ip_restriction``, ``autoauth_enabled``,
                                ``echo_secrets``, ``client_ip``
@@ -152,21 +153,22 @@ class ControlApi:
         return [_rule(self._queue(_object(spec))) for spec in specs]
 
     def _queue(self, spec: dict[str, Any]) -> FaultRule:
+        """Queue one fault: ``{"kind": ..., options}``; with ``"rate"`` it fires at random.
+
+        ``{"kind": "late_apply", "rate": 0.2, "seed": 1, "apply_after": 2}`` is
+        ``faults.random("late_apply", 0.2, seed=1, apply_after=2)``.
+        """
         options = dict(spec)
         kind = options.pop("kind", None)
         faults = self._fake.faults
-        if kind == "random":
-            # The options belong to the kind that fires: convert them by its signature.
-            inner = options.pop("kind", None)
-            if inner not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {inner!r}; known: {', '.join(FAULT_KINDS)}")
-            shared = {k: options.pop(k) for k in ("rate", "seed", "op") if k in options}
-            own = converted_kwargs(getattr(faults, inner), options)
-            rule: FaultRule = call_with_json(faults.random, kind=inner, **shared, **own)
-            return rule
         if kind not in FAULT_KINDS:
-            known = ", ".join((*FAULT_KINDS, "random"))
-            raise ValueError(f"unknown fault kind {kind!r}; known: {known}")
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        if "rate" in options:
+            # The options belong to the kind that fires: convert them by its signature.
+            shared = {k: options.pop(k) for k in ("rate", "seed", "op") if k in options}
+            own = converted_kwargs(getattr(faults, kind), options)
+            rule: FaultRule = call_with_json(faults.random, kind=kind, **shared, **own)
+            return rule
         result: FaultRule = call_with_json(getattr(faults, kind), **options)
         return result
 
