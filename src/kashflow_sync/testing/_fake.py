@@ -51,7 +51,10 @@ class FakeKashFlow(Deletions):
     the API access list starts empty, so the caller's IP must be added by ``AutoAuthIP`` (or
     :meth:`allow_ip`) before anything else succeeds. Read what was published through
     ``receipts``, ``invoices``, ``payments``, ``attachments``...; inject misbehaviour through
-    ``faults``; inspect requests through ``calls``.
+    ``faults``; choose how KashFlow's unconfirmed behaviour is played through ``readings``;
+    inspect requests through ``calls``. The same account answers a JSON control API under
+    ``/_fake/`` (see docs/testing.md), which ``kashflow-sync fake serve`` exposes to other
+    languages.
 
     Attributes:
         username: the account's user name (compared case-insensitively).
@@ -60,6 +63,9 @@ class FakeKashFlow(Deletions):
         autoauth_enabled: whether ``AutoAuthIP`` works at all.
         api_enabled: False makes every call answer ``Status=NO`` ("API access is disabled").
         ip_restriction: False lets any IP in (KashFlow's "restrict access" switch off).
+        echo_secrets: True repeats the caller's password and AutoAuth key in refusals, SOAP
+            faults and error pages (a hostile KashFlow, for secret-leak tests).
+        readings: the :class:`Readings` in force (``set_readings`` changes some).
         faults: the fault-injection queue (:class:`Faults`).
         errors: exceptions raised inside the fake while serving (each answered as a
             ``soap:Server`` fault); should stay empty.

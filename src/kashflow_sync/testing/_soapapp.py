@@ -50,7 +50,7 @@ class _Request:
     xml_error: str | None
     client_ip: str
     operation: str | None
-    secrets: tuple[tuple[str, str], ...]
+    secrets: tuple[tuple[str, str], ...] = attrs.field(repr=False)
 
 
 class _SoapFault(Exception):
