@@ -348,3 +348,29 @@ def test_client_reset_prints_nothing_to_stderr(
     wait_for(lambda: not server._server.connections)
     assert capfd.readouterr().err == ""
     assert fake.errors == []
+
+
+def test_late_apply_through_the_async_transport() -> None:
+    """httpx.AsyncClient sees the timeout too, and the write still lands."""
+    import asyncio
+
+    fake = FakeKashFlow()
+    fake.allow_ip("127.0.0.1")
+    fake.faults.late_apply(0.0, op="InsertSupplier")
+    with httpx.Client(transport=fake.transport()) as sync_http:
+        probe = SoapProbe(fake.url, sync_http, username=fake.username, password=fake.password)
+        body = probe.envelope("InsertSupplier", **supplier(probe, "Async Late Ltd"))
+
+    async def send() -> None:
+        async with httpx.AsyncClient(transport=fake.async_transport()) as http:
+            await http.post(
+                fake.url,
+                content=body,
+                headers={"Content-Type": "text/xml", "SOAPAction": "KashFlow/InsertSupplier"},
+            )
+
+    with pytest.raises(httpx.ReadTimeout):
+        asyncio.run(send())
+    fake.settle(timeout=10)
+    assert stored(fake, "Async Late Ltd")
+    fake.close()

@@ -136,9 +136,10 @@ class FiredFault:
 class Faults:
     """The fault queue of one :class:`~kashflow_sync.testing.FakeKashFlow` (``fake.faults``).
 
-    Every method queues a rule and returns it. On each request the first queued rule that
-    matches the operation (and wins its probability draw, if it has one) fires once; a rule
-    whose count runs out is removed. Faults behave the same in-process and over loopback.
+    Every method queues a rule and returns it. ``op`` names one operation, several (a list or
+    set, e.g. :data:`WRITE_OPERATIONS`) or None for any. On each request the first queued rule
+    that matches the operation (and wins its probability draw, if it has one) fires once; a
+    rule whose count runs out is removed. Faults behave the same in-process and over loopback.
     """
 
     def __init__(self, clock: Callable[[], datetime] = datetime.now) -> None:
@@ -378,8 +379,9 @@ class Faults:
             kind: one of the fault kinds (``"http_error"``, ``"delay"``...).
             rate: probability per matching call, 0 to 1.
             seed: seeds this rule's own RNG.
-            op: the operation to match, or None for any.
-            **options: the kind's own options (``status=``, ``seconds=``, ``message=``...).
+            op: the operation to match, several (``WRITE_OPERATIONS`` for every write), or
+                None for any.
+            **options: the kind's own options (``status=``, ``seconds=``, ``apply_after=``...).
 
         """
         if kind not in _KINDS:
