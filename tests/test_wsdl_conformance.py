@@ -40,6 +40,10 @@ EXPECTED_OPERATIONS = (
     "AttachFileToInvoice",
     "AttachFileToReceipt",
     "AutoAuthIP",
+    "DeleteReceipt",
+    "DeleteReceiptAttachment",
+    "DeleteReceiptPayment",
+    "DeleteSupplier",
     "GetBankAccounts",
     "GetCurrencies",
     "GetCustomer",
@@ -537,10 +541,10 @@ PROJECT_TYPES = sorted(_Wsdl.parse(PROJECT_WSDL).types)
 REPLY_SAMPLES = ("AutoAuthIP", "GetSuppliers", "GetReceipt", "GetNominalCodesExtended")
 
 
-def test_project_operations_are_the_expected_28() -> None:
-    """The project's SOAP 1.1 binding holds exactly the 28 operations the SDK is meant to use."""
+def test_project_operations_are_the_expected_32() -> None:
+    """The project's SOAP 1.1 binding holds exactly the 32 operations the SDK and fake use."""
     assert sorted(PROJECT_OPERATIONS) == sorted(EXPECTED_OPERATIONS)
-    assert len(EXPECTED_OPERATIONS) == 28
+    assert len(EXPECTED_OPERATIONS) == 32
 
 
 def test_project_port_type_matches_its_binding(wsdls: tuple[_Wsdl, _Wsdl]) -> None:

@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_account_options(publish)
     publish.set_defaults(handler="publish")
+    from .testing._serve import add_fake_parser
+
+    add_fake_parser(commands)
     return parser
 
 
@@ -229,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     want_json = bool(getattr(args, "json", False))
     try:
+        if callable(args.handler):  # commands that bring their own handler (fake serve)
+            return int(args.handler(args))
         if args.handler == "demo":
             from ._cli_demo import run_demo
 

@@ -240,7 +240,7 @@ def test_insert_supplier_generates_a_unique_code(fake: FakeKashFlow, probe: Soap
     ("name", "code", "detail"),
     [
         ("", None, STATUS_DETAILS["customer_name_required"]),
-        ("Twin Ltd", "BLOGGS01", "A customer with the code BLOGGS01 already exists"),
+        ("Twin Ltd", "BLOGGS01", "Error Inserting Customer Twin Ltd: Customer Code is not unique"),
     ],
 )
 def test_insert_customer_refusals(
@@ -276,7 +276,7 @@ def test_removed_supplier_disappears_from_the_list(fake: FakeKashFlow, probe: So
 
 def test_seeding_helpers_reject_duplicates(fake: FakeKashFlow) -> None:
     """Helpers raise ValueError where KashFlow would refuse."""
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(ValueError, match="Supplier Code is not unique"):
         fake.add_supplier("Acme again", "acme01")
     with pytest.raises(ValueError, match="exists already"):
         fake.add_nominal_code(7500, "Dup")
@@ -312,5 +312,5 @@ def test_update_customer_can_change_the_code(fake: FakeKashFlow, probe: SoapProb
     fake.update_customer("SMITH01", code="SMITH99")
     assert probe.call("GetCustomer", CustomerCode="SMITH99").Status == "OK"
     assert probe.call("GetCustomer", CustomerCode="SMITH01").Status == "NO"
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(ValueError, match="Customer Code is not unique"):
         fake.update_customer("SMITH99", code="BLOGGS01")

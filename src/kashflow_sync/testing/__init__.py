@@ -5,7 +5,9 @@ package WSDL's schema, checks credentials and the IP access list like KashFlow, 
 ledger (lists, contacts, receipts, invoices, payments, attachments) and answers with envelopes
 shaped exactly like ASP.NET's. Run it in-process through an httpx transport, or on a loopback
 port with ``FakeKashFlow.serve()``; inject timeouts, resets, lost responses and HTTP errors
-through ``fake.faults``.
+through ``fake.faults``; choose which reading of KashFlow's unconfirmed behaviour it plays with
+:class:`Readings`. ``kashflow-sync fake serve`` runs it as a server with a JSON control API, for
+projects in any language.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._fake import IN_PROCESS_URL, FakeKashFlow
-    from ._faults import FaultKind, FaultRule, Faults, FiredFault
+    from ._faults import FAULT_KINDS, WRITE_OPERATIONS, FaultKind, FaultRule, Faults, FiredFault
+    from ._late import LateWrite
     from ._messages import STATUS_DETAILS
+    from ._readings import DEFAULT_SUCCESS_NOTE, Readings
     from ._records import (
         AttachmentRecord,
         BankAccountRecord,
@@ -36,9 +40,12 @@ if TYPE_CHECKING:
     from ._soapapp import ENDPOINT_PATH
 
 __all__ = [
+    "DEFAULT_SUCCESS_NOTE",
     "ENDPOINT_PATH",
+    "FAULT_KINDS",
     "IN_PROCESS_URL",
     "STATUS_DETAILS",
+    "WRITE_OPERATIONS",
     "AttachmentRecord",
     "BankAccountRecord",
     "CallRecord",
@@ -51,11 +58,13 @@ __all__ = [
     "FaultRule",
     "Faults",
     "FiredFault",
+    "LateWrite",
     "LineRecord",
     "NominalCodeRecord",
     "PaymentMethodRecord",
     "PaymentRecord",
     "ProjectRecord",
+    "Readings",
     "SupplierRecord",
     "VatRateRecord",
 ]
@@ -71,6 +80,11 @@ _HOMES = {
     "FaultRule": "._faults",
     "Faults": "._faults",
     "FiredFault": "._faults",
+    "FAULT_KINDS": "._faults",
+    "WRITE_OPERATIONS": "._faults",
+    "LateWrite": "._late",
+    "Readings": "._readings",
+    "DEFAULT_SUCCESS_NOTE": "._readings",
 }
 
 

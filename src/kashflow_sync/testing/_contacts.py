@@ -106,7 +106,7 @@ class Contacts(Ledger):
                 sid = self._take("supplier")
                 code = f"BS{i:05d}"
                 self._suppliers[sid] = SupplierRecord(
-                    supplier_id=sid,
+                    kashflow_id=sid,
                     code=code,
                     name=f"Bulk Supplier {i:05d}",
                     created=now,
@@ -117,7 +117,7 @@ class Contacts(Ledger):
                 cid = self._take("customer")
                 code = f"BC{i:05d}"
                 self._customers[cid] = CustomerRecord(
-                    customer_id=cid,
+                    kashflow_id=cid,
                     code=code,
                     name=f"Bulk Customer {i:05d}",
                     created=now,
@@ -147,15 +147,14 @@ class Contacts(Ledger):
                 raise Rejected(detail(f"{kind}_name_required"))
             code = (wire.get("Code") or "").strip()
             if code and code.upper() in by_code:
-                raise Rejected(detail(f"{kind}_code_taken", code=code))
+                raise Rejected(detail(f"{kind}_code_taken", name=name))
             values = _split_fields(
                 cls, {k: v for k, v in wire.items() if k not in ("Name", "Code")}
             )
             now = self._stamp()
-            key = f"{kind}_id"
             values.update(
                 {
-                    key: self._take(kind),
+                    "kashflow_id": self._take(kind),
                     "code": code or self._new_code(name, by_code),
                     "name": name,
                     "created": now,
@@ -163,8 +162,8 @@ class Contacts(Ledger):
                 }
             )
             record = cls(**values)
-            records[values[key]] = record
-            by_code[record.code.upper()] = values[key]
+            records[record.kashflow_id] = record
+            by_code[record.code.upper()] = record.kashflow_id
             self._touch(f"{kind}s")
             return record
 
@@ -182,7 +181,7 @@ class Contacts(Ledger):
             record = self._find_contact(records, by_code, code_or_name)
             if record is None:
                 raise KeyError(f"no {kind} {code_or_name!r}")
-            del records[getattr(record, f"{kind}_id")]
+            del records[record.kashflow_id]
             del by_code[record.code.upper()]
             self._touch(f"{kind}s")
             return record
@@ -200,9 +199,9 @@ class Contacts(Ledger):
             record = attrs.evolve(record, **changes, extra=extra, updated=updated)
             if record.code.upper() != old_code:
                 if record.code.upper() in by_code:
-                    raise ValueError(detail(f"{kind}_code_taken", code=record.code))
+                    raise ValueError(detail(f"{kind}_code_taken", name=record.name))
                 by_code[record.code.upper()] = by_code.pop(old_code)
-            records[getattr(record, f"{kind}_id")] = record
+            records[record.kashflow_id] = record
             self._touch(f"{kind}s")
             return record
 
@@ -221,7 +220,7 @@ def _split_fields(
     values: dict[str, Any] = {}
     extra: dict[str, object] = {}
     for key, value in fields.items():
-        attr = key if key in attributes else snake_case(key)
+        attr = key if key in attributes else cls.WIRE_ALIASES.get(key) or snake_case(key)
         if attr in attributes:
             if value is not None:
                 values[attr] = value

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._config import Credentials
+from ._control import ControlApi
+from ._deletes import Deletions
 from ._faults import Faults
-from ._postings import Postings
+from ._late import LateWrite, LateWrites
+from ._readings import Readings
 from ._records import CallRecord
-from ._seed import seed_basics, seed_demo
+from ._seed import apply_seed, seed_basics, seed_demo
 from ._server import AsyncFakeTransport, FakeTransport, LoopbackServer
 from ._soapapp import ENDPOINT_PATH, SoapApp
 
@@ -23,9 +26,14 @@ __all__ = ["IN_PROCESS_URL", "FakeKashFlow"]
 #: The URL to use with :meth:`FakeKashFlow.transport` (the host is never resolved).
 IN_PROCESS_URL = f"http://kashflow.fake{ENDPOINT_PATH}"
 _DEFAULT_IP = "127.0.0.1"
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+
+#: What ``seed=`` takes: ``"demo"``, ``"empty"`` (or None), or a seed mapping (see
+#: :func:`~kashflow_sync.testing._seed.apply_seed`: ``{"suppliers": [...], ...}``).
+Seed = str | Mapping[str, Any] | None
 
 
-class FakeKashFlow(Postings):
+class FakeKashFlow(Deletions):
     """An in-memory KashFlow ledger that answers KashFlow's SOAP 1.1 API like the real one.
 
     Use it in-process through an httpx transport::
@@ -43,7 +51,10 @@ class FakeKashFlow(Postings):
     the API access list starts empty, so the caller's IP must be added by ``AutoAuthIP`` (or
     :meth:`allow_ip`) before anything else succeeds. Read what was published through
     ``receipts``, ``invoices``, ``payments``, ``attachments``...; inject misbehaviour through
-    ``faults``; inspect requests through ``calls``.
+    ``faults``; choose how KashFlow's unconfirmed behaviour is played through ``readings``;
+    inspect requests through ``calls``. The same account answers a JSON control API under
+    ``/_fake/`` (see docs/testing.md), which ``kashflow-sync fake serve`` exposes to other
+    languages.
 
     Attributes:
         username: the account's user name (compared case-insensitively).
@@ -52,6 +63,9 @@ class FakeKashFlow(Postings):
         autoauth_enabled: whether ``AutoAuthIP`` works at all.
         api_enabled: False makes every call answer ``Status=NO`` ("API access is disabled").
         ip_restriction: False lets any IP in (KashFlow's "restrict access" switch off).
+        echo_secrets: True repeats the caller's password and AutoAuth key in refusals, SOAP
+            faults and error pages (a hostile KashFlow, for secret-leak tests).
+        readings: the :class:`Readings` in force (``set_readings`` changes some).
         faults: the fault-injection queue (:class:`Faults`).
         errors: exceptions raised inside the fake while serving (each answered as a
             ``soap:Server`` fault); should stay empty.
@@ -65,8 +79,10 @@ class FakeKashFlow(Postings):
         password: str | None = None,
         autoauth_key: str | None = "1234ABCD-1234",
         autoauth_enabled: bool = True,
-        seed: str | None = "demo",
+        seed: Seed = "demo",
         clock: Callable[[], datetime] | None = None,
+        readings: Readings | None = None,
+        echo_secrets: bool = False,
     ) -> None:
         """Create the account.
 
@@ -77,34 +93,57 @@ class FakeKashFlow(Postings):
             autoauth_key: the AutoAuth key (KashFlow's format is ``1234ABCD-1234``).
             autoauth_enabled: whether AutoAuth is switched on.
             seed: ``"demo"`` for a small UK account (chart of accounts, banks, payment
-                methods, suppliers, customers, projects); None for an empty account that
-                still has what every KashFlow account has: VAT rates 20, 5, 0 and -1 and GBP.
+                methods, suppliers, customers, projects); ``"empty"`` or None for an empty
+                account that still has what every KashFlow account has: VAT rates 20, 5, 0
+                and -1 and GBP; or a mapping of lists to add (``{"suppliers": [{"name":
+                ...}], "base": "demo"}``, the format of ``kashflow-sync fake serve --seed``).
             clock: returns "now" (naive datetime) for Created/Updated stamps, upload and
                 call timestamps.
+            readings: which reading of KashFlow's unconfirmed behaviour to play
+                (:class:`Readings`); the defaults when omitted.
+            echo_secrets: a hostile KashFlow that repeats the caller's password and AutoAuth
+                key in every refusal's StatusDetail, SOAP fault string and HTTP error page,
+                so tests can prove secrets never reach errors, logs or storage.
 
         Raises:
             ValueError: an unknown *seed*.
 
         """
         super().__init__(clock=clock)
-        if seed not in ("demo", None):
-            raise ValueError(f"seed must be 'demo' or None, not {seed!r}")
         self.username = username
         self.password = password or f"fake-{secrets.token_hex(8)}"
         self.autoauth_key = autoauth_key
-        self.autoauth_enabled = autoauth_enabled
-        self.api_enabled = True
-        self.ip_restriction = True
         self.faults = Faults(self._stamp)
         self.errors: list[BaseException] = []
         self._calls: list[CallRecord] = []
         self._client_ip: str | None = None
         self._server: LoopbackServer | None = None
+        self._late = LateWrites(self.errors.append)
+        self._initial: dict[str, Any] = {
+            "seed": seed,
+            "readings": readings or Readings(),
+            "autoauth_enabled": autoauth_enabled,
+            "echo_secrets": echo_secrets,
+        }
         self._app = SoapApp(self)
+        self._app.control = ControlApi(self).handle
+        self._restore(seed)
+
+    def _restore(self, seed: Seed) -> None:
+        """Set the account up as constructed, seeded with *seed*."""
+        self.autoauth_enabled: bool = self._initial["autoauth_enabled"]
+        self.echo_secrets: bool = self._initial["echo_secrets"]
+        self.api_enabled = True
+        self.ip_restriction = True
+        self.readings = self._initial["readings"]
         if seed == "demo":
             seed_demo(self)
-        else:
+        elif seed in ("empty", None):
             seed_basics(self)
+        elif isinstance(seed, Mapping):
+            apply_seed(self, seed)
+        else:
+            raise ValueError(f"seed must be 'demo', 'empty', None or a mapping, not {seed!r}")
 
     def __repr__(self) -> str:
         """Show where it serves and how big it is, never the password or key."""
@@ -127,8 +166,16 @@ class FakeKashFlow(Postings):
     def url(self) -> str:
         """The endpoint: the loopback URL while serving, else :data:`IN_PROCESS_URL`."""
         if self._server is not None:
-            return f"http://127.0.0.1:{self._server.port}{ENDPOINT_PATH}"
+            host = self._server.host
+            host = _DEFAULT_IP if host in _WILDCARDS else host
+            host = f"[{host}]" if ":" in host else host
+            return f"http://{host}:{self._server.port}{ENDPOINT_PATH}"
         return IN_PROCESS_URL
+
+    @property
+    def control_url(self) -> str:
+        """Where the JSON control API answers (``.../_fake/``); see docs/testing.md."""
+        return self.url.replace(ENDPOINT_PATH, "/_fake/")
 
     @property
     def wsdl_url(self) -> str:
@@ -181,7 +228,7 @@ class FakeKashFlow(Postings):
     def serve(cls, **kwargs: Any) -> Iterator[FakeKashFlow]:
         """Create a fake (same arguments as the constructor) and serve it on loopback.
 
-        Example::
+        Leaving the block closes the fake (:meth:`close`). Example::
 
             with FakeKashFlow.serve(seed=None) as fake:
                 httpx.post(fake.url, ...)
@@ -189,26 +236,28 @@ class FakeKashFlow(Postings):
         fake = cls(**kwargs)
         with fake.running():
             yield fake
+        fake.close()
 
     @contextlib.contextmanager
-    def running(self) -> Iterator[FakeKashFlow]:
-        """Serve this fake on loopback for the duration of a ``with`` block."""
-        self.start()
+    def running(self, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[FakeKashFlow]:
+        """Serve this fake on *host*:*port* for the duration of a ``with`` block."""
+        self.start(host=host, port=port)
         try:
             yield self
         finally:
             self.stop()
 
-    def start(self) -> FakeKashFlow:
-        """Start serving on a free 127.0.0.1 port (see :attr:`url`).
+    def start(self, *, host: str = "127.0.0.1", port: int = 0) -> FakeKashFlow:
+        """Start serving on *host*:*port* (port 0: a free one; see :attr:`url`).
 
         Raises:
             RuntimeError: it is already serving.
+            OSError: the address cannot be bound (e.g. the port is taken).
 
         """
         if self._server is not None:
             raise RuntimeError("FakeKashFlow is already serving")
-        server = LoopbackServer(self._app, lambda peer: self._client_ip or peer)
+        server = LoopbackServer(self._app, lambda peer: self._client_ip or peer, host, port)
         server.start()
         self._server = server
         return self
@@ -218,6 +267,61 @@ class FakeKashFlow(Postings):
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+
+    def close(self, *, late_writes: Literal["apply", "cancel"] = "apply") -> None:
+        """Stop serving and settle every late write, deterministically.
+
+        Args:
+            late_writes: ``"apply"`` (default) applies every write still held or pending
+                now, as KashFlow eventually would; ``"cancel"`` drops them.
+
+        The ledger stays readable; the fake can be started again.
+
+        """
+        self.stop()
+        self._late.close(late_writes)
+
+    def reset(self, *, seed: Seed | Literal["initial"] = "initial") -> None:
+        """Make the account new again: ledger, IP list, faults, calls and late writes.
+
+        Pending late writes are cancelled, and readings and switches go back to what the
+        constructor was given. The credentials stay.
+
+        Args:
+            seed: what to seed the new account with (as for the constructor);
+                ``"initial"`` repeats the constructor's seed.
+
+        """
+        self._late.forget()
+        self.faults.clear()
+        with self._lock:
+            self._clear_ledger()
+            self._calls.clear()
+            self.errors.clear()
+            self._client_ip = None
+            self._restore(self._initial["seed"] if seed == "initial" else seed)
+        self._app.clear_cache()
+
+    # -- late writes ------------------------------------------------------------------------
+
+    @property
+    def late_writes(self) -> list[LateWrite]:
+        """Every request the ``late_apply`` fault hit, with its state and outcome."""
+        return self._late.writes
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every late write has been applied (or cancelled).
+
+        Args:
+            timeout: the longest to wait, in seconds.
+
+        Raises:
+            TimeoutError: some late write is still held or pending after *timeout*.
+
+        """
+        if not self._late.settle(timeout):
+            pending = [w for w in self._late.writes if w.state in ("held", "pending")]
+            raise TimeoutError(f"{len(pending)} late write(s) still pending after {timeout}s")
 
     @property
     def serving(self) -> bool:

@@ -8,22 +8,72 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Literal, get_args
 
 import attrs
 
-__all__ = ["FaultKind", "FaultRule", "Faults", "FiredFault"]
+__all__ = [
+    "FAULT_KINDS",
+    "WRITE_OPERATIONS",
+    "FaultKind",
+    "FaultRule",
+    "Faults",
+    "FiredFault",
+    "Operations",
+]
 
 #: The kinds of fault the fake can inject.
 FaultKind = Literal[
-    "http_error", "delay", "reset_before", "drop_response", "malformed_response", "soap_fault"
+    "http_error",
+    "delay",
+    "reset_before",
+    "drop_response",
+    "malformed_response",
+    "soap_fault",
+    "late_apply",
+    "trickle",
+    "oversized",
+    "gzip_bomb",
+    "huge_status_detail",
+    "huge_fault",
 ]
-_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+#: Every fault kind, in the order the docs list them (``random`` fires any of these).
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+_KINDS: frozenset[str] = frozenset(FAULT_KINDS)
 
-#: Faults that answer (or hang up) before the operation is applied.
-BEFORE_APPLY: frozenset[str] = frozenset({"http_error", "reset_before", "soap_fault"})
+#: Faults that answer (or hang up) before the operation is applied: it never is.
+BEFORE_APPLY: frozenset[str] = frozenset(
+    {"http_error", "reset_before", "soap_fault", "huge_status_detail", "huge_fault"}
+)
+
+#: The operations that change the ledger; ``op=WRITE_OPERATIONS`` aims a fault at all of them.
+WRITE_OPERATIONS: frozenset[str] = frozenset(
+    {
+        "InsertSupplier",
+        "InsertCustomer",
+        "InsertReceipt",
+        "InsertInvoice",
+        "InsertReceiptPayment",
+        "InsertInvoicePayment",
+        "AttachFileToReceipt",
+        "AttachFileToInvoice",
+        "DeleteReceiptPayment",
+        "DeleteReceiptAttachment",
+        "DeleteReceipt",
+        "DeleteSupplier",
+    }
+)
+
+#: What ``op=`` takes: one operation name, several, or None for any.
+Operations = str | Collection[str] | None
+
+
+def _operations(op: Operations) -> str | frozenset[str] | None:
+    if op is None or isinstance(op, str):
+        return op
+    return frozenset(op)
 
 
 @attrs.define
@@ -32,29 +82,46 @@ class FaultRule:
 
     Attributes:
         kind: what happens (see :class:`Faults`).
-        operation: the operation it matches, or None for any.
+        operation: the operation it matches, a set of them, or None for any.
         remaining: how many more times it fires; None means every time.
         probability: chance of firing on a matching call, or None for always.
         status: HTTP status for ``http_error``.
         retry_after: ``Retry-After`` header value (seconds) for ``http_error``.
         seconds: how long ``delay`` holds the answer.
         message: the fault string for ``soap_fault``.
+        apply_after: for ``late_apply``, seconds between the caller giving up and the write.
+        hold: for ``late_apply`` over loopback, the longest the answer is held open.
+        chunk: for ``trickle``, bytes per write.
+        pause: for ``trickle``, seconds between writes.
+        size: bytes of the answer (``oversized``, ``gzip_bomb`` once expanded) or of the
+            text (``huge_status_detail``, ``huge_fault``).
+        part: for ``huge_fault``, ``"detail"`` or ``"faultstring"``.
 
     """
 
     kind: str
-    operation: str | None = None
+    operation: str | frozenset[str] | None = attrs.field(default=None, converter=_operations)
     remaining: int | None = 1
     probability: float | None = None
     status: int = 500
     retry_after: float | None = None
     seconds: float = 0.0
     message: str = ""
+    apply_after: float = 0.0
+    hold: float = 30.0
+    chunk: int = 1
+    pause: float = 0.0
+    size: int = 0
+    part: str = "detail"
     rng: random.Random | None = attrs.field(default=None, repr=False)
 
     def matches(self, operation: str | None) -> bool:
         """Whether this rule applies to a call of *operation* (before the probability draw)."""
-        return self.remaining != 0 and self.operation in (None, operation)
+        if self.remaining == 0:
+            return False
+        if self.operation is None or isinstance(self.operation, str):
+            return self.operation in (None, operation)
+        return operation in self.operation
 
 
 @attrs.frozen
@@ -69,9 +136,10 @@ class FiredFault:
 class Faults:
     """The fault queue of one :class:`~kashflow_sync.testing.FakeKashFlow` (``fake.faults``).
 
-    Every method queues a rule and returns it. On each request the first queued rule that
-    matches the operation (and wins its probability draw, if it has one) fires once; a rule
-    whose count runs out is removed. Faults behave the same in-process and over loopback.
+    Every method queues a rule and returns it. ``op`` names one operation, several (a list or
+    set, e.g. :data:`WRITE_OPERATIONS`) or None for any. On each request the first queued rule
+    that matches the operation (and wins its probability draw, if it has one) fires once; a
+    rule whose count runs out is removed. Faults behave the same in-process and over loopback.
     """
 
     def __init__(self, clock: Callable[[], datetime] = datetime.now) -> None:
@@ -84,7 +152,7 @@ class Faults:
     def http_error(
         self,
         status: int = 503,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         retry_after: float | None = None,
         *,
@@ -100,7 +168,7 @@ class Faults:
     def delay(
         self,
         seconds: float,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         *,
         probability: float | None = None,
@@ -116,7 +184,7 @@ class Faults:
 
     def reset_before(
         self,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         *,
         probability: float | None = None,
@@ -130,7 +198,7 @@ class Faults:
 
     def drop_response(
         self,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         *,
         probability: float | None = None,
@@ -145,7 +213,7 @@ class Faults:
 
     def malformed_response(
         self,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         *,
         probability: float | None = None,
@@ -156,7 +224,7 @@ class Faults:
 
     def soap_fault(
         self,
-        op: str | None = None,
+        op: Operations = None,
         times: int | None = 1,
         message: str = (
             "Server was unable to process request. ---> "
@@ -169,12 +237,140 @@ class Faults:
         """Answer HTTP 500 with a ``soap:Server`` fault carrying *message*; nothing applied."""
         return self._add(FaultRule("soap_fault", op, times, probability, message=message), seed)
 
+    def late_apply(
+        self,
+        apply_after: float,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        hold: float = 30.0,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """The caller times out, and the write lands *apply_after* seconds later.
+
+        Real KashFlow is ASP.NET: a request whose caller gave up keeps running and may be
+        applied seconds later. In-process the transport raises ``httpx.ReadTimeout`` at once;
+        over loopback the server holds the answer until the client hangs up (its timeout) or
+        *hold* seconds pass, then closes the connection unanswered. Either way the request is
+        processed (credentials, checks and all) *apply_after* seconds after that, by a
+        background timer: a lookup right after the timeout finds nothing, one after
+        *apply_after* finds the write. ``fake.settle()`` waits until every late write has
+        been applied; ``fake.close()`` applies what is still pending, ``fake.reset()``
+        cancels it. ``fake.late_writes`` shows each one and its outcome.
+
+        Args:
+            apply_after: seconds from the caller's timeout to the write.
+            op: the operation(s) to hit (``WRITE_OPERATIONS`` for every write), None for any.
+            times: how many calls it hits; None for every one.
+            hold: over loopback, the longest the server keeps the request open.
+            probability: chance per matching call (see :meth:`random`).
+            seed: seeds the probability draws.
+
+        """
+        if apply_after < 0 or hold < 0:
+            raise ValueError("apply_after and hold must not be negative")
+        rule = FaultRule("late_apply", op, times, probability, apply_after=apply_after, hold=hold)
+        return self._add(rule, seed)
+
+    def trickle(
+        self,
+        chunk: int = 1,
+        pause: float = 0.05,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Apply the operation, then send the answer *chunk* bytes at a time, *pause* apart.
+
+        Over loopback the status line, headers and body all trickle, so every single read
+        succeeds within a per-read timeout while the whole answer takes
+        ``len / chunk * pause`` seconds: only a whole-response deadline catches it.
+        In-process the body trickles through the response stream.
+        """
+        if chunk < 1 or pause < 0:
+            raise ValueError("chunk must be at least 1 and pause not negative")
+        rule = FaultRule("trickle", op, times, probability, chunk=chunk, pause=pause)
+        return self._add(rule, seed)
+
+    def oversized(
+        self,
+        size: int,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Apply the operation, then answer with a body of *size* bytes.
+
+        The body is the real answer padded with an XML comment, so it stays a valid answer
+        that only a size limit refuses. It is generated as it is sent: the fake itself never
+        holds *size* bytes.
+        """
+        return self._add(FaultRule("oversized", op, times, probability, size=_size(size)), seed)
+
+    def gzip_bomb(
+        self,
+        size: int,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Apply the operation, then answer ``Content-Encoding: gzip`` expanding to *size* bytes.
+
+        The compressed body is about a thousandth of *size* (1 GB expands from about 1 MB);
+        expanded, it is the real answer padded with an XML comment.
+        """
+        return self._add(FaultRule("gzip_bomb", op, times, probability, size=_size(size)), seed)
+
+    def huge_status_detail(
+        self,
+        size: int,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Refuse the operation (``Status=NO``) with a ``StatusDetail`` of *size* bytes.
+
+        Nothing is applied. The text is KashFlow-like words repeated, sent as it is generated.
+        """
+        return self._add(
+            FaultRule("huge_status_detail", op, times, probability, size=_size(size)), seed
+        )
+
+    def huge_fault(
+        self,
+        size: int,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        part: Literal["detail", "faultstring"] = "detail",
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Answer HTTP 500 with a ``soap:Server`` fault whose *part* holds *size* bytes.
+
+        *part* is ``"detail"`` (the ``<detail>`` element) or ``"faultstring"``. Nothing is
+        applied.
+        """
+        if part not in ("detail", "faultstring"):
+            raise ValueError("part must be 'detail' or 'faultstring'")
+        rule = FaultRule("huge_fault", op, times, probability, size=_size(size), part=part)
+        return self._add(rule, seed)
+
     def random(
         self,
         kind: FaultKind,
         rate: float,
         seed: int | str = 0,
-        op: str | None = None,
+        op: Operations = None,
         **options: object,
     ) -> FaultRule:
         """Fire *kind* on a fraction *rate* of matching calls, forever, repeatably for *seed*.
@@ -183,8 +379,9 @@ class Faults:
             kind: one of the fault kinds (``"http_error"``, ``"delay"``...).
             rate: probability per matching call, 0 to 1.
             seed: seeds this rule's own RNG.
-            op: the operation to match, or None for any.
-            **options: the kind's own options (``status=``, ``seconds=``, ``message=``...).
+            op: the operation to match, several (``WRITE_OPERATIONS`` for every write), or
+                None for any.
+            **options: the kind's own options (``status=``, ``seconds=``, ``apply_after=``...).
 
         """
         if kind not in _KINDS:
@@ -237,3 +434,9 @@ class Faults:
         with self._lock:
             self._rules.append(rule)
         return rule
+
+
+def _size(size: int) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive number of bytes, not {size!r}")
+    return size

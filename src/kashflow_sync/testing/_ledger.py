@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._readings import Readings
 from ._records import (
     AttachmentRecord,
     BankAccountRecord,
@@ -74,7 +75,14 @@ class Ledger:
         """
         self._lock = threading.RLock()
         self._clock = clock or _now
+        self._readings = Readings()
         self._versions: dict[str, int] = {}
+        self._clear_ledger()
+
+    def _clear_ledger(self) -> None:
+        """Empty every collection (versions only ever grow, so cached answers go stale)."""
+        for name in list(self._versions):
+            self._touch(name)
         self._next: dict[str, int] = dict(_FIRST_ID)
         self._nominal: dict[int, NominalCodeRecord] = {}
         self._nominal_by_code: dict[int, int] = {}
@@ -152,7 +160,7 @@ class Ledger:
 
     @property
     def bank_accounts(self) -> list[BankAccountRecord]:
-        """The bank accounts (``account_id`` is what payments' ``PayAccount`` wants)."""
+        """The bank accounts (``kashflow_id`` is what payments' ``PayAccount`` wants)."""
         return self._locked(lambda: list(self._banks.values()))
 
     @property
@@ -193,7 +201,7 @@ class Ledger:
     def _documents_of(self, kind: DocumentKind) -> list[DocumentRecord]:
         with self._lock:
             docs = [d for (k, _), d in self._documents.items() if k == kind]
-        return sorted(docs, key=lambda d: d.invoice_number)
+        return sorted(docs, key=lambda d: d.number)
 
     def receipt(self, number: int) -> DocumentRecord | None:
         """The receipt with that visible number, or None."""
@@ -204,6 +212,32 @@ class Ledger:
         return self._locked(lambda: self._documents.get(("invoice", number)))
 
     # -- account settings ---------------------------------------------------------------------
+
+    @property
+    def readings(self) -> Readings:
+        """Which reading of KashFlow's unconfirmed behaviour the fake plays (see Readings)."""
+        return self._readings
+
+    @readings.setter
+    def readings(self, value: Readings) -> None:
+        if not isinstance(value, Readings):
+            raise TypeError(f"readings must be a Readings, not {type(value).__name__}")
+        with self._lock:
+            self._readings = value
+
+    def set_readings(self, **changes: Any) -> Readings:
+        """Change some readings, keep the others; returns the readings now in force.
+
+        Example: ``fake.set_readings(not_found="empty_object", rate_decimals=2)``.
+
+        Raises:
+            TypeError: an unknown reading name.
+            ValueError: a value the reading does not take.
+
+        """
+        with self._lock:
+            self._readings = attrs.evolve(self._readings, **changes)
+            return self._readings
 
     def allow_ip(self, ip: str, comment: str = "") -> None:
         """Add *ip* to the API access list (what AutoAuthIP or the KashFlow UI would do)."""
@@ -247,7 +281,7 @@ class Ledger:
             if code in self._nominal_by_code:
                 raise ValueError(f"nominal code {code} exists already")
             record = NominalCodeRecord(
-                id=self._take("nominal"),
+                kashflow_id=self._take("nominal"),
                 code=code,
                 name=name,
                 classification_id=classification,
@@ -257,8 +291,8 @@ class Ledger:
                 else type_id,
                 vat_rate=vat_rate,
             )
-            self._nominal[record.id] = record
-            self._nominal_by_code[code] = record.id
+            self._nominal[record.kashflow_id] = record
+            self._nominal_by_code[code] = record.kashflow_id
             self._touch("nominal")
             return record
 
@@ -273,7 +307,7 @@ class Ledger:
     def _evolve_nominal(self, code: int, **changes: Any) -> NominalCodeRecord:
         with self._lock:
             record = attrs.evolve(self._nominal[self._nominal_by_code[code]], **changes)
-            self._nominal[record.id] = record
+            self._nominal[record.kashflow_id] = record
             self._touch("nominal")
             return record
 
@@ -283,17 +317,21 @@ class Ledger:
             if any(p.number == number for p in self._projects.values()):
                 raise ValueError(f"project number {number} exists already")
             record = ProjectRecord(
-                id=self._take("project"), number=number, name=name, status=status, **fields
+                kashflow_id=self._take("project"),
+                number=number,
+                name=name,
+                status=status,
+                **fields,
             )
-            self._projects[record.id] = record
+            self._projects[record.kashflow_id] = record
             self._touch("projects")
             return record
 
     def add_vat_rate(self, rate: Decimal | int | str) -> VatRateRecord:
         """Offer another VAT rate (a percentage; -1 is exempt)."""
         with self._lock:
-            record = VatRateRecord(id=self._take("vat"), value=Decimal(rate))
-            self._vat[record.id] = record
+            record = VatRateRecord(kashflow_id=self._take("vat"), rate=Decimal(rate))
+            self._vat[record.kashflow_id] = record
             self._touch("vat")
             return record
 
@@ -306,12 +344,12 @@ class Ledger:
                 for cid, cur in self._currencies.items():
                     self._currencies[cid] = attrs.evolve(cur, is_default=False)
             record = CurrencyRecord(
-                currency_id=self._take("currency"),
-                currency_code=code,
+                kashflow_id=self._take("currency"),
+                code=code,
                 exchange_rate=exchange_rate,
                 is_default=default,
             )
-            self._currencies[record.currency_id] = record
+            self._currencies[record.kashflow_id] = record
             self._touch("currencies")
             return record
 
@@ -320,10 +358,8 @@ class Ledger:
         with self._lock:
             if nominal_code not in self._nominal_by_code:
                 self.add_nominal_code(nominal_code, name, 5, type_id=3)
-            record = BankAccountRecord(
-                account_id=self._take("bank"), account_name=name, account_code=nominal_code
-            )
-            self._banks[record.account_id] = record
+            record = BankAccountRecord(kashflow_id=self._take("bank"), name=name, code=nominal_code)
+            self._banks[record.kashflow_id] = record
             self._touch("banks")
             return record
 
@@ -331,7 +367,15 @@ class Ledger:
         """Add a payment method for ``"receipt"`` (purchases) or ``"invoice"`` (sales)."""
         with self._lock:
             series = "purchase_method" if kind == "receipt" else "sales_method"
-            record = PaymentMethodRecord(method_id=self._take(series), method_name=name)
-            self._methods[kind][record.method_id] = record
+            record = PaymentMethodRecord(kashflow_id=self._take(series), name=name)
+            self._methods[kind][record.kashflow_id] = record
             self._touch(f"methods_{kind}")
             return record
+
+    def add_purchase_payment_method(self, name: str) -> PaymentMethodRecord:
+        """Add a payment method for receipts (``GetRecPayMethods``)."""
+        return self.add_payment_method("receipt", name)
+
+    def add_sales_payment_method(self, name: str) -> PaymentMethodRecord:
+        """Add a payment method for sales invoices (``GetInvPayMethods``)."""
+        return self.add_payment_method("invoice", name)

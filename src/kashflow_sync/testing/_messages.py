@@ -1,7 +1,8 @@
 """Every ``StatusDetail`` the fake answers with ``Status=NO``, in one table.
 
-Only the first two are KashFlow's documented words (seen verbatim in client libraries); the
-others are the fake's own plausible wording, because KashFlow does not publish them.
+Only the first two and the customer-code refusal are KashFlow's documented words (seen verbatim
+in client libraries or their docs); the others are the fake's own plausible wording, because
+KashFlow does not publish them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["STATUS_DETAILS", "Rejected", "detail"]
+__all__ = ["STATUS_DETAILS", "NotFound", "Rejected", "detail"]
 
 #: ``StatusDetail`` templates by key; ``{placeholders}`` are filled per call.
 STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
@@ -30,8 +31,10 @@ STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
         "invoice_not_found": "There is no invoice with that number",
         "supplier_name_required": "The supplier name cannot be empty",
         "customer_name_required": "The customer name cannot be empty",
-        "supplier_code_taken": "A supplier with the code {code} already exists",
-        "customer_code_taken": "A customer with the code {code} already exists",
+        # KashFlow's answer as quoted in WHMCS's KashFlow module docs (2015).
+        "customer_code_taken": "Error Inserting Customer {name}: Customer Code is not unique",
+        # Inferred from the customer wording; no public source quotes the supplier one.
+        "supplier_code_taken": "Error Inserting Supplier {name}: Supplier Code is not unique",
         "document_missing": "No invoice data was supplied",
         "payment_missing": "No payment data was supplied",
         "line_not_typed": (
@@ -46,7 +49,18 @@ STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
         "bad_pay_account": "There is no bank account with ID {id}",
         "bad_pay_amount": "The payment amount must be greater than zero",
         "bad_base64": "The file content is not valid Base64",
+        "receipt_payment_not_found": "There is no receipt payment with that number",
+        "invoice_payment_not_found": "There is no invoice payment with that number",
+        "attachment_not_found": "There is no attachment with that ID",
+        "receipt_has_payments": "The receipt has payments; delete them first",
+        "invoice_has_payments": "The invoice has payments; delete them first",
+        "supplier_has_receipts": "The supplier has receipts and cannot be deleted",
         "filename_required": "A file name is required",
+        # Assumed wording: attachments live in the account's Dropbox (Dext's help), but no
+        # public source quotes KashFlow's refusal when none is connected.
+        "dropbox_not_connected": (
+            "Unable to upload the file: no Dropbox account is connected to this KashFlow account"
+        ),
     }
 )
 
@@ -63,3 +77,11 @@ class Rejected(Exception):
         """Carry KashFlow's words for the refusal."""
         super().__init__(detail)
         self.detail = detail
+
+
+class NotFound(Rejected):
+    """A refusal because the thing asked for does not exist.
+
+    Lookups answer it according to ``Readings.not_found``: ``Status=NO`` with ``detail``, or
+    ``Status=OK`` with an empty object. Writes that name a missing document always refuse.
+    """

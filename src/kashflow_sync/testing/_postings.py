@@ -16,7 +16,8 @@ from typing import Any
 import attrs
 
 from ._contacts import Contacts
-from ._messages import Rejected, detail
+from ._messages import NotFound, Rejected, detail
+from ._readings import store_line
 from ._records import (
     AttachmentRecord,
     DocumentKind,
@@ -97,7 +98,7 @@ class Postings(Contacts):
             raise KeyError(f"no customer {customer!r}")
         return self._add_document(
             "invoice",
-            contact.customer_id,
+            contact.kashflow_id,
             net,
             vat,
             vat_rate,
@@ -168,27 +169,28 @@ class Postings(Contacts):
             items: Sequence[object] = wire.get("Lines") or []
             for number, item in enumerate(items, 1):
                 self._check_line(number, item)
+            convert_by = self._home_currency_factor(currency, wire.get("ExchangeRate"))
             dbid = self._take("dbid")
             lines = tuple(
-                self._line(number, item)
+                self._line(number, item, convert_by)
                 for number, item in enumerate(items, 1)
                 if isinstance(item, Mapping)
             )
             record = DocumentRecord(
                 kind=kind,
-                invoice_dbid=dbid,
-                invoice_number=self._take(f"{kind}_number"),
+                kashflow_id=dbid,
+                number=self._take(f"{kind}_number"),
                 invoice_date=wire.get("InvoiceDate") or self._stamp(),
                 due_date=wire.get("DueDate") or wire.get("InvoiceDate") or self._stamp(),
-                customer_id=contact_id,
-                customer=contact.code,
-                customer_name=contact.name,
+                contact_id=contact_id,
+                contact_code=contact.code,
+                contact_name=contact.name,
                 lines=lines,
-                net_amount=sum((line.net for line in lines), _ZERO),
-                vat_amount=sum((line.vat_amount for line in lines), _ZERO),
-                customer_reference=wire.get("CustomerReference"),
+                net=sum((line.net for line in lines), _ZERO),
+                vat=sum((line.vat for line in lines), _ZERO),
+                reference=wire.get("CustomerReference"),
                 project_id=project_id,
-                currency_code=currency,
+                currency=currency,
                 exchange_rate=wire.get("ExchangeRate") or Decimal(1),
                 suppress_total=wire.get("SuppressTotal") or 0,
                 estimate_category=wire.get("EstimateCategory"),
@@ -199,18 +201,38 @@ class Postings(Contacts):
                 cisrc_vat_amount=wire.get("CISRCVatAmount"),
                 is_cis_reverse_charge=wire.get("IsCISReverseCharge"),
             )
-            self._documents[(kind, record.invoice_number)] = record
-            self._document_by_dbid[dbid] = (kind, record.invoice_number)
+            self._documents[(kind, record.number)] = record
+            self._document_by_dbid[dbid] = (kind, record.number)
             self._touch("documents")
             return record
 
     def _currency_code(self, code: str | None) -> str | None:
         if not code:
             default = next((c for c in self._currencies.values() if c.is_default), None)
-            return default.currency_code if default else None
-        if not any(c.currency_code.upper() == code.upper() for c in self._currencies.values()):
+            return default.code if default else None
+        if not any(c.code.upper() == code.upper() for c in self._currencies.values()):
             raise Rejected(detail("bad_currency", code=code))
         return code.upper()
+
+    def _home_currency_factor(
+        self, currency: str | None, sent_rate: Decimal | None
+    ) -> Decimal | None:
+        """The factor lines without ``ValuesInCurrency=1`` are converted by, or None.
+
+        Only under ``Readings.values_in_currency`` and only on a document in a currency other
+        than the home one: KashFlow then reads such a line's amounts as home-currency values.
+        """
+        if not self._readings.values_in_currency or currency is None:
+            return None
+        home = next((c for c in self._currencies.values() if c.is_default), None)
+        if home is None or home.code == currency:
+            return None
+        if sent_rate:
+            return sent_rate
+        return next(
+            (c.exchange_rate for c in self._currencies.values() if c.code == currency),
+            Decimal(1),
+        )
 
     def _check_line(self, number: int, item: object) -> None:
         # KashFlow's ArrayOfAnyType lines mean nothing without xsi:type="InvoiceLine".
@@ -226,18 +248,28 @@ class Postings(Contacts):
         if project and project not in self._projects:
             raise Rejected(detail("line_bad_project", line=number, id=project))
 
-    def _line(self, number: int, item: Mapping[str, Any]) -> LineRecord:
-        return LineRecord(
-            line_id=self._take("line"),
-            sort=item.get("Sort") or number,
+    def _line(self, number: int, item: Mapping[str, Any], convert_by: Decimal | None) -> LineRecord:
+        in_currency = item.get("ValuesInCurrency") == 1
+        amounts = store_line(
+            self._readings,
             quantity=item["Quantity"],
             rate=item["Rate"],
+            vat=item["VatAmount"],
+            vat_rate=item["VatRate"],
+            convert_by=None if in_currency else convert_by,
+        )
+        return LineRecord(
+            kashflow_id=self._take("line"),
+            sort=item.get("Sort") or number,
+            quantity=item["Quantity"],
+            rate=amounts.rate,
+            net=amounts.net,
             charge_type=item["ChargeType"],
             vat_rate=item["VatRate"],
-            vat_amount=item["VatAmount"],
+            vat=amounts.vat,
             description=item.get("Description"),
             product_id=item.get("ProductID") or 0,
-            proj_id=item.get("ProjID") or 0,
+            project_id=item.get("ProjID") or 0,
             values_in_currency=item.get("ValuesInCurrency"),
         )
 
@@ -255,19 +287,19 @@ class Postings(Contacts):
             if amount <= 0:
                 raise Rejected(detail("bad_pay_amount"))
             record = PaymentRecord(
-                pay_id=self._take("payment"),
+                kashflow_id=self._take("payment"),
                 kind=kind,
-                pay_invoice=document.invoice_number,
+                document_number=document.number,
                 pay_date=wire["PayDate"],
-                pay_method=method,
-                pay_account=account,
-                pay_amount=amount,
-                pay_note=wire.get("PayNote"),
+                method_id=method,
+                account_id=account,
+                amount=amount,
+                note=wire.get("PayNote"),
             )
-            self._payments[record.pay_id] = record
+            self._payments[record.kashflow_id] = record
             paid = document.amount_paid + amount
-            self._documents[(kind, document.invoice_number)] = attrs.evolve(
-                document, amount_paid=paid, paid=int(paid >= document.gross_amount)
+            self._documents[(kind, document.number)] = attrs.evolve(
+                document, amount_paid=paid, paid=int(paid >= document.gross)
             )
             self._touch("documents", "payments")
             return record
@@ -285,11 +317,13 @@ class Postings(Contacts):
                 )
             except (binascii.Error, ValueError):
                 raise Rejected(detail("bad_base64")) from None
+            if not self._readings.dropbox_connected:
+                raise Rejected(detail("dropbox_not_connected"))
             record = AttachmentRecord(
-                attachment_id=self._take("attachment"),
+                kashflow_id=self._take("attachment"),
                 kind=kind,
                 document_number=number,
-                document_id=document.invoice_dbid,
+                document_id=document.kashflow_id,
                 filename=filename,
                 content=content,
                 upload_date=self._stamp(),
@@ -297,7 +331,7 @@ class Postings(Contacts):
                 file_extension=wire.get("FileExtension"),
                 file_size=wire.get("FileSize"),
             )
-            self._attachments[record.attachment_id] = record
+            self._attachments[record.kashflow_id] = record
             self._touch("attachments")
             return record
 
@@ -307,7 +341,7 @@ class Postings(Contacts):
         with self._lock:
             document = self._documents.get((kind, number))
         if document is None:
-            raise Rejected(detail(f"{kind}_not_found"))
+            raise NotFound(detail(f"{kind}_not_found"))
         return document
 
     def _documents_for(self, kind: DocumentKind, contact_id: int) -> list[DocumentRecord]:
@@ -317,21 +351,21 @@ class Postings(Contacts):
             )
             if contact_id not in contacts:
                 who = "supplier" if kind == "receipt" else "customer"
-                raise Rejected(detail(f"{who}_id_not_found"))
+                raise NotFound(detail(f"{who}_id_not_found"))
             return sorted(
                 (
                     d
                     for (k, _), d in self._documents.items()
-                    if k == kind and d.customer_id == contact_id
+                    if k == kind and d.contact_id == contact_id
                 ),
-                key=lambda d: d.invoice_number,
+                key=lambda d: d.number,
             )
 
     def _receipt_attachments(self, receipt_dbid: int) -> list[AttachmentRecord]:
         with self._lock:
             found = self._document_by_dbid.get(receipt_dbid)
             if found is None or found[0] != "receipt":
-                raise Rejected(detail("receipt_id_not_found"))
+                raise NotFound(detail("receipt_id_not_found"))
             return [
                 a
                 for a in self._attachments.values()
@@ -342,5 +376,5 @@ class Postings(Contacts):
         with self._lock:
             self._document(kind, number)
             return [
-                p for p in self._payments.values() if p.kind == kind and p.pay_invoice == number
+                p for p in self._payments.values() if p.kind == kind and p.document_number == number
             ]

@@ -1,22 +1,31 @@
 """What the fake ledger stores: frozen attrs records with Decimal money.
 
-Attribute names are the snake_case of KashFlow's WSDL element names (``SupplierID`` ->
-``supplier_id``, ``InvoiceDBID`` -> ``invoice_dbid``), so the renderer maps records to the wire
-without per-type code. ``WIRE_ALIASES`` names the few attributes that read better under another
-name, and ``extra`` keeps optional text the fake only stores and echoes back (addresses,
-contact names...), keyed by WSDL element name.
+Attributes speak the SDK's words (``kashflow_id``, ``code``, ``name``, ``reference``,
+``number``), as :mod:`kashflow_sync`'s own models do; KashFlow's wire names stay readable as
+aliases (``supplier_id``, ``invoice_number``, ``customer_reference``...). ``WIRE_ALIASES`` tells
+the renderer which attribute holds each WSDL element whose snake_case name is not an attribute,
+so records map to the wire without per-type code. ``extra`` keeps optional text the fake only
+stores and echoes back (addresses, contact names...), keyed by WSDL element name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import ClassVar, Literal
+from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 
 from .._models import NOMINAL_CLASSIFICATIONS
+from ._alias import Alias
+from ._docrecords import (
+    AttachmentRecord,
+    DocumentKind,
+    DocumentRecord,
+    LineRecord,
+    PaymentRecord,
+)
 
 __all__ = [
     "AttachmentRecord",
@@ -35,10 +44,6 @@ __all__ = [
     "VatRateRecord",
 ]
 
-#: ``"receipt"`` (purchase invoice) or ``"invoice"`` (sales invoice).
-DocumentKind = Literal["receipt", "invoice"]
-
-_CENT = Decimal("0.01")
 _NOMINAL_TYPES: Mapping[int, str] = {
     1: "Sales Type",
     2: "Outgoing Type",
@@ -52,11 +57,12 @@ def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
 
 @attrs.frozen
 class NominalCodeRecord:
-    """A nominal code; ``id`` is the internal id that lines' ``ChargeType`` wants."""
+    """A nominal code; ``kashflow_id`` is the internal id that lines' ``ChargeType`` wants."""
 
     WIRE_TYPE: ClassVar[str] = "NominalCodeExtended"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"id": "kashflow_id"}
 
-    id: int
+    kashflow_id: int
     code: int
     name: str
     classification_id: int = 3
@@ -69,6 +75,8 @@ class NominalCodeRecord:
     debit: Decimal = Decimal(0)
     credit: Decimal = Decimal(0)
     balance: Decimal = Decimal(0)
+
+    id = Alias[int]("kashflow_id")
 
     @property
     def classification_name(self) -> str:
@@ -86,8 +94,9 @@ class SupplierRecord:
     """A supplier. Fields KashFlow has but the fake does not interpret live in ``extra``."""
 
     WIRE_TYPE: ClassVar[str] = "Supplier"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"SupplierID": "kashflow_id"}
 
-    supplier_id: int
+    kashflow_id: int
     code: str
     name: str
     created: datetime
@@ -100,14 +109,17 @@ class SupplierRecord:
     trade_border_type: Decimal = Decimal(0)
     extra: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_mapping)
 
+    supplier_id = Alias[int]("kashflow_id")
+
 
 @attrs.frozen
 class CustomerRecord:
     """A customer. Fields KashFlow has but the fake does not interpret live in ``extra``."""
 
     WIRE_TYPE: ClassVar[str] = "Customer"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"CustomerID": "kashflow_id"}
 
-    customer_id: int
+    kashflow_id: int
     code: str
     name: str
     created: datetime
@@ -123,14 +135,17 @@ class CustomerRecord:
     source: int = 0
     extra: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_mapping)
 
+    customer_id = Alias[int]("kashflow_id")
+
 
 @attrs.frozen
 class ProjectRecord:
     """A project; ``status`` is 0 completed, 1 active, 2 archived."""
 
     WIRE_TYPE: ClassVar[str] = "Project"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"ID": "kashflow_id"}
 
-    id: int
+    kashflow_id: int
     number: int
     name: str
     status: int = 1
@@ -140,22 +155,28 @@ class ProjectRecord:
     date2: datetime | None = None
     customer_id: int = 0
 
+    id = Alias[int]("kashflow_id")
+
 
 @attrs.frozen
 class VatRateRecord:
-    """A VAT rate; ``value`` is a percentage (20 means 20%, -1 exempt)."""
+    """A VAT rate; ``rate`` is a percentage (20 means 20%, -1 exempt)."""
 
     WIRE_TYPE: ClassVar[str] = "BasicDataset"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"ID": "kashflow_id", "Value": "rate"}
 
-    id: int
-    value: Decimal
+    kashflow_id: int
+    rate: Decimal
+
+    id = Alias[int]("kashflow_id")
+    value = Alias[Decimal]("rate")
 
     @property
     def name(self) -> str:
         """The rate as KashFlow shows it: ``"20%"``, ``"17.5%"``, or ``"N/A"`` for -1."""
-        if self.value == -1:
+        if self.rate == -1:
             return "N/A"
-        text = format(self.value.normalize(), "f")
+        text = format(self.rate.normalize(), "f")
         return f"{text}%"
 
     @property
@@ -169,22 +190,38 @@ class CurrencyRecord:
     """A currency enabled on the account."""
 
     WIRE_TYPE: ClassVar[str] = "Currencies"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {
+        "CurrencyId": "kashflow_id",
+        "CurrencyCode": "code",
+    }
 
-    currency_id: int
-    currency_code: str
+    kashflow_id: int
+    code: str
     exchange_rate: Decimal = Decimal(1)
     is_default: bool = False
+
+    currency_id = Alias[int]("kashflow_id")
+    currency_code = Alias[str]("code")
 
 
 @attrs.frozen
 class BankAccountRecord:
-    """A bank account; ``account_code`` is its nominal code (e.g. 1200)."""
+    """A bank account; ``code`` is its nominal code (e.g. 1200)."""
 
     WIRE_TYPE: ClassVar[str] = "BankAccount"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {
+        "AccountID": "kashflow_id",
+        "AccountName": "name",
+        "AccountCode": "code",
+    }
 
-    account_id: int
-    account_name: str
-    account_code: int
+    kashflow_id: int
+    name: str
+    code: int
+
+    account_id = Alias[int]("kashflow_id")
+    account_name = Alias[str]("name")
+    account_code = Alias[int]("code")
 
 
 @attrs.frozen
@@ -192,140 +229,13 @@ class PaymentMethodRecord:
     """A payment method (purchase ones from GetRecPayMethods, sales from GetInvPayMethods)."""
 
     WIRE_TYPE: ClassVar[str] = "PaymentMethod"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"MethodID": "kashflow_id", "MethodName": "name"}
 
-    method_id: int
-    method_name: str
+    kashflow_id: int
+    name: str
 
-
-@attrs.frozen
-class LineRecord:
-    """A receipt or invoice line as stored (``InvoiceLine`` on the wire)."""
-
-    WIRE_TYPE: ClassVar[str] = "InvoiceLine"
-
-    line_id: int
-    sort: int
-    quantity: Decimal
-    rate: Decimal
-    charge_type: int
-    vat_rate: Decimal
-    vat_amount: Decimal
-    description: str | None = None
-    product_id: int = 0
-    proj_id: int = 0
-    values_in_currency: int | None = None
-
-    @property
-    def net(self) -> Decimal:
-        """``Rate * Quantity`` rounded half-up to pennies."""
-        return (self.rate * self.quantity).quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
-@attrs.frozen
-class DocumentRecord:
-    """A receipt (purchase invoice) or a sales invoice; both are ``Invoice`` on the wire.
-
-    On a receipt ``customer_id`` holds the supplier's id and ``customer_reference`` the
-    supplier's own invoice number, exactly as KashFlow does.
-    """
-
-    WIRE_TYPE: ClassVar[str] = "Invoice"
-
-    kind: DocumentKind
-    invoice_dbid: int
-    invoice_number: int
-    invoice_date: datetime
-    due_date: datetime
-    customer_id: int
-    customer: str | None
-    customer_name: str | None
-    lines: tuple[LineRecord, ...]
-    net_amount: Decimal
-    vat_amount: Decimal
-    customer_reference: str | None = None
-    project_id: int = 0
-    currency_code: str | None = None
-    exchange_rate: Decimal = Decimal(1)
-    amount_paid: Decimal = Decimal(0)
-    paid: int = 0
-    suppress_total: int = 0
-    estimate_category: str | None = None
-    readable_string: str | None = None
-    perma_link: str | None = None
-    use_custom_delivery_address: bool = False
-    cisrc_net_amount: Decimal | None = None
-    cisrc_vat_amount: Decimal | None = None
-    is_cis_reverse_charge: bool | None = None
-
-    @property
-    def number(self) -> int:
-        """The visible receipt or invoice number."""
-        return self.invoice_number
-
-    @property
-    def dbid(self) -> int:
-        """KashFlow's internal id (``InvoiceDBID``)."""
-        return self.invoice_dbid
-
-    @property
-    def gross_amount(self) -> Decimal:
-        """Net plus VAT."""
-        return self.net_amount + self.vat_amount
-
-
-@attrs.frozen
-class PaymentRecord:
-    """A payment against a receipt or an invoice; ``pay_invoice`` is the document number."""
-
-    WIRE_TYPE: ClassVar[str] = "Payment"
-
-    pay_id: int
-    kind: DocumentKind
-    pay_invoice: int
-    pay_date: datetime
-    pay_method: int
-    pay_account: int
-    pay_amount: Decimal
-    pay_note: str | None = None
-
-    @property
-    def document_number(self) -> int:
-        """The receipt or invoice number paid."""
-        return self.pay_invoice
-
-
-@attrs.frozen
-class AttachmentRecord:
-    """A file attached to a receipt or an invoice, with its decoded bytes."""
-
-    WIRE_TYPE: ClassVar[str] = "ReceiptAttachment"
-    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {
-        "ReceiptID": "document_id",
-        "ActualFilename": "filename",
-    }
-
-    attachment_id: int
-    kind: DocumentKind
-    document_number: int
-    document_id: int
-    filename: str
-    content: bytes = attrs.field(repr=False)
-    upload_date: datetime
-    content_type: str | None = None
-    file_extension: str | None = None
-    file_size: str | None = None
-    meta_name: str | None = None
-    meta_value: str | None = None
-
-    @property
-    def amazon_filename(self) -> str:
-        """The storage key KashFlow reports beside the original name."""
-        return f"{self.attachment_id}_{self.filename}"
-
-    @property
-    def file_url(self) -> str:
-        """A download address in the fake's own (unreachable) domain."""
-        return f"https://files.kashflow.fake/{self.attachment_id}/{self.filename}"
+    method_id = Alias[int]("kashflow_id")
+    method_name = Alias[str]("name")
 
 
 @attrs.frozen

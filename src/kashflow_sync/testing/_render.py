@@ -79,11 +79,19 @@ def fmt_datetime(value: datetime | date) -> str:
     return text
 
 
-def fault_envelope(code: str, message: str) -> bytes:
-    """A SOAP 1.1 ``soap:Fault`` envelope (``code`` is ``soap:Client`` or ``soap:Server``)."""
+def fault_envelope(code: str, message: str, detail: str | None = None) -> bytes:
+    """A SOAP 1.1 ``soap:Fault`` envelope (``code`` is ``soap:Client`` or ``soap:Server``).
+
+    Args:
+        code: the fault code.
+        message: the ``faultstring``.
+        detail: text for ``<detail><Message>...</Message></detail>``; None for ``<detail />``.
+
+    """
+    inner = "<detail />" if detail is None else f"<detail><Message>{esc(detail)}</Message></detail>"
     return (
         f"{_ENVELOPE_OPEN}<soap:Fault><faultcode>{code}</faultcode>"
-        f"<faultstring>{esc(message)}</faultstring><detail /></soap:Fault>{_ENVELOPE_CLOSE}"
+        f"<faultstring>{esc(message)}</faultstring>{inner}</soap:Fault>{_ENVELOPE_CLOSE}"
     ).encode()
 
 

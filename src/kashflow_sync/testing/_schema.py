@@ -44,6 +44,16 @@ _XSI_NIL = f"{{{XSI_NS}}}nil"
 #: XSD built-in types the fake converts to Python values; any other type is a complexType.
 BUILTINS = frozenset({"int", "integer", "decimal", "boolean", "dateTime", "string", "anyType"})
 
+#: .NET's default value of each built-in, as an empty KashFlow object carries it.
+_EMPTY_SCALARS: Mapping[str, object] = {
+    "int": 0,
+    "integer": 0,
+    "decimal": Decimal(0),
+    "boolean": False,
+    "dateTime": datetime(1, 1, 1),
+    "string": "",
+}
+
 _DATETIME_RE = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?)?"
     r"(Z|[+-]\d{2}:\d{2})?\s*$"
@@ -117,6 +127,32 @@ class SchemaModel:
         if error is None:
             return "(1, 1). ---> the element is not valid"
         return f"({error.line}, {error.column}). ---> {error.message}"
+
+    def empty_result(self, operation: str) -> object:
+        """What ``<operation>Result`` holds when KashFlow answers "not found" with an empty value.
+
+        An array type gives ``[]``; a complexType an empty object (see :meth:`empty_object`);
+        an ``int`` result 0.
+        """
+        field = self.elements[f"{operation}Response"].by_name[f"{operation}Result"]
+        if field.builtin:
+            return _EMPTY_SCALARS.get(field.type_name)
+        spec = self.types[field.type_name]
+        return [] if spec.is_array else self.empty_object(field.type_name)
+
+    def empty_object(self, type_name: str) -> dict[str, object]:
+        """An object of *type_name* as .NET's default: ids and numbers 0, strings empty.
+
+        Dates are ``0001-01-01T00:00:00``, booleans false, nillable values nil, arrays empty
+        and nested objects absent.
+        """
+        values: dict[str, object] = {}
+        for field in self.types[type_name].fields:
+            if field.builtin:
+                values[field.name] = None if field.nillable else _EMPTY_SCALARS.get(field.type_name)
+            elif self.types[field.type_name].is_array:
+                values[field.name] = []
+        return values
 
     def parse(self, element: etree._Element) -> dict[str, object]:
         """Convert an operation element into a plain dict keyed by WSDL element names.

@@ -2,11 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from ._contacts import Contacts
+from ._jsonio import call_with_json
 
-__all__ = ["seed_basics", "seed_demo"]
+__all__ = ["SEED_LISTS", "add_lists", "apply_seed", "seed_basics", "seed_demo"]
+
+#: What a seed mapping may hold, in the order it is applied (codes before the bank accounts
+#: that use them, contacts before their documents), and the fake method each item goes to.
+SEED_LISTS: Mapping[str, str] = {
+    "currencies": "add_currency",
+    "vat_rates": "add_vat_rate",
+    "nominal_codes": "add_nominal_code",
+    "bank_accounts": "add_bank_account",
+    "purchase_payment_methods": "add_purchase_payment_method",
+    "sales_payment_methods": "add_sales_payment_method",
+    "projects": "add_project",
+    "suppliers": "add_supplier",
+    "customers": "add_customer",
+    "receipts": "add_receipt",
+    "invoices": "add_invoice",
+}
+
+
+def apply_seed(ledger: Any, seed: Mapping[str, Any]) -> None:
+    """Seed *ledger* from a JSON-shaped mapping, as ``kashflow-sync fake serve --seed`` does.
+
+    ``base`` is ``"empty"`` (default: VAT rates and GBP only) or ``"demo"``. Every other key
+    names a list (see :data:`SEED_LISTS`) whose items are keyword arguments of the matching
+    ``add_...`` method (``{"name": "Acme", "code": "ACME01"}``), or a single value for its
+    first argument (``"17.5"`` for a VAT rate, ``"Cash"`` for a payment method)::
+
+        {"base": "demo",
+         "suppliers": [{"name": "Northwind Traders", "code": "NORTH01"}],
+         "nominal_codes": [{"code": 7100, "name": "Rent and rates"}],
+         "receipts": [{"supplier": "NORTH01", "net": "100.00", "vat": "20.00"}]}
+
+    Args:
+        ledger: the fake to seed.
+        seed: the mapping.
+
+    Raises:
+        ValueError: an unknown key or base, or a value the method refuses.
+        TypeError: an item with arguments the method does not take.
+
+    """
+    base = seed.get("base", "empty")
+    if base not in ("demo", "empty"):
+        raise ValueError(f"seed base must be 'demo' or 'empty', not {base!r}")
+    lists = {k: v for k, v in seed.items() if k != "base"}
+    _check_keys(lists)
+    if base == "demo":
+        seed_demo(ledger)
+    else:
+        seed_basics(ledger)
+    add_lists(ledger, lists)
+
+
+def add_lists(ledger: Any, lists: Mapping[str, Any]) -> None:
+    """Add the lists of a seed mapping (no ``base``) to an existing account.
+
+    Raises:
+        ValueError: an unknown key, or a value the method refuses.
+        TypeError: an item with arguments the method does not take.
+
+    """
+    _check_keys(lists)
+    for key, method_name in SEED_LISTS.items():
+        items = lists.get(key) or []
+        if not isinstance(items, list):
+            raise ValueError(f"seed {key!r} must be a list")
+        method: Callable[..., Any] = getattr(ledger, method_name)
+        for item in items:
+            if isinstance(item, Mapping):
+                call_with_json(method, **item)
+            else:
+                call_with_json(method, item)
 
 
 def seed_basics(ledger: Contacts) -> None:
@@ -64,3 +138,9 @@ def seed_demo(ledger: Contacts) -> None:
     ledger.add_project(1, "Website redesign", 1, reference="WEB")
     ledger.add_project(2, "Office move", 0, reference="MOVE")
     ledger.add_project(3, "Old client work", 2, reference="OLD")
+
+
+def _check_keys(lists: Mapping[str, Any]) -> None:
+    unknown = sorted(set(lists) - set(SEED_LISTS))
+    if unknown:
+        raise ValueError(f"unknown seed list(s) {unknown}; known: {', '.join(SEED_LISTS)}")

@@ -9,17 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import itertools
+import logging
+import select
 import socket
 import socketserver
 import struct
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from http import HTTPStatus
 
 import httpx
 
-from ._soapapp import Reply, SoapApp
+from ._reply import Reply
+from ._soapapp import SoapApp
 
 __all__ = ["AsyncFakeTransport", "FakeTransport", "LoopbackServer"]
+
+_log = logging.getLogger("kashflow_sync.testing")
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 def _call_app(app: SoapApp, request: httpx.Request, body: bytes, client_ip: str) -> Reply:
@@ -38,18 +48,68 @@ def _call_app(app: SoapApp, request: httpx.Request, body: bytes, client_ip: str)
     )
 
 
-def _to_response(reply: Reply, request: httpx.Request) -> httpx.Response:
+def _to_response(reply: Reply, request: httpx.Request, *, is_async: bool) -> httpx.Response:
     if reply.action == "reset":
         raise httpx.ConnectError("[Errno 104] Connection reset by peer", request=request)
     if reply.action == "drop":
         raise httpx.RemoteProtocolError(
             "Server disconnected without sending a response.", request=request
         )
+    if reply.action == "late":
+        # The caller gives up now; the fake applies the request later.
+        if reply.on_abandon is not None:
+            reply.on_abandon()
+        raise httpx.ReadTimeout("The read operation timed out", request=request)
     if reply.action == "timeout":
         raise httpx.ReadTimeout("The read operation timed out", request=request)
-    return httpx.Response(
-        reply.status, headers=list(reply.headers), content=reply.body, request=request
+    headers = [*reply.headers, ("Content-Length", str(reply.content_length))]
+    encoded = any(name.lower() == "content-encoding" for name, _ in reply.headers)
+    if reply.stream is None and reply.trickle is None and not encoded:
+        return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
+    # A stream, not content=: httpx would decode (expand) an encoded body right here.
+    stream: httpx.SyncByteStream | httpx.AsyncByteStream = (
+        _AsyncBodyStream(reply) if is_async else _BodyStream(reply)
     )
+    return httpx.Response(reply.status, headers=headers, stream=stream, request=request)
+
+
+def _pieces(reply: Reply) -> Iterator[bytes]:
+    """The body as it would reach the client: re-cut into trickle-sized pieces if trickled."""
+    if reply.trickle is None:
+        yield from reply.chunks()
+        return
+    size = reply.trickle[0]
+    for chunk in reply.chunks():
+        for start in range(0, len(chunk), size):
+            yield chunk[start : start + size]
+
+
+class _BodyStream(httpx.SyncByteStream):
+    """A streamed or trickled body for the in-process transport."""
+
+    def __init__(self, reply: Reply) -> None:
+        self._reply = reply
+
+    def __iter__(self) -> Iterator[bytes]:
+        pause = self._reply.trickle[1] if self._reply.trickle else 0.0
+        for index, piece in enumerate(_pieces(self._reply)):
+            if pause and index:
+                time.sleep(pause)  # the fake playing a slow network, not a test waiting
+            yield piece
+
+
+class _AsyncBodyStream(httpx.AsyncByteStream):
+    """The ``httpx.AsyncClient`` twin of :class:`_BodyStream`."""
+
+    def __init__(self, reply: Reply) -> None:
+        self._reply = reply
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pause = self._reply.trickle[1] if self._reply.trickle else 0.0
+        for index, piece in enumerate(_pieces(self._reply)):
+            if pause and index:
+                await asyncio.sleep(pause)
+            yield piece
 
 
 class FakeTransport(httpx.BaseTransport):
@@ -63,7 +123,8 @@ class FakeTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer *request* as KashFlow would, or raise the httpx error a fault calls for."""
         body = request.read()
-        return _to_response(_call_app(self._app, request, body, self._client_ip()), request)
+        reply = _call_app(self._app, request, body, self._client_ip())
+        return _to_response(reply, request, is_async=False)
 
 
 class AsyncFakeTransport(httpx.AsyncBaseTransport):
@@ -82,7 +143,7 @@ class AsyncFakeTransport(httpx.AsyncBaseTransport):
         """
         body = await request.aread()
         reply = await asyncio.to_thread(_call_app, self._app, request, body, self._client_ip())
-        return _to_response(reply, request)
+        return _to_response(reply, request, is_async=True)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -90,18 +151,30 @@ class _Server(http.server.ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, app: SoapApp, client_ip: Callable[[str], str]) -> None:
+    def __init__(self, app: SoapApp, client_ip: Callable[[str], str], host: str, port: int) -> None:
         self.app = app
         self.client_ip = client_ip
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__((host, port), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn), which can stall for seconds.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up is normal for a fake that plays timeouts: say nothing.
+
+        socketserver would print a traceback to stderr; anything other than a dropped
+        connection is logged instead.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)) or self.stopping.is_set():
+            return
+        _log.error("FakeKashFlow loopback server error from %s", client_address, exc_info=True)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -133,6 +206,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._serve()
 
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
     def _serve(self) -> None:
         body = self._read_body()
         path, _, query = self.path.partition("?")
@@ -146,6 +225,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body=body,
             client_ip=self.server.client_ip(self.client_address[0]),
         )
+        if reply.action == "late":
+            self._hold(reply.hold)
+            if reply.on_abandon is not None:
+                reply.on_abandon()
+            self.close_connection = True
+            return
         if reply.action in ("reset", "drop", "timeout"):
             if reply.action == "reset":
                 # Linger 0 turns close() into a TCP RST: the client sees a reset connection.
@@ -158,15 +243,51 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         try:
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
+            self._send(reply)
         except OSError:
-            # The client gave up (e.g. timed out during a delay fault).
+            # The client gave up (timed out during a delay, or reset a trickled answer).
             self.close_connection = True
+
+    def _send(self, reply: Reply) -> None:
+        reason = _REASONS.get(reply.status, "")
+        head = [
+            f"HTTP/1.1 {reply.status} {reason}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+        ]
+        head.extend(f"{name}: {value}" for name, value in reply.headers)
+        head.append(f"Content-Length: {reply.content_length}")
+        header = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if reply.trickle is None:
+            self.wfile.write(header)
+            for chunk in reply.chunks():
+                self.wfile.write(chunk)
+            return
+        size, pause = reply.trickle
+        data = itertools.chain((header,), reply.chunks())
+        first = True
+        for chunk in data:
+            for start in range(0, len(chunk), size):
+                if not first and self.server.stopping.wait(pause):
+                    raise ConnectionAbortedError("the fake is stopping")
+                first = False
+                self.wfile.write(chunk[start : start + size])
+
+    def _hold(self, limit: float) -> None:
+        """Keep a late request open until the client hangs up, *limit* passes or we stop."""
+        deadline = time.monotonic() + limit
+        while not self.server.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.05))
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return  # the client closed its end: it timed out
+                except OSError:
+                    return
+                return  # the client sent something else (a new request): it gave up
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -186,11 +307,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class LoopbackServer:
-    """A real HTTP/1.1 server on 127.0.0.1 (free port) in a daemon thread."""
+    """A real HTTP/1.1 server (127.0.0.1 and a free port by default) in a daemon thread."""
 
-    def __init__(self, app: SoapApp, client_ip: Callable[[str], str]) -> None:
-        """Bind a free loopback port now; :meth:`start` begins serving."""
-        self._server = _Server(app, client_ip)
+    def __init__(
+        self,
+        app: SoapApp,
+        client_ip: Callable[[str], str],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        """Bind *host*:*port* now (port 0: a free one); :meth:`start` begins serving."""
+        self._server = _Server(app, client_ip, host, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -202,6 +329,11 @@ class LoopbackServer:
     def port(self) -> int:
         """The port the server listens on."""
         return int(self._server.server_address[1])
+
+    @property
+    def host(self) -> str:
+        """The address the server listens on."""
+        return str(self._server.server_address[0])
 
     def start(self) -> None:
         """Start serving in the background thread."""

@@ -10,15 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lxml import etree
 
-from ._faults import BEFORE_APPLY, FaultRule
-from ._messages import Rejected, detail
+from ._faultreplies import after_apply, before_apply
+from ._faults import BEFORE_APPLY
+from ._late import Outcome
+from ._messages import NotFound, Rejected, detail
+from ._operations import CACHEABLE, Handler, handlers
 from ._records import CallRecord
 from ._render import Renderer, fault_envelope
+from ._reply import HTML, Reply, html_page
 from ._schema import KF_NS, SOAP_ENV_NS, SchemaModel, load_model, local_name
 
 if TYPE_CHECKING:
@@ -28,42 +32,31 @@ __all__ = ["ENDPOINT_PATH", "Reply", "SoapApp"]
 
 #: Where KashFlow serves the SOAP API.
 ENDPOINT_PATH = "/api/service.asmx"
-_XML = "text/xml; charset=utf-8"
-_HTML = "text/html; charset=utf-8"
 _SECRET_PARAMS = frozenset({"UserName", "Password", "AutoAuthKey"})
 _READ_FAILED = "Server was unable to read request. ---> There is an error in XML document "
 _CACHE_LIMIT = 64
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 _log = logging.getLogger("kashflow_sync.testing")
 
-Handler = Callable[[dict[str, Any], str], object]
-
 
 @attrs.frozen
-class Reply:
-    """What to send back: an HTTP answer, or a hang-up (``reset``/``drop``) or a timeout.
+class _Request:
+    """A POSTed SOAP request, read as far as it can be (kept for a late write)."""
 
-    ``delay`` asks the loopback server to hold the answer that many seconds.
-    """
-
-    status: int
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = (("Content-Type", _XML),)
-    action: Literal["respond", "reset", "drop", "timeout"] = "respond"
-    delay: float = 0.0
+    content_type: str | None
+    soap_action: str | None
+    envelope: etree._Element | None
+    element: etree._Element | None
+    xml_error: str | None
+    client_ip: str
+    operation: str | None
+    secrets: tuple[tuple[str, str], ...] = attrs.field(repr=False)
 
 
 class _SoapFault(Exception):
     def __init__(self, message: str, code: str = "soap:Client") -> None:
         super().__init__(message)
         self.message, self.code = message, code
-
-
-def _html(status: int, title: str, text: str) -> bytes:
-    return (
-        f"<!DOCTYPE html><html><head><title>{title}</title></head>"
-        f"<body><h1>{title}</h1><p>HTTP Error {status}. {text}</p></body></html>"
-    ).encode()
 
 
 class SoapApp:
@@ -74,71 +67,18 @@ class SoapApp:
         self._fake = fake
         self._model: SchemaModel = load_model()
         self._renderer = Renderer(self._model)
-        self._cache: dict[tuple[str, str], tuple[tuple[int, ...], bytes]] = {}
+        self._cache: dict[tuple[str, str, str | None], tuple[tuple[int, ...], bytes]] = {}
         self._cache_lock = threading.Lock()
-        f = fake
-        self._handlers: dict[str, Handler] = {
-            "AutoAuthIP": self._auto_auth_ip,
-            "GetCurrencies": lambda p, ip: f.currencies,
-            "GetNominalCodesExtended": lambda p, ip: f.nominal_codes,
-            "GetSuppliers": lambda p, ip: f.suppliers,
-            "GetSupplier": lambda p, ip: self._contact("supplier", p.get("SupplierCode")),
-            "GetCustomers": lambda p, ip: f.customers,
-            "GetCustomer": lambda p, ip: self._contact("customer", p.get("CustomerCode")),
-            "GetCustomersModifiedSince": lambda p, ip: [
-                c for c in f.customers if c.updated >= p["ModifiedSince"]
-            ],
-            "GetProjects_Full": lambda p, ip: [
-                x for x in f.projects if p["ProjStatus"] in (-1, x.status)
-            ],
-            "GetInvPayMethods": lambda p, ip: f.sales_payment_methods,
-            "GetRecPayMethods": lambda p, ip: f.purchase_payment_methods,
-            "GetBankAccounts": lambda p, ip: f.bank_accounts,
-            "GetVATRates": lambda p, ip: f.vat_rates,
-            "InsertSupplier": lambda p, ip: (
-                f._insert_contact("supplier", p.get("supl") or {}).supplier_id
-            ),
-            "InsertCustomer": lambda p, ip: (
-                f._insert_contact("customer", p.get("custr") or {}).customer_id
-            ),
-            "InsertReceipt": lambda p, ip: f._post_document("receipt", p.get("Inv")).invoice_number,
-            "InsertInvoice": lambda p, ip: f._post_document("invoice", p.get("Inv")).invoice_number,
-            "GetReceipt": lambda p, ip: f._document("receipt", p["ReceiptNumber"]),
-            "GetInvoice": lambda p, ip: f._document("invoice", p["InvoiceNumber"]),
-            "GetReceiptsForSupplier": lambda p, ip: f._documents_for("receipt", p["SupplierID"]),
-            "GetInvoicesForCustomer": lambda p, ip: f._documents_for("invoice", p["CustID"]),
-            "AttachFileToReceipt": lambda p, ip: (
-                f._attach("receipt", p["ReceiptNo"], p).attachment_id
-            ),
-            "AttachFileToInvoice": lambda p, ip: (
-                f._attach("invoice", p["InvoiceNo"], p).attachment_id
-            ),
-            "GetReceiptAttachments": lambda p, ip: f._receipt_attachments(p["ReceiptID"]),
-            "InsertReceiptPayment": lambda p, ip: (
-                f._post_payment("receipt", p.get("ReceiptPayment")).pay_id
-            ),
-            "InsertInvoicePayment": lambda p, ip: (
-                f._post_payment("invoice", p.get("InvoicePayment")).pay_id
-            ),
-            "GetReceiptPayment": lambda p, ip: f._payments_for("receipt", p["ReceiptNumber"]),
-            "GetInvoicePayment": lambda p, ip: f._payments_for("invoice", p["InvoiceNumber"]),
-        }
-        #: List answers worth caching, by the ledger collections they depend on. (Not
-        #: GetCustomersModifiedSince: every timestamp would make a new, possibly huge, entry.)
-        self._cacheable: Mapping[str, tuple[str, ...]] = {
-            "GetCurrencies": ("currencies",),
-            "GetNominalCodesExtended": ("nominal",),
-            "GetSuppliers": ("suppliers",),
-            "GetCustomers": ("customers",),
-            "GetProjects_Full": ("projects",),
-            "GetInvPayMethods": ("methods_invoice",),
-            "GetRecPayMethods": ("methods_receipt",),
-            "GetBankAccounts": ("banks",),
-            "GetVATRates": ("vat",),
-        }
+        self._handlers: dict[str, Handler] = handlers(fake)
         missing = set(self._model.operations) - set(self._handlers)
         if missing:
             raise RuntimeError(f"no handler for {sorted(missing)}")
+        self.control: Callable[[str, str, str, bytes], Reply] | None = None
+
+    def clear_cache(self) -> None:
+        """Forget rendered list answers (after the ledger was reset)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -159,7 +99,7 @@ class SoapApp:
 
         Args:
             method: the HTTP method.
-            path: the URL path (must be ``/api/service.asmx``).
+            path: the URL path (``/api/service.asmx``, or ``/_fake/...`` for the control API).
             query: the URL query string (``WSDL`` on a GET serves the service description).
             host: the Host header, used to point the served WSDL at this fake.
             content_type: the Content-Type header.
@@ -170,56 +110,66 @@ class SoapApp:
                 longer than this becomes a ``timeout`` reply.
 
         """
+        if self.control is not None and (path == "/_fake" or path.startswith("/_fake/")):
+            return self.control(method, path, query, body)
         if path.rstrip("/").lower() != ENDPOINT_PATH:
-            return Reply(
-                404,
-                _html(404, "Not Found", "The resource cannot be found."),
-                (("Content-Type", _HTML),),
-            )
+            page = html_page(404, "Not Found", "The resource cannot be found.")
+            return Reply(404, page, (("Content-Type", HTML),))
         if method == "GET":
             return self._get(query, host)
         if method != "POST":
-            return Reply(
-                405,
-                _html(405, "Method Not Allowed", "Use POST."),
-                (("Content-Type", _HTML), ("Allow", "GET, POST")),
-            )
+            page = html_page(405, "Method Not Allowed", "Use POST.")
+            return Reply(405, page, (("Content-Type", HTML), ("Allow", "GET, POST")))
         timestamp = self._fake._stamp()
-        envelope, xml_error = self._parse_xml(body)
-        element = self._body_element(envelope)
-        operation = self._operation(soap_action, element)
-        params = self._params(element)
-        rule = self._fake.faults.pick(operation)
-        outcome: tuple[str | None, str | None] = (None, None)
-        if rule is not None and rule.kind in BEFORE_APPLY:
-            reply = self._fault_reply(rule)
+        request = self._request(content_type, soap_action, body, client_ip)
+        rule = self._fake.faults.pick(request.operation)
+        outcome: Outcome = (None, None)
+        if rule is not None and rule.kind == "late_apply":
+            release = self._fake._late.hold(
+                request.operation, lambda: self._process(request)[1], rule.apply_after
+            )
+            reply = Reply(0, action="late", hold=rule.hold, on_abandon=release)
+        elif rule is not None and rule.kind in BEFORE_APPLY:
+            reply = before_apply(
+                rule,
+                refusal=lambda text: self._refusal(request.operation, text),
+                echo=lambda text: self._echo(text, request.secrets),
+            )
         else:
-            try:
-                reply, outcome = self._process(
-                    content_type, soap_action, envelope, element, xml_error, client_ip
-                )
-            except Exception as exc:  # a bug in the fake must not look like a hang
-                _log.exception("FakeKashFlow failed on %s", operation)
-                self._fake.errors.append(exc)
-                message = f"Server was unable to process request. ---> {exc}"
-                reply = Reply(500, fault_envelope("soap:Server", message))
+            reply, outcome = self._process(request)
             if rule is not None:
-                reply = self._after_apply(rule, reply, read_timeout)
+                reply = after_apply(rule, reply, read_timeout)
         self._fake._record(
             CallRecord(
-                operation=operation,
-                params=params,
+                operation=request.operation,
+                params=self._params(request.element),
                 client_ip=client_ip,
                 http_status=reply.status if reply.action == "respond" else None,
                 fault=rule.kind if rule else None,
                 timestamp=timestamp,
-                status=None if rule and rule.kind in BEFORE_APPLY else outcome[0],
-                status_detail=None if rule and rule.kind in BEFORE_APPLY else outcome[1],
+                status=outcome[0],
+                status_detail=outcome[1],
             )
         )
         return reply
 
     # -- request reading ------------------------------------------------------------------
+
+    def _request(
+        self, content_type: str | None, soap_action: str | None, body: bytes, client_ip: str
+    ) -> _Request:
+        envelope, xml_error = self._parse_xml(body)
+        element = self._body_element(envelope)
+        return _Request(
+            content_type=content_type,
+            soap_action=soap_action,
+            envelope=envelope,
+            element=element,
+            xml_error=xml_error,
+            client_ip=client_ip,
+            operation=self._operation(soap_action, element),
+            secrets=_secrets(element),
+        )
 
     def _get(self, query: str, host: str) -> Reply:
         if query.lower().split("&")[0] in ("wsdl", "wsdl="):
@@ -229,7 +179,7 @@ class SoapApp:
             )
             return Reply(200, text.encode())
         page = "<html><body><h1>KashFlowAPI</h1><p>FakeKashFlow SOAP endpoint.</p></body></html>"
-        return Reply(200, page.encode(), (("Content-Type", _HTML),))
+        return Reply(200, page.encode(), (("Content-Type", HTML),))
 
     @staticmethod
     def _parse_xml(body: bytes) -> tuple[etree._Element | None, str | None]:
@@ -267,36 +217,41 @@ class SoapApp:
 
     # -- processing -----------------------------------------------------------------------
 
-    def _process(
-        self,
-        content_type: str | None,
-        soap_action: str | None,
-        envelope: etree._Element | None,
-        element: etree._Element | None,
-        xml_error: str | None,
-        client_ip: str,
-    ) -> tuple[Reply, tuple[str | None, str | None]]:
+    def _process(self, request: _Request) -> tuple[Reply, Outcome]:
+        """Check and run one request; the reply and KashFlow's (Status, StatusDetail)."""
         try:
-            operation, params = self._read(content_type, soap_action, envelope, element, xml_error)
-        except _SoapFault as fault:
-            return Reply(500, fault_envelope(fault.code, fault.message)), (None, None)
-        refusal = self._admit(operation, params, client_ip)
-        if refusal is not None:
-            return self._answer(operation, None, "NO", refusal), ("NO", refusal)
-        try:
-            return self._run(operation, params, client_ip), ("OK", None)
-        except Rejected as exc:
-            return self._answer(operation, None, "NO", exc.detail), ("NO", exc.detail)
+            return self._checked(request)
+        except Exception as exc:  # a bug in the fake must not look like a hang
+            _log.exception("FakeKashFlow failed on %s", request.operation)
+            self._fake.errors.append(exc)
+            message = self._echo(
+                f"Server was unable to process request. ---> {exc}", request.secrets
+            )
+            return Reply(500, fault_envelope("soap:Server", message)), (None, None)
 
-    def _read(
-        self,
-        content_type: str | None,
-        soap_action: str | None,
-        envelope: etree._Element | None,
-        element: etree._Element | None,
-        xml_error: str | None,
-    ) -> tuple[str, dict[str, Any]]:
+    def _checked(self, request: _Request) -> tuple[Reply, Outcome]:
+        try:
+            operation, params = self._read(request)
+        except _SoapFault as fault:
+            message = self._echo(fault.message, request.secrets)
+            return Reply(500, fault_envelope(fault.code, message)), (None, None)
+        refusal = self._admit(operation, params, request.client_ip)
+        if refusal is not None:
+            return self._refused(operation, refusal, request.secrets), ("NO", refusal)
+        try:
+            return self._run(operation, params, request.client_ip), ("OK", self._note())
+        except NotFound as exc:
+            if self._fake.readings.not_found == "empty_object" and _is_lookup(operation):
+                empty = self._model.empty_result(operation)
+                return self._answer(operation, empty, "OK", self._note()), ("OK", self._note())
+            return self._refused(operation, exc.detail, request.secrets), ("NO", exc.detail)
+        except Rejected as exc:
+            return self._refused(operation, exc.detail, request.secrets), ("NO", exc.detail)
+
+    def _read(self, request: _Request) -> tuple[str, dict[str, Any]]:
         """Check envelope, SOAPAction and schema; return the operation and its values."""
+        content_type, soap_action = request.content_type, request.soap_action
+        envelope, element, xml_error = request.envelope, request.element, request.xml_error
         if not (content_type or "").lower().startswith("text/xml"):
             raise _SoapFault(
                 f"Server was unable to process request. ---> Content-Type {content_type!r} is "
@@ -346,23 +301,13 @@ class SoapApp:
             return detail("ip_not_allowed", ip=client_ip)
         return None
 
-    def _auto_auth_ip(self, params: Mapping[str, Any], client_ip: str) -> int:
-        fake = self._fake
-        if not fake.autoauth_enabled or not fake.autoauth_key:
-            raise Rejected(detail("autoauth_disabled"))
-        key = (params.get("AutoAuthKey") or "").strip()
-        if key.upper() != fake.autoauth_key.upper():
-            raise Rejected(detail("autoauth_bad_key"))
-        fake.allow_ip(client_ip, params.get("appName") or "")
-        return 1
-
     def _run(self, operation: str, params: dict[str, Any], client_ip: str) -> Reply:
         handler = self._handlers[operation]
-        collections = self._cacheable.get(operation)
+        collections = CACHEABLE.get(operation)
         if collections is None:
-            return self._answer(operation, handler(params, client_ip), "OK", None)
+            return self._answer(operation, handler(params, client_ip), "OK", self._note())
         public = sorted((k, v) for k, v in params.items() if k not in _SECRET_PARAMS)
-        key = (operation, repr(public))
+        key = (operation, repr(public), self._note())
         # Versions are read before the data, so a racing write can only make the entry stale
         # (re-rendered next time), never label new data with an old version.
         versions = tuple(self._fake._version(c) for c in collections)
@@ -370,7 +315,7 @@ class SoapApp:
             cached = self._cache.get(key)
         if cached is not None and cached[0] == versions:
             return Reply(200, cached[1])
-        reply = self._answer(operation, handler(params, client_ip), "OK", None)
+        reply = self._answer(operation, handler(params, client_ip), "OK", self._note())
         with self._cache_lock:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
@@ -380,48 +325,43 @@ class SoapApp:
     def _answer(self, operation: str, result: object, status: str, text: str | None) -> Reply:
         return Reply(200, self._renderer.response(operation, result, status, text))
 
-    def _contact(self, kind: str, code: str | None) -> object:
-        found = (
-            self._fake.find_supplier(code or "")
-            if kind == "supplier"
-            else self._fake.find_customer(code or "")
-        )
-        if found is None or found.code.upper() != (code or "").strip().upper():
-            raise Rejected(detail(f"{kind}_not_found"))
-        return found
+    def _refused(self, operation: str, text: str, secrets: tuple[tuple[str, str], ...]) -> Reply:
+        return self._answer(operation, None, "NO", self._echo(text, secrets))
 
-    # -- faults ---------------------------------------------------------------------------
+    def _refusal(self, operation: str | None, text: str) -> bytes:
+        """``Status=NO`` with *text* for *operation*, or a SOAP fault when it is unknown."""
+        if operation in self._model.operations:
+            assert operation is not None
+            return self._renderer.response(operation, None, "NO", text)
+        return fault_envelope("soap:Server", text)
 
-    @staticmethod
-    def _fault_reply(rule: FaultRule) -> Reply:
-        if rule.kind == "reset_before":
-            return Reply(0, action="reset")
-        if rule.kind == "soap_fault":
-            return Reply(500, fault_envelope("soap:Server", rule.message))
-        titles = {
-            500: "Internal Server Error",
-            502: "Bad Gateway",
-            503: "Service Unavailable",
-            504: "Gateway Timeout",
-            429: "Too Many Requests",
-        }
-        title = titles.get(rule.status, "Error")
-        headers: tuple[tuple[str, str], ...] = (("Content-Type", _HTML),)
-        if rule.retry_after is not None:
-            headers += (("Retry-After", f"{rule.retry_after:g}"),)
-        return Reply(rule.status, _html(rule.status, title, "The service is unavailable."), headers)
+    def _note(self) -> str | None:
+        return self._fake.readings.note
 
-    @staticmethod
-    def _after_apply(rule: FaultRule, reply: Reply, read_timeout: float | None) -> Reply:
-        if rule.kind == "drop_response":
-            return attrs.evolve(reply, action="drop")
-        if rule.kind == "malformed_response":
-            return attrs.evolve(reply, status=200, body=reply.body[: len(reply.body) // 2])
-        if rule.kind == "delay":
-            if read_timeout is not None and rule.seconds > read_timeout:
-                return attrs.evolve(reply, action="timeout")
-            return attrs.evolve(reply, delay=rule.seconds)
-        return reply
+    def _echo(self, text: str, secrets: tuple[tuple[str, str], ...]) -> str:
+        """*text*, plus the caller's secrets when ``fake.echo_secrets`` asks for a hostile fake."""
+        if not self._fake.echo_secrets:
+            return text
+        sent = dict(secrets)
+        sent.setdefault("AutoAuthKey", self._fake.autoauth_key or "")
+        shown = ", ".join(f"{name}={value}" for name, value in sent.items() if value)
+        return f"{text} [request: {shown}]"
+
+
+def _is_lookup(operation: str) -> bool:
+    """Lookups and deletes answer "not found" as ``Readings.not_found`` says; writes refuse."""
+    return operation.startswith(("Get", "Delete"))
+
+
+def _secrets(element: etree._Element | None) -> tuple[tuple[str, str], ...]:
+    """UserName, Password and AutoAuthKey as sent (for ``echo_secrets`` only)."""
+    if element is None:
+        return ()
+    found = []
+    for child in element:
+        if isinstance(child.tag, str) and local_name(child.tag) in _SECRET_PARAMS:
+            found.append((local_name(child.tag), child.text or ""))
+    return tuple(found)
 
 
 def _action_name(soap_action: str | None) -> str | None:

@@ -14,11 +14,13 @@ Installed with kashflow-sync and loaded automatically (``pytest11`` entry point)
         @pytest.mark.kashflow(faults=[("http_error", {"status": 503, "op": "GetSuppliers"})])
         @pytest.mark.kashflow(preset="flaky")
         @pytest.mark.kashflow(seed=None)                      # an empty account
+        @pytest.mark.kashflow(readings={"not_found": "empty_object", "rate_decimals": 2})
         @pytest.mark.kashflow(fake={"autoauth_enabled": False}, client={"timeout": 2.0})
 
     ``faults`` is a list of ``(kind, options)`` pairs, each becoming
-    ``kashflow_fake.faults.<kind>(**options)`` (kinds: ``http_error``, ``delay``,
-    ``reset_before``, ``drop_response``, ``malformed_response``, ``soap_fault``, ``random``);
+    ``kashflow_fake.faults.<kind>(**options)`` (kinds: :data:`FAULT_KINDS`);
+    ``readings`` a :class:`~kashflow_sync.testing.Readings` or a mapping of its fields, the
+    reading of KashFlow's unconfirmed behaviour the fake plays;
     ``preset`` names one or more of :data:`PRESETS`. With ``kashflow_client`` the faults start
     after the client has connected, so they hit the code under test rather than the fixture.
 
@@ -52,6 +54,12 @@ FAULT_KINDS = frozenset(
         "drop_response",
         "malformed_response",
         "soap_fault",
+        "late_apply",
+        "trickle",
+        "oversized",
+        "gzip_bomb",
+        "huge_status_detail",
+        "huge_fault",
         "random",
     }
 )
@@ -77,8 +85,9 @@ PRESETS: Mapping[str, tuple[FaultSpec, ...]] = {
 }
 
 _MARKER_HELP = (
-    "kashflow(faults=[(kind, options)...], preset=NAME|[NAMES], seed='demo'|None, fake={...}, "
-    "client={...}): shape the kashflow_fake and kashflow_client fixtures (fault injection, "
+    "kashflow(faults=[(kind, options)...], preset=NAME|[NAMES], seed='demo'|None, "
+    "readings={...}, fake={...}, client={...}): shape the kashflow_fake and kashflow_client "
+    "fixtures (fault injection, readings of KashFlow's behaviour, "
     f"presets: {', '.join(sorted(PRESETS))})"
 )
 
@@ -100,11 +109,11 @@ def _settings(node: pytest.Item | pytest.Collector | Any) -> dict[str, Any]:
                 "@pytest.mark.kashflow(preset='flaky')"
             )
         merged.update(marker.kwargs)
-    unknown = sorted(set(merged) - {"faults", "preset", "seed", "fake", "client"})
+    unknown = sorted(set(merged) - {"faults", "preset", "seed", "readings", "fake", "client"})
     if unknown:
         raise pytest.UsageError(
             f"@pytest.mark.kashflow got unknown option(s) {unknown}; "
-            "known: faults, preset, seed, fake, client"
+            "known: faults, preset, seed, readings, fake, client"
         )
     return merged
 
@@ -157,19 +166,30 @@ def apply_faults(fake: FakeKashFlow, specs: Sequence[FaultSpec]) -> None:
 def kashflow_fake(request: pytest.FixtureRequest) -> Iterator[FakeKashFlow]:
     """A seeded FakeKashFlow served on a free loopback port for one test.
 
-    Shaped by ``@pytest.mark.kashflow(...)``: ``seed`` (``"demo"`` or None), ``fake`` (more
-    FakeKashFlow arguments), ``faults`` and ``preset``.
+    Shaped by ``@pytest.mark.kashflow(...)``: ``seed`` (``"demo"`` or None), ``readings``
+    (a Readings or a mapping of its fields), ``fake`` (more FakeKashFlow arguments),
+    ``faults`` and ``preset``. Late writes still pending when the test ends are cancelled.
     """
-    from kashflow_sync.testing import FakeKashFlow
+    from kashflow_sync.testing import FakeKashFlow, Readings
 
     settings = _settings(request.node)
     specs = fault_specs(settings)
     options = dict(settings.get("fake") or {})
     options.setdefault("seed", settings.get("seed", "demo"))
-    with FakeKashFlow.serve(**options) as fake:
+    readings = settings.get("readings")
+    if isinstance(readings, Mapping):
+        try:
+            readings = Readings(**readings)
+        except (TypeError, ValueError) as exc:
+            raise pytest.UsageError(f"@pytest.mark.kashflow(readings=...): {exc}") from None
+    if readings is not None:
+        options["readings"] = readings
+    fake = FakeKashFlow(**options)
+    with fake.running():
         request.node.stash[_SETTINGS] = {"specs": specs}
         apply_faults(fake, specs)
         yield fake
+    fake.close(late_writes="cancel")
 
 
 @pytest.fixture
