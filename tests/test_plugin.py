@@ -105,6 +105,52 @@ def test_fixtures_from_entry_point_in_a_subprocess(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
 
 
+ASYNC_TEST = """
+import asyncio
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+import kashflow_sync as kfs
+from kashflow_sync import errors
+
+DOC = kfs.PurchaseInvoice(
+    external_id="a-1", supplier="Acme Paper Ltd", reference="A-1", issue_date=date(2026, 11, 2),
+    lines=[kfs.Line(description="Paper", net=Decimal("10.00"), vat_rate=Decimal("20"),
+                    category=7500)],
+)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_under_anyio(kashflow_async_client, kashflow_fake):
+    result = await kashflow_async_client.publish(DOC)
+    assert result.status == "published"
+    assert [r.reference for r in kashflow_fake.receipts] == ["A-1"]
+
+
+def test_in_a_loop_of_its_own(kashflow_async_client):
+    assert asyncio.run(kashflow_async_client.publish(DOC)).status == "published"
+
+
+@pytest.mark.kashflow(faults=[("http_error", {"status": 503, "times": None})])
+def test_marker_faults_hit_the_async_client(kashflow_async_client):
+    with pytest.raises(errors.TransientError):
+        asyncio.run(kashflow_async_client.refresh_lists("suppliers"))
+"""
+
+
+def test_async_client_fixture_works_under_any_event_loop(pytester: pytest.Pytester) -> None:
+    """kashflow_async_client serves anyio tests and plain asyncio.run alike, faults included."""
+    pytester.makepyfile(test_async=ASYNC_TEST)
+    pytester.runpytest("--strict-markers", "-p", "anyio").assert_outcomes(passed=3)
+
+
 def test_faults_hit_the_test_not_the_fixture(pytester: pytest.Pytester) -> None:
     """Marker faults are held back while kashflow_client connects, then fire in the test."""
     pytester.makepyfile(

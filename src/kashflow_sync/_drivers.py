@@ -4,7 +4,8 @@ A flow (see :mod:`kashflow_sync._engine`) yields effects; a driver performs each
 the result back, or throws the exception in, until the flow returns. :class:`SyncDriver` calls
 KashFlow and the storage directly and sleeps with ``time.sleep``. :class:`AsyncDriver` awaits
 KashFlow calls, runs the (sync) ``Storage`` in a worker thread so host implementations work
-unchanged, and sleeps with ``asyncio.sleep``.
+unchanged (a storage whose ``blocking`` attribute is False, like ``MemoryStorage``, is called on
+the loop directly), and sleeps with ``asyncio.sleep``.
 
 Cancellation (async): a storage call is never abandoned half-way. If the task is cancelled while
 one runs in its thread, the driver lets it finish, hands its result to the flow, and delivers the
@@ -130,6 +131,13 @@ class AsyncDriver:
 
     async def _storage(self, effect: StorageCall) -> tuple[bool, Any, BaseException | None]:
         """``(ok, result or exception, cancellation that arrived meanwhile)`` of a storage call."""
+        if not getattr(self.storage, "blocking", True):
+            # An in-memory storage answers in microseconds: a thread hop would cost more
+            # (waiting for the GIL) than the call itself.
+            try:
+                return True, _storage_method(self.storage, effect)(*effect.args), None
+            except Exception as exc:
+                return False, exc, None
         call = asyncio.ensure_future(
             asyncio.to_thread(_storage_method(self.storage, effect), *effect.args)
         )

@@ -29,6 +29,10 @@ class Storage(Protocol):
     Every method takes the ``connection_id`` first: one storage serves many KashFlow accounts and
     nothing of one is visible through another. Writes are atomic: a failure leaves the previous
     value intact.
+
+    The async client calls these (sync) methods in a worker thread. An implementation that
+    never waits on I/O (in memory) may set a class attribute ``blocking = False`` so that it is
+    called on the event loop instead; it is optional and not part of the protocol check.
     """
 
     # Lists

@@ -51,6 +51,9 @@ class MemoryStorage:
     nothing. Journal timestamps must be timezone-aware and are kept in UTC.
     """
 
+    #: Never waits on I/O: the async client calls it on the event loop, not in a thread.
+    blocking = False
+
     def __init__(self) -> None:
         """Start empty."""
         self._lock = threading.Lock()

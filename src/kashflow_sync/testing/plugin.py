@@ -8,6 +8,11 @@ Installed with kashflow-sync and loaded automatically (``pytest11`` entry point)
 ``kashflow_client``
     A :class:`~kashflow_sync.KashFlowClient` connected to ``kashflow_fake`` (AutoAuth done, lists
     synced) with a retry policy that never sleeps; closed after the test.
+``kashflow_async_client``
+    The same as an :class:`~kashflow_sync.AsyncKashFlowClient`, for ``async def`` tests under
+    any plugin that runs them (pytest-asyncio, anyio). It reaches ``kashflow_fake`` in-process
+    (no socket), so it is bound to no event loop; loopback-only faults (``trickle``, a held
+    ``late_apply``) then act as they do in-process.
 ``@pytest.mark.kashflow(...)``
     Shapes both fixtures for one test::
 
@@ -37,10 +42,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from kashflow_sync import KashFlowClient
+    from kashflow_sync import AsyncKashFlowClient, KashFlowClient
     from kashflow_sync.testing import FakeKashFlow
 
-__all__ = ["FAULT_KINDS", "PRESETS", "FaultSpec", "kashflow_client", "kashflow_fake"]
+__all__ = [
+    "FAULT_KINDS",
+    "PRESETS",
+    "FaultSpec",
+    "kashflow_async_client",
+    "kashflow_client",
+    "kashflow_fake",
+]
 
 #: One fault: the ``fake.faults`` method name and its keyword arguments.
 FaultSpec = tuple[str, Mapping[str, Any]]
@@ -220,6 +232,44 @@ def kashflow_client(
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def kashflow_async_client(
+    request: pytest.FixtureRequest, kashflow_fake: FakeKashFlow
+) -> Iterator[AsyncKashFlowClient]:
+    """An AsyncKashFlowClient connected to ``kashflow_fake``; retries never wait; closed after.
+
+    A plain (sync) fixture, so it works with whichever plugin runs ``async def`` tests: it
+    connects in a short event loop of its own over the fake's in-process transport, which
+    holds no sockets, and hands over a client the test's own loop can use. Shaped by
+    ``@pytest.mark.kashflow(client={...})`` like ``kashflow_client``.
+    """
+    import asyncio
+
+    from kashflow_sync import AsyncKashFlowClient, RetryPolicy
+
+    settings = _settings(request.node)
+    specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
+    options: dict[str, Any] = {
+        "app_name": "pytest",
+        "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep, asleep=_no_async_sleep),
+        "endpoint": kashflow_fake.url,
+    }
+    options.update(settings.get("client") or {})
+    options.setdefault("http_client", kashflow_fake.async_http_client())
+    kashflow_fake.faults.clear()
+    client = AsyncKashFlowClient(kashflow_fake.credentials, **options)
+    try:
+        asyncio.run(client.connect())
+        apply_faults(kashflow_fake, specs)
+        yield client
+    finally:
+        asyncio.run(client.aclose())
+
+
+async def _no_async_sleep(_seconds: float) -> None:
+    """Async retries in tests do not wait."""
 
 
 def _no_sleep(_seconds: float) -> None:
