@@ -107,7 +107,7 @@ def _specific_codes() -> set[str]:
         if "testing" in path.parts:
             continue
         codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text()))
-    codes |= {code for _exc, code, _message in _errormap._TRANSPORT_TABLE}
+    codes |= {row[1] for row in _errormap._TRANSPORT_TABLE}
     return codes
 
 
