@@ -68,22 +68,16 @@ def error_classes_table() -> str:
 
 def exit_codes_table() -> str:
     """A Markdown table of the ``kashflow-sync`` exit codes and what each means."""
-    from kashflow_sync import cli
+    from kashflow_sync._cli_errors import EXIT_CODES
 
     rows = ["| exit code | meaning |", "|---|---|"]
-    source = inspect.getsource(cli)
-    for name in ("EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_AUTH", "EXIT_TRANSIENT"):
-        # The meaning is the ``#:`` comment above each constant.
-        found = re.search(rf"#: (.+)\n{name} = (\d+)", source)
-        if found is None:
-            raise ValueError(f"{name} has no #: comment in kashflow_sync.cli")
-        rows.append(f"| `{found.group(2)}` | {_cell(found.group(1))} |")
+    rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in EXIT_CODES.items()]
     return "\n".join(rows)
 
 
 def document_schema_block() -> str:
     """The packaged JSON Schema of the document format, as a fenced JSON block."""
-    from kashflow_sync._cli_documents import document_schema
+    from kashflow_sync._docjson import document_schema
 
     return "```json\n" + json.dumps(document_schema(), indent=2) + "\n```"
 

@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync import _cli_commands, cli, errors
+from kashflow_sync import _cli_account, cli, errors
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -42,7 +42,7 @@ def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: 
     monkeypatch.delenv("NO_COLOR", raising=False)
     # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
     monkeypatch.setattr(
-        _cli_commands, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
+        _cli_account, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
     )
     return tmp_path
 
@@ -121,9 +121,10 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """Running with no command exits 2 with usage on stderr."""
+    """Running with no command exits 2 with one line naming the commands and --help."""
     assert cli.main([]) == cli.EXIT_USAGE
-    assert "usage:" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert "a command is required: demo, connect" in line and "--help" in line
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -409,7 +410,7 @@ def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pat
     import platformdirs
 
     monkeypatch.setattr(platformdirs, "user_data_dir", lambda *a, **k: str(tmp_path / "data"))
-    assert cli.default_db_url() == f"sqlite:///{tmp_path / 'data' / 'kashflow-sync.db'}"
+    assert _cli_account.default_db_url() == f"sqlite:///{tmp_path / 'data' / 'kashflow-sync.db'}"
 
 
 # ---------------------------------------------------------------------------- exit codes
@@ -422,7 +423,12 @@ def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pat
         (errors.IPNotAllowedError("x"), cli.EXIT_AUTH),
         (errors.PermissionDeniedError("x"), cli.EXIT_AUTH),
         (errors.NotConnectedError("x"), cli.EXIT_USAGE),
-        (cli.ConfigError("x"), cli.EXIT_USAGE),
+        (errors.ConfigurationError("x"), cli.EXIT_USAGE),
+        (errors.StorageError("x"), cli.EXIT_USAGE),
+        (errors.DocumentFileError({"a.json": []}), cli.EXIT_USAGE),
+        (errors.ProtocolError("x", code="http_404", retryable=False), cli.EXIT_USAGE),
+        (RuntimeError("x"), cli.EXIT_INTERNAL),
+        (KeyboardInterrupt(), cli.EXIT_INTERRUPTED),
         (errors.ValidationError([]), cli.EXIT_FAILED),
         (errors.RejectedError("x"), cli.EXIT_FAILED),
         (errors.TransientError("x"), cli.EXIT_TRANSIENT),

@@ -36,6 +36,7 @@ EXPECTED = [
     "Payment",
     "PaymentMethod",
     "Problem",
+    "ProblemCode",
     "Project",
     "PublishAttempt",
     "PublishResult",
@@ -54,6 +55,8 @@ EXPECTED = [
     "SyncReport",
     "VatRate",
     "__version__",
+    "document_from_json",
+    "document_to_json",
     "errors",
 ]
 

@@ -16,6 +16,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
     from ._client import KashFlowClient
     from ._config import KASHFLOW_SOAP_URL, Credentials
+    from ._docjson import document_from_json, document_to_json
     from ._documents import (
         Attachment,
         BatchItem,
@@ -48,6 +49,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SyncReport,
         VatRate,
     )
+    from ._problem_codes import ProblemCode
     from ._publish import BatchProgress
     from ._retry import RetryPolicy
     from ._rules import RuleBook, StoredRuleResolver
@@ -80,6 +82,7 @@ _LAZY: dict[str, str] = {
     "Payment": "._documents",
     "PaymentMethod": "._models",
     "Problem": "._documents",
+    "ProblemCode": "._problem_codes",
     "Project": "._models",
     "PublishAttempt": "._documents",
     "PublishResult": "._documents",
@@ -97,6 +100,8 @@ _LAZY: dict[str, str] = {
     "SyncProgress": "._lists",
     "SyncReport": "._models",
     "VatRate": "._models",
+    "document_from_json": "._docjson",
+    "document_to_json": "._docjson",
     "errors": ".",
 }
 
@@ -148,6 +153,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Problem",
+    "ProblemCode",
     "Project",
     "PublishAttempt",
     "PublishResult",
@@ -166,5 +172,7 @@ __all__ = [
     "SyncReport",
     "VatRate",
     "__version__",
+    "document_from_json",
+    "document_to_json",
     "errors",
 ]

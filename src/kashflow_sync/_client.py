@@ -272,8 +272,14 @@ class KashFlowClient:
         _check_document(document)
         return self._resolver.resolve(self.connection_id, document)
 
-    def validate(self, document: Document) -> list[Problem]:
+    def validate(self, document: Document, *, include_notices: bool = False) -> list[Problem]:
         """Every problem that would stop *document* publishing, checked offline; [] if none.
+
+        Args:
+            document: the document to check (rules are applied first).
+            include_notices: also return notices, problems with ``severity="notice"`` that do
+                not block publishing, such as ``new_supplier`` (publishing will create the
+                supplier; the message names the closest existing ones).
 
         Raises:
             NotConnectedError: the lists were never synced, so there is nothing to check against.
@@ -285,8 +291,8 @@ class KashFlowClient:
                 f"connection {self.connection_id!r} has no synced lists to validate against; "
                 "call connect() first"
             )
-        resolved = self.resolve(document)
-        return self._validate_resolved(resolved)
+        problems = self._validate_resolved(self.resolve(document))
+        return [p for p in problems if include_notices or p.severity == "error"]
 
     def _validate_resolved(self, resolved: ResolvedDocument) -> list[Problem]:
         document = resolved.document
@@ -325,7 +331,7 @@ class KashFlowClient:
         if earlier is not None:
             return earlier
         resolved = self.resolve(document)
-        problems = self._validate_resolved(resolved)
+        problems = [p for p in self._validate_resolved(resolved) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
         return self._publisher.publish(resolved.document, print_)
