@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync import _cli_account, cli, errors
+from kashflow_sync import _cli_account, _client, cli, errors
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -42,7 +42,7 @@ def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: 
     monkeypatch.delenv("NO_COLOR", raising=False)
     # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
     monkeypatch.setattr(
-        _cli_account, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
+        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
     )
     return tmp_path
 

@@ -22,9 +22,7 @@ _ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error:", re.M)
 def mypy_errors() -> dict[str, set[int]]:
     """Lines mypy --strict reports an error on, per snippet file name."""
     files = [str(SNIPPETS / "caught.py"), str(SNIPPETS / "accepted.py")]
-    out, err, _status = api.run(
-        ["--strict", "--no-error-summary", "--hide-error-context", *files]
-    )
+    out, err, _status = api.run(["--strict", "--no-error-summary", "--hide-error-context", *files])
     assert "error: Cannot find implementation" not in out, out + err
     found: dict[str, set[int]] = {"caught.py": set(), "accepted.py": set()}
     for match in _ERROR.finditer(out):

@@ -13,14 +13,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from . import errors
 from ._cli_errors import ENV_ENDPOINT
-from ._client import KashFlowClient
 from ._config import KASHFLOW_SOAP_URL, Credentials
-from .storage import SQLStorage
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep and SQLAlchemy
+    from ._client import KashFlowClient
+    from .storage import SQLStorage
 
 __all__ = [
     "ENDPOINT_STATE_KEY",
@@ -137,6 +138,8 @@ def check_endpoint(url: str) -> str:
         ConfigurationError: ``invalid_endpoint``, saying what a right one looks like.
 
     """
+    import httpx
+
     try:
         parsed = httpx.URL(url)
         usable = parsed.scheme in ("http", "https") and bool(parsed.host)
@@ -166,12 +169,15 @@ def open_client(
     args: argparse.Namespace, *, credentials: Credentials, create_missing_contacts: bool = True
 ) -> Iterator[KashFlowClient]:
     """The client of this run's account, closed (with its database) at the end."""
+    from . import _client
+    from .storage import SQLStorage
+
     if args.endpoint or os.environ.get(ENV_ENDPOINT):
         # A wrong endpoint is reported before any database is opened or created.
         args.resolved_endpoint = check_endpoint(args.endpoint or os.environ[ENV_ENDPOINT])
     storage = SQLStorage(db_url(args))
     try:
-        with KashFlowClient(
+        with _client.KashFlowClient(
             credentials,
             app_name=args.app_name,
             storage=storage,

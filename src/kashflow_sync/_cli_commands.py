@@ -15,7 +15,13 @@ from . import errors
 from ._cli_errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, cli_remedy
 from ._cli_output import Console, emit_json, show_sync_report, sync_progress
 
-__all__ = ["register_connect", "register_refresh", "register_schema", "register_status"]
+__all__ = [
+    "register_connect",
+    "register_demo",
+    "register_refresh",
+    "register_schema",
+    "register_status",
+]
 
 Subparsers = Any  # argparse's private _SubParsersAction
 
@@ -34,6 +40,24 @@ def _report_json(report: Any) -> dict[str, Any]:
             for name, c in report.lists.items()
         },
     }
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def register_demo(commands: Subparsers) -> None:
+    """``kashflow-sync demo``."""
+    parser = commands.add_parser(
+        "demo", help="run the whole flow against an embedded fake KashFlow (no account needed)"
+    )
+    parser.set_defaults(run=run_demo)
+
+
+def run_demo(_args: argparse.Namespace) -> int:
+    """The whole flow against a fake KashFlow served on this machine."""
+    from ._cli_demo import run_demo as tour
+
+    return tour()
 
 
 # ---------------------------------------------------------------------------- connect

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._cli_output import Console, show_problems, sync_progress
 from ._client import KashFlowClient
@@ -31,7 +31,7 @@ from ._retry import RetryPolicy
 if TYPE_CHECKING:
     from .testing import FakeKashFlow
 
-__all__ = ["DEMO_APP_NAME", "register", "run_demo"]
+__all__ = ["DEMO_APP_NAME", "run_demo"]
 
 #: The name KashFlow shows beside the IP address the demo's AutoAuth call adds.
 DEMO_APP_NAME = "kashflow-sync demo"
@@ -46,14 +46,6 @@ _PDF = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
-
-
-def register(commands: Any) -> None:
-    """``kashflow-sync demo``."""
-    parser = commands.add_parser(
-        "demo", help="run the whole flow against an embedded fake KashFlow (no account needed)"
-    )
-    parser.set_defaults(run=lambda _args: run_demo())
 
 
 def _gbp(amount: Decimal) -> str:

@@ -71,7 +71,7 @@ EXIT_CODES: Mapping[int, str] = MappingProxyType(
 ENV_ENDPOINT = "KASHFLOW_ENDPOINT"
 
 _CONNECT = "run `kashflow-sync connect`"
-_CREDENTIALS = f"export the right {ENV_USERNAME} and {ENV_PASSWORD}"
+_CREDENTIALS = f"Export the right {ENV_USERNAME} and {ENV_PASSWORD}"
 _ENDPOINT_SOURCES = (
     f"The endpoint comes from --endpoint, else ${ENV_ENDPOINT}, else the one the last "
     "`kashflow-sync connect` used."
@@ -81,11 +81,10 @@ _ENDPOINT_SOURCES = (
 _CLI_REMEDIES = {
     "not_connected": f"Export {ENV_USERNAME} and {ENV_PASSWORD}, then {_CONNECT} first.",
     "needs_reconnect": (
-        f"{_CREDENTIALS.capitalize()} and {_CONNECT}; `kashflow-sync publish --dry-run` keeps "
-        "working meanwhile."
+        f"{_CREDENTIALS} and {_CONNECT}; `kashflow-sync publish --dry-run` keeps working meanwhile."
     ),
     "authentication_failed": (
-        f"{_CREDENTIALS.capitalize()} (the API password if KashFlow has 'Separate API "
+        f"{_CREDENTIALS} (the API password if KashFlow has 'Separate API "
         f"password' set under Apps > API Settings) and {_CONNECT}."
     ),
     "ip_not_allowed": (

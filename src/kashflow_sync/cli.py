@@ -77,7 +77,7 @@ ENV_DEBUG = "KASHFLOW_SYNC_DEBUG"
 #: command's parser to the subparsers, with ``set_defaults(run=handler)`` where the handler
 #: takes the parsed arguments and returns the exit code. The one place commands are added.
 COMMANDS: list[str] = [
-    "kashflow_sync._cli_demo:register",
+    "kashflow_sync._cli_commands:register_demo",
     "kashflow_sync._cli_commands:register_connect",
     "kashflow_sync._cli_commands:register_refresh",
     "kashflow_sync._cli_commands:register_status",

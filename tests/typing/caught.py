@@ -10,7 +10,12 @@ line = kfs.Line(net=Decimal("45.00"), vat=9.0)  # mistake: float VAT
 payment = kfs.Payment(amount=12.5)  # mistake: float payment
 rule = kfs.Rule(vat_rate=17.5)  # mistake: float VAT rate on a rule
 doc = kfs.PurchaseInvoice(  # mistake: a purchase's kind is fixed, "kind" is no argument
-    external_id="x", supplier="Acme", reference="R", issue_date=date(2026, 1, 1), lines=[], kind="sales"
+    external_id="x",
+    supplier="Acme",
+    reference="R",
+    issue_date=date(2026, 1, 1),
+    lines=[],
+    kind="sales",
 )
 result = kfs.PublishResult(
     external_id="x",
