@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -477,3 +478,116 @@ def test_demo_console_script() -> None:
     assert "Connected" in proc.stdout
     assert "already_published" in proc.stdout
     assert "\x1b[" not in proc.stdout
+
+
+# ---------------------------------------------------------------------------- dry runs
+
+
+def test_dry_run_shows_gross_after_rules_and_computed_vat(connected: Any, docs: Path) -> None:
+    """The dry run's totals are what will be published: VAT worked out from rules' rates."""
+    doc = purchase(lines=[{"description": "Toner", "net": "120.00", "category": 7500}])
+    doc["lines"].insert(0, {"net": "45.00", "vat": "9.00", "vat_rate": "20", "category": 7500})
+    path = str(write_doc(docs, doc))
+    no_rule = connected("publish", "--dry-run", "--json", path).json()["documents"][0]
+    assert no_rule["gross"] is None  # the second line has no VAT rate: unknown, not 0
+    from kashflow_sync import _client as client_module
+
+    with client_module.KashFlowClient(
+        kfs.Credentials("u", "p"),
+        storage=kfs.SQLStorage(f"sqlite:///{docs.parent / 'kf.db'}"),
+    ) as client:
+        client.rules.set_supplier_rule("Acme Paper Ltd", kfs.Rule(vat_rate=20))
+    data = connected("publish", "--dry-run", "--json", path).json()["documents"][0]
+    assert (data["net"], data["vat"], data["gross"]) == ("165.00", "33.00", "198.00")
+    text = connected("publish", "--dry-run", path)
+    assert "165.00 + VAT 33.00 = 198.00" in text.out
+
+
+def test_dry_run_announces_a_new_supplier_with_the_closest(connected: Any, docs: Path) -> None:
+    """A typo'd supplier is ready to publish but announced: will create, closest existing."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    result = connected("publish", "--dry-run", path)
+    assert result.code == 0
+    assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
+    notices = connected("publish", "--dry-run", "--json", path).json()["documents"][0]["notices"]
+    assert [n["code"] for n in notices] == ["new_supplier"]
+
+
+def test_no_create_contacts_refuses_a_new_supplier(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """--no-create-contacts makes an unknown supplier a problem; nothing is created."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    suppliers = len(kashflow_fake.suppliers)
+    result = connected("publish", "--no-create-contacts", path)
+    assert result.code == cli.EXIT_FAILED
+    assert "unknown_supplier" in result.out and "closest: Acme Paper Ltd" in result.out
+    assert len(kashflow_fake.suppliers) == suppliers and kashflow_fake.receipts == []
+
+
+@pytest.mark.parametrize(
+    "supplier", ["Acme Paper Ltd\u200b", "Acme\u00a0Paper Ltd"], ids=["zero-width", "nbsp"]
+)
+def test_look_alike_supplier_publishes_to_the_existing_one(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow, supplier: str
+) -> None:
+    """Invisible differences in the name publish to the existing supplier, creating none."""
+    suppliers = len(kashflow_fake.suppliers)
+    assert connected("publish", str(write_doc(docs, purchase(supplier=supplier)))).code == 0
+    assert len(kashflow_fake.suppliers) == suppliers
+    assert kashflow_fake.receipts[0].customer == "ACME01"
+
+
+def test_confusable_supplier_is_refused(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A Cyrillic A in the supplier's name is a problem, not a new supplier."""
+    suppliers = len(kashflow_fake.suppliers)
+    result = connected("publish", str(write_doc(docs, purchase(supplier="\u0410cme Paper Ltd"))))
+    assert result.code == cli.EXIT_FAILED and "confusable_contact" in result.out
+    assert len(kashflow_fake.suppliers) == suppliers
+
+
+def test_dry_run_after_a_refused_first_connect_says_connect(
+    run: Any, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first connect KashFlow refused leaves nothing synced: the dry run says to connect."""
+    monkeypatch.setenv(cli.ENV_PASSWORD, "wrong")
+    assert run("connect").code == cli.EXIT_AUTH
+    result = run("publish", "--dry-run", str(write_doc(docs, purchase())))
+    assert result.code == cli.EXIT_USAGE and "kashflow-sync connect" in result.err
+
+
+# ---------------------------------------------------------------------------- the CLI itself
+
+
+def test_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    """``kashflow-sync schema`` prints the document format's JSON Schema."""
+    assert cli.main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["$id"] == "urn:kashflow-sync:document:1"
+
+
+def test_help_loads_no_heavy_module() -> None:
+    """``--help`` builds every parser without importing zeep, SQLAlchemy, httpx or the client."""
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from kashflow_sync import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    cli.main(['publish', '--help'])\n"
+        "heavy = ('zeep', 'sqlalchemy', 'httpx', 'kashflow_sync._client')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == []
+
+
+def test_commands_are_registered_in_one_list() -> None:
+    """Each subcommand comes from cli.COMMANDS; adding an entry adds a command."""
+    names = {
+        name
+        for action in cli.build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+    assert names == {"demo", "connect", "refresh", "status", "publish", "schema"}
+    assert len(cli.COMMANDS) == len(names)

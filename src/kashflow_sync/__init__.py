@@ -12,6 +12,8 @@ import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from ._logcontext import ContextFilter as _ContextFilter
+
 if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
     from ._client import KashFlowClient
@@ -124,8 +126,12 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-# A library logs, applications decide where to: silence by default (stdlib practice).
-_logging.getLogger("kashflow_sync").addHandler(_logging.NullHandler())
+# A library logs, applications decide where to: silence by default (stdlib practice). Every
+# record carries connection_id and external_id (see the Logging page of the docs).
+_logger = _logging.getLogger("kashflow_sync")
+_logger.addHandler(_logging.NullHandler())
+if not any(isinstance(f, _ContextFilter) for f in _logger.filters):
+    _logger.addFilter(_ContextFilter())
 
 __version__ = "0.1.0"
 

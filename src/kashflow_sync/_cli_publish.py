@@ -178,7 +178,9 @@ def run_publish(args: argparse.Namespace) -> int:
         args, credentials=creds, create_missing_contacts=not args.no_create_contacts
     ) as client:
         status = client.status
-        if status is ConnectionStatus.NOT_CONNECTED:
+        # A first connect that KashFlow refused leaves NEEDS_RECONNECT with nothing synced.
+        never_synced = status is not ConnectionStatus.CONNECTED and not client.lists.nominal_codes
+        if status is ConnectionStatus.NOT_CONNECTED or never_synced:
             # Validation runs on the synced lists, so even a dry run needs a first connect.
             raise errors.NotConnectedError(
                 f"connection {client.connection_id!r} has never been connected, so there are no "

@@ -30,6 +30,7 @@ from ._documents import (
 )
 from ._lists import DEFAULT_FULL_CUSTOMER_SYNC, ProgressCallback, sync_lists
 from ._listsview import Lists
+from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
 from ._publish import DEFAULT_LEASE, BatchProgress, Publisher, fingerprint
 from ._retry import RetryPolicy
@@ -107,7 +108,11 @@ class KashFlowClient:
             raise ValueError("connection_id must be a non-empty string")
         url = httpx.URL(endpoint)
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
+            raise errors.ConfigurationError(  # also a ValueError
+                f"endpoint must be an http(s) URL, not {endpoint!r}",
+                code="invalid_endpoint",
+                remedy=f"Pass the full URL, e.g. endpoint={KASHFLOW_SOAP_URL!r}.",
+            )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=DEFAULT_CONNECT_TIMEOUT),
@@ -189,7 +194,11 @@ class KashFlowClient:
         self.storage.set_state(self.connection_id, _STATUS_KEY, status.value)
 
     def _auth_failed(self, exc: errors.AuthenticationError) -> None:
-        log.warning("KashFlow refused the credentials of connection %r", self.connection_id)
+        log.warning(
+            "KashFlow refused the credentials of connection %r",
+            self.connection_id,
+            extra={"connection_id": self.connection_id},
+        )
         self._set_status(ConnectionStatus.NEEDS_RECONNECT)
 
     def connect(self, *, progress: ProgressCallback | None = None) -> SyncReport:
@@ -201,20 +210,26 @@ class KashFlowClient:
             PermissionDeniedError: API access is disabled for the account or user.
 
         """
-        if self._service.credentials.autoauth_key:
-            self._service.auto_auth_ip()
-        # The first list fetched doubles as the credentials check.
-        first = {"currencies": self._service.fetch_list("currencies")}
-        report = sync_lists(
-            self._service,
-            self.storage,
-            self.connection_id,
-            incremental=False,
-            progress=progress,
-            prefetched=first,
-        )
-        self.lists.invalidate()
-        self._set_status(ConnectionStatus.CONNECTED)
+        with log_context(connection_id=self.connection_id):
+            if self._service.credentials.autoauth_key:
+                self._service.auto_auth_ip()
+            # The first list fetched doubles as the credentials check.
+            first = {"currencies": self._service.fetch_list("currencies")}
+            report = sync_lists(
+                self._service,
+                self.storage,
+                self.connection_id,
+                incremental=False,
+                progress=progress,
+                prefetched=first,
+            )
+            self.lists.invalidate()
+            self._set_status(ConnectionStatus.CONNECTED)
+            log.info(
+                "connected; lists synced in %.2fs",
+                report.duration,
+                extra={"connection_id": self.connection_id},
+            )
         return report
 
     def reconnect(
@@ -233,14 +248,15 @@ class KashFlowClient:
             only = [only]
         self._require_connected()
         try:
-            return sync_lists(
-                self._service,
-                self.storage,
-                self.connection_id,
-                only=only,
-                full_customer_sync_every=self.full_customer_sync_every,
-                progress=progress,
-            )
+            with log_context(connection_id=self.connection_id):
+                return sync_lists(
+                    self._service,
+                    self.storage,
+                    self.connection_id,
+                    only=only,
+                    full_customer_sync_every=self.full_customer_sync_every,
+                    progress=progress,
+                )
         finally:
             self.lists.invalidate()
 
@@ -325,6 +341,30 @@ class KashFlowClient:
 
         """
         _check_document(document)
+        extra = {"connection_id": self.connection_id, "external_id": document.external_id}
+        with log_context(**extra):
+            try:
+                result = self._publish(document)
+            except errors.KashFlowError as exc:
+                log.warning(
+                    "%s not published: %s (%s)",
+                    document.external_id,
+                    exc.message,
+                    exc.code,
+                    extra=extra,
+                )
+                raise
+            log.info(
+                "%s %s as %s %s",
+                document.external_id,
+                result.status.replace("_", " "),
+                "receipt" if result.kind == "purchase" else "invoice",
+                result.number,
+                extra=extra,
+            )
+        return result
+
+    def _publish(self, document: Document) -> PublishResult:
         self._require_connected()
         print_ = fingerprint(document)
         earlier = self._publisher.already_published(document.external_id, print_)
