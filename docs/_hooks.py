@@ -30,11 +30,25 @@ def _cell(text: str) -> str:
 
 
 def problem_codes_table() -> str:
-    """A Markdown table of every validation problem code and what it means."""
-    from kashflow_sync._validate import PROBLEM_CODES
+    """A Markdown table of every problem code: where it comes from and what it means."""
+    from kashflow_sync._problem_codes import (
+        DOCUMENT_FILE_CODES,
+        NOTICE_CODES,
+        PROBLEM_CODES,
+        PUBLISH_TIME_CODES,
+    )
 
-    rows = ["| code | meaning |", "|---|---|"]
-    rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in PROBLEM_CODES.items()]
+    def kind(code: str) -> str:
+        if code in NOTICE_CODES:
+            return "notice"
+        if code in DOCUMENT_FILE_CODES:
+            return "document file"
+        return "publish" if code in PUBLISH_TIME_CODES else "validation"
+
+    rows = ["| code | from | meaning |", "|---|---|---|"]
+    rows += [
+        f"| `{code}` | {kind(code)} | {_cell(meaning)} |" for code, meaning in PROBLEM_CODES.items()
+    ]
     return "\n".join(rows)
 
 

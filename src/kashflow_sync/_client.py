@@ -366,15 +366,15 @@ class KashFlowClient:
 
     def _publish(self, document: Document) -> PublishResult:
         self._require_connected()
-        print_ = fingerprint(document)
-        earlier = self._publisher.already_published(document.external_id, print_)
+        digest = fingerprint(document)
+        earlier = self._publisher.already_published(document.external_id, digest)
         if earlier is not None:
             return earlier
         resolved = self.resolve(document)
         problems = [p for p in self._validate_resolved(resolved) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
-        return self._publisher.publish(resolved.document, print_)
+        return self._publisher.publish(resolved.document, digest)
 
     def publish_many(
         self,
