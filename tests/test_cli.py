@@ -591,3 +591,14 @@ def test_commands_are_registered_in_one_list() -> None:
     }
     assert names == {"demo", "connect", "refresh", "status", "publish", "schema"}
     assert len(cli.COMMANDS) == len(names)
+
+
+def test_publish_says_which_supplier_it_will_create(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A real publish announces a supplier it creates; never a new supplier without a word."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    result = connected("publish", path)
+    assert result.code == 0
+    assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
+    assert any(s.name == "Acme Papr Ltd" for s in kashflow_fake.suppliers)

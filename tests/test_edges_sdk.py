@@ -98,3 +98,27 @@ def test_failed_publish_is_logged_as_a_warning(
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert getattr(warning, "external_id", None) == "bad-1"
     assert "validation_failed" in warning.getMessage()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ValidationError(
+            [kfs.Problem("missing_lines", "lines", "No lines.", "Add one.")], external_id="x"
+        ),
+        errors.DocumentFileError(
+            {"a.json": [kfs.Problem("invalid_json", "", "not JSON", "Fix it.")]}
+        ),
+        errors.TransientError("slow", code="timeout", operation="GetSuppliers"),
+        errors.StorageError("down", code="database_unavailable", retryable=True),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_pickle_whole(error: errors.KashFlowError) -> None:
+    """Errors survive pickling with every attribute (process pools, task queues)."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and str(copy) == str(error)
+    assert (copy.code, copy.remedy, copy.retryable) == (error.code, error.remedy, error.retryable)
+    assert getattr(copy, "problems", None) == getattr(error, "problems", None)

@@ -283,12 +283,22 @@ def _publish(
     console: Console, client: Any, documents: list[tuple[Path, Any]], args: argparse.Namespace
 ) -> int:
     docs = [doc for _path, doc in documents]
+    # What publishing will do besides the documents themselves (new suppliers), said up front.
+    notices = {
+        doc.external_id: [
+            p for p in client.validate(doc, include_notices=True) if p.severity == "notice"
+        ]
+        for doc in docs
+    }
     if not args.json:
         console.print(
             console.styled(
                 f"Publishing {len(docs)} document(s) with concurrency {args.concurrency}", "bold"
             )
         )
+        for doc in docs:
+            for notice in notices[doc.external_id]:
+                console.warn(f"{doc.external_id}  {notice.message}")
     bar = Console(sys.stderr).progress("publishing", len(docs)) if not args.json else None
     finished = 0
 
@@ -304,7 +314,7 @@ def _publish(
         bar.finish()
     code = EXIT_INTERRUPTED if run.interrupted else _batch_exit_code(run.outcomes)
     if args.json:
-        emit_json(_publish_json(documents, run, code))
+        emit_json(_publish_json(documents, run, code, notices))
         if run.in_flight:
             _exit_now(code)
         return code
@@ -370,10 +380,16 @@ def _show_interrupted(docs: Sequence[Any], run: BatchRun) -> None:
     )
 
 
-def _publish_json(documents: list[tuple[Path, Any]], run: BatchRun, code: int) -> dict[str, Any]:
+def _publish_json(
+    documents: list[tuple[Path, Any]], run: BatchRun, code: int, notices: dict[str, list[Any]]
+) -> dict[str, Any]:
     items = []
     for index, ((path, doc), outcome) in enumerate(zip(documents, run.outcomes, strict=True)):
-        data: dict[str, Any] = {"file": str(path), "external_id": doc.external_id}
+        data: dict[str, Any] = {
+            "file": str(path),
+            "external_id": doc.external_id,
+            "notices": [problem_json(p) for p in notices[doc.external_id]],
+        }
         if outcome is None:
             data["status"] = "in_flight" if index in run.in_flight else "not_published"
         elif isinstance(outcome, errors.KashFlowError):

@@ -72,6 +72,9 @@ class KashFlowClient:
             contact, reference and total (one lookup call) and refuse it as
             ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
 
+    Raises:
+        ConfigurationError: *endpoint* is not an http(s) URL (``invalid_endpoint``).
+
     Example:
         >>> import kashflow_sync as kfs
         >>> from kashflow_sync.testing import FakeKashFlow

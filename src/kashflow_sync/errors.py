@@ -26,7 +26,7 @@ SQLAlchemy exception) is kept as ``__cause__`` for debugging, never shown in the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ._documents import Problem
@@ -98,6 +98,19 @@ class KashFlowError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle every attribute (code, remedy, problems...), not just the message, so errors
+        # cross process boundaries (process pools, task queues) whole.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore(cls: type[KashFlowError], message: str, state: dict[str, Any]) -> KashFlowError:
+    """Rebuild a pickled error without calling its ``__init__`` (whose arguments differ)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class AuthenticationError(KashFlowError):
