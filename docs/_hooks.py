@@ -91,7 +91,7 @@ def exit_codes_table() -> str:
 
 def document_schema_block() -> str:
     """The packaged JSON Schema of the document format, as a fenced JSON block."""
-    from kashflow_sync._docjson import document_schema
+    from kashflow_sync._docschema import document_schema
 
     return "```json\n" + json.dumps(document_schema(), indent=2) + "\n```"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import kashflow_sync as kfs
 from kashflow_sync import errors
-from kashflow_sync._docjson import SCHEMA_ID, JsonNumber, document_schema
+from kashflow_sync._docschema import SCHEMA_ID, JsonNumber, document_schema
 
 PURCHASE: dict[str, Any] = {
     "external_id": "item-42",

@@ -303,7 +303,7 @@ def register_schema(commands: Subparsers) -> None:
 
 def run_schema(_args: argparse.Namespace) -> int:
     """Print the shipped JSON Schema."""
-    from ._docjson import document_schema
+    from ._docschema import document_schema
 
     emit_json(document_schema())
     return EXIT_OK

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from . import errors
-from ._docjson import document_from_json, loads
+from ._docjson import document_from_json
+from ._docschema import loads
 from ._documents import Document, Problem
 from ._problem_codes import (
     DUPLICATE_EXTERNAL_ID,
