@@ -105,7 +105,13 @@ class Console:
 
     def print(self, *parts: Styled, soft_wrap: bool = False) -> None:
         """Write one line made of *parts*; ``soft_wrap`` keeps it on one line, however long."""
-        self.rich.print(Text.assemble(*parts), soft_wrap=soft_wrap)
+        text = Text.assemble(*parts)
+        if soft_wrap:
+            self.rich.print(text, soft_wrap=True)
+            return
+        for line in text.wrap(self.rich, self.rich.width) or [Text()]:
+            line.rstrip()  # rich keeps the space it broke the line at
+            self.rich.print(line, soft_wrap=True)
 
     @staticmethod
     def styled(text: str, style: str) -> Text:
@@ -113,13 +119,16 @@ class Console:
         return Text(text, style=style)
 
     def wrapped(self, text: str, *, indent: int, prefix: Styled = "") -> None:
-        """*text* wrapped to the width, indented, with *prefix* before its first line."""
-        pad = " " * indent
-        body = Text.assemble(prefix, text)
-        width = max(20, self.rich.width - indent)
-        for line in body.wrap(self.rich, width):
+        """*text* wrapped to the width, indented, with *prefix* before its first line.
+
+        Later lines are indented past the prefix, so wrapped text stays in one column.
+        """
+        lead = Text.assemble(prefix)
+        width = max(20, self.rich.width - indent - len(lead.plain))
+        for number, line in enumerate(Text(text).wrap(self.rich, width)):
             line.rstrip()
-            self.rich.print(Text(pad) + line)
+            start = lead if number == 0 else Text(" " * len(lead.plain))
+            self.rich.print(Text(" " * indent) + start + line)
 
     def heading(self, text: str) -> None:
         """A section heading with a rule under it, preceded by a blank line."""
@@ -168,7 +177,12 @@ class Console:
             table.add_column(header, justify="right" if right else "left", overflow="fold")
         for row in rows:
             table.add_row(*(str(cell) for cell in row))
-        self.rich.print(table if not indent else _Indented(table, indent))
+        renderable = table if not indent else _Indented(table, indent)
+        # Rendered line by line so trailing padding (empty last cells) does not reach logs.
+        for segments in self.rich.render_lines(renderable, self.rich.options, pad=False):
+            line = Text.assemble(*((s.text, s.style or "") for s in segments if not s.control))
+            line.rstrip()
+            self.rich.print(line, soft_wrap=True)
 
     def progress(self, label: str, total: int) -> ProgressBar:
         """A progress bar over *total* steps on this console's stream."""

@@ -226,9 +226,9 @@ def _dry_run(
         resolved = client.resolve(doc).document
         found = client.validate(doc, include_notices=True)
         problems = [p for p in found if p.severity == "error"]
-        notices = [p for p in found if p.severity == "notice"]
         entry = client.storage.get_journal(client.connection_id, doc.external_id)
         published = entry is not None and entry.state == "published"
+        notices = [p for p in found if p.severity == "notice" and not published]
         rows.append((path, doc, _totals(resolved), problems, notices, published))
     failed = sum(1 for row in rows if row[3])
     reconnect = client.status is ConnectionStatus.NEEDS_RECONNECT
@@ -265,6 +265,7 @@ def _dry_run(
             show_problems(console, problems)
         elif published:
             console.ok(f"{line}: already published")
+            continue  # what publishing would create is history for this one
         else:
             console.ok(f"{line}: ready to publish")
         for notice in notices:
