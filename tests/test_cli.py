@@ -602,3 +602,14 @@ def test_publish_says_which_supplier_it_will_create(
     assert result.code == 0
     assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
     assert any(s.name == "Acme Papr Ltd" for s in kashflow_fake.suppliers)
+
+
+def test_endpoint_from_the_environment(
+    env: Path, kashflow_fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --endpoint, KASHFLOW_ENDPOINT names the endpoint, and status shows it."""
+    monkeypatch.setenv("KASHFLOW_ENDPOINT", kashflow_fake.url)
+    db = ["--db", f"sqlite:///{env / 'kf.db'}"]
+    assert cli.main(["connect", *db]) == 0
+    monkeypatch.delenv("KASHFLOW_ENDPOINT")
+    assert cli.main(["status", "--check", *db]) == 0  # remembered from connect
