@@ -11,7 +11,15 @@ nox.options.sessions = ["lint", "mypy", "tests", "docs", "examples"]
 nox.options.default_venv_backend = "venv"
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-SOURCES = ["src", "tests", "examples", "benchmarks", "noxfile.py", "docs/_hooks.py"]
+SOURCES = [
+    "src",
+    "tests",
+    "examples",
+    "benchmarks",
+    "noxfile.py",
+    "docs/_hooks.py",
+    "docs/_griffe_roles.py",
+]
 
 
 @nox.session(python=PYTHONS)

@@ -30,11 +30,25 @@ def _cell(text: str) -> str:
 
 
 def problem_codes_table() -> str:
-    """A Markdown table of every validation problem code and what it means."""
-    from kashflow_sync._validate import PROBLEM_CODES
+    """A Markdown table of every problem code: where it comes from and what it means."""
+    from kashflow_sync._problem_codes import (
+        DOCUMENT_FILE_CODES,
+        NOTICE_CODES,
+        PROBLEM_CODES,
+        PUBLISH_TIME_CODES,
+    )
 
-    rows = ["| code | meaning |", "|---|---|"]
-    rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in PROBLEM_CODES.items()]
+    def kind(code: str) -> str:
+        if code in NOTICE_CODES:
+            return "notice"
+        if code in DOCUMENT_FILE_CODES:
+            return "document file"
+        return "publish" if code in PUBLISH_TIME_CODES else "validation"
+
+    rows = ["| code | from | meaning |", "|---|---|---|"]
+    rows += [
+        f"| `{code}` | {kind(code)} | {_cell(meaning)} |" for code, meaning in PROBLEM_CODES.items()
+    ]
     return "\n".join(rows)
 
 
@@ -68,22 +82,16 @@ def error_classes_table() -> str:
 
 def exit_codes_table() -> str:
     """A Markdown table of the ``kashflow-sync`` exit codes and what each means."""
-    from kashflow_sync import cli
+    from kashflow_sync._cli_errors import EXIT_CODES
 
     rows = ["| exit code | meaning |", "|---|---|"]
-    source = inspect.getsource(cli)
-    for name in ("EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_AUTH", "EXIT_TRANSIENT"):
-        # The meaning is the ``#:`` comment above each constant.
-        found = re.search(rf"#: (.+)\n{name} = (\d+)", source)
-        if found is None:
-            raise ValueError(f"{name} has no #: comment in kashflow_sync.cli")
-        rows.append(f"| `{found.group(2)}` | {_cell(found.group(1))} |")
+    rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in EXIT_CODES.items()]
     return "\n".join(rows)
 
 
 def document_schema_block() -> str:
     """The packaged JSON Schema of the document format, as a fenced JSON block."""
-    from kashflow_sync._cli_documents import document_schema
+    from kashflow_sync._docschema import document_schema
 
     return "```json\n" + json.dumps(document_schema(), indent=2) + "\n```"
 

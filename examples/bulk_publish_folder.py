@@ -23,10 +23,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def load_folder(folder: Path) -> list[kfs.Document]:
-    documents: list[kfs.Document] = []
-    for path in sorted(folder.glob("*.json")):
-        documents.extend(load_documents(path))  # errors name the file and the field
-    return documents
+    # Every *.json file of the folder; a DocumentFileError (a ValidationError) lists every
+    # problem of every file at once, each with its file, field and remedy.
+    return load_documents(folder)
 
 
 def show_progress(event: kfs.BatchProgress) -> None:

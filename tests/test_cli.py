@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -15,7 +16,7 @@ import attrs
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync import _cli_commands, cli, errors
+from kashflow_sync import _cli_account, _client, cli, errors
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -42,7 +43,7 @@ def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: 
     monkeypatch.delenv("NO_COLOR", raising=False)
     # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
     monkeypatch.setattr(
-        _cli_commands, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
+        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
     )
     return tmp_path
 
@@ -121,9 +122,10 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """Running with no command exits 2 with usage on stderr."""
+    """Running with no command exits 2 with one line naming the commands and --help."""
     assert cli.main([]) == cli.EXIT_USAGE
-    assert "usage:" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert "a command is required: demo, connect" in line and "--help" in line
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -409,7 +411,7 @@ def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pat
     import platformdirs
 
     monkeypatch.setattr(platformdirs, "user_data_dir", lambda *a, **k: str(tmp_path / "data"))
-    assert cli.default_db_url() == f"sqlite:///{tmp_path / 'data' / 'kashflow-sync.db'}"
+    assert _cli_account.default_db_url() == f"sqlite:///{tmp_path / 'data' / 'kashflow-sync.db'}"
 
 
 # ---------------------------------------------------------------------------- exit codes
@@ -422,7 +424,12 @@ def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pat
         (errors.IPNotAllowedError("x"), cli.EXIT_AUTH),
         (errors.PermissionDeniedError("x"), cli.EXIT_AUTH),
         (errors.NotConnectedError("x"), cli.EXIT_USAGE),
-        (cli.ConfigError("x"), cli.EXIT_USAGE),
+        (errors.ConfigurationError("x"), cli.EXIT_USAGE),
+        (errors.StorageError("x"), cli.EXIT_USAGE),
+        (errors.DocumentFileError({"a.json": []}), cli.EXIT_USAGE),
+        (errors.ProtocolError("x", code="http_404", retryable=False), cli.EXIT_USAGE),
+        (RuntimeError("x"), cli.EXIT_INTERNAL),
+        (KeyboardInterrupt(), cli.EXIT_INTERRUPTED),
         (errors.ValidationError([]), cli.EXIT_FAILED),
         (errors.RejectedError("x"), cli.EXIT_FAILED),
         (errors.TransientError("x"), cli.EXIT_TRANSIENT),
@@ -471,3 +478,138 @@ def test_demo_console_script() -> None:
     assert "Connected" in proc.stdout
     assert "already_published" in proc.stdout
     assert "\x1b[" not in proc.stdout
+
+
+# ---------------------------------------------------------------------------- dry runs
+
+
+def test_dry_run_shows_gross_after_rules_and_computed_vat(connected: Any, docs: Path) -> None:
+    """The dry run's totals are what will be published: VAT worked out from rules' rates."""
+    doc = purchase(lines=[{"description": "Toner", "net": "120.00", "category": 7500}])
+    doc["lines"].insert(0, {"net": "45.00", "vat": "9.00", "vat_rate": "20", "category": 7500})
+    path = str(write_doc(docs, doc))
+    no_rule = connected("publish", "--dry-run", "--json", path).json()["documents"][0]
+    assert no_rule["gross"] is None  # the second line has no VAT rate: unknown, not 0
+    from kashflow_sync import _client as client_module
+
+    with client_module.KashFlowClient(
+        kfs.Credentials("u", "p"),
+        storage=kfs.SQLStorage(f"sqlite:///{docs.parent / 'kf.db'}"),
+    ) as client:
+        client.rules.set_supplier_rule("Acme Paper Ltd", kfs.Rule(vat_rate=20))
+    data = connected("publish", "--dry-run", "--json", path).json()["documents"][0]
+    assert (data["net"], data["vat"], data["gross"]) == ("165.00", "33.00", "198.00")
+    text = connected("publish", "--dry-run", path)
+    assert "165.00 + VAT 33.00 = 198.00" in text.out
+
+
+def test_dry_run_announces_a_new_supplier_with_the_closest(connected: Any, docs: Path) -> None:
+    """A typo'd supplier is ready to publish but announced: will create, closest existing."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    result = connected("publish", "--dry-run", path)
+    assert result.code == 0
+    assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
+    notices = connected("publish", "--dry-run", "--json", path).json()["documents"][0]["notices"]
+    assert [n["code"] for n in notices] == ["new_supplier"]
+
+
+def test_no_create_contacts_refuses_a_new_supplier(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """--no-create-contacts makes an unknown supplier a problem; nothing is created."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    suppliers = len(kashflow_fake.suppliers)
+    result = connected("publish", "--no-create-contacts", path)
+    assert result.code == cli.EXIT_FAILED
+    assert "unknown_supplier" in result.out and "closest: Acme Paper Ltd" in result.out
+    assert len(kashflow_fake.suppliers) == suppliers and kashflow_fake.receipts == []
+
+
+@pytest.mark.parametrize(
+    "supplier", ["Acme Paper Ltd\u200b", "Acme\u00a0Paper Ltd"], ids=["zero-width", "nbsp"]
+)
+def test_look_alike_supplier_publishes_to_the_existing_one(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow, supplier: str
+) -> None:
+    """Invisible differences in the name publish to the existing supplier, creating none."""
+    suppliers = len(kashflow_fake.suppliers)
+    assert connected("publish", str(write_doc(docs, purchase(supplier=supplier)))).code == 0
+    assert len(kashflow_fake.suppliers) == suppliers
+    assert kashflow_fake.receipts[0].customer == "ACME01"
+
+
+def test_confusable_supplier_is_refused(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A Cyrillic A in the supplier's name is a problem, not a new supplier."""
+    suppliers = len(kashflow_fake.suppliers)
+    result = connected("publish", str(write_doc(docs, purchase(supplier="\u0410cme Paper Ltd"))))
+    assert result.code == cli.EXIT_FAILED and "confusable_contact" in result.out
+    assert len(kashflow_fake.suppliers) == suppliers
+
+
+def test_dry_run_after_a_refused_first_connect_says_connect(
+    run: Any, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first connect KashFlow refused leaves nothing synced: the dry run says to connect."""
+    monkeypatch.setenv(cli.ENV_PASSWORD, "wrong")
+    assert run("connect").code == cli.EXIT_AUTH
+    result = run("publish", "--dry-run", str(write_doc(docs, purchase())))
+    assert result.code == cli.EXIT_USAGE and "kashflow-sync connect" in result.err
+
+
+# ---------------------------------------------------------------------------- the CLI itself
+
+
+def test_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    """``kashflow-sync schema`` prints the document format's JSON Schema."""
+    assert cli.main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["$id"] == "urn:kashflow-sync:document:1"
+
+
+def test_help_loads_no_heavy_module() -> None:
+    """``--help`` builds every parser without importing zeep, SQLAlchemy, httpx or the client."""
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from kashflow_sync import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    cli.main(['publish', '--help'])\n"
+        "heavy = ('zeep', 'sqlalchemy', 'httpx', 'kashflow_sync._client')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == []
+
+
+def test_commands_are_registered_in_one_list() -> None:
+    """Each subcommand comes from cli.COMMANDS; adding an entry adds a command."""
+    names = {
+        name
+        for action in cli.build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+    assert names == {"demo", "connect", "refresh", "status", "publish", "schema", "fake"}
+    assert len(cli.COMMANDS) == len(names)
+
+
+def test_publish_says_which_supplier_it_will_create(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """A real publish announces a supplier it creates; never a new supplier without a word."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    result = connected("publish", path)
+    assert result.code == 0
+    assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
+    assert any(s.name == "Acme Papr Ltd" for s in kashflow_fake.suppliers)
+
+
+def test_endpoint_from_the_environment(
+    env: Path, kashflow_fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --endpoint, KASHFLOW_ENDPOINT names the endpoint, and status shows it."""
+    monkeypatch.setenv("KASHFLOW_ENDPOINT", kashflow_fake.url)
+    db = ["--db", f"sqlite:///{env / 'kf.db'}"]
+    assert cli.main(["connect", *db]) == 0
+    monkeypatch.delenv("KASHFLOW_ENDPOINT")
+    assert cli.main(["status", "--check", *db]) == 0  # remembered from connect

@@ -29,3 +29,32 @@ def test_redact_masks_every_secret() -> None:
     """redact() removes each secret from a text."""
     creds = Credentials("jane", "pw-123", "KEY-9")
     assert redact("a pw-123 b KEY-9", creds.secrets) == "a ******** b ********"
+
+
+def test_from_env_reads_the_three_variables() -> None:
+    """Credentials.from_env() takes username, password and the optional AutoAuth key."""
+    env = {
+        "KASHFLOW_USERNAME": " jane ",
+        "KASHFLOW_PASSWORD": "pw",
+        "KASHFLOW_AUTOAUTH_KEY": "1234ABCD-1234",
+    }
+    assert Credentials.from_env(env) == Credentials("jane", "pw", "1234ABCD-1234")
+    assert Credentials.from_env({**env, "KASHFLOW_AUTOAUTH_KEY": ""}).autoauth_key is None
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KASHFLOW_PASSWORD": "pw"}, "KASHFLOW_USERNAME is"),
+        ({"KASHFLOW_USERNAME": "jane", "KASHFLOW_PASSWORD": ""}, "KASHFLOW_PASSWORD is"),
+        ({}, "KASHFLOW_USERNAME and KASHFLOW_PASSWORD are"),
+    ],
+)
+def test_from_env_names_the_missing_variable(env: dict[str, str], named: str) -> None:
+    """A missing variable is a ConfigurationError (a KashFlowError) naming it."""
+    from kashflow_sync import errors
+
+    with pytest.raises(errors.ConfigurationError, match=named) as caught:
+        Credentials.from_env(env)
+    assert caught.value.code == "missing_environment_variable"
+    assert "export" in caught.value.remedy.lower()

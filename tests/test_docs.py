@@ -107,7 +107,7 @@ def _specific_codes() -> set[str]:
         if "testing" in path.parts:
             continue
         codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text()))
-    codes |= {code for _exc, code, _message in _errormap._TRANSPORT_TABLE}
+    codes |= {row[1] for row in _errormap._TRANSPORT_TABLE}
     return codes
 
 
@@ -130,12 +130,14 @@ def test_unknown_generated_block_is_an_error() -> None:
         _hooks().render("<!-- generated: nope -->")
 
 
-def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
-    """``mkdocs build --strict`` succeeds (needs the dev extra: mkdocs-material, mkdocstrings)."""
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The docs built with ``mkdocs build --strict`` (needs the dev extra)."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings")
+    folder = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(folder)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -143,7 +145,51 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "site" / "errors" / "index.html").exists()
+    return folder
+
+
+def _visible_text(page: Path) -> str:
+    """The words a reader sees on a built page: tags, attributes and scripts removed."""
+    html = page.read_text()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_mkdocs_build_is_strict_clean(site: Path) -> None:
+    """``mkdocs build --strict`` succeeds and renders the guide and the reference."""
+    assert (site / "errors" / "index.html").exists()
+    assert (site / "logging" / "index.html").exists()
+
+
+def test_built_docs_have_no_raw_rest_roles(site: Path) -> None:
+    """No page shows a Sphinx role such as :class: as text: they render as links or code."""
+    role = re.compile(r":(class|meth|func|data|mod|attr|exc|obj):")
+    found = {
+        str(page.relative_to(site)): role.findall(_visible_text(page))
+        for page in site.rglob("*.html")
+    }
+    assert {page: roles for page, roles in found.items() if roles} == {}
+
+
+def test_api_reference_shows_no_private_names(site: Path) -> None:
+    """The API reference shows no private names (_LAZY, __all__, _module paths)."""
+    # A leading "/" is a URL path (the fake's /_fake/ control API), not a Python name.
+    private = re.compile(r"(?<![\w./])_{1,2}[A-Za-z]\w*|\b\w+\._[a-z]\w*|__all__")
+    allowed = {"__init__", "__enter__", "__exit__", "__iter__", "__len__", "__getitem__"}
+    allowed |= {"__cause__"}  # Python's own attribute, named where errors keep their cause
+    shown: dict[str, set[str]] = {}
+    for page in (site / "reference").rglob("*.html"):
+        names = set(private.findall(_visible_text(page))) - allowed
+        if names:
+            shown[str(page.relative_to(site))] = names
+    assert shown == {}
+
+
+def test_roles_become_links_to_documented_objects(site: Path) -> None:
+    """A role naming a public object (re-exported from a private module) links to its entry."""
+    html = (site / "reference" / "index.html").read_text()
+    assert 'href="#kashflow_sync.MemoryStorage"' in html
+    assert 'href="typing/#kashflow_sync.typing.RuleResolver"' in html
 
 
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+
 import httpx
 import pytest
 
@@ -59,6 +62,53 @@ def test_transport_error_maps_to_transient(exc: httpx.HTTPError, code: str, sent
     assert err.code == code
     assert err.retryable
     assert err.request_sent is sent
+
+
+def _raised(exc: httpx.HTTPError, under: BaseException, url: str) -> httpx.HTTPError:
+    """*exc* as httpx raises it: on a request, with the OS or TLS error underneath."""
+    exc.request = httpx.Request("POST", url)
+    exc.__cause__ = under
+    return exc
+
+
+CONNECT_CAUSES = [
+    (ConnectionRefusedError(111, "Connection refused"), "refused", "port"),
+    (socket.gaierror(-2, "Name or service not known"), "DNS", "host name"),
+    (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "TLS", "http://"),
+    (ssl.SSLCertVerificationError(1, "certificate verify failed"), "certificate", "CA"),
+]
+
+
+@pytest.mark.parametrize(("under", "cause", "remedy"), CONNECT_CAUSES)
+def test_connection_failure_names_endpoint_and_cause(
+    under: BaseException, cause: str, remedy: str
+) -> None:
+    """A failed connection says where it went and why, with a remedy for that cause."""
+    url = "https://kashflow.example/api/service.asmx"
+    exc = _raised(httpx.ConnectError("boom"), under, url)
+    err = _errormap.from_transport_error("GetCurrencies", exc)
+    assert err.code == "connection_failed"
+    assert url in err.message and cause in err.message
+    assert remedy in err.remedy
+
+
+@pytest.mark.parametrize(("exc", "code", "sent"), TRANSPORT_CASES)
+def test_transport_messages_name_no_httpx_class(
+    exc: httpx.HTTPError, code: str, sent: bool
+) -> None:
+    """Messages speak of KashFlow and the network, never of httpx's exception classes."""
+    err = _errormap.from_transport_error("GetSuppliers", exc)
+    assert type(exc).__name__ not in str(err)
+
+
+def test_transport_remedies_differ_by_code() -> None:
+    """pool_timeout, timeout and connection_failed each have their own remedy."""
+    remedies = {
+        _errormap.from_transport_error("Op", exc).remedy
+        for exc in (httpx.PoolTimeout("x"), httpx.ReadTimeout("x"), httpx.ConnectError("x"))
+    }
+    assert len(remedies) == 3
+    assert any("concurrency" in r for r in remedies)
 
 
 HTTP_CASES = [

@@ -38,6 +38,7 @@ EXPECTED = [
     "Payment",
     "PaymentMethod",
     "Problem",
+    "ProblemCode",
     "Project",
     "PublishAttempt",
     "PublishResult",
@@ -56,6 +57,8 @@ EXPECTED = [
     "SyncReport",
     "VatRate",
     "__version__",
+    "document_from_json",
+    "document_to_json",
     "errors",
 ]
 

@@ -14,7 +14,7 @@ from kashflow_sync import _validate as v
 from kashflow_sync._amounts import line_wire_values, unit_rate, vat_from_rate
 from kashflow_sync._documents import Attachment, Document, Line, Payment, Rule
 from kashflow_sync._lists import ListsSnapshot as Lists
-from kashflow_sync._problem_codes import PUBLISH_TIME_CODES
+from kashflow_sync._problem_codes import DOCUMENT_FILE_CODES, PUBLISH_TIME_CODES
 from kashflow_sync._rules import apply_rule
 from kashflow_sync._validate import PROBLEM_CODES, validate_document
 
@@ -58,6 +58,15 @@ ROWS: list[tuple[str, Document, dict[str, Any], str, str]] = [
         {"create_missing_contacts": False},
         "unknown_customer",
         "customer",
+    ),
+    ("new supplier", clean_purchase(supplier="Nobody Ltd"), {}, "new_supplier", "supplier"),
+    ("new customer", clean_sale(customer="Nobody Ltd"), {}, "new_customer", "customer"),
+    (
+        "look-alike supplier",
+        clean_purchase(supplier="\u0410cme Paper Ltd"),
+        {},
+        "confusable_contact",
+        "supplier",
     ),
     ("archived supplier", clean_purchase(supplier="OLD01"), {}, "archived_supplier", "supplier"),
     (
@@ -439,7 +448,9 @@ def test_problem_codes_catalogue_covers_every_code() -> None:
 def test_table_exercises_every_code() -> None:
     """The table above has at least one row per problem code validate() can give."""
     # Some codes come from publishing (journal, lists changed after validation), not validate().
-    assert {row[3] for row in ROWS} == set(PROBLEM_CODES) - PUBLISH_TIME_CODES
+    # Document-file codes come from reading JSON (tests/test_docjson.py), not from validate().
+    expected = set(PROBLEM_CODES) - PUBLISH_TIME_CODES - DOCUMENT_FILE_CODES
+    assert {row[3] for row in ROWS} == expected
 
 
 def test_sales_invoice_needs_no_reference(lists: Lists) -> None:
@@ -448,8 +459,48 @@ def test_sales_invoice_needs_no_reference(lists: Lists) -> None:
 
 
 def test_missing_contact_created_by_default(lists: Lists) -> None:
-    """An unknown supplier is fine when publishing may create it."""
-    assert validate_document(clean_purchase(supplier="New Supplier Ltd"), lists) == []
+    """An unknown supplier is only a notice when publishing may create it: nothing blocks."""
+    problems = validate_document(clean_purchase(supplier="New Supplier Ltd"), lists)
+    assert [(p.code, p.severity) for p in problems] == [("new_supplier", "notice")]
+
+
+def test_new_supplier_notice_names_the_closest(lists: Lists) -> None:
+    """A typo of an existing supplier is announced with the closest existing names."""
+    [notice] = validate_document(clean_purchase(supplier="Acme Papr Ltd"), lists)
+    assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in notice.message
+
+
+def test_unknown_supplier_names_the_closest(lists: Lists) -> None:
+    """With creating off, the unknown_supplier problem names the closest existing supplier."""
+    [problem] = validate_document(
+        clean_purchase(supplier="Acme Papr Ltd"), lists, create_missing_contacts=False
+    )
+    assert "(closest: Acme Paper Ltd)" in problem.message
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Acme Paper Ltd\u200b",
+        "Acme\u00a0Paper Ltd",
+        "  acme   PAPER ltd ",
+        "\uff21cme Paper Ltd",
+        "Acme\u2060 Paper Ltd",
+    ],
+    ids=["zero-width space", "non-breaking space", "spaces and case", "fullwidth A", "joiner"],
+)
+def test_look_alike_spellings_are_the_same_supplier(written: str, lists: Lists) -> None:
+    """Invisible and compatibility characters do not make a new supplier: it is matched."""
+    document = clean_purchase(supplier=written)
+    assert validate_document(document, lists, create_missing_contacts=False) == []
+
+
+def test_confusable_letters_are_flagged_not_created(lists: Lists) -> None:
+    """A Cyrillic A in 'Acme' is a blocking problem naming the character and the real supplier."""
+    [problem] = validate_document(clean_purchase(supplier="\u0410cme Paper Ltd"), lists)
+    assert problem.code == "confusable_contact" and problem.severity == "error"
+    assert "U+0410 CYRILLIC CAPITAL LETTER A" in problem.message
+    assert "'Acme Paper Ltd' (ACME01)" in problem.message and "ACME01" in problem.remedy
 
 
 def test_contact_matched_by_code(lists: Lists) -> None:

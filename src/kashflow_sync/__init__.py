@@ -12,12 +12,15 @@ import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from ._logcontext import ContextFilter as _ContextFilter
+
 if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
     from ._async_client import AsyncKashFlowClient
     from ._batch import BatchProgress
     from ._client import KashFlowClient
     from ._config import KASHFLOW_SOAP_URL, Credentials
+    from ._docjson import document_from_json, document_to_json
     from ._documents import (
         Attachment,
         BatchItem,
@@ -50,6 +53,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SyncReport,
         VatRate,
     )
+    from ._problem_codes import ProblemCode
     from ._retry import RetryPolicy
     from ._rules import RuleBook, StoredRuleResolver
     from .storage import MemoryStorage, SQLStorage
@@ -83,6 +87,7 @@ _LAZY: dict[str, str] = {
     "Payment": "._documents",
     "PaymentMethod": "._models",
     "Problem": "._documents",
+    "ProblemCode": "._problem_codes",
     "Project": "._models",
     "PublishAttempt": "._documents",
     "PublishResult": "._documents",
@@ -100,6 +105,8 @@ _LAZY: dict[str, str] = {
     "SyncProgress": "._engine.listsync",
     "SyncReport": "._models",
     "VatRate": "._models",
+    "document_from_json": "._docjson",
+    "document_to_json": "._docjson",
     "errors": ".",
 }
 
@@ -122,8 +129,12 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-# A library logs, applications decide where to: silence by default (stdlib practice).
-_logging.getLogger("kashflow_sync").addHandler(_logging.NullHandler())
+# A library logs, applications decide where to: silence by default (stdlib practice). Every
+# record carries connection_id and external_id (see the Logging page of the docs).
+_logger = _logging.getLogger("kashflow_sync")
+_logger.addHandler(_logging.NullHandler())
+if not any(isinstance(f, _ContextFilter) for f in _logger.filters):
+    _logger.addFilter(_ContextFilter())
 
 __version__ = "0.1.0"
 
@@ -153,6 +164,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Problem",
+    "ProblemCode",
     "Project",
     "PublishAttempt",
     "PublishResult",
@@ -171,5 +183,7 @@ __all__ = [
     "SyncReport",
     "VatRate",
     "__version__",
+    "document_from_json",
+    "document_to_json",
     "errors",
 ]

@@ -24,6 +24,7 @@ from ._drivers import AsyncDriver
 from ._engine import listsync
 from ._engine.journal import DEFAULT_LEASE
 from ._engine.publish import publish as publish_flow
+from ._logcontext import log_context
 from ._models import SyncReport
 from ._retry import RetryPolicy
 from .soap.aservice import AsyncKashFlowService
@@ -143,10 +144,13 @@ class AsyncKashFlowClient(BaseClient):
             autoauth=bool(self.credentials.autoauth_key),
             progress=progress,
         )
-        try:
-            return await self._driver.run(flow)
-        finally:
-            self.lists.invalidate()
+        with log_context(connection_id=self.connection_id):
+            try:
+                report = await self._driver.run(flow)
+            finally:
+                self.lists.invalidate()
+            self._log_connected(report)
+        return report
 
     async def reconnect(
         self,
@@ -170,12 +174,13 @@ class AsyncKashFlowClient(BaseClient):
         """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
         self._check_open()
         names = [only] if isinstance(only, str) else only
-        try:
-            return await self._driver.run(
-                listsync.refresh(self._sync_settings(), only=names, progress=progress)
-            )
-        finally:
-            self.lists.invalidate()
+        with log_context(connection_id=self.connection_id):
+            try:
+                return await self._driver.run(
+                    listsync.refresh(self._sync_settings(), only=names, progress=progress)
+                )
+            finally:
+                self.lists.invalidate()
 
     # ------------------------------------------------------------------ publishing
 
@@ -192,15 +197,17 @@ class AsyncKashFlowClient(BaseClient):
                 publishing it again later is safe.
 
         """
-        # Resolving and validating read storage (rules, lists, the journal): off the loop.
-        prepared = await asyncio.to_thread(self._prepare, document)
-        if isinstance(prepared, PublishResult):
-            return prepared
-        return await self._driver.run(
-            publish_flow(
-                prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
-            )
-        )
+        with self._logged_publish(document) as outcome:
+            # Resolving and validating read storage (rules, lists, the journal): off the loop.
+            prepared = await asyncio.to_thread(self._prepare, document)
+            if isinstance(prepared, PublishResult):
+                outcome.append(prepared)
+            else:
+                flow = publish_flow(
+                    prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
+                )
+                outcome.append(await self._driver.run(flow))
+        return outcome[0]
 
     async def publish_many(
         self,

@@ -7,8 +7,10 @@ only how the network and the storage are driven: plain calls or awaited ones.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +39,8 @@ from ._engine.listsync import (
 )
 from ._engine.publish import PublishSettings, published_result
 from ._lists import Lists, ListsSnapshot
-from ._models import ConnectionStatus
+from ._logcontext import log_context
+from ._models import ConnectionStatus, SyncReport
 from ._retry import RetryPolicy
 from ._rules import RuleBook, StoredRuleResolver
 from ._validate import validate_document
@@ -59,13 +62,23 @@ def check_document(document: object) -> None:
 
 
 def check_endpoint(endpoint: str) -> str:
-    """*endpoint* if it is an http(s) URL with a host; ``ValueError`` otherwise."""
+    """*endpoint* if it is an http(s) URL with a host.
+
+    Raises:
+        ConfigurationError: ``invalid_endpoint`` (also a ``ValueError``).
+
+    """
+    problem = errors.ConfigurationError(
+        f"endpoint must be an http(s) URL, not {endpoint!r}",
+        code="invalid_endpoint",
+        remedy=f"Pass the full URL, e.g. endpoint={KASHFLOW_SOAP_URL!r}.",
+    )
     try:
         url = httpx.URL(endpoint)
     except (TypeError, httpx.InvalidURL) as exc:
-        raise ValueError(f"endpoint must be an http(s) URL, not {endpoint!r}") from exc
+        raise problem from exc
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
+        raise problem
     return endpoint
 
 
@@ -190,8 +203,14 @@ class BaseClient:
         check_document(document)
         return self._resolver.resolve(self.connection_id, document)
 
-    def validate(self, document: Document) -> list[Problem]:
+    def validate(self, document: Document, *, include_notices: bool = False) -> list[Problem]:
         """Every problem that would stop *document* publishing, checked offline; [] if none.
+
+        Args:
+            document: the document to check (rules are applied first).
+            include_notices: also return notices, problems with ``severity="notice"`` that do
+                not block publishing, such as ``new_supplier`` (publishing will create the
+                supplier; the message names the closest existing ones).
 
         Raises:
             NotConnectedError: the lists were never synced, so there is nothing to check against.
@@ -204,7 +223,8 @@ class BaseClient:
                 "call connect() first"
             )
         resolved = self.resolve(document)
-        return self._validate_resolved(resolved, self.lists.for_kind(document.kind))
+        problems = self._validate_resolved(resolved, self.lists.for_kind(document.kind))
+        return [p for p in problems if include_notices or p.severity == "error"]
 
     def _validate_resolved(self, resolved: ResolvedDocument, lists: ListsSnapshot) -> list[Problem]:
         document = resolved.document
@@ -242,16 +262,52 @@ class BaseClient:
         check_document(document)
         self._check_open()
         self._require_connected()
-        print_ = fingerprint(document)
+        digest = fingerprint(document)
         entry = self.storage.get_journal(self.connection_id, document.external_id)
         if entry is not None and entry.state == "published":
-            return published_result(entry, print_)
+            return published_result(entry, digest)
         lists = self.lists.for_kind(document.kind)
         resolved = self.resolve(document)
-        problems = self._validate_resolved(resolved, lists)
+        problems = [p for p in self._validate_resolved(resolved, lists) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
-        return PreparedDocument(resolved.document, print_, lists)
+        return PreparedDocument(resolved.document, digest, lists)
+
+    # ------------------------------------------------------------------ logging
+
+    @contextlib.contextmanager
+    def _logged_publish(self, document: Document) -> Iterator[list[PublishResult]]:
+        """Tag log records with the document; log the outcome put in the yielded list."""
+        extra = {"connection_id": self.connection_id, "external_id": document.external_id}
+        outcome: list[PublishResult] = []
+        with log_context(**extra):
+            try:
+                yield outcome
+            except errors.KashFlowError as exc:
+                log.warning(
+                    "%s not published: %s (%s)",
+                    document.external_id,
+                    exc.message,
+                    exc.code,
+                    extra=extra,
+                )
+                raise
+            for result in outcome:
+                log.info(
+                    "%s %s as %s %s",
+                    document.external_id,
+                    result.status.replace("_", " "),
+                    "receipt" if result.kind == "purchase" else "invoice",
+                    result.number,
+                    extra=extra,
+                )
+
+    def _log_connected(self, report: SyncReport) -> None:
+        log.info(
+            "connected; lists synced in %.2fs",
+            report.duration,
+            extra={"connection_id": self.connection_id},
+        )
 
     def publish_history(self, external_id: str) -> list[PublishAttempt]:
         """Every recorded step of publishing *external_id*, oldest first."""

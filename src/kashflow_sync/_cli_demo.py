@@ -14,8 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ._cli_commands import print_problems, sync_progress
-from ._cli_output import Console
+from ._cli_output import Console, show_problems, sync_progress
 from ._client import KashFlowClient
 from ._documents import (
     Attachment,
@@ -88,8 +87,8 @@ def run_demo(console: Console | None = None) -> int:
 
 def _intro(console: Console, fake: FakeKashFlow) -> None:
     title = "kashflow-sync demo"
-    console.print(console.style(title, "bold"))
-    console.print(console.style("═" * len(title), "bold"))
+    console.print(console.styled(title, "bold"))
+    console.print(console.styled("═" * len(title), "bold"))
     console.print("A tour of kashflow-sync against a fake KashFlow account served on this")
     console.print(f"machine at {fake.url}.")
     console.print("It speaks KashFlow's SOAP API over HTTP; no real account is touched.")
@@ -189,7 +188,7 @@ def _validate(console: Console, client: KashFlowClient, fake: FakeKashFlow) -> N
     problems = client.validate(doc)
     sent = len(fake.calls) - calls_before
     console.fail(f"{len(problems)} problems found, with {sent} requests sent to KashFlow:")
-    print_problems(console, problems)
+    show_problems(console, problems)
 
 
 def _purchase_invoice() -> PurchaseInvoice:
@@ -275,9 +274,10 @@ def _show_ledger(console: Console, fake: FakeKashFlow) -> None:
             console.print()
         what = "Receipt" if record.kind == "receipt" else "Invoice"
         console.print(
-            f"  {console.style(f'{what} {record.invoice_number}', 'bold')}  "
-            f"{record.customer_name} ({record.customer})  ref {record.customer_reference}  "
-            f"{record.invoice_date:%d %b %Y}"
+            "  ",
+            console.styled(f"{what} {record.invoice_number}", "bold"),
+            f"  {record.customer_name} ({record.customer})  ref {record.customer_reference}  "
+            f"{record.invoice_date:%d %b %Y}",
         )
         rows = [
             (

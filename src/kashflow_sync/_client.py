@@ -21,6 +21,7 @@ from ._drivers import SyncDriver
 from ._engine import listsync
 from ._engine.journal import DEFAULT_LEASE
 from ._engine.publish import publish as publish_flow
+from ._logcontext import log_context
 from ._models import SyncReport
 from ._retry import RetryPolicy
 from .soap.service import KashFlowService
@@ -158,10 +159,13 @@ class KashFlowClient(BaseClient):
             autoauth=bool(self.credentials.autoauth_key),
             progress=progress,
         )
-        try:
-            return self._driver.run(flow)
-        finally:
-            self.lists.invalidate()
+        with log_context(connection_id=self.connection_id):
+            try:
+                report = self._driver.run(flow)
+            finally:
+                self.lists.invalidate()
+            self._log_connected(report)
+        return report
 
     def reconnect(
         self,
@@ -185,12 +189,13 @@ class KashFlowClient(BaseClient):
         """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
         self._check_open()
         names = [only] if isinstance(only, str) else only
-        try:
-            return self._driver.run(
-                listsync.refresh(self._sync_settings(), only=names, progress=progress)
-            )
-        finally:
-            self.lists.invalidate()
+        with log_context(connection_id=self.connection_id):
+            try:
+                return self._driver.run(
+                    listsync.refresh(self._sync_settings(), only=names, progress=progress)
+                )
+            finally:
+                self.lists.invalidate()
 
     # ------------------------------------------------------------------ publishing
 
@@ -207,14 +212,16 @@ class KashFlowClient(BaseClient):
                 publishing it again later is safe.
 
         """
-        prepared = self._prepare(document)
-        if isinstance(prepared, PublishResult):
-            return prepared
-        return self._driver.run(
-            publish_flow(
-                prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
-            )
-        )
+        with self._logged_publish(document) as outcome:
+            prepared = self._prepare(document)
+            if isinstance(prepared, PublishResult):
+                outcome.append(prepared)
+            else:
+                flow = publish_flow(
+                    prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
+                )
+                outcome.append(self._driver.run(flow))
+        return outcome[0]
 
     def publish_many(
         self,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import attrs
+
+from . import errors
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -10,6 +15,9 @@ __all__ = [
     "DEFAULT_RETRY_CAP",
     "DEFAULT_RETRY_INITIAL",
     "DEFAULT_TIMEOUT",
+    "ENV_AUTOAUTH_KEY",
+    "ENV_PASSWORD",
+    "ENV_USERNAME",
     "KASHFLOW_SOAP_URL",
     "Credentials",
 ]
@@ -27,6 +35,11 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_INITIAL = 0.5
 #: Longest single backoff delay in seconds (also the cap for ``Retry-After``).
 DEFAULT_RETRY_CAP = 8.0
+
+#: Environment variables :meth:`Credentials.from_env` reads.
+ENV_USERNAME = "KASHFLOW_USERNAME"
+ENV_PASSWORD = "KASHFLOW_PASSWORD"
+ENV_AUTOAUTH_KEY = "KASHFLOW_AUTOAUTH_KEY"
 
 _MASK = "********"
 
@@ -55,6 +68,42 @@ class Credentials:
                 raise ValueError(f"Credentials.{name} must be a non-empty string")
         if self.autoauth_key is not None and not isinstance(self.autoauth_key, str):
             raise TypeError("Credentials.autoauth_key must be a string or None")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """Credentials from ``KASHFLOW_USERNAME``, ``KASHFLOW_PASSWORD``, ``KASHFLOW_AUTOAUTH_KEY``.
+
+        The AutoAuth key is optional; an empty variable counts as missing.
+
+        Args:
+            environ: where to read the variables; default ``os.environ``.
+
+        Raises:
+            ConfigurationError: ``missing_environment_variable``: the username or password
+                variable is not set (the message names it).
+
+        """
+        env = os.environ if environ is None else environ
+        username = env.get(ENV_USERNAME, "").strip()
+        password = env.get(ENV_PASSWORD, "")
+        missing = [
+            name
+            for name, value in ((ENV_USERNAME, username), (ENV_PASSWORD, password))
+            if not value
+        ]
+        if missing:
+            names = " and ".join(missing)
+            verb = "are" if len(missing) > 1 else "is"
+            raise errors.ConfigurationError(
+                f"the environment variable{'s' if len(missing) > 1 else ''} {names} {verb} not set",
+                code="missing_environment_variable",
+                remedy=(
+                    f"Export the KashFlow username as {ENV_USERNAME} and the password as "
+                    f"{ENV_PASSWORD} (and the AutoAuth key as {ENV_AUTOAUTH_KEY})."
+                ),
+            )
+        key = env.get(ENV_AUTOAUTH_KEY, "").strip() or None
+        return cls(username=username, password=password, autoauth_key=key)
 
     @property
     def secrets(self) -> tuple[str, ...]:

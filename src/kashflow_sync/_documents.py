@@ -1,17 +1,23 @@
 """Documents to publish (purchase and sales invoices), rules, problems and results.
 
-Money is :class:`~decimal.Decimal` and dates are :class:`~datetime.date`: a float given where
-money is expected is refused at construction with a :class:`TypeError`.
+Money is :class:`~decimal.Decimal` and dates are :class:`~datetime.date`. Where money is given,
+a ``Decimal``, an ``int`` or an exact decimal string (``"12.34"``) is accepted; a float is refused
+by mypy (the parameters are typed ``Decimal | int | str``) and at run time with a
+:class:`TypeError`, because a binary float cannot hold pennies exactly.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
+
+from . import errors
+from ._problem_codes import ProblemCode, Severity
 
 __all__ = [
     "Attachment",
@@ -59,14 +65,28 @@ def _optional_instance(cls: type) -> Callable[[Any, attrs.Attribute[Any], Any], 
     return check
 
 
-def _money(value: Any) -> Decimal:
+#: What money fields accept: exact values only (never a float).
+Money = Decimal | int | str
+
+#: An exact decimal string: digits, an optional sign and fraction, nothing else ("1e3" is not).
+_DECIMAL_TEXT = re.compile(r"\s*[+-]?[0-9]+(\.[0-9]+)?\s*")
+
+
+def _money(value: Money) -> Decimal:
     if isinstance(value, (bool, float)):
         raise TypeError(
-            f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r}); "
-            "floats cannot represent pennies exactly: use Decimal('12.34')"
+            f"money must be a decimal.Decimal, int or decimal string, not {type(value).__name__} "
+            f"({value!r}); floats cannot represent pennies exactly: use Decimal('12.34')"
         )
     if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an amount: write digits with an optional decimal point, "
+                "e.g. '12.34'"
+            )
+        value = Decimal(value.strip())
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"money must be a finite Decimal, not {value!r}")
@@ -76,7 +96,7 @@ def _money(value: Any) -> Decimal:
     raise TypeError(f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r})")
 
 
-def _optional_money(value: Any) -> Decimal | None:
+def _optional_money(value: Money | None) -> Decimal | None:
     return None if value is None else _money(value)
 
 
@@ -257,20 +277,24 @@ class ResolvedDocument:
 
 @attrs.frozen
 class Problem:
-    """One reason a document cannot be published as it is.
+    """One reason a document cannot be published as it is, or a notice about it.
 
     Attributes:
-        code: stable code, e.g. ``unknown_category``.
+        code: stable code from the catalogue, e.g. ``unknown_category`` (typed
+            :data:`~kashflow_sync.ProblemCode`, so mypy catches a misspelled one).
         field: the document field, e.g. ``lines[0].category``.
         message: what is wrong.
         remedy: what to do about it.
+        severity: ``"error"`` blocks publishing; ``"notice"`` (e.g. ``new_supplier``: publishing
+            will create the supplier) only informs.
 
     """
 
-    code: str
+    code: ProblemCode
     field: str
     message: str
     remedy: str
+    severity: Severity = attrs.field(default="error", kw_only=True)
 
 
 @attrs.frozen
@@ -294,13 +318,33 @@ class PublishAttempt:
     detail: str = ""
 
 
+def _as_kashflow_error(value: BaseException | None) -> errors.KashFlowError | None:
+    """Any other exception (a bug, a host Storage's own error) wrapped, kept as ``__cause__``."""
+    if value is None or isinstance(value, errors.KashFlowError):
+        return value
+    wrapped = errors.KashFlowError(
+        f"unexpected {type(value).__name__}: {value}",
+        code="internal_error",
+        remedy=(
+            "This is a bug in kashflow_sync or in a Storage or RuleResolver the host plugged in; "
+            "the original exception is the error's __cause__. Publishing again is safe."
+        ),
+    )
+    wrapped.__cause__ = value
+    return wrapped
+
+
 @attrs.frozen
 class BatchItem:
-    """One document's outcome in a batch: exactly one of ``result`` and ``error`` is set."""
+    """One document's outcome in a batch: exactly one of ``result`` and ``error`` is set.
+
+    ``error`` is always a :class:`~kashflow_sync.errors.KashFlowError`: anything else a publish
+    raised is wrapped (code ``internal_error``) with the original as ``__cause__``.
+    """
 
     external_id: str
     result: PublishResult | None = None
-    error: Exception | None = None
+    error: errors.KashFlowError | None = attrs.field(default=None, converter=_as_kashflow_error)
 
     @property
     def ok(self) -> bool:

@@ -8,6 +8,8 @@ Three sources: httpx exceptions (network), HTTP answers that are not a normal SO
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -46,7 +48,8 @@ def _autoauth_key(op: str, detail: str) -> errors.KashFlowError:
         code="autoauth_rejected",
         remedy=(
             "In KashFlow open Apps > API Settings, make sure Automatic Authorisation is ticked, "
-            "copy the AutoAuth key again into the connection and reconnect."
+            "copy the AutoAuth key again, pass it as Credentials(autoauth_key=...) and call "
+            "client.reconnect(credentials)."
         ),
         operation=op,
         detail=detail,
@@ -113,28 +116,158 @@ def request_was_sent(exc: BaseException) -> bool:
     return not isinstance(exc, _NOT_SENT)
 
 
-_TRANSPORT_TABLE: Sequence[tuple[type[httpx.HTTPError], str, str]] = (
-    (httpx.ConnectTimeout, "connect_timeout", "timed out connecting to KashFlow"),
-    (httpx.PoolTimeout, "pool_timeout", "no free connection to KashFlow in time"),
-    (httpx.TimeoutException, "timeout", "KashFlow did not answer in time"),
-    (httpx.ConnectError, "connection_failed", "could not connect to KashFlow"),
-    (httpx.RemoteProtocolError, "connection_lost", "the connection to KashFlow dropped"),
-    (httpx.ReadError, "connection_lost", "the connection to KashFlow dropped"),
-    (httpx.WriteError, "connection_lost", "the connection to KashFlow dropped"),
-    (httpx.NetworkError, "network_error", "network error talking to KashFlow"),
-    (httpx.ProxyError, "proxy_error", "the proxy refused the connection to KashFlow"),
+#: ``(httpx exception, code, what happened, remedy)``; first match wins. Remedies are in the
+#: caller's terms; the command line rewords the ones that name a Python call.
+_TRANSPORT_TABLE: Sequence[tuple[type[httpx.HTTPError], str, str, str]] = (
+    (
+        httpx.ConnectTimeout,
+        "connect_timeout",
+        "timed out connecting to KashFlow",
+        "Check this machine's network connection and the endpoint URL; if both are right, "
+        "KashFlow is slow to answer: try again in a few minutes.",
+    ),
+    (
+        httpx.PoolTimeout,
+        "pool_timeout",
+        "no free connection to KashFlow in time",
+        "Too many calls at once for the HTTP client's connection pool: lower the concurrency "
+        "of publish_many, or give the client an httpx.Client with larger pool limits.",
+    ),
+    (
+        httpx.TimeoutException,
+        "timeout",
+        "KashFlow did not answer in time",
+        "Try again in a few minutes; publishing again is safe (the SDK looks the document up in "
+        "KashFlow before sending it a second time).",
+    ),
+    (
+        httpx.ConnectError,
+        "connection_failed",
+        "could not connect to KashFlow",
+        "Check this machine's network connection and the endpoint URL, then try again.",
+    ),
+    (
+        httpx.RemoteProtocolError,
+        "connection_lost",
+        "the connection to KashFlow dropped",
+        "Try again; publishing again is safe (the SDK looks the document up first).",
+    ),
+    (
+        httpx.ReadError,
+        "connection_lost",
+        "the connection to KashFlow dropped",
+        "Try again; publishing again is safe (the SDK looks the document up first).",
+    ),
+    (
+        httpx.WriteError,
+        "connection_lost",
+        "the connection to KashFlow dropped",
+        "Try again; publishing again is safe (the SDK looks the document up first).",
+    ),
+    (
+        httpx.ProxyError,
+        "proxy_error",
+        "the proxy refused the connection to KashFlow",
+        "Check the proxy settings (HTTPS_PROXY, ALL_PROXY) and that the proxy allows KashFlow.",
+    ),
+    (
+        httpx.NetworkError,
+        "network_error",
+        "network error talking to KashFlow",
+        "Check this machine's network connection and try again.",
+    ),
+)
+
+#: Why a connection could not be made, by the exception found under httpx's: ``(words, remedy)``.
+_CONNECT_CAUSES: Sequence[tuple[type[BaseException], str, str]] = (
+    (
+        ssl.SSLCertVerificationError,
+        "its TLS certificate could not be verified",
+        "Check the endpoint URL's host name; behind a proxy that inspects TLS, install its CA "
+        "certificate (SSL_CERT_FILE) or pass an httpx.Client configured with it.",
+    ),
+    (
+        ssl.SSLError,
+        "the TLS handshake failed",
+        "Check the endpoint URL: https:// must point at a server that speaks TLS (is it http://?).",
+    ),
+    (
+        socket.gaierror,
+        "the host name could not be resolved (DNS)",
+        "Check the host name in the endpoint URL and this machine's DNS and network connection.",
+    ),
+    (
+        ConnectionRefusedError,
+        "the connection was refused: nothing is listening at that address",
+        "Check the endpoint URL's host and port; if it is right, the server is down: try later.",
+    ),
+    (
+        TimeoutError,
+        "no answer to the connection attempt",
+        "Check the endpoint URL and this machine's network connection; try again later.",
+    ),
 )
 
 
+def _endpoint_of(exc: httpx.HTTPError) -> str | None:
+    """The URL the failed request went to, when httpx knows it."""
+    try:
+        return str(exc.request.url)
+    except RuntimeError:  # an exception raised outside a request carries none
+        return None
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost exception under httpx's (the OS or TLS error), if any."""
+    found = None
+    seen: set[int] = set()
+    current = exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found = current
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _connect_cause(exc: BaseException) -> tuple[str, str] | None:
+    """``(cause in words, remedy)`` for a failed connection, from the exception chain."""
+    root = _root_cause(exc)
+    if root is None:
+        return None
+    for cause_type, words, remedy in _CONNECT_CAUSES:
+        if isinstance(root, cause_type):
+            detail = getattr(root, "verify_message", None)
+            return (f"{words} ({detail})" if detail else words), remedy
+    text = str(root).strip()
+    return (text, "") if text else None
+
+
 def from_transport_error(operation: str, exc: httpx.HTTPError) -> errors.KashFlowError:
-    """Map an httpx exception to a retryable :class:`~errors.TransientError`."""
-    code, message = next(
-        ((c, m) for exc_type, c, m in _TRANSPORT_TABLE if isinstance(exc, exc_type)),
-        ("http_error", "HTTP error talking to KashFlow"),
+    """Map an httpx exception to a retryable :class:`~errors.TransientError`.
+
+    The message names the endpoint and, for a connection that could not be made, why (refused,
+    DNS, TLS, timeout), never httpx's class names; the remedy fits the code and the cause.
+    """
+    code, message, remedy = next(
+        ((c, m, r) for exc_type, c, m, r in _TRANSPORT_TABLE if isinstance(exc, exc_type)),
+        (
+            "http_error",
+            "HTTP error talking to KashFlow",
+            "Check the endpoint URL and this machine's network connection, then try again.",
+        ),
     )
+    endpoint = _endpoint_of(exc)
+    if endpoint:
+        message += f" at {endpoint}"
+    if code in ("connection_failed", "connect_timeout", "proxy_error", "network_error"):
+        cause = _connect_cause(exc)
+        if cause is not None:
+            message += f": {cause[0]}"
+            remedy = cause[1] or remedy
     return errors.TransientError(
-        f"{message} ({type(exc).__name__})",
+        message,
         code=code,
+        remedy=remedy,
         operation=operation,
         request_sent=request_was_sent(exc),
     )
@@ -174,6 +307,11 @@ def from_http_status(
         return errors.TransientError(
             f"KashFlow answered HTTP {status}",
             code=code,
+            remedy=(
+                "KashFlow is busy: try again in a few minutes, with a lower concurrency."
+                if status == 429
+                else "KashFlow is having trouble; try again in a few minutes."
+            ),
             operation=operation,
             request_sent=status not in (429, 503),
             retry_after=retry_after,

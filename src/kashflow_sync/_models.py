@@ -16,6 +16,8 @@ from typing import Generic, TypeVar, overload
 
 import attrs
 
+from ._names import closest, name_key, skeleton
+
 __all__ = [
     "LIST_NAMES",
     "LIST_TYPES",
@@ -256,7 +258,7 @@ T = TypeVar("T", bound=ListItem)
 class ItemList(Sequence[T], Generic[T]):
     """A synced list: a read-only sequence with lookups by id and by human key or name."""
 
-    __slots__ = ("_by_id", "_by_key", "_by_name", "_items")
+    __slots__ = ("_by_id", "_by_key", "_by_name", "_by_skeleton", "_items")
 
     def __init__(self, items: Sequence[T]) -> None:
         """Wrap *items* (kept in KashFlow's order)."""
@@ -264,9 +266,10 @@ class ItemList(Sequence[T], Generic[T]):
         self._by_id = {i.kashflow_id: i for i in self._items}
         self._by_key: dict[str, T] = {}
         self._by_name: dict[str, T] = {}
+        self._by_skeleton: dict[str, T] | None = None  # built on first use: only for new names
         for item in self._items:
-            self._by_key.setdefault(item.key.casefold(), item)
-            self._by_name.setdefault(item.name.casefold(), item)
+            self._by_key.setdefault(name_key(item.key), item)
+            self._by_name.setdefault(name_key(item.name), item)
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -299,11 +302,30 @@ class ItemList(Sequence[T], Generic[T]):
     def find(self, key: str | int) -> T | None:
         """The item whose human key (code, number, rate) or name matches.
 
-        Case and surrounding spaces are ignored (OCR'd names often carry stray spaces).
+        Names are compared as a person reads them: case, runs of spaces, non-breaking spaces,
+        zero-width characters and Unicode compatibility forms are ignored (OCR'd and pasted
+        names carry all of them). Letters of other scripts are not: see :meth:`lookalike`.
         """
-        text = _decimal_key(key) if isinstance(key, Decimal) else str(key).strip()
-        folded = text.casefold()
+        text = _decimal_key(key) if isinstance(key, Decimal) else str(key)
+        folded = name_key(text)
         return self._by_key.get(folded) or self._by_name.get(folded)
+
+    def lookalike(self, key: str) -> T | None:
+        """The item *key* imitates with look-alike letters (a Cyrillic A in "Acme"), or None.
+
+        Only for a *key* that :meth:`find` does not match: it answers which item the text
+        would be mistaken for.
+        """
+        if self._by_skeleton is None:
+            self._by_skeleton = {}
+            for item in self._items:
+                self._by_skeleton.setdefault(skeleton(item.name), item)
+                self._by_skeleton.setdefault(skeleton(item.key), item)
+        return self._by_skeleton.get(skeleton(key))
+
+    def closest_names(self, key: str, *, limit: int = 3) -> list[str]:
+        """Names of active items that read most like *key*, best first (for "did you mean")."""
+        return closest(key, (i.name for i in self.active), limit=limit)
 
 
 @attrs.frozen

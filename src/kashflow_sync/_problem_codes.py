@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final, Literal, get_args
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
@@ -17,13 +18,19 @@ __all__ = [
     "ARCHIVED_PROJECT",
     "ARCHIVED_SUPPLIER",
     "ATTACHMENT_EMPTY",
+    "ATTACHMENT_NOT_FOUND",
     "ATTACHMENT_NO_FILENAME",
     "ATTACHMENT_TOO_LARGE",
     "ATTACHMENT_TYPE_NOT_ALLOWED",
     "CHANGED_AFTER_PUBLISHING",
+    "CONFUSABLE_CONTACT",
+    "DOCUMENT_FILE_CODES",
     "DUE_BEFORE_ISSUE",
+    "DUPLICATE_EXTERNAL_ID",
     "DUPLICATE_IN_LEDGER",
     "INVALID_CHARACTERS",
+    "INVALID_JSON",
+    "INVALID_VALUE",
     "MAX_ATTACHMENT_BYTES",
     "MAX_CONTACT_NAME_LENGTH",
     "MAX_DESCRIPTION_LENGTH",
@@ -31,12 +38,17 @@ __all__ = [
     "MISSING_BANK_ACCOUNT",
     "MISSING_CATEGORY",
     "MISSING_CONTACT",
+    "MISSING_FIELD",
     "MISSING_ISSUE_DATE",
     "MISSING_LINES",
     "MISSING_PAYMENT_METHOD",
     "MISSING_REFERENCE",
     "MISSING_VAT_RATE",
     "NEGATIVE_AMOUNT",
+    "NEW_CUSTOMER",
+    "NEW_SUPPLIER",
+    "NOTICE_CODES",
+    "NO_DOCUMENTS",
     "PAYMENT_EXCEEDS_TOTAL",
     "PAYMENT_NOT_POSITIVE",
     "PROBLEM_CODES",
@@ -49,61 +61,136 @@ __all__ = [
     "UNKNOWN_CATEGORY",
     "UNKNOWN_CURRENCY",
     "UNKNOWN_CUSTOMER",
+    "UNKNOWN_FIELD",
     "UNKNOWN_PAYMENT_METHOD",
     "UNKNOWN_PROJECT",
     "UNKNOWN_SUPPLIER",
     "UNKNOWN_VAT_RATE",
+    "UNREADABLE_FILE",
     "UNSUPPORTED_LOCATION",
     "VAT_EXCEEDS_NET",
     "VAT_MISMATCH",
     "WRONG_CATEGORY_KIND",
     "ZERO_QUANTITY",
+    "ProblemCode",
+    "Severity",
 ]
 
 # Problem codes. Stable: hosts match on them, docs list them.
-MISSING_CONTACT = "missing_contact"
-UNKNOWN_SUPPLIER = "unknown_supplier"
-UNKNOWN_CUSTOMER = "unknown_customer"
-ARCHIVED_SUPPLIER = "archived_supplier"
-ARCHIVED_CUSTOMER = "archived_customer"
-MISSING_REFERENCE = "missing_reference"
-MISSING_ISSUE_DATE = "missing_issue_date"
-DUE_BEFORE_ISSUE = "due_before_issue"
-UNKNOWN_CURRENCY = "unknown_currency"
-UNSUPPORTED_LOCATION = "unsupported_location"
-MISSING_LINES = "missing_lines"
-NEGATIVE_AMOUNT = "negative_amount"
-MISSING_CATEGORY = "missing_category"
-UNKNOWN_CATEGORY = "unknown_category"
-ARCHIVED_CATEGORY = "archived_category"
-WRONG_CATEGORY_KIND = "wrong_category_kind"
-MISSING_VAT_RATE = "missing_vat_rate"
-UNKNOWN_VAT_RATE = "unknown_vat_rate"
-VAT_EXCEEDS_NET = "vat_exceeds_net"
-VAT_MISMATCH = "vat_mismatch"
-TOO_MANY_DECIMALS = "too_many_decimals"
-ZERO_QUANTITY = "zero_quantity"
-RATE_NOT_REPRESENTABLE = "rate_not_representable"
-UNKNOWN_PROJECT = "unknown_project"
-ARCHIVED_PROJECT = "archived_project"
-MISSING_PAYMENT_METHOD = "missing_payment_method"
-UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"
-MISSING_BANK_ACCOUNT = "missing_bank_account"
-UNKNOWN_BANK_ACCOUNT = "unknown_bank_account"
-PAYMENT_NOT_POSITIVE = "payment_not_positive"
-PAYMENT_EXCEEDS_TOTAL = "payment_exceeds_total"
-ATTACHMENT_EMPTY = "attachment_empty"
-ATTACHMENT_TOO_LARGE = "attachment_too_large"
-ATTACHMENT_TYPE_NOT_ALLOWED = "attachment_type_not_allowed"
-TEXT_TOO_LONG = "text_too_long"
-DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
-STALE_LISTS = "stale_lists"
-INVALID_CHARACTERS = "invalid_characters"
-ATTACHMENT_NO_FILENAME = "attachment_no_filename"
-CHANGED_AFTER_PUBLISHING = "changed_after_publishing"
+MISSING_CONTACT: Final = "missing_contact"
+UNKNOWN_SUPPLIER: Final = "unknown_supplier"
+UNKNOWN_CUSTOMER: Final = "unknown_customer"
+ARCHIVED_SUPPLIER: Final = "archived_supplier"
+ARCHIVED_CUSTOMER: Final = "archived_customer"
+MISSING_REFERENCE: Final = "missing_reference"
+MISSING_ISSUE_DATE: Final = "missing_issue_date"
+DUE_BEFORE_ISSUE: Final = "due_before_issue"
+UNKNOWN_CURRENCY: Final = "unknown_currency"
+UNSUPPORTED_LOCATION: Final = "unsupported_location"
+MISSING_LINES: Final = "missing_lines"
+NEGATIVE_AMOUNT: Final = "negative_amount"
+MISSING_CATEGORY: Final = "missing_category"
+UNKNOWN_CATEGORY: Final = "unknown_category"
+ARCHIVED_CATEGORY: Final = "archived_category"
+WRONG_CATEGORY_KIND: Final = "wrong_category_kind"
+MISSING_VAT_RATE: Final = "missing_vat_rate"
+UNKNOWN_VAT_RATE: Final = "unknown_vat_rate"
+VAT_EXCEEDS_NET: Final = "vat_exceeds_net"
+VAT_MISMATCH: Final = "vat_mismatch"
+TOO_MANY_DECIMALS: Final = "too_many_decimals"
+ZERO_QUANTITY: Final = "zero_quantity"
+RATE_NOT_REPRESENTABLE: Final = "rate_not_representable"
+UNKNOWN_PROJECT: Final = "unknown_project"
+ARCHIVED_PROJECT: Final = "archived_project"
+MISSING_PAYMENT_METHOD: Final = "missing_payment_method"
+UNKNOWN_PAYMENT_METHOD: Final = "unknown_payment_method"
+MISSING_BANK_ACCOUNT: Final = "missing_bank_account"
+UNKNOWN_BANK_ACCOUNT: Final = "unknown_bank_account"
+PAYMENT_NOT_POSITIVE: Final = "payment_not_positive"
+PAYMENT_EXCEEDS_TOTAL: Final = "payment_exceeds_total"
+ATTACHMENT_EMPTY: Final = "attachment_empty"
+ATTACHMENT_TOO_LARGE: Final = "attachment_too_large"
+ATTACHMENT_TYPE_NOT_ALLOWED: Final = "attachment_type_not_allowed"
+TEXT_TOO_LONG: Final = "text_too_long"
+DUPLICATE_IN_LEDGER: Final = "duplicate_in_ledger"
+STALE_LISTS: Final = "stale_lists"
+INVALID_CHARACTERS: Final = "invalid_characters"
+ATTACHMENT_NO_FILENAME: Final = "attachment_no_filename"
+CHANGED_AFTER_PUBLISHING: Final = "changed_after_publishing"
+CONFUSABLE_CONTACT: Final = "confusable_contact"
+# Notices: reported by validate(doc, include_notices=True), never blocking.
+NEW_SUPPLIER: Final = "new_supplier"
+NEW_CUSTOMER: Final = "new_customer"
+# Document files (JSON): reported before any document exists, by document_from_json and the CLI.
+INVALID_JSON: Final = "invalid_json"
+UNREADABLE_FILE: Final = "unreadable_file"
+NO_DOCUMENTS: Final = "no_documents"
+MISSING_FIELD: Final = "missing_field"
+UNKNOWN_FIELD: Final = "unknown_field"
+INVALID_VALUE: Final = "invalid_value"
+ATTACHMENT_NOT_FOUND: Final = "attachment_not_found"
+DUPLICATE_EXTERNAL_ID: Final = "duplicate_external_id"
+
+#: Every problem code, as a type: ``Problem.code`` is one of these, checked by mypy.
+ProblemCode = Literal[
+    "missing_contact",
+    "unknown_supplier",
+    "unknown_customer",
+    "archived_supplier",
+    "archived_customer",
+    "missing_reference",
+    "missing_issue_date",
+    "due_before_issue",
+    "unknown_currency",
+    "unsupported_location",
+    "missing_lines",
+    "negative_amount",
+    "missing_category",
+    "unknown_category",
+    "archived_category",
+    "wrong_category_kind",
+    "missing_vat_rate",
+    "unknown_vat_rate",
+    "vat_exceeds_net",
+    "vat_mismatch",
+    "too_many_decimals",
+    "zero_quantity",
+    "rate_not_representable",
+    "unknown_project",
+    "archived_project",
+    "missing_payment_method",
+    "unknown_payment_method",
+    "missing_bank_account",
+    "unknown_bank_account",
+    "payment_not_positive",
+    "payment_exceeds_total",
+    "attachment_empty",
+    "attachment_too_large",
+    "attachment_type_not_allowed",
+    "text_too_long",
+    "duplicate_in_ledger",
+    "stale_lists",
+    "invalid_characters",
+    "attachment_no_filename",
+    "changed_after_publishing",
+    "confusable_contact",
+    "new_supplier",
+    "new_customer",
+    "invalid_json",
+    "unreadable_file",
+    "no_documents",
+    "missing_field",
+    "unknown_field",
+    "invalid_value",
+    "attachment_not_found",
+    "duplicate_external_id",
+]
+
+#: ``Problem.severity``: an ``"error"`` blocks publishing, a ``"notice"`` only informs.
+Severity = Literal["error", "notice"]
 
 #: Every problem code, with what it means (the docs' error catalogue is built from this).
-PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
+PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
     {
         MISSING_CONTACT: "The document names no supplier or customer.",
         UNKNOWN_SUPPLIER: "The supplier is not in the synced lists and may not be created.",
@@ -148,8 +235,44 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
             "This external_id was already published with different content; KashFlow keeps the "
             "first version."
         ),
+        CONFUSABLE_CONTACT: (
+            "The supplier or customer looks like an existing one but is spelled with look-alike "
+            "letters from another script (a Cyrillic A, U+0410, for a Latin A)."
+        ),
+        NEW_SUPPLIER: "Notice: the supplier is not in KashFlow; publishing will create it.",
+        NEW_CUSTOMER: "Notice: the customer is not in KashFlow; publishing will create it.",
+        INVALID_JSON: "A document file is not valid JSON (or not UTF-8 text).",
+        UNREADABLE_FILE: "A document file (or folder) does not exist or cannot be read.",
+        NO_DOCUMENTS: "A document file holds an empty list, or a folder holds no *.json file.",
+        MISSING_FIELD: "A required field of the document format is missing.",
+        UNKNOWN_FIELD: "A field the document format does not have (often a typo).",
+        INVALID_VALUE: (
+            "A field's value is not what the format allows: a float for money, an impossible "
+            "date, text where a number belongs."
+        ),
+        ATTACHMENT_NOT_FOUND: "The attachment's file does not exist or cannot be read.",
+        DUPLICATE_EXTERNAL_ID: "Two documents of one run have the same external_id.",
     }
 )
+
+#: Codes that never block publishing: validate(doc, include_notices=True) reports them.
+NOTICE_CODES: frozenset[ProblemCode] = frozenset({NEW_SUPPLIER, NEW_CUSTOMER})
+#: Codes about document files (the JSON format), found before any document exists.
+DOCUMENT_FILE_CODES: frozenset[ProblemCode] = frozenset(
+    {
+        INVALID_JSON,
+        UNREADABLE_FILE,
+        NO_DOCUMENTS,
+        MISSING_FIELD,
+        UNKNOWN_FIELD,
+        INVALID_VALUE,
+        ATTACHMENT_NOT_FOUND,
+        DUPLICATE_EXTERNAL_ID,
+    }
+)
+
+if set(get_args(ProblemCode)) != set(PROBLEM_CODES):  # pragma: no cover - a developer's slip
+    raise AssertionError("ProblemCode and PROBLEM_CODES must list the same codes")
 
 # Limits. KashFlow documents none of these; the values are assumptions, kept generous so that a
 # real document is not refused, and named so they can be corrected in one place.
@@ -183,4 +306,4 @@ MAX_DESCRIPTION_LENGTH = 1000
 MAX_CONTACT_NAME_LENGTH = 100
 
 #: Codes only ``publish`` raises (it checks them against the journal or KashFlow, not the lists).
-PUBLISH_TIME_CODES = frozenset({STALE_LISTS, CHANGED_AFTER_PUBLISHING})
+PUBLISH_TIME_CODES: frozenset[ProblemCode] = frozenset({STALE_LISTS, CHANGED_AFTER_PUBLISHING})

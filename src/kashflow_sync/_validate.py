@@ -15,12 +15,13 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ._amounts import has_pennies_only, line_vat, line_wire_values
 from ._documents import Document, Problem
 from ._lists import ListsSnapshot
-from ._models import ItemList
+from ._models import Customer, ItemList, Supplier
+from ._names import describe_characters, lookalike_characters
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
     ARCHIVED_CUSTOMER,
@@ -29,6 +30,7 @@ from ._problem_codes import (
     ATTACHMENT_NO_FILENAME,
     ATTACHMENT_TOO_LARGE,
     ATTACHMENT_TYPE_NOT_ALLOWED,
+    CONFUSABLE_CONTACT,
     DUE_BEFORE_ISSUE,
     DUPLICATE_IN_LEDGER,
     INVALID_CHARACTERS,
@@ -43,6 +45,8 @@ from ._problem_codes import (
     MISSING_PAYMENT_METHOD,
     MISSING_REFERENCE,
     NEGATIVE_AMOUNT,
+    NEW_CUSTOMER,
+    NEW_SUPPLIER,
     PAYMENT_EXCEEDS_TOTAL,
     PAYMENT_NOT_POSITIVE,
     PROBLEM_CODES,
@@ -54,6 +58,8 @@ from ._problem_codes import (
     UNKNOWN_PAYMENT_METHOD,
     UNKNOWN_SUPPLIER,
     UNSUPPORTED_LOCATION,
+    ProblemCode,
+    Severity,
 )
 from ._validate_lines import check_line, gone
 
@@ -87,7 +93,15 @@ class _Collector:
         self.problems: list[Problem] = []
         self._explain = explain or {}
 
-    def add(self, code: str, field: str, message: str, remedy: str) -> None:
+    def add(
+        self,
+        code: ProblemCode,
+        field: str,
+        message: str,
+        remedy: str,
+        *,
+        severity: Severity = "error",
+    ) -> None:
         source = self._explain.get(field)
         if source and source != _FROM_DOCUMENT:
             stem = message[:-1] if message.endswith(".") else message
@@ -97,7 +111,9 @@ class _Collector:
                 remedy = f"{remedy} Also correct the {kind} rule for {contact}, which set it."
             else:
                 message = f"{stem} ({source})."
-        self.problems.append(Problem(code=code, field=field, message=message, remedy=remedy))
+        self.problems.append(
+            Problem(code=code, field=field, message=message, remedy=remedy, severity=severity)
+        )
 
 
 def validate_document(
@@ -121,7 +137,9 @@ def validate_document(
             a rule.
 
     Returns:
-        The problems in document order; empty when the document can be published.
+        The problems in document order; empty when the document can be published. Notices
+        (``severity="notice"``, e.g. ``new_supplier``) are included: they never block
+        publishing, and ``KashFlowClient.validate`` leaves them out unless asked.
 
     """
     out = _Collector(explain)
@@ -161,7 +179,7 @@ def _check_contact(
 ) -> tuple[int | None, str | None]:
     """Check the supplier or customer; return its KashFlow id (if known) and name."""
     purchase = document.kind == "purchase"
-    field = "supplier" if purchase else "customer"
+    field: Literal["supplier", "customer"] = "supplier" if purchase else "customer"
     if _blank(document.contact):
         out.add(
             MISSING_CONTACT,
@@ -174,23 +192,7 @@ def _check_contact(
     contacts = lists.suppliers if purchase else lists.customers
     item = contacts.find(written)
     if item is None:
-        if not create_missing:
-            out.add(
-                UNKNOWN_SUPPLIER if purchase else UNKNOWN_CUSTOMER,
-                field,
-                f"No {field} called or coded {written!r} is in KashFlow.",
-                f"Create the {field} in KashFlow and refresh lists, or correct the name to an "
-                f"existing {field}.",
-            )
-        elif len(written) > MAX_CONTACT_NAME_LENGTH:
-            out.add(
-                TEXT_TOO_LONG,
-                field,
-                f"The new {field}'s name is {len(written)} characters; KashFlow keeps "
-                f"{MAX_CONTACT_NAME_LENGTH}.",
-                f"Shorten the {field} name, or pick an existing {field}.",
-            )
-        return None, written
+        return _check_new_contact(out, field, written, contacts, create_missing)
     if item.archived:
         out.add(
             ARCHIVED_SUPPLIER if purchase else ARCHIVED_CUSTOMER,
@@ -199,6 +201,58 @@ def _check_contact(
             f"Restore the {field} in KashFlow and refresh lists, or choose another {field}.",
         )
     return item.kashflow_id, item.name
+
+
+def _check_new_contact(
+    out: _Collector,
+    field: Literal["supplier", "customer"],
+    written: str,
+    contacts: ItemList[Supplier] | ItemList[Customer],
+    create_missing: bool,
+) -> tuple[int | None, str | None]:
+    """A contact not in the lists: a look-alike of one (error), refused, or created (notice)."""
+    imitated = contacts.lookalike(written)
+    if imitated is not None:
+        odd = describe_characters(lookalike_characters(written))
+        # Letters of another script that look Latin: the same business, mistyped or pasted.
+        out.add(
+            CONFUSABLE_CONTACT,
+            field,
+            f"The {field} {written!r} looks like {imitated.name!r} ({imitated.code}) but is "
+            f"spelled with look-alike letters: {odd}.",
+            f"Retype the {field}'s name (it was probably pasted or read by OCR), or use the "
+            f"{field} code {imitated.code}.",
+        )
+        return None, None
+    nearest = contacts.closest_names(written)
+    hint = f" (closest: {', '.join(nearest)})" if nearest else ""
+    if not create_missing:
+        out.add(
+            UNKNOWN_SUPPLIER if field == "supplier" else UNKNOWN_CUSTOMER,
+            field,
+            f"No {field} called or coded {written!r} is in KashFlow{hint}.",
+            f"Create the {field} in KashFlow and refresh lists, or correct the name to an "
+            f"existing {field}.",
+        )
+    elif len(written) > MAX_CONTACT_NAME_LENGTH:
+        out.add(
+            TEXT_TOO_LONG,
+            field,
+            f"The new {field}'s name is {len(written)} characters; KashFlow keeps "
+            f"{MAX_CONTACT_NAME_LENGTH}.",
+            f"Shorten the {field} name, or pick an existing {field}.",
+        )
+    else:
+        meant = f"if you meant {nearest[0]}, correct the name; " if nearest else ""
+        out.add(
+            NEW_SUPPLIER if field == "supplier" else NEW_CUSTOMER,
+            field,
+            f"Publishing will create {field} {written!r}{hint}.",
+            f"Nothing to do if {written!r} is a new {field}; {meant}to refuse new {field}s, "
+            "build the client with create_missing_contacts=False.",
+            severity="notice",
+        )
+    return None, written
 
 
 def _check_header(out: _Collector, document: Document, lists: ListsSnapshot) -> None:

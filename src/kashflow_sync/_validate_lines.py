@@ -28,6 +28,7 @@ from ._problem_codes import (
     VAT_MISMATCH,
     WRONG_CATEGORY_KIND,
     ZERO_QUANTITY,
+    ProblemCode,
 )
 
 __all__ = ["ProblemSink", "check_line", "gone"]
@@ -36,7 +37,7 @@ __all__ = ["ProblemSink", "check_line", "gone"]
 class ProblemSink(Protocol):
     """Where checks report problems; validation's collector words them with their source."""
 
-    def add(self, code: str, field: str, message: str, remedy: str) -> None:
+    def add(self, code: ProblemCode, field: str, message: str, remedy: str) -> None:
         """Record one problem with its code, field path, message and remedy."""
 
 

@@ -6,139 +6,114 @@ Commands::
     kashflow-sync connect                   AutoAuth, check the credentials, sync every list
     kashflow-sync refresh [--only LIST]     re-pull lists and show what changed
     kashflow-sync status [--check]          what the local database knows about the connection
-    kashflow-sync publish FILE.json [...]   validate and publish documents (``--dry-run``)
+    kashflow-sync publish FILE|FOLDER ...   validate and publish documents (``--dry-run``)
+    kashflow-sync schema                    the JSON Schema of document files
 
 Credentials come only from the environment (``KASHFLOW_USERNAME``, ``KASHFLOW_PASSWORD`` and
 optionally ``KASHFLOW_AUTOAUTH_KEY``), never from arguments, so they stay out of shell history
 and process lists.
 
-Exit codes: 0 everything worked; 1 a document failed or has validation problems; 2 usage or
-configuration error (bad arguments, missing variable, unreadable file, not connected yet);
-3 authentication, IP access list or permission problem; 4 transient or uncertain outcome
-(network trouble, KashFlow unavailable: run the same command again later).
+Every failure goes through :func:`main`'s one handler: one line saying what happened and what
+to do on stderr (one JSON object on stdout under ``--json``), no traceback, and an exit code
+from :mod:`kashflow_sync._cli_errors` (0 ok, 1 documents failed, 2 usage or configuration,
+3 authentication, 4 try again later, 70 a bug, 130 interrupted).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from . import errors
-from ._cli_documents import DocumentFileError, load_documents
-from ._config import KASHFLOW_SOAP_URL, Credentials
+from ._cli_errors import (
+    ENV_ENDPOINT,
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TRANSIENT,
+    EXIT_USAGE,
+    cli_remedy,
+    error_json,
+    exit_code_for,
+    usage_error,
+)
+from ._config import ENV_AUTOAUTH_KEY, ENV_PASSWORD, ENV_USERNAME
+from ._docfiles import load_documents
 
 __all__ = [
+    "COMMANDS",
     "ENV_AUTOAUTH_KEY",
     "ENV_DB",
+    "ENV_ENDPOINT",
     "ENV_PASSWORD",
     "ENV_USERNAME",
     "EXIT_AUTH",
     "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_TRANSIENT",
     "EXIT_USAGE",
-    "ConfigError",
     "build_parser",
-    "default_db_url",
-    "env_credentials",
     "error_json",
     "exit_code_for",
     "load_documents",
     "main",
 ]
 
-#: Everything worked.
-EXIT_OK = 0
-#: At least one document failed to publish, or has validation problems.
-EXIT_FAILED = 1
-#: Bad arguments, a missing environment variable, an unreadable file, or not connected yet.
-EXIT_USAGE = 2
-#: KashFlow refused the credentials, this machine's IP, or API access.
-EXIT_AUTH = 3
-#: Network trouble or an uncertain outcome: running the same command again later is safe.
-EXIT_TRANSIENT = 4
-
-ENV_USERNAME = "KASHFLOW_USERNAME"
-ENV_PASSWORD = "KASHFLOW_PASSWORD"
-ENV_AUTOAUTH_KEY = "KASHFLOW_AUTOAUTH_KEY"
 #: Overrides the default database URL when ``--db`` is not given.
 ENV_DB = "KASHFLOW_SYNC_DB"
+#: Set to 1 to let an unexpected exception print its traceback (for bug reports).
+ENV_DEBUG = "KASHFLOW_SYNC_DEBUG"
+
+#: Every subcommand, in ``--help`` order, as ``"module:function"``: the function adds the
+#: command's parser to the subparsers, with ``set_defaults(run=handler)`` where the handler
+#: takes the parsed arguments and returns the exit code. The one place commands are added.
+COMMANDS: list[str] = [
+    "kashflow_sync._cli_commands:register_demo",
+    "kashflow_sync._cli_commands:register_connect",
+    "kashflow_sync._cli_commands:register_refresh",
+    "kashflow_sync._cli_commands:register_status",
+    "kashflow_sync._cli_publish:register",
+    "kashflow_sync._cli_commands:register_schema",
+    "kashflow_sync.testing._serve:add_fake_parser",
+]
 
 
-class ConfigError(Exception):
-    """The command cannot run as configured (exit code 2); the message says what to change."""
+def _registrar(spec: str) -> Callable[[Any], None]:
+    module, _, name = spec.partition(":")
+    register: Callable[[Any], None] = getattr(importlib.import_module(module), name)
+    return register
 
 
-def default_db_url() -> str:
-    """The SQLite database used when neither ``--db`` nor ``KASHFLOW_SYNC_DB`` is given."""
-    from pathlib import Path
+class _Parser(argparse.ArgumentParser):
+    """argparse reporting mistakes through the CLI's handler (one line, JSON under --json)."""
 
-    import platformdirs
-
-    folder = Path(platformdirs.user_data_dir("kashflow-sync", appauthor=False))
-    return f"sqlite:///{folder / 'kashflow-sync.db'}"
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The exit code for an error that stopped a command (see the module docstring)."""
-    if isinstance(
-        exc, (errors.AuthenticationError, errors.IPNotAllowedError, errors.PermissionDeniedError)
-    ):
-        return EXIT_AUTH
-    if isinstance(exc, (errors.NotConnectedError, ConfigError, DocumentFileError)):
-        return EXIT_USAGE
-    if isinstance(exc, (errors.ValidationError, errors.RejectedError)):
-        return EXIT_FAILED
-    if isinstance(exc, errors.KashFlowError):
-        return EXIT_TRANSIENT if exc.retryable else EXIT_FAILED
-    return EXIT_FAILED
-
-
-def _add_account_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("account and storage")
-    group.add_argument(
-        "--endpoint",
-        default=KASHFLOW_SOAP_URL,
-        metavar="URL",
-        help="KashFlow SOAP endpoint (default: %(default)s)",
-    )
-    group.add_argument(
-        "--db",
-        metavar="URL",
-        default=None,
-        help=(
-            "SQLAlchemy database URL for lists, rules and the publish journal, e.g. "
-            f"sqlite:///kf.db or postgresql+psycopg://... (default: ${ENV_DB}, else a SQLite "
-            "file in your user data folder)"
-        ),
-    )
-    group.add_argument(
-        "--connection-id",
-        default="default",
-        metavar="ID",
-        help="tenant key inside the database, one per KashFlow account (default: %(default)s)",
-    )
-    group.add_argument(
-        "--app-name",
-        default="kashflow-sync",
-        metavar="NAME",
-        help="name KashFlow shows beside the IP address AutoAuth adds (default: %(default)s)",
-    )
-    group.add_argument(
-        "--json", action="store_true", help="print one JSON object on stdout, for scripts"
-    )
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("kashflow-sync").strip()
+        if "required: COMMAND" in message:
+            choices = [
+                name
+                for action in self._actions
+                if isinstance(action, argparse._SubParsersAction)
+                for name in action.choices
+            ]
+            message = f"a command is required: {', '.join(choices)}"
+        raise usage_error(message, command)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kashflow-sync``."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kashflow-sync",
         description=(
             "Connect a KashFlow account, keep its lists in sync and publish purchase and sales "
@@ -148,119 +123,53 @@ def build_parser() -> argparse.ArgumentParser:
             f"Credentials come from ${ENV_USERNAME}, ${ENV_PASSWORD} and (optionally) "
             f"${ENV_AUTOAUTH_KEY}. Exit codes: 0 ok, 1 documents failed or have problems, "
             "2 usage/configuration, 3 authentication/IP/permission, 4 transient or uncertain "
-            "(try again later)."
+            "(try again later), 70 a bug, 130 interrupted."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-
-    demo = commands.add_parser(
-        "demo", help="run the whole flow against an embedded fake KashFlow (no account needed)"
-    )
-    demo.set_defaults(handler="demo")
-
-    connect = commands.add_parser(
-        "connect", help="allow this machine's IP (AutoAuth), check credentials, sync all lists"
-    )
-    _add_account_options(connect)
-    connect.set_defaults(handler="connect")
-
-    from ._models import LIST_NAMES
-
-    refresh = commands.add_parser("refresh", help="re-pull lists and show what changed")
-    refresh.add_argument(
-        "--only",
-        action="append",
-        choices=list(LIST_NAMES),
-        metavar="LIST",
-        help=f"refresh only this list (repeatable): {', '.join(LIST_NAMES)}",
-    )
-    _add_account_options(refresh)
-    refresh.set_defaults(handler="refresh")
-
-    status = commands.add_parser(
-        "status", help="show the connection's state and lists from the local database"
-    )
-    status.add_argument(
-        "--check",
-        action="store_true",
-        help="also check the credentials against KashFlow (one small request)",
-    )
-    _add_account_options(status)
-    status.set_defaults(handler="status")
-
-    publish = commands.add_parser(
-        "publish", help="validate and publish documents from JSON files, exactly once"
-    )
-    publish.add_argument("files", nargs="+", metavar="FILE.json", help="document files")
-    publish.add_argument(
-        "--dry-run", action="store_true", help="validate only (offline); publish nothing"
-    )
-    publish.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        default=4,
-        metavar="N",
-        help="documents published at once (default: %(default)s)",
-    )
-    _add_account_options(publish)
-    publish.set_defaults(handler="publish")
-    from .testing._serve import add_fake_parser
-
-    add_fake_parser(commands)
+    for spec in COMMANDS:
+        _registrar(spec)(commands)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kashflow-sync`` with *argv* (default ``sys.argv[1:]``); return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     _quiet_library_logs()
-    parser = build_parser()
+    # Known before parsing, so even a usage error is reported as JSON when JSON was asked for.
+    want_json = "--json" in argv
+    args: argparse.Namespace | None = None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    want_json = bool(getattr(args, "json", False))
-    try:
-        if callable(args.handler):  # commands that bring their own handler (fake serve)
-            return int(args.handler(args))
-        if args.handler == "demo":
-            from ._cli_demo import run_demo
-
-            return run_demo()
-        from . import _cli_commands
-
-        handler = getattr(_cli_commands, f"cmd_{args.handler}")
-        code: int = handler(args)
+        args = build_parser().parse_args(argv)
+        code: int = args.run(args)
         return code
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        _report(_interrupted(), want_json, None)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`kashflow-sync status | head`): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except (errors.KashFlowError, ConfigError, DocumentFileError) as exc:
-        _report_error(exc, want_json)
-        return exit_code_for(exc)
+        return EXIT_OK
     except Exception as exc:
-        from .storage import SchemaVersionError
+        if not isinstance(exc, errors.KashFlowError) and os.environ.get(ENV_DEBUG):
+            raise
+        endpoint = getattr(args, "resolved_endpoint", None)
+        _report(exc, want_json, endpoint)
+        return exit_code_for(exc, endpoint=endpoint)
 
-        if isinstance(exc, SchemaVersionError):
-            _report_error(ConfigError(str(exc)), want_json)
-            return EXIT_USAGE
-        raise
+
+def _interrupted() -> errors.KashFlowError:
+    return errors.KashFlowError(
+        "interrupted (Ctrl-C)",
+        code="interrupted",
+        remedy="Run the same command again when you are ready: it is safe to repeat.",
+        retryable=True,
+    )
 
 
 def _quiet_library_logs() -> None:
@@ -271,77 +180,33 @@ def _quiet_library_logs() -> None:
         logger.addHandler(logging.NullHandler())
 
 
-def _cli_remedy(exc: errors.KashFlowError) -> str:
-    """The remedy in the command line's terms where the library's names a Python call."""
-    if isinstance(exc, errors.NotConnectedError):
-        return "Run `kashflow-sync connect` first (with the KASHFLOW_* variables exported)."
-    if exc.code == "needs_reconnect":
-        return "Export the new credentials and run `kashflow-sync connect` again."
-    return exc.remedy
-
-
-def error_json(exc: BaseException) -> dict[str, Any]:
-    """An error as a JSON-ready dict: type, code, message, remedy and, where known, problems."""
-    if isinstance(exc, errors.KashFlowError):
-        data: dict[str, Any] = {
-            "type": type(exc).__name__,
-            "code": exc.code,
-            "message": exc.message,
-            "remedy": _cli_remedy(exc),
-            "retryable": exc.retryable,
-        }
-        if exc.operation:
-            data["operation"] = exc.operation
-        if exc.detail:
-            data["detail"] = exc.detail
-        if isinstance(exc, errors.ValidationError):
-            data["problems"] = [
-                {"code": p.code, "field": p.field, "message": p.message, "remedy": p.remedy}
-                for p in exc.problems
-            ]
-        return data
-    code = "document_file" if isinstance(exc, DocumentFileError) else "config"
-    return {"type": type(exc).__name__, "code": code, "message": str(exc)}
-
-
-def _report_error(exc: BaseException, want_json: bool) -> None:
+def _report(exc: BaseException, want_json: bool, endpoint: str | None) -> None:
+    """One line on stderr (a line per problem for document files), or one JSON object."""
     if want_json:
-        print(json.dumps({"ok": False, "error": error_json(exc)}, indent=2))
+        from ._cli_output import emit_json
+
+        emit_json({"ok": False, "error": error_json(exc, endpoint=endpoint)})
         return
     from ._cli_output import Console
 
     console = Console(sys.stderr)
+    if isinstance(exc, errors.DocumentFileError):
+        for name, problems in exc.files.items():
+            for problem in problems:
+                where = f"{name}: {problem.field}: " if problem.field else f"{name}: "
+                text = f"{where}{problem.message} ({problem.code}) → {problem.remedy}"
+                console.fail(" ".join(text.split()), one_line=True)
+        if len(exc.problems) > 1:
+            console.print(f"  {exc.message}; nothing was published.", soft_wrap=True)
+        return
     if isinstance(exc, errors.KashFlowError):
-        console.fail(f"{exc} ({exc.code})")
-        console.print(f"  {console.style('What to do:', 'bold')} {_cli_remedy(exc)}")
+        text = f"{exc.message} ({exc.code}) → {cli_remedy(exc, endpoint=endpoint)}"
     else:
-        console.fail(str(exc))
-
-
-def env_credentials(*, required: bool = True) -> Credentials | None:
-    """Credentials from the environment; None if absent and not *required*.
-
-    Raises:
-        ConfigError: a required variable is missing (the message names it).
-
-    """
-    username = os.environ.get(ENV_USERNAME, "").strip()
-    password = os.environ.get(ENV_PASSWORD, "")
-    key = os.environ.get(ENV_AUTOAUTH_KEY, "").strip() or None
-    missing = [
-        name for name, value in ((ENV_USERNAME, username), (ENV_PASSWORD, password)) if not value
-    ]
-    if missing:
-        if not required:
-            return None
-        raise ConfigError(
-            f"{'environment variables' if len(missing) > 1 else 'environment variable'} "
-            f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set: export your "
-            "KashFlow "
-            f"username as ${ENV_USERNAME} and password as ${ENV_PASSWORD} (and the AutoAuth "
-            f"key as ${ENV_AUTOAUTH_KEY}); credentials are never taken as arguments"
+        text = (
+            f"unexpected {type(exc).__name__}: {exc} (internal_error) → this is a bug in "
+            f"kashflow-sync: run again with {ENV_DEBUG}=1 and report the traceback"
         )
-    return Credentials(username=username, password=password, autoauth_key=key)
+    console.fail(" ".join(text.split()), one_line=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,18 +9,23 @@ KashFlow's own words in ``detail`` when KashFlow said something::
     ├── IPNotAllowedError        caller IP not in KashFlow's API access list -> enable AutoAuth
     ├── PermissionDeniedError    API access disabled, or the user may not use it
     ├── NotConnectedError        connect() has not succeeded for this connection
+    ├── ConfigurationError       a setting is missing or wrong (environment variable, endpoint URL)
+    ├── StorageError             the database failed: unreachable, bad URL, other schema version
     ├── ValidationError          .problems: the document cannot be published as it is
+    │   └── DocumentFileError    document files (JSON) could not be read; .files: problems by file
     ├── RejectedError            KashFlow refused the request (Status=NO); .detail has its words
     ├── TransientError           timeout, 5xx, connection reset (retried before it surfaces)
     ├── PublishUncertainError    whether KashFlow recorded it is unknown; publish again later
     └── ProtocolError            KashFlow answered something that could not be understood
 
 No message, attribute or ``repr`` of these errors contains the password or the AutoAuth key.
+Every error the SDK raises is a :class:`KashFlowError`; the error of the layer below (an httpx or
+SQLAlchemy exception) is kept as ``__cause__`` for debugging, never shown in the message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthenticationError",
+    "ConfigurationError",
+    "DocumentFileError",
     "IPNotAllowedError",
     "KashFlowError",
     "NotConnectedError",
@@ -35,6 +42,7 @@ __all__ = [
     "ProtocolError",
     "PublishUncertainError",
     "RejectedError",
+    "StorageError",
     "TransientError",
     "ValidationError",
 ]
@@ -92,16 +100,15 @@ class KashFlowError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle by state, so errors cross process pools (keyword-only ``__init__``)."""
-        return (_restore, (type(self), self.args, self.__dict__.copy()))
+        # Pickle every attribute (code, remedy, problems...), not just the message, so errors
+        # cross process boundaries (process pools, task queues) whole.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
 
 
-def _restore(
-    cls: type[KashFlowError], args: tuple[Any, ...], state: dict[str, Any]
-) -> KashFlowError:
-    """Rebuild a pickled error without calling its ``__init__``."""
+def _restore(cls: type[KashFlowError], message: str, state: dict[str, Any]) -> KashFlowError:
+    """Rebuild a pickled error without calling its ``__init__`` (whose arguments differ)."""
     error = cls.__new__(cls)
-    Exception.__init__(error, *args)
+    Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
 
@@ -111,8 +118,9 @@ class AuthenticationError(KashFlowError):
 
     default_code = "authentication_failed"
     default_remedy = (
-        "Check the KashFlow username and password, then reconnect. If 'Separate API password' "
-        "is set under Apps > API Settings, use that API password, not the web login password."
+        "Check the KashFlow username and password, then call client.reconnect(credentials) with "
+        "the right ones. If 'Separate API password' is set under Apps > API Settings, use that "
+        "API password, not the web login password."
     )
 
 
@@ -121,9 +129,9 @@ class IPNotAllowedError(KashFlowError):
 
     default_code = "ip_not_allowed"
     default_remedy = (
-        "In KashFlow open Apps > API Settings, tick Automatic Authorisation (AutoAuth), copy the "
-        "AutoAuth key into the connection and reconnect; or add this machine's IP address to the "
-        "access list there."
+        "In KashFlow open Apps > API Settings and tick Automatic Authorisation (AutoAuth); pass "
+        "its key as Credentials(autoauth_key=...) and call client.reconnect(credentials). Or add "
+        "this machine's IP address to the access list there."
     )
 
 
@@ -144,21 +152,96 @@ class NotConnectedError(KashFlowError):
     default_remedy = "Call client.connect() (or reconnect()) first."
 
 
+class ConfigurationError(KashFlowError, ValueError):
+    """A setting is missing or wrong: an environment variable, an endpoint that is not a URL.
+
+    Also a :class:`ValueError`, since it is raised for arguments that cannot work.
+    """
+
+    default_code = "configuration_error"
+    default_remedy = "Correct the setting named in the message and try again."
+
+
+class StorageError(KashFlowError):
+    """The storage failed: database unreachable, bad URL, missing driver, tables of another version.
+
+    The driver's exception is kept as ``__cause__``; the message never holds SQL or a password.
+    """
+
+    default_code = "storage_error"
+    default_remedy = (
+        "Check the database URL and that the database server is running and reachable; the "
+        "message says what the database answered."
+    )
+
+
 class ValidationError(KashFlowError):
-    """The document cannot be published as it is; ``problems`` lists every reason."""
+    """The document cannot be published as it is; ``problems`` lists every reason.
+
+    ``str()`` of the error lists each problem with its message and remedy; ``message`` is the
+    one-line summary.
+    """
 
     default_code = "validation_failed"
     default_remedy = "Fix each problem listed in .problems (each has its own remedy)."
 
-    def __init__(self, problems: Sequence[Problem], *, external_id: str | None = None) -> None:
-        """Build the error from the problems found; the message lists their codes."""
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        external_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Build the error from the problems found; the message counts them and lists codes."""
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.external_id = external_id
-        codes = ", ".join(p.code for p in self.problems)
-        who = f" {external_id!r}" if external_id else ""
+        if message is None:
+            codes = ", ".join(dict.fromkeys(p.code for p in self.problems))
+            who = f" {external_id!r}" if external_id else ""
+            count = len(self.problems)
+            message = f"document{who} has {count} problem{'' if count == 1 else 's'}: {codes}"
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for problem in self.problems:
+            where = f"{problem.field}: " if problem.field else ""
+            lines.append(f"- {where}{problem.message} ({problem.code}) -> {problem.remedy}")
+        return "\n".join(lines)
+
+
+class DocumentFileError(ValidationError):
+    """Document files could not be read as documents; ``files`` maps each file to its problems.
+
+    Raised for every problem of every file at once: a file that is not JSON, a missing field,
+    an amount written as a float, an impossible date, an attachment that is not there.
+    """
+
+    default_code = "invalid_document_file"
+    default_remedy = "Correct each file as its problems say, then run the same command again."
+
+    def __init__(self, files: Mapping[str, Sequence[Problem]]) -> None:
+        """Build the error from each file's problems (files in the order they were read)."""
+        self.files: Mapping[str, tuple[Problem, ...]] = {
+            name: tuple(found) for name, found in files.items() if found
+        }
+        problems = [p for found in self.files.values() for p in found]
+        count, nfiles = len(problems), len(self.files)
         super().__init__(
-            f"document{who} has {len(self.problems)} problem(s): {codes}",
+            problems,
+            message=(
+                f"{count} problem{'' if count == 1 else 's'} in {nfiles} document "
+                f"file{'' if nfiles == 1 else 's'}"
+            ),
         )
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for name, problems in self.files.items():
+            for problem in problems:
+                where = f"{problem.field}: " if problem.field else ""
+                lines.append(f"- {name}: {where}{problem.message} -> {problem.remedy}")
+        return "\n".join(lines)
 
 
 class RejectedError(KashFlowError):

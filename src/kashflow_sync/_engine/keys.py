@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .._documents import RESERVED_PREFIX
+from .._names import name_key
 
 __all__ = [
     "CONTACT_KEY_PREFIX",
@@ -32,8 +33,12 @@ CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
 
 
 def contact_journal_key(kind: str, name: str) -> str:
-    """The journal key under which a new supplier or customer is created exactly once."""
-    return f"{CONTACT_KEY_PREFIX}{kind}:{name.strip().casefold()}"
+    """The journal key under which a new supplier or customer is created exactly once.
+
+    Names that read the same (case, space runs, invisible characters) share one key, as they
+    share one list match, so two spellings of one new supplier never create two.
+    """
+    return f"{CONTACT_KEY_PREFIX}{kind}:{name_key(name)}"
 
 
 def document_owner_key(kind: str, number: int) -> str:

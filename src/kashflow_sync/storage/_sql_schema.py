@@ -12,6 +12,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from .. import errors
 from .._convert import as_utc
 
 __all__ = [
@@ -35,8 +36,14 @@ SCHEMA_VERSION = 1
 _SCHEMA_LOCK_KEY = 0x6B66_7379_6E63  # "kfsync"
 
 
-class SchemaVersionError(RuntimeError):
+class SchemaVersionError(errors.StorageError):
     """The database's kashflow_sync tables are missing or of a version this release cannot use."""
+
+    default_code = "schema_version"
+    default_remedy = (
+        "Use a database written by this kashflow_sync version (or upgrade kashflow_sync to the "
+        "version that wrote it); a new database is created on first use."
+    )
 
 
 class _UTCDateTime(sa.types.TypeDecorator[datetime]):

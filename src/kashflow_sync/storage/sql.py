@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from .. import errors
 from .._convert import (
     as_utc,
     list_item_class,
@@ -50,6 +51,7 @@ from .._documents import PublishAttempt, Rule
 from .._journal import ClaimResult, JournalEntry, JournalState
 from .._models import ListItem
 from ._sql_engine import make_engine
+from ._sql_errors import invalid_url, storage_errors
 from ._sql_schema import (
     PER_CONNECTION,
     SCHEMA_VERSION,
@@ -82,7 +84,10 @@ class SQLStorage:
             without them is refused.
 
     Raises:
-        ValueError: the URL names a database other than SQLite or PostgreSQL.
+        StorageError: the URL is not a database URL (``database_url_invalid``), names a
+            database other than SQLite or PostgreSQL, or its driver is not installed
+            (``database_driver_missing``). Every later failure of the database is a
+            ``StorageError`` too, with the driver's exception as ``__cause__``.
 
     """
 
@@ -92,13 +97,13 @@ class SQLStorage:
             self._engine = url
             self._owns_engine = False
         else:
-            self._engine = make_engine(make_url(url))
+            self._engine = _engine_for(url)
             self._owns_engine = True
         backend = self._engine.dialect.name
         if backend not in ("sqlite", "postgresql"):
             if self._owns_engine:
                 self._engine.dispose()
-            raise ValueError(f"SQLStorage supports SQLite and PostgreSQL, not {backend!r}")
+            raise invalid_url(str(url), f"SQLStorage supports SQLite and PostgreSQL, not {backend}")
         self._sqlite = backend == "sqlite"
         self._create = create
         self._ready = False
@@ -141,7 +146,7 @@ class SQLStorage:
     @contextmanager
     def _begin(self, *, write: bool) -> Iterator[Connection]:
         """One transaction; on SQLite a write takes the database's write lock at once."""
-        with self._guard(), self._engine.connect() as conn:
+        with self._guard(), storage_errors(self.url), self._engine.connect() as conn:
             if self._sqlite:
                 # pysqlite would only BEGIN (deferred) before the first write, after our reads:
                 # a claim must hold the write lock from its first read to its commit.
@@ -432,6 +437,34 @@ class SQLStorage:
                 for at, step, outcome, detail in attempts
             ),
         )
+
+
+def _engine_for(url: str | URL) -> Engine:
+    """The engine for a URL given as text or URL, every failure a StorageError."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise invalid_url(str(url), "it does not start with a scheme such as sqlite://") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise invalid_url(
+            str(url), f"SQLStorage supports SQLite and PostgreSQL, not {parsed.get_backend_name()}"
+        )
+    try:
+        return make_engine(parsed)
+    except sa.exc.NoSuchModuleError:
+        raise invalid_url(str(url), f"no database is called {parsed.drivername!r}") from None
+    except OSError as exc:  # the SQLite file's folder could not be created
+        raise errors.StorageError(
+            f"cannot create the folder for the database {parsed.database}: {exc.strerror}",
+            code="database_unavailable",
+            remedy="Choose a database path in a folder you can write to.",
+        ) from exc
+    except ImportError as exc:
+        raise errors.StorageError(
+            str(exc),
+            code="database_driver_missing",
+            remedy="Install the PostgreSQL driver: pip install 'kashflow-sync[postgres]'.",
+        ) from exc
 
 
 def _entry_values(entry: JournalEntry) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def add_fake_parser(commands: Any) -> None:
     serve.add_argument(
         "--json", action="store_true", help="print the connection details as one JSON line"
     )
-    serve.set_defaults(handler=run_fake_serve)
+    serve.set_defaults(run=run_fake_serve)
 
 
 def run_fake_serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,221 @@
+"""Documents as JSON: the document file format, read and written in one place.
+
+The format is described once, by the JSON Schema shipped in ``schemas/document.schema.json``.
+:func:`document_from_json` checks data against it with ``jsonschema`` (every error at once,
+each worded for a person) and then builds the document through this module's own cattrs
+converter; :func:`document_to_json` is its exact inverse, so a document survives a trip through
+JSON unchanged (the Celery task payload relies on it). Money is written as decimal strings,
+dates as ``YYYY-MM-DD``, and an attachment as its bytes, base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.strategies import configure_union_passthrough
+
+from . import errors
+from ._docschema import schema_problems
+from ._documents import Attachment, Document, Problem, PurchaseInvoice, SalesInvoice
+from ._problem_codes import ATTACHMENT_NOT_FOUND, INVALID_VALUE
+
+__all__ = ["document_from_json", "document_to_json"]
+
+#: Reading order of a document's keys when written out.
+_KEY_ORDER = (
+    "kind",
+    "external_id",
+    "supplier",
+    "customer",
+    "reference",
+    "issue_date",
+    "due_date",
+    "currency",
+    "location",
+    "lines",
+    "attachment",
+    "payment",
+)
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, float):  # from Python data: the schema let only whole floats through
+        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
+    return value if isinstance(value, Decimal) else Decimal(str(value).strip())
+
+
+def _unstructure_decimal(value: Decimal) -> str:
+    # Fixed-point: "1E+3" would not match the format's money pattern.
+    return format(value, "f")
+
+
+def _make_converter() -> cattrs.Converter:
+    """The document format's converter; the global cattrs converter is never touched."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, _unstructure_decimal)
+    conv.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_unstructure_hook(
+        Attachment,
+        lambda a: {
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "content_base64": base64.b64encode(a.content).decode("ascii"),
+        },
+    )
+    # Payment.method and bank_account are ``str | int``: JSON keeps the scalar's own type.
+    configure_union_passthrough(str | int | None, conv)
+    return conv
+
+
+_converter = _make_converter()
+
+
+def _attachment(data: Any, field: str, base_dir: Path) -> tuple[Attachment | None, list[Problem]]:
+    if data is None:
+        return None, []
+    if isinstance(data, str):
+        data = {"path": data}
+    if "content_base64" in data:
+        content = base64.b64decode(data["content_base64"])
+        filename = data["filename"]
+    else:
+        file = base_dir / data["path"]
+        try:
+            content = file.read_bytes()
+        except OSError as exc:
+            reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror
+            return None, [
+                Problem(
+                    ATTACHMENT_NOT_FOUND,
+                    _join(field, "path"),
+                    f"cannot read {file}: {reason}",
+                    "Check the path: it is relative to the JSON file's folder.",
+                )
+            ]
+        filename = data.get("filename", Path(data["path"]).name)
+    content_type = data.get("content_type")
+    if content_type is None:
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return Attachment(filename=filename, content=content, content_type=content_type), []
+
+
+def _build(data: Mapping[str, Any], where: str, base_dir: Path) -> Document | list[Problem]:
+    """The document from schema-valid *data*, or the problems found building it."""
+    attachment, problems = _attachment(data.get("attachment"), _join(where, "attachment"), base_dir)
+    if problems:
+        return problems
+    fields = {k: v for k, v in data.items() if k not in ("$schema", "kind", "attachment")}
+    fields.setdefault("reference", "")
+    for line in fields.get("lines", []):
+        if line.get("quantity") is None:
+            line.pop("quantity", None)
+    cls: type[Document] = PurchaseInvoice if "supplier" in data else SalesInvoice
+    try:
+        document: Document = _converter.structure(fields, cls)
+    except Exception as exc:  # a model converter refused a value the schema let through
+        messages = (
+            cattrs.transform_error(exc)
+            if isinstance(exc, cattrs.BaseValidationError)
+            else [str(exc)]
+        )
+        return [Problem(INVALID_VALUE, where, m, "Correct the value.") for m in messages]
+    return attrs.evolve(document, attachment=attachment)
+
+
+def document_from_json(
+    data: Mapping[str, Any], *, base_dir: str | Path | None = None, where: str = ""
+) -> Document:
+    """Build a document from its JSON form (the ``kashflow-sync publish`` file format).
+
+    Args:
+        data: one decoded document. Money as decimal strings or whole numbers; JSON numbers
+            with a fraction are refused, except for ``vat_rate`` and ``quantity``.
+        base_dir: the folder an attachment ``path`` is relative to; default the current
+            directory. Attachments given as ``content_base64`` need none.
+        where: prefixed to the field paths of problems (e.g. ``[2]``).
+
+    Returns:
+        A :class:`~kashflow_sync.PurchaseInvoice` (the data names a ``supplier``) or a
+        :class:`~kashflow_sync.SalesInvoice` (a ``customer``).
+
+    Raises:
+        ValidationError: every way the data breaks the format, each a problem with its field
+            path, message and remedy.
+
+    """
+    copied = _copy(data) if isinstance(data, Mapping) else data
+    problems = schema_problems(copied, where)
+    if not problems:
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+        built = _build(copied, where, folder)
+        if isinstance(built, list):
+            problems = built
+        else:
+            return built
+    external_id = data.get("external_id") if isinstance(data, Mapping) else None
+    raise errors.ValidationError(
+        problems, external_id=external_id if isinstance(external_id, str) else None
+    )
+
+
+def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of the data, so building never changes the caller's.
+
+    A Decimal from Python (exact, unlike a JSON fraction) becomes its decimal string, which is
+    how the format writes money.
+    """
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: copy(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy(v) for v in value]
+        if type(value) is Decimal:
+            return format(value, "f")
+        return value
+
+    return dict(copy(data))
+
+
+def document_to_json(document: Document) -> dict[str, Any]:
+    """The JSON form of *document*, which :func:`document_from_json` turns back into it exactly.
+
+    Money is written as fixed-point decimal strings, dates as ``YYYY-MM-DD``, the attachment
+    inline as ``content_base64``; fields that are None are left out (``issue_date`` is
+    written as null: the format requires the key). The result is plain JSON
+    data, ready for ``json.dumps`` (or a task queue).
+
+    Raises:
+        TypeError: *document* is not a PurchaseInvoice or SalesInvoice.
+
+    """
+    if not isinstance(document, (PurchaseInvoice, SalesInvoice)):
+        raise TypeError(
+            "expected a kashflow_sync.PurchaseInvoice or SalesInvoice, "
+            f"not {type(document).__name__}"
+        )
+    raw: dict[str, Any] = _converter.unstructure(document, type(document))
+    raw["kind"] = document.kind  # init=False, so cattrs leaves it out
+    raw["lines"] = [_without_none(line) for line in raw["lines"]]
+    if raw.get("payment") is not None:
+        raw["payment"] = _without_none(raw["payment"])
+    raw = {**_without_none(raw), "issue_date": raw["issue_date"]}  # required, even when null
+    return {key: raw[key] for key in _KEY_ORDER if key in raw}
+
+
+def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}

@@ -1,0 +1,291 @@
+"""Every failure through the real ``kashflow-sync`` entry point, in a subprocess.
+
+Each one must end in one line on stderr (what happened and what to do), the documented exit
+code and no traceback; under ``--json`` stdout holds one valid JSON object with ``"ok": false``
+and the error's code. The fake KashFlow runs in this process, on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from kashflow_sync import cli
+from kashflow_sync.testing import FakeKashFlow
+
+
+def _console_script() -> list[str]:
+    script = Path(sys.executable).with_name("kashflow-sync")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kashflow_sync.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@attrs.frozen
+class Done:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def sh(tmp_path: Path, kashflow_fake: FakeKashFlow) -> Any:
+    """Run the console script with the fake's credentials and a fresh database, no colour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KASHFLOW", "FORCE_COLOR"))}
+    creds = kashflow_fake.credentials
+    env.update(
+        KASHFLOW_USERNAME=creds.username,
+        KASHFLOW_PASSWORD=creds.password,
+        KASHFLOW_AUTOAUTH_KEY=creds.autoauth_key or "",
+        KASHFLOW_SYNC_DB=f"sqlite:///{tmp_path / 'kf.db'}",
+        NO_COLOR="1",
+    )
+
+    def run(*argv: str, unset: tuple[str, ...] = (), **more: str) -> Done:
+        proc = subprocess.run(
+            [*_console_script(), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in {**env, **more}.items() if k not in unset},
+            cwd=tmp_path,
+        )
+        return Done(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def _assert_one_line(done: Done, code: int, *fragments: str) -> None:
+    assert done.code == code, done.err + done.out
+    assert "Traceback" not in done.err + done.out
+    lines = done.err.splitlines()
+    assert len(lines) == 1, done.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def _assert_json(done: Done, code: int, error_code: str) -> dict[str, Any]:
+    assert done.code == code, done.err + done.out
+    assert done.err == ""
+    data: dict[str, Any] = done.json()
+    assert data["ok"] is False
+    assert data["error"]["code"] == error_code and data["error"]["remedy"]
+    return data
+
+
+def _doc(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "external_id": external_id,
+        "supplier": "Acme Paper Ltd",
+        "reference": f"INV-{external_id}",
+        "issue_date": "2026-11-02",
+        "lines": [{"net": "100.00", "vat_rate": "20", "category": 7500}],
+    }
+    data.update(changes)
+    return data
+
+
+def _write(folder: Path, data: Any, name: str = "doc.json") -> str:
+    path = folder / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+# Failures that need no account at all: (argv, exit code, error code, fragment of the line).
+OFFLINE = [
+    (["status", "--db", "/tmp/kf.db"], 2, "database_url_invalid", "not a usable database URL"),
+    (
+        ["status", "--db", f"postgresql://jane:pw@127.0.0.1:{_free_port()}/kf"],
+        2,
+        "database_unavailable",
+        "Connection refused",
+    ),
+    (["status", "--endpoint", "127.0.0.1:9"], 2, "invalid_endpoint", "not an http(s) URL"),
+    (["publish", "--concurrency", "0", "x.json"], 2, "usage", "--concurrency"),
+    (["refresh", "--only", "locations"], 2, "usage", "invalid choice"),
+    (["status"], 2, "not_connected", "kashflow-sync connect"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "error_code", "fragment"), OFFLINE)
+def test_offline_failures_are_one_line(
+    sh: Any, argv: list[str], code: int, error_code: str, fragment: str
+) -> None:
+    """Bad database URLs, endpoints and arguments: one line, exit 2, no traceback."""
+    done = sh(*argv)
+    if argv == ["status"]:  # not connected is a report on stdout, not an error line
+        assert done.code == code and "Traceback" not in done.err and fragment in done.out
+    else:
+        _assert_one_line(done, code, fragment, f"({error_code})")
+    assert "pw" not in done.err
+
+
+@pytest.mark.parametrize(("argv", "code", "error_code", "fragment"), OFFLINE)
+def test_offline_failures_are_json_under_json(
+    sh: Any, argv: list[str], code: int, error_code: str, fragment: str
+) -> None:
+    """The same failures under --json: one JSON object with ok false and the code."""
+    _assert_json(sh(*argv, "--json"), code, error_code)
+
+
+def test_status_json_never_says_ok_with_a_failing_exit(sh: Any) -> None:
+    """``status --json`` before connecting says ok false and exits 2."""
+    data = _assert_json(sh("status", "--json"), 2, "not_connected")
+    assert data["status"] == "not_connected"
+
+
+def test_missing_password_names_the_variable(sh: Any) -> None:
+    """A missing credential variable is named, with exit 2."""
+    done = sh("connect", unset=("KASHFLOW_PASSWORD",))
+    _assert_one_line(done, 2, "KASHFLOW_PASSWORD", "(missing_environment_variable)")
+
+
+def test_refused_endpoint_names_url_and_cause(sh: Any) -> None:
+    """Nothing listening at a custom endpoint: the URL and 'refused', a configuration error."""
+    url = f"http://127.0.0.1:{_free_port()}/api/service.asmx"
+    done = sh("connect", "--endpoint", url)
+    _assert_one_line(done, 2, url, "refused", "(connection_failed)", "--endpoint")
+    assert "ConnectError" not in done.err
+
+
+def test_endpoint_that_is_not_soap_is_a_configuration_error(
+    sh: Any, kashflow_fake: FakeKashFlow
+) -> None:
+    """A URL on the right server but the wrong path answers 404: exit 2, check the endpoint."""
+    wrong = kashflow_fake.url.replace("/api/service.asmx", "/nothing-here")
+    _assert_one_line(sh("connect", "--endpoint", wrong), 2, "HTTP 404", "--endpoint")
+
+
+def test_wrong_password_is_exit_3_with_cli_remedy(sh: Any, kashflow_fake: FakeKashFlow) -> None:
+    """Wrong password: exit 3 and a remedy in the command line's words."""
+    done = sh("connect", "--endpoint", kashflow_fake.url, KASHFLOW_PASSWORD="wrong")
+    _assert_one_line(done, 3, "(authentication_failed)", "Export the right", "connect")
+    assert "client.reconnect" not in done.err
+
+
+def test_broken_document_file_is_one_line_per_problem(sh: Any, tmp_path: Path) -> None:
+    """A float for money in a file: one line naming file, field and remedy; exit 2."""
+    path = tmp_path / "float.json"
+    path.write_text(json.dumps(_doc()).replace('"100.00"', "100.5"))
+    _assert_one_line(sh("publish", "--dry-run", str(path)), 2, str(path), "lines[0].net", '"100.5"')
+
+
+def test_five_broken_files_all_reported(sh: Any, tmp_path: Path) -> None:
+    """A folder of five broken files: every problem of every file in one run, exit 2."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    _write(folder, {**_doc("a"), "issue_date": "2026-02-30"}, "1.json")
+    _write(folder, {**_doc("b"), "totl": 1, "lines": [{"net": "1e3"}]}, "2.json")
+    (folder / "3.json").write_text("{not json")
+    _write(folder, [_doc("c"), {"supplier": "x"}], "4.json")
+    _write(folder, {**_doc("d"), "attachment": "missing.pdf"}, "5.json")
+    done = sh("publish", str(folder), "--json")
+    data = _assert_json(done, 2, "invalid_document_file")
+    problems = {(Path(f).name, p["field"]) for f, ps in data["error"]["files"].items() for p in ps}
+    assert problems == {
+        ("1.json", "issue_date"),
+        ("2.json", "totl"),
+        ("2.json", "lines[0].net"),
+        ("3.json", ""),
+        ("4.json", "[1].external_id"),
+        ("4.json", "[1].issue_date"),
+        ("4.json", "[1].lines"),
+        ("5.json", "attachment.path"),
+    }
+    text = sh("publish", str(folder))
+    assert text.code == 2 and "Traceback" not in text.err
+    assert len(text.err.splitlines()) == 9  # one per problem, and the count
+
+
+# ---------------------------------------------------------------------------- with an account
+
+
+@pytest.fixture
+def connected(sh: Any, kashflow_fake: FakeKashFlow) -> Any:
+    """The console script after ``connect --endpoint`` to the fake (remembered from then on)."""
+    done = sh("connect", "--endpoint", kashflow_fake.url)
+    assert done.code == 0, done.err
+    return sh
+
+
+def test_endpoint_is_remembered_after_connect(connected: Any, kashflow_fake: FakeKashFlow) -> None:
+    """``status --check`` after ``connect --endpoint URL`` asks that endpoint, not KashFlow's."""
+    kashflow_fake.reset_calls()
+    done = connected("status", "--check", "--json")
+    assert done.code == 0, done.err
+    assert done.json()["endpoint"] == kashflow_fake.url
+    assert [c.operation for c in kashflow_fake.calls] == ["GetCurrencies"]
+
+
+def test_one_wrong_password_heals(connected: Any, tmp_path: Path) -> None:
+    """After a refused password: dry runs still work, publish says needs_reconnect (exit 3)."""
+    _assert_one_line(connected("connect", KASHFLOW_PASSWORD="wrong"), 3, "authentication")
+    path = _write(tmp_path, _doc())
+    dry = connected("publish", "--dry-run", path)
+    assert dry.code == 0, dry.err + dry.out
+    assert "ready to publish" in dry.out
+    status = connected("status", "--json")
+    assert _assert_json(status, 3, "needs_reconnect")["status"] == "needs_reconnect"
+    done = connected("publish", path)
+    _assert_one_line(done, 3, "(needs_reconnect)", "dry runs still work", "kashflow-sync connect")
+    assert connected("connect").code == 0  # the right password again: healed
+    assert connected("publish", path).code == 0
+
+
+def test_ctrl_c_mid_publish_lists_what_was_published(
+    connected: Any, kashflow_fake: FakeKashFlow, tmp_path: Path, sh: Any
+) -> None:
+    """Ctrl-C while the first receipt is in flight: it finishes, the rest are not sent; 130."""
+    path = _write(tmp_path, [_doc("first"), _doc("second"), _doc("third")])
+    kashflow_fake.faults.delay(2.0, op="InsertReceipt")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASHFLOW")}
+    creds = kashflow_fake.credentials
+    env.update(
+        KASHFLOW_USERNAME=creds.username,
+        KASHFLOW_PASSWORD=creds.password,
+        KASHFLOW_SYNC_DB=f"sqlite:///{tmp_path / 'kf.db'}",
+        NO_COLOR="1",
+    )
+    proc = subprocess.Popen(
+        [*_console_script(), "publish", "--concurrency", "1", path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not kashflow_fake.faults.fired:  # the first receipt is now being held by the fake
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == cli.EXIT_INTERRUPTED, err
+    assert "Traceback" not in err
+    [line] = [line for line in err.splitlines() if "Interrupted" in line]
+    assert "published first" in line and "not published second, third" in line
+    assert "again is safe" in line
+    assert [r.customer_reference for r in kashflow_fake.receipts] == ["INV-first"]
+    again = connected("publish", path, "--json")
+    assert again.code == 0
+    assert [d["status"] for d in again.json()["documents"]] == [
+        "already_published",
+        "published",
+        "published",
+    ]

@@ -1,0 +1,20 @@
+"""What mypy --strict must accept: exact money, catalogue codes, typed batch errors."""
+
+from decimal import Decimal
+
+import kashflow_sync as kfs
+
+lines = [
+    kfs.Line(net=Decimal("45.00"), vat=Decimal("9.00"), vat_rate=20),
+    kfs.Line(net=45, quantity=2),
+    kfs.Line(net="45.00", vat_rate="17.5"),
+]
+problem = kfs.Problem(code="unknown_category", field="lines[0].category", message="m", remedy="r")
+code: kfs.ProblemCode = problem.code
+item = kfs.BatchItem("x")
+if item.error is not None:
+    remedy: str = item.error.remedy  # a KashFlowError: no cast needed
+creds: kfs.Credentials = kfs.Credentials.from_env({"KASHFLOW_USERNAME": "u"})
+data: dict[str, object] = kfs.document_to_json(
+    kfs.document_from_json({"external_id": "x", "supplier": "s", "issue_date": "2026-01-01"})
+)
