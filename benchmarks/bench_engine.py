@@ -12,7 +12,7 @@
    before the engine), alternating, in one run; the ratio is after / before.
 
 Run: ``python benchmarks/bench_engine.py [--docs 48] [--repeat 3] [--rounds 80] [--runs 4]
-[--baseline 2faa9cf]``. ``--skip-scaling`` or ``--skip-cost`` run one half.
+[--baseline 2faa9cf] [--after REF]``. ``--skip-scaling`` or ``--skip-cost`` run one half.
 """
 
 from __future__ import annotations
@@ -275,14 +275,22 @@ def _worker(src: Path, details: dict[str, str], rounds: int, prefix: str) -> dic
     return result
 
 
-def cost(baseline: str, rounds: int, runs: int) -> None:
+def cost(baseline: str, rounds: int, runs: int, after: str | None = None) -> None:
     print(
-        f"2. sync publish cost in the client's process, before ({baseline}) vs after (this tree):"
+        f"2. sync publish cost in the client's process, before ({baseline}) vs after "
+        f"({after or 'this tree'}):"
         f" receipts with attachment and payment, default path, {rounds} per run, {runs} "
         "alternating runs each (medians of per-run medians)"
     )
-    with tempfile.TemporaryDirectory() as tmp, fake_process() as details:
-        trees = {"before": _tree(baseline, Path(tmp)), "after": ROOT / "src"}
+    with (
+        tempfile.TemporaryDirectory() as before_dir,
+        tempfile.TemporaryDirectory() as after_dir,
+        fake_process() as details,
+    ):
+        trees = {
+            "before": _tree(baseline, Path(before_dir)),
+            "after": _tree(after, Path(after_dir)) if after else ROOT / "src",
+        }
         samples: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
         for run in range(runs):
             order = ("before", "after") if run % 2 == 0 else ("after", "before")
@@ -307,13 +315,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=80)
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--baseline", default="2faa9cf")
+    parser.add_argument("--after", default=None, help="a commit to compare (default: this tree)")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
     args = parser.parse_args()
     if not args.skip_scaling:
         scaling(args.docs, args.repeat, args.latency)
     if not args.skip_cost:
-        cost(args.baseline, args.rounds, args.runs)
+        cost(args.baseline, args.rounds, args.runs, args.after)
 
 
 if __name__ == "__main__":

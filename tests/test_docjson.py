@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,8 +121,8 @@ ERRORS = [
     (
         _with(attachment={"path": "missing.pdf"}),
         "attachment.path",
-        "attachment_not_found",
-        "no such",
+        "attachment_path_refused",
+        "no folder to read it from",
     ),
     (_with(payment={"amount": 12.5}), "payment.amount", "invalid_value", "JSON number"),
     (_with(payment={"paid_on": 20261103}), "payment.paid_on", "invalid_value", "date string"),
@@ -136,6 +137,22 @@ def test_each_mistake_names_its_field(data: Any, field: str, code: str, fragment
     assert problem.code == code
     assert fragment in problem.message
     assert problem.remedy
+
+
+def test_a_path_is_read_only_from_the_folder_given(tmp_path: Path) -> None:
+    """base_dir allows path attachments; a missing file there is attachment_not_found."""
+    (tmp_path / "inv.pdf").write_bytes(b"%PDF-1.4 path")
+    doc = kfs.document_from_json(_with(attachment={"path": "inv.pdf"}), base_dir=tmp_path)
+    assert doc.attachment is not None and doc.attachment.content == b"%PDF-1.4 path"
+    with pytest.raises(errors.ValidationError) as caught:
+        kfs.document_from_json(_with(attachment={"path": "gone.pdf"}), base_dir=tmp_path)
+    assert [p.code for p in caught.value.problems] == ["attachment_not_found"]
+
+
+def test_without_a_folder_no_file_of_this_machine_is_read() -> None:
+    """Untrusted data naming a server file (say /etc/passwd) is refused, nothing is read."""
+    problems = _problems(_with(attachment={"path": "/etc/passwd"}))
+    assert [p.code for p in problems] == ["attachment_path_refused"]
 
 
 def test_every_mistake_of_a_document_is_reported_at_once() -> None:

@@ -34,6 +34,10 @@ def run_example(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
         ("publish_one_receipt.py", ["as receipt 1", "TKT-88213.pdf", "already_published"]),
         ("bulk_publish_folder.py", ["5 documents", "already_published", "Leeds Taxis"]),
         ("custom_storage_and_rules.py", ["keyword rule", "DictStorage", "VAT 4.00"]),
+        (
+            "fastapi_app.py",
+            ["inbox-0001 (posted again): HTTP 200", "already_published", "receipts in the fake: 4"],
+        ),
     ],
 )
 def test_example_script_runs(script: str, expected: list[str], tmp_path: Path) -> None:

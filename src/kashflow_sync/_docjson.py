@@ -25,7 +25,7 @@ from cattrs.strategies import configure_union_passthrough
 from . import errors
 from ._docschema import schema_problems
 from ._documents import Attachment, Document, Problem, PurchaseInvoice, SalesInvoice
-from ._problem_codes import ATTACHMENT_NOT_FOUND, INVALID_VALUE
+from ._problem_codes import ATTACHMENT_NOT_FOUND, ATTACHMENT_PATH_REFUSED, INVALID_VALUE
 
 __all__ = ["document_from_json", "document_to_json"]
 
@@ -84,7 +84,9 @@ def _make_converter() -> cattrs.Converter:
 _converter = _make_converter()
 
 
-def _attachment(data: Any, field: str, base_dir: Path) -> tuple[Attachment | None, list[Problem]]:
+def _attachment(
+    data: Any, field: str, base_dir: Path | None
+) -> tuple[Attachment | None, list[Problem]]:
     if data is None:
         return None, []
     if isinstance(data, str):
@@ -92,6 +94,19 @@ def _attachment(data: Any, field: str, base_dir: Path) -> tuple[Attachment | Non
     if "content_base64" in data:
         content = base64.b64decode(data["content_base64"])
         filename = data["filename"]
+    elif base_dir is None:
+        # Reading a file named by the data would let whoever wrote the data (a web request, a
+        # queued task) upload any file this process can read into the ledger.
+        return None, [
+            Problem(
+                ATTACHMENT_PATH_REFUSED,
+                _join(field, "path"),
+                f"the attachment names a file ({data['path']!r}) and no folder to read it from "
+                "was given",
+                "Send the file's bytes as content_base64 (document_to_json does), or pass "
+                "base_dir= to document_from_json when the data comes from a trusted file.",
+            )
+        ]
     else:
         file = base_dir / data["path"]
         try:
@@ -113,7 +128,7 @@ def _attachment(data: Any, field: str, base_dir: Path) -> tuple[Attachment | Non
     return Attachment(filename=filename, content=content, content_type=content_type), []
 
 
-def _build(data: Mapping[str, Any], where: str, base_dir: Path) -> Document | list[Problem]:
+def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Document | list[Problem]:
     """The document from schema-valid *data*, or the problems found building it."""
     attachment, problems = _attachment(data.get("attachment"), _join(where, "attachment"), base_dir)
     if problems:
@@ -144,8 +159,10 @@ def document_from_json(
     Args:
         data: one decoded document. Money as decimal strings or whole numbers; JSON numbers
             with a fraction are refused, except for ``vat_rate`` and ``quantity``.
-        base_dir: the folder an attachment ``path`` is relative to; default the current
-            directory. Attachments given as ``content_base64`` need none.
+        base_dir: the folder an attachment ``path`` is relative to. Without it a ``path``
+            attachment is refused (``attachment_path_refused``): data from a web request or a
+            task queue must not name files on this machine. Attachments given as
+            ``content_base64`` need none.
         where: prefixed to the field paths of problems (e.g. ``[2]``).
 
     Returns:
@@ -160,7 +177,7 @@ def document_from_json(
     copied = _copy(data) if isinstance(data, Mapping) else data
     problems = schema_problems(copied, where)
     if not problems:
-        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+        folder = Path(base_dir) if base_dir is not None else None
         built = _build(copied, where, folder)
         if isinstance(built, list):
             problems = built

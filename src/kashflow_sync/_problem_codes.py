@@ -20,6 +20,7 @@ __all__ = [
     "ATTACHMENT_EMPTY",
     "ATTACHMENT_NOT_FOUND",
     "ATTACHMENT_NO_FILENAME",
+    "ATTACHMENT_PATH_REFUSED",
     "ATTACHMENT_TOO_LARGE",
     "ATTACHMENT_TYPE_NOT_ALLOWED",
     "CHANGED_AFTER_PUBLISHING",
@@ -129,6 +130,7 @@ MISSING_FIELD: Final = "missing_field"
 UNKNOWN_FIELD: Final = "unknown_field"
 INVALID_VALUE: Final = "invalid_value"
 ATTACHMENT_NOT_FOUND: Final = "attachment_not_found"
+ATTACHMENT_PATH_REFUSED: Final = "attachment_path_refused"
 DUPLICATE_EXTERNAL_ID: Final = "duplicate_external_id"
 
 #: Every problem code, as a type: ``Problem.code`` is one of these, checked by mypy.
@@ -183,6 +185,7 @@ ProblemCode = Literal[
     "unknown_field",
     "invalid_value",
     "attachment_not_found",
+    "attachment_path_refused",
     "duplicate_external_id",
 ]
 
@@ -251,6 +254,10 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
             "date, text where a number belongs."
         ),
         ATTACHMENT_NOT_FOUND: "The attachment's file does not exist or cannot be read.",
+        ATTACHMENT_PATH_REFUSED: (
+            "An attachment given as a file path where no folder to read it from was allowed "
+            "(documents from a web request or a task queue must carry content_base64)."
+        ),
         DUPLICATE_EXTERNAL_ID: "Two documents of one run have the same external_id.",
     }
 )
@@ -267,6 +274,7 @@ DOCUMENT_FILE_CODES: frozenset[ProblemCode] = frozenset(
         UNKNOWN_FIELD,
         INVALID_VALUE,
         ATTACHMENT_NOT_FOUND,
+        ATTACHMENT_PATH_REFUSED,
         DUPLICATE_EXTERNAL_ID,
     }
 )

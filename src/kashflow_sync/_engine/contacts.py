@@ -77,7 +77,7 @@ def _create(
     if entry.state == "sending" and entry.fingerprint:
         # An earlier attempt may have created it under the code it chose. Only a contact with
         # our name counts: another new contact may have taken that code meanwhile.
-        found = yield from _ours(document, entry.fingerprint, name)
+        found = yield from _our_contact(document, entry.fingerprint, name)
         if found is not None:
             yield from lease.save(entry, state="published", kashflow_id=found, owner=None)
             return found, entry.fingerprint
@@ -86,7 +86,7 @@ def _create(
     try:
         new_id = yield from insert_contact(document.kind, name, code)
     except errors.KashFlowError as exc:
-        found = (yield from _ours(document, code, name)) if may_have_applied(exc) else None
+        found = (yield from _our_contact(document, code, name)) if may_have_applied(exc) else None
         if found is None:
             if not may_have_applied(exc):
                 # Refused or never sent: nothing under this code is ours.
@@ -97,7 +97,7 @@ def _create(
     return new_id, code
 
 
-def _ours(document: Document, code: str, name: str) -> Flow[int | None]:
+def _our_contact(document: Document, code: str, name: str) -> Flow[int | None]:
     """The id of the contact with *code*, if it is the one we meant to create."""
     found = yield from find_contact(document.kind, code)
     if found is None or found[1].strip().casefold() != name.casefold():
