@@ -16,7 +16,7 @@ import anyio.from_thread
 import httpx
 
 import kashflow_sync as kfs
-from _support import FAST_RETRY, make_client
+from _support import FAST_RETRY, NO_SETTLE, make_client
 from kashflow_sync.testing import FakeKashFlow
 
 KINDS = ["sync", "async"]
@@ -67,6 +67,7 @@ def any_client(
         return
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("app_name", "kashflow_sync tests")
+    kw.setdefault("settle_time", NO_SETTLE)
     with anyio.from_thread.start_blocking_portal() as portal:
 
         async def build() -> tuple[kfs.AsyncKashFlowClient, httpx.AsyncClient]:

@@ -47,6 +47,8 @@ def main() -> None:
         "connection_id": "crash-test",
         "retry": FAST_RETRY,
         "publish_lease": timedelta(seconds=float(lease)),
+        "timeout": min(10.0, float(lease) / 2),
+        "settle_time": timedelta(0),
     }
     if kind == "async":
         batch = asyncio.run(_async(url, creds, options, docs))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
 import kashflow_sync as kfs
 from kashflow_sync._retry import RetryPolicy
 from kashflow_sync.testing import FakeKashFlow
+
+#: No settle time: the fake applies writes at once (tests of settling pass their own).
+NO_SETTLE = timedelta(0)
 
 #: Retries without waiting, so no test sleeps.
 FAST_RETRY = RetryPolicy(max_retries=2, initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -18,6 +23,8 @@ def make_client(
     """A client for *fake* (in-process unless *http* says otherwise) that never sleeps."""
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("app_name", "kashflow_sync tests")
+    # The fake applies a write at once or never (unless late_apply is injected): no settling.
+    kw.setdefault("settle_time", NO_SETTLE)
     return kfs.KashFlowClient(
         fake.credentials,
         endpoint=fake.url,

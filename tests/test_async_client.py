@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import kashflow_sync as kfs
-from _support import FAST_RETRY, ledger_check, make_client, purchase
+from _support import FAST_RETRY, NO_SETTLE, ledger_check, make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync.testing import FakeKashFlow
 
@@ -20,6 +20,7 @@ def async_client(
 ) -> kfs.AsyncKashFlowClient:
     """An async client for *fake* that never sleeps between retries."""
     kw.setdefault("retry", FAST_RETRY)
+    kw.setdefault("settle_time", NO_SETTLE)
     return kfs.AsyncKashFlowClient(
         fake.credentials,
         endpoint=fake.url,

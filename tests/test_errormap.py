@@ -22,6 +22,16 @@ STATUS_DETAIL_CASES = [
     ("There is no supplier with that code", errors.RejectedError, "not_found"),
     ("Nominal code does not exist", errors.RejectedError, "rejected"),
     ("", errors.RejectedError, "rejected"),
+    (
+        "Error Inserting Customer Acme: Customer Code is not unique",
+        errors.RejectedError,
+        "contact_code_taken",
+    ),
+    (
+        "Unable to upload the file: no Dropbox account is connected to this KashFlow account",
+        errors.RejectedError,
+        "attachment_storage_not_connected",
+    ),
 ]
 
 

@@ -209,13 +209,6 @@ ROWS: list[tuple[str, Document, dict[str, Any], str, str]] = [
         "lines[0].quantity",
     ),
     (
-        "unit price below 4 dp",
-        clean_purchase(lines=[line(net=D("1.00"), vat=D("0.20"), quantity=D(30000))]),
-        {},
-        "rate_not_representable",
-        "lines[0].quantity",
-    ),
-    (
         "unknown project",
         clean_purchase(lines=[line(project=99)]),
         {},
@@ -676,25 +669,39 @@ def test_document_values_are_not_attributed_to_rules(lists: Lists) -> None:
 
 
 WIRE_ROWS = [
-    # net, quantity, vat, vat_rate -> quantity, rate, vat_amount
-    (D("100.00"), D(1), D("20.00"), D(20), (D(1), D("100.00"), D("20.00"))),
-    (D("100.00"), D(3), None, D(20), (D(3), D("33.3333"), D("20.00"))),
-    (D("10.00"), D(4), None, D(-1), (D(4), D("2.5000"), D("0.00"))),
-    (D("0.05"), D(1), None, D(5), (D(1), D("0.05"), D("0.00"))),
-    (D("0.10"), D(1), None, D(5), (D(1), D("0.10"), D("0.01"))),
-    (D("-12.50"), D(1), None, D(20), (D(1), D("-12.50"), D("-2.50"))),
-    (D("19.99"), D("2.5"), D("3.99"), D(20), (D("2.5"), D("7.9960"), D("3.99"))),
+    # net, quantity, vat, vat_rate, rate_decimals -> quantity, rate, vat_amount, description
+    (D("100.00"), D(1), D("20.00"), D(20), 2, (D(1), D("100.00"), D("20.00"), "Paper")),
+    (D("10.00"), D(4), None, D(-1), 2, (D(4), D("2.50"), D("0.00"), "Paper")),
+    (D("0.05"), D(1), None, D(5), 2, (D(1), D("0.05"), D("0.00"), "Paper")),
+    (D("0.10"), D(1), None, D(5), 2, (D(1), D("0.10"), D("0.01"), "Paper")),
+    (D("-12.50"), D(1), None, D(20), 2, (D(1), D("-12.50"), D("-2.50"), "Paper")),
+    # No 2-dp rate multiplies back exactly: quantity 1 at the net, the quantity in the text.
+    (D("100.00"), D(3), None, D(20), 2, (D(1), D("100.00"), D("20.00"), "Paper (3 x 33.3333)")),
+    (D("19.99"), D("2.5"), D("3.99"), D(20), 2, (D(1), D("19.99"), D("3.99"), "Paper (2.5 x 7.996)")),
+    (D("0.99"), D(4), None, D(0), 2, (D(1), D("0.99"), D("0.00"), "Paper (4 x 0.2475)")),
+    # An account known to keep 4 decimals takes the quantity when 4 decimals are exact.
+    (D("0.99"), D(4), None, D(0), 4, (D(4), D("0.2475"), D("0.00"), "Paper")),
+    (D("100.00"), D(3), None, D(20), 4, (D(1), D("100.00"), D("20.00"), "Paper (3 x 33.3333)")),
+    (D("1.00"), D(30000), D("0.20"), D(20), 2, (D(1), D("1.00"), D("0.20"), "Paper (30000 x 0.00003333)")),
 ]
 
 
-@pytest.mark.parametrize(("net", "qty", "vat", "rate", "expected"), WIRE_ROWS)
+@pytest.mark.parametrize(("net", "qty", "vat", "rate", "decimals", "expected"), WIRE_ROWS)
 def test_line_wire_values(
-    net: Decimal, qty: Decimal, vat: Decimal | None, rate: Decimal, expected: tuple[Decimal, ...]
+    net: Decimal,
+    qty: Decimal,
+    vat: Decimal | None,
+    rate: Decimal,
+    decimals: int,
+    expected: tuple[Decimal, Decimal, Decimal, str],
 ) -> None:
-    """A line maps to (Quantity, Rate, VatAmount): 4-dp half-up rate, VAT stated or computed."""
-    got = line_wire_values(Line(net=net, quantity=qty, vat=vat, vat_rate=rate))
-    assert got == expected
-    assert [str(x) for x in got] == [str(x) for x in expected]
+    """A line goes with its quantity only when quantity x rate is its net exactly."""
+    line = Line(description="Paper", net=net, quantity=qty, vat=vat, vat_rate=rate)
+    got = line_wire_values(line, decimals)
+    assert (got.quantity, got.rate, got.vat, got.description) == expected
+    assert [str(x) for x in (got.quantity, got.rate, got.vat)] == [str(x) for x in expected[:3]]
+    # Whatever KashFlow keeps of the rate (2 or 4 decimals), the net is the line's exactly.
+    assert got.quantity * got.rate == net
 
 
 def test_quantity_one_sends_the_net_exactly() -> None:

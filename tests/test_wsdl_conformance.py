@@ -53,11 +53,13 @@ EXPECTED_OPERATIONS = (
     "GetInvoice",
     "GetInvoicePayment",
     "GetInvoicesForCustomer",
+    "GetInvoices_Recent",
     "GetNominalCodesExtended",
     "GetProjects_Full",
     "GetRecPayMethods",
     "GetReceipt",
     "GetReceiptAttachments",
+    "GetReceipts_Recent",
     "GetReceiptPayment",
     "GetReceiptsForSupplier",
     "GetSupplier",
@@ -541,10 +543,10 @@ PROJECT_TYPES = sorted(_Wsdl.parse(PROJECT_WSDL).types)
 REPLY_SAMPLES = ("AutoAuthIP", "GetSuppliers", "GetReceipt", "GetNominalCodesExtended")
 
 
-def test_project_operations_are_the_expected_32() -> None:
+def test_project_operations_are_the_expected_34() -> None:
     """The project's SOAP 1.1 binding holds exactly the 32 operations the SDK and fake use."""
     assert sorted(PROJECT_OPERATIONS) == sorted(EXPECTED_OPERATIONS)
-    assert len(EXPECTED_OPERATIONS) == 32
+    assert len(EXPECTED_OPERATIONS) == 34
 
 
 def test_project_port_type_matches_its_binding(wsdls: tuple[_Wsdl, _Wsdl]) -> None:

@@ -22,8 +22,10 @@ from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL
 from ._documents import BatchResult, Document, PublishResult
 from ._drivers import AsyncDriver
 from ._engine import listsync
-from ._engine.journal import DEFAULT_LEASE
-from ._engine.publish import publish as publish_flow
+from ._engine.ids import Pending
+from ._engine.journal import DEFAULT_LEASE, new_owner
+from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
+from ._engine.settle import DEFAULT_SETTLE_TIME
 from ._logcontext import log_context
 from ._models import SyncReport
 from ._retry import RetryPolicy
@@ -73,6 +75,8 @@ class AsyncKashFlowClient(BaseClient):
         publish_lease: timedelta = DEFAULT_LEASE,
         full_customer_sync_every: timedelta = listsync.DEFAULT_FULL_CUSTOMER_SYNC,
         check_ledger_duplicates: bool = True,
+        settle_time: timedelta = DEFAULT_SETTLE_TIME,
+        ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
     ) -> None:
         """Build the client; nothing is sent until :meth:`connect` or another call."""
         super().__init__(
@@ -88,6 +92,8 @@ class AsyncKashFlowClient(BaseClient):
             publish_lease=publish_lease,
             full_customer_sync_every=full_customer_sync_every,
             check_ledger_duplicates=check_ledger_duplicates,
+            settle_time=settle_time,
+            ledger_cache_ttl=ledger_cache_ttl,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
@@ -194,18 +200,21 @@ class AsyncKashFlowClient(BaseClient):
         Raises:
             ValidationError: the document has problems (nothing was sent).
             PublishUncertainError: whether KashFlow recorded it could not be established;
-                publishing it again later is safe.
+                publishing it again later is safe (``retry_after`` says when, if it matters).
 
         """
+        return await self._publish(document)
+
+    async def _publish(
+        self, document: Document, *, owner: str | None = None, defer_id: bool = False
+    ) -> PublishResult:
         with self._logged_publish(document) as outcome:
             # Resolving and validating read storage (rules, lists, the journal): off the loop.
             prepared = await asyncio.to_thread(self._prepare, document)
             if isinstance(prepared, PublishResult):
                 outcome.append(prepared)
             else:
-                flow = publish_flow(
-                    prepared.document, prepared.fingerprint, prepared.lists, self._publish_settings
-                )
+                flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id)
                 outcome.append(await self._driver.run(flow))
         return outcome[0]
 
@@ -218,11 +227,23 @@ class AsyncKashFlowClient(BaseClient):
     ) -> BatchResult:
         """Publish many documents, at most *concurrency* at a time; results in input order.
 
-        One document's failure never stops the others: its ``BatchItem.error`` holds it.
+        One document's failure never stops the others: its ``BatchItem.error`` holds it. The
+        internal ids of the documents created are learned together at the end (one call per
+        kind, instead of one per document).
         """
         documents = list(documents)
         self._check_open()
         await asyncio.to_thread(self._require_connected)
-        return await run_in_tasks(
-            documents, self.publish, concurrency=concurrency, progress=progress
-        )
+        pending: list[Pending] = []
+
+        async def one(document: Document) -> PublishResult:
+            owner = new_owner()
+            result = await self._publish(document, owner=owner, defer_id=True)
+            if result.status == "published" and not result.kashflow_id:
+                pending.append(Pending(document.external_id, document.kind, result.number, owner))
+            return result
+
+        batch = await run_in_tasks(documents, one, concurrency=concurrency, progress=progress)
+        if not pending:
+            return batch
+        return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))

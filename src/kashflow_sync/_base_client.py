@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,8 @@ from . import errors
 from ._config import DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
 from ._convert import fingerprint
 from ._documents import (
+    BatchItem,
+    BatchResult,
     Document,
     Problem,
     PublishAttempt,
@@ -29,8 +31,11 @@ from ._documents import (
     ResolvedDocument,
     SalesInvoice,
 )
-from ._engine.journal import DEFAULT_LEASE
+from ._engine.effects import Flow
+from ._engine.ids import Pending, fill_ids
+from ._engine.journal import DEFAULT_LEASE, Lease
 from ._engine.keys import STATUS, duplicate_key
+from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
     SyncSettings,
@@ -38,6 +43,9 @@ from ._engine.listsync import (
     status_error,
 )
 from ._engine.publish import PublishSettings, published_result
+from ._engine.publish import publish as publish_flow
+from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._journal import JournalEntry
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
@@ -82,6 +90,29 @@ def check_endpoint(endpoint: str) -> str:
     return endpoint
 
 
+def _check_durations(
+    lease: object, timeout: float, settle_time: object, ledger_cache_ttl: object
+) -> None:
+    """Refuse durations that would break exactly-once (each error says what to change)."""
+    for name, value in (("settle_time", settle_time), ("ledger_cache_ttl", ledger_cache_ttl)):
+        if not isinstance(value, timedelta) or value < timedelta(0):
+            raise errors.ConfigurationError(
+                f"{name} must be a timedelta of zero or more, not {value!r}",
+                code="invalid_setting",
+                remedy=f"Pass e.g. {name}=timedelta(seconds=120).",
+            )
+    if not isinstance(lease, timedelta) or lease.total_seconds() <= timeout:
+        # A request may run for the whole deadline: a shorter lease could run out while the
+        # holder still has a write on its way, letting another worker send it again.
+        raise errors.ConfigurationError(
+            f"publish_lease ({lease!r}) must be longer than the request deadline (timeout="
+            f"{timeout:g} s)",
+            code="invalid_setting",
+            remedy=f"Pass publish_lease=timedelta(seconds={max(timeout * 2, 60):g}) or more, or a "
+            "shorter timeout.",
+        )
+
+
 @attrs.frozen
 class PreparedDocument:
     """A document ready for the engine: resolved, validated, fingerprinted."""
@@ -89,6 +120,7 @@ class PreparedDocument:
     document: Document
     fingerprint: str
     lists: ListsSnapshot
+    seen: JournalEntry | None = None
 
 
 class BaseClient:
@@ -109,16 +141,17 @@ class BaseClient:
         publish_lease: timedelta = DEFAULT_LEASE,
         full_customer_sync_every: timedelta = DEFAULT_FULL_CUSTOMER_SYNC,
         check_ledger_duplicates: bool = True,
+        settle_time: timedelta = DEFAULT_SETTLE_TIME,
+        ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
     ) -> None:
         """Check the arguments and set up what both clients share."""
         if not isinstance(credentials, Credentials):
             raise TypeError("credentials must be a kashflow_sync.Credentials")
         if not isinstance(connection_id, str) or not connection_id:
             raise ValueError("connection_id must be a non-empty string")
-        if not isinstance(publish_lease, timedelta) or publish_lease <= timedelta(0):
-            raise ValueError(f"publish_lease must be a positive timedelta, not {publish_lease!r}")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        _check_durations(publish_lease, float(timeout), settle_time, ledger_cache_ttl)
         self.connection_id = connection_id
         self.app_name = app_name
         self.endpoint = check_endpoint(endpoint)
@@ -135,7 +168,12 @@ class BaseClient:
             self.storage, lambda _cid: self.lists
         )
         self._publish_settings = PublishSettings(
-            connection_id, lease=publish_lease, check_ledger=check_ledger_duplicates
+            connection_id,
+            lease=publish_lease,
+            check_ledger=check_ledger_duplicates,
+            settle_time=settle_time,
+            request_deadline=timedelta(seconds=self.timeout),
+            ledger_cache=LedgerCache(ledger_cache_ttl),
         )
 
     def __repr__(self) -> str:
@@ -271,7 +309,41 @@ class BaseClient:
         problems = [p for p in self._validate_resolved(resolved, lists) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
-        return PreparedDocument(resolved.document, digest, lists)
+        return PreparedDocument(resolved.document, digest, lists, entry)
+
+    def _publish_flow(
+        self, prepared: PreparedDocument, *, owner: str | None = None, defer_id: bool = False
+    ) -> Flow[PublishResult]:
+        """The engine's publish flow for a prepared document."""
+        return publish_flow(
+            prepared.document,
+            prepared.fingerprint,
+            prepared.lists,
+            self._publish_settings,
+            owner=owner,
+            seen=prepared.seen,
+            defer_id=defer_id,
+        )
+
+    def _fill_ids_flow(self, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
+        """The flow that learns the deferred ids of a batch's new documents."""
+        settings = self._publish_settings
+        lease = Lease(settings.connection_id, "batch", settings.lease, clock=settings.clock)
+        return fill_ids(lease, pending)
+
+    @staticmethod
+    def _with_ids(batch: BatchResult, ids: Mapping[str, int]) -> BatchResult:
+        """*batch* with the learned internal ids filled into its results."""
+        if not ids:
+            return batch
+        items = []
+        for item in batch:
+            result = item.result
+            if result is not None and item.external_id in ids and not result.kashflow_id:
+                result = attrs.evolve(result, kashflow_id=ids[item.external_id])
+                item = BatchItem(item.external_id, result=result)
+            items.append(item)
+        return BatchResult(tuple(items))
 
     # ------------------------------------------------------------------ logging
 

@@ -16,14 +16,18 @@ clean-up (recording the failure, releasing the lease) runs before the task ends 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import attrs
 
 from . import errors
-from ._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
+from ._engine.effects import Effect, Flow, KashFlowCall, Renewal, Sleep, StorageCall
 from .soap.aservice import AsyncKashFlowService
 from .soap.service import KashFlowService
 from .typing import Storage
@@ -31,6 +35,68 @@ from .typing import Storage
 __all__ = ["AsyncDriver", "SyncDriver"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("kashflow_sync")
+
+
+def _renew(storage: Storage, renewal: Renewal) -> bool:
+    """Extend the renewal's lease once (compare-and-set); False when another worker holds it."""
+    try:
+        return bool(storage.update_journal(renewal.renewed(), renewal.owner))
+    except Exception:  # the call in flight decides; a failed renewal shows at the next save
+        log.warning("could not renew the lease of %r", renewal.entry.external_id, exc_info=True)
+        return False
+
+
+def _interval(renewal: Renewal) -> float:
+    return max(renewal.duration.total_seconds() / 3, 0.01)
+
+
+class _Heartbeat:
+    """One daemon thread renewing the leases of calls in flight (for the sync driver).
+
+    A thread per call would cost more than most calls take; calls register and unregister
+    here instead, and the thread renews each one every third of its lease.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._due: dict[int, tuple[float, Renewal]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def keep_alive(self, renewal: Renewal) -> Iterator[None]:
+        key = next(self._ids)
+        with self._lock:
+            self._due[key] = (time.monotonic() + _interval(renewal), renewal)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="kashflow-sync-lease", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._due.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                ready = [(k, r) for k, (at, r) in self._due.items() if at <= now]
+                for key, renewal in ready:
+                    self._due[key] = (now + _interval(renewal), renewal)
+                if not ready:
+                    nearest = min((at for at, _ in self._due.values()), default=now + 60)
+                    self._wake.wait(timeout=max(nearest - now, 0.005))
+                    continue
+            for _key, renewal in ready:
+                _renew(self._storage, renewal)
 
 
 def _storage_method(storage: Storage, effect: StorageCall) -> Callable[..., Any]:
@@ -54,6 +120,10 @@ class SyncDriver:
     storage: Storage
     on_auth_failure: Callable[[], None]
     sleep: Callable[[float], None] = time.sleep
+    _heartbeat: _Heartbeat = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_heartbeat", _Heartbeat(self.storage))
 
     def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its end and return its result (or raise what it raises)."""
@@ -74,8 +144,14 @@ class SyncDriver:
         if isinstance(effect, StorageCall):
             return _storage_method(self.storage, effect)(*effect.args)
         if isinstance(effect, KashFlowCall):
+            alive = (
+                self._heartbeat.keep_alive(effect.renew)
+                if effect.renew is not None
+                else contextlib.nullcontext()
+            )
             try:
-                return self.service.perform(effect.name, *effect.args, **effect.kwargs)
+                with alive:
+                    return self.service.perform(effect.name, *effect.args, **effect.kwargs)
             except errors.AuthenticationError:
                 self.on_auth_failure()
                 raise
@@ -129,6 +205,29 @@ class AsyncDriver:
             done: T = stop.value
             return done
 
+    @contextlib.asynccontextmanager
+    async def _keep_alive(self, renewal: Renewal | None) -> AsyncIterator[None]:
+        """Renew *renewal*'s lease every third of it while the body runs."""
+        if renewal is None:
+            yield
+            return
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(_interval(renewal))
+                if getattr(self.storage, "blocking", True):
+                    await asyncio.to_thread(_renew, self.storage, renewal)
+                else:
+                    _renew(self.storage, renewal)
+
+        task = asyncio.ensure_future(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def _storage(self, effect: StorageCall) -> tuple[bool, Any, BaseException | None]:
         """``(ok, result or exception, cancellation that arrived meanwhile)`` of a storage call."""
         if not getattr(self.storage, "blocking", True):
@@ -162,7 +261,8 @@ class AsyncDriver:
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, KashFlowCall):
             try:
-                return await self.service.perform(effect.name, *effect.args, **effect.kwargs)
+                async with self._keep_alive(effect.renew):
+                    return await self.service.perform(effect.name, *effect.args, **effect.kwargs)
             except errors.AuthenticationError:
                 await asyncio.to_thread(self.on_auth_failure)
                 raise

@@ -72,6 +72,33 @@ def _not_found(op: str, detail: str) -> errors.KashFlowError:
     )
 
 
+def _code_taken(op: str, detail: str) -> errors.KashFlowError:
+    return errors.RejectedError(
+        "KashFlow refused the new contact: its code is already in use",
+        code="contact_code_taken",
+        remedy=(
+            "The SDK tries another code by itself; if this persists, refresh the lists (the "
+            "contact may exist under another name) and publish again."
+        ),
+        operation=op,
+        detail=detail,
+    )
+
+
+def _no_file_storage(op: str, detail: str) -> errors.KashFlowError:
+    return errors.RejectedError(
+        "KashFlow refused the attachment: the account has no file storage (Dropbox) connected",
+        code="attachment_storage_not_connected",
+        remedy=(
+            "Connect Dropbox in KashFlow's settings (KashFlow keeps attachments there), then "
+            "publish the same document again: it is already in KashFlow, so only the file is "
+            "sent."
+        ),
+        operation=op,
+        detail=detail,
+    )
+
+
 STATUS_DETAIL_TABLE: Sequence[tuple[re.Pattern[str], _Factory]] = (
     (re.compile(r"incorrect username or password|invalid (user ?name|password)", re.I), _auth),
     (re.compile(r"the ip address of .*? is not in the access list", re.I), _ip),
@@ -83,6 +110,10 @@ STATUS_DETAIL_TABLE: Sequence[tuple[re.Pattern[str], _Factory]] = (
         _permission,
     ),
     (re.compile(r"^there is no \w+", re.I), _not_found),
+    # KashFlow's words for a duplicate code (WHMCS's docs quote the customer one).
+    (re.compile(r"code is not unique", re.I), _code_taken),
+    # Unconfirmed wording: any refusal naming Dropbox is about where files are kept.
+    (re.compile(r"dropbox", re.I), _no_file_storage),
 )
 
 

@@ -54,7 +54,6 @@ __all__ = [
     "PAYMENT_NOT_POSITIVE",
     "PROBLEM_CODES",
     "PUBLISH_TIME_CODES",
-    "RATE_NOT_REPRESENTABLE",
     "STALE_LISTS",
     "TEXT_TOO_LONG",
     "TOO_MANY_DECIMALS",
@@ -100,7 +99,6 @@ VAT_EXCEEDS_NET: Final = "vat_exceeds_net"
 VAT_MISMATCH: Final = "vat_mismatch"
 TOO_MANY_DECIMALS: Final = "too_many_decimals"
 ZERO_QUANTITY: Final = "zero_quantity"
-RATE_NOT_REPRESENTABLE: Final = "rate_not_representable"
 UNKNOWN_PROJECT: Final = "unknown_project"
 ARCHIVED_PROJECT: Final = "archived_project"
 MISSING_PAYMENT_METHOD: Final = "missing_payment_method"
@@ -157,7 +155,6 @@ ProblemCode = Literal[
     "vat_mismatch",
     "too_many_decimals",
     "zero_quantity",
-    "rate_not_representable",
     "unknown_project",
     "archived_project",
     "missing_payment_method",
@@ -217,7 +214,6 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         VAT_MISMATCH: "A line's VAT differs from net x rate by more than a penny.",
         TOO_MANY_DECIMALS: "An amount has more than two decimal places.",
         ZERO_QUANTITY: "A line's quantity is zero.",
-        RATE_NOT_REPRESENTABLE: "A line's net / quantity needs a unit price finer than 4 decimals.",
         UNKNOWN_PROJECT: "A line's project number is not in the synced projects.",
         ARCHIVED_PROJECT: "A line's project is archived in KashFlow or was removed from it.",
         MISSING_PAYMENT_METHOD: "A payment has no payment method, from the document or a rule.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ._amounts import EXEMPT_VAT_RATE, VAT_TOLERANCE, has_pennies_only, rate_is_exact, vat_from_rate
+from ._amounts import EXEMPT_VAT_RATE, VAT_TOLERANCE, has_pennies_only, vat_from_rate
 from ._documents import Document, Line
 from ._lists import ListsSnapshot
 from ._models import NominalCode
@@ -18,7 +18,6 @@ from ._problem_codes import (
     MAX_DESCRIPTION_LENGTH,
     MISSING_CATEGORY,
     MISSING_VAT_RATE,
-    RATE_NOT_REPRESENTABLE,
     TEXT_TOO_LONG,
     TOO_MANY_DECIMALS,
     UNKNOWN_CATEGORY,
@@ -160,8 +159,7 @@ def _check_vat_rate(out: ProblemSink, index: int, line: Line, lists: ListsSnapsh
 
 def _check_amounts(out: ProblemSink, index: int, line: Line, rate_known: bool) -> None:
     path = f"lines[{index}]"
-    net_ok = has_pennies_only(line.net)
-    if not net_ok:
+    if not has_pennies_only(line.net):
         out.add(
             TOO_MANY_DECIMALS,
             f"{path}.net",
@@ -181,15 +179,6 @@ def _check_amounts(out: ProblemSink, index: int, line: Line, rate_known: bool) -
             f"{path}.quantity",
             f"Line {index + 1} has quantity 0.",
             "Enter the number of units (1 when the line is a single amount).",
-        )
-    elif net_ok and not rate_is_exact(line.net, line.quantity):
-        out.add(
-            RATE_NOT_REPRESENTABLE,
-            f"{path}.quantity",
-            f"Line {index + 1}: {line.net} / {line.quantity} has no unit price of at most four "
-            "decimal places that KashFlow would multiply back to the net.",
-            "Use quantity 1 with the line's net as the amount, or a quantity that divides the "
-            "net evenly.",
         )
     if line.vat is None:
         return

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import errors
-from ._amounts import line_wire_values
+from ._amounts import SAFE_RATE_DECIMALS, line_wire_values
 from ._documents import Document, Problem
 from ._lists import ListsSnapshot
 from ._problem_codes import STALE_LISTS
@@ -34,8 +34,19 @@ def _stale(document: Document, field: str, what: str) -> None:
     )
 
 
-def document_lines(document: Document, lists: ListsSnapshot) -> list[dict[str, Any]]:
-    """The document's lines as ``InvoiceLine`` values (nominal and project ids resolved)."""
+def document_lines(
+    document: Document, lists: ListsSnapshot, rate_decimals: int = SAFE_RATE_DECIMALS
+) -> list[dict[str, Any]]:
+    """The document's lines as ``InvoiceLine`` values (nominal and project ids resolved).
+
+    Args:
+        document: a validated, resolved document.
+        lists: the lists it was validated against.
+        rate_decimals: decimals of a unit rate the account keeps (see
+            :func:`~kashflow_sync._amounts.line_wire_values`).
+
+    """
+    foreign = _foreign_currency(document, lists)
     out: list[dict[str, Any]] = []
     for index, line in enumerate(document.lines):
         nominal = lists.nominal_codes.find(line.category) if line.category is not None else None
@@ -43,21 +54,31 @@ def document_lines(document: Document, lists: ListsSnapshot) -> list[dict[str, A
             # validate() reports this first; reaching here means the lists changed in between.
             _stale(document, f"lines[{index}].category", f"nominal code {line.category}")
         project = lists.projects.find(line.project) if line.project is not None else None
-        quantity, rate, vat_amount = line_wire_values(line)
-        out.append(
-            {
-                "Quantity": quantity,
-                "Description": line.description or "",
-                "Rate": rate,
-                # KashFlow wants the nominal's internal id here, not its visible code.
-                "ChargeType": nominal.kashflow_id if nominal else 0,
-                "VatRate": line.vat_rate if line.vat_rate is not None else Decimal(0),
-                "VatAmount": vat_amount,
-                "ProjID": project.kashflow_id if project else 0,
-                "Sort": index + 1,
-            }
-        )
+        wire = line_wire_values(line, rate_decimals)
+        values: dict[str, Any] = {
+            "Quantity": wire.quantity,
+            "Description": wire.description,
+            "Rate": wire.rate,
+            # KashFlow wants the nominal's internal id here, not its visible code.
+            "ChargeType": nominal.kashflow_id if nominal else 0,
+            "VatRate": line.vat_rate if line.vat_rate is not None else Decimal(0),
+            "VatAmount": wire.vat,
+            "ProjID": project.kashflow_id if project else 0,
+            "Sort": index + 1,
+        }
+        if foreign:
+            # Without it KashFlow reads the amounts as pounds and converts them again.
+            values["ValuesInCurrency"] = 1
+        out.append(values)
     return out
+
+
+def _foreign_currency(document: Document, lists: ListsSnapshot) -> bool:
+    """Whether the document is in a currency other than the account's own."""
+    if not document.currency:
+        return False
+    currency = lists.currencies.find(document.currency)
+    return currency is not None and not currency.is_default
 
 
 def document_header(document: Document, lists: ListsSnapshot, contact_id: int) -> dict[str, Any]:

@@ -110,7 +110,11 @@ class Script:
 
     def settings(self, **changes: Any) -> PublishSettings:
         """Publish settings on this script's clock (check_ledger on, 5-minute lease)."""
-        fields: dict[str, Any] = {"clock": self.clock, "wait_poll": 1.0}
+        fields: dict[str, Any] = {
+            "clock": self.clock,
+            "wait_poll": 1.0,
+            "settle_time": timedelta(0),
+        }
         fields.update(changes)
         return PublishSettings(CONNECTION, **fields)
 

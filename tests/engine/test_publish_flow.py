@@ -6,7 +6,7 @@ engine makes and what it decides (see ``_script.py``).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import attrs
@@ -187,17 +187,110 @@ def test_uncertain_insert_found_in_the_ledger_is_not_sent_again() -> None:
     ]
 
 
-def test_uncertain_insert_proven_absent_is_sent_again() -> None:
-    """Timeout on insert, the lookup finds nothing: one more insert."""
+def test_uncertain_insert_proven_absent_is_sent_again_and_checked_for_a_second_copy() -> None:
+    """Timeout on insert, nothing found after the settle time: send again, then verify one copy."""
     script = Script(
         {
-            "documents_for_contact": [[], []],
+            "documents_for_contact": [[], [], [ledger(43)]],
             "insert_document": [uncertain(), 43],
             "get_document": [ledger(43)],
         }
     )
     assert run(script).number == 43
-    assert script.calls.count("insert_document") == 2
+    assert script.calls == [
+        "documents_for_contact",
+        "insert_document",
+        "documents_for_contact",
+        "insert_document",
+        "get_document",
+        "documents_for_contact",
+    ]
+
+
+def test_a_first_send_applied_late_after_the_resend_is_reported_not_published() -> None:
+    """Two copies after a resend: duplicate_created naming both, journal keeps ours."""
+    script = Script(
+        {
+            "documents_for_contact": [[], [], [ledger(42), ledger(43)]],
+            "insert_document": [uncertain(), 43],
+        }
+    )
+    script.answers["get_document"] = [ledger(43)]
+    with pytest.raises(errors.PublishUncertainError) as info:
+        run(script)
+    assert (info.value.code, info.value.retryable) == ("duplicate_created", False)
+    assert "43 and 42" in str(info.value)
+    entry = script.journal()
+    assert (entry.state, entry.number, entry.owner) == ("created", 43, None)
+    # Publishing again checks first: still two copies, still stopped; one gone, it finishes.
+    again = Script({"documents_for_contact": [[ledger(42), ledger(43)]]}, storage=script.storage)
+    with pytest.raises(errors.PublishUncertainError):
+        run(again)
+    fixed = Script({"documents_for_contact": [[ledger(43)]]}, storage=script.storage)
+    assert run(fixed).number == 43
+
+
+def test_not_found_within_the_settle_time_is_not_sent_again() -> None:
+    """An uncertain insert not found yet, settle time 2 minutes: publish_settling, no resend."""
+    script = Script({"documents_for_contact": [[], []], "insert_document": [uncertain()]})
+    with pytest.raises(errors.PublishUncertainError) as info:
+        run(script, settle_time=timedelta(minutes=2))
+    assert info.value.code == "publish_settling"
+    assert 119 <= (info.value.retry_after or 0) <= 120
+    assert script.calls.count("insert_document") == 1
+    assert (script.journal().state, script.journal().owner) == ("sending", None)
+
+
+def test_a_short_settle_time_is_waited_out_then_looked_up_again() -> None:
+    """Settle time under the in-call limit: sleep, look again, and adopt what landed late."""
+    script = Script(
+        {"documents_for_contact": [[], [], [ledger(42)]], "insert_document": [uncertain()]}
+    )
+    result = run(script, settle_time=timedelta(seconds=2))
+    assert result.number == 42
+    assert sum(script.sleeps) == pytest.approx(2.0)
+    assert script.calls.count("insert_document") == 1
+
+
+def test_a_resumed_send_waits_for_its_settle_time_from_the_last_record() -> None:
+    """A sending entry released 30 s ago, settle 2 min: not found is not yet proof."""
+    script = Script({"documents_for_contact": [[]]})
+    seed(script.storage, state="sending")
+    from kashflow_sync._documents import PublishAttempt
+
+    script.storage.add_attempt(
+        CONNECTION, "item-42", PublishAttempt(START - timedelta(seconds=30), "create", "uncertain")
+    )
+    with pytest.raises(errors.PublishUncertainError) as info:
+        run(script, settle_time=timedelta(minutes=2))
+    assert info.value.code == "publish_settling"
+    assert 89 <= (info.value.retry_after or 0) <= 90
+    assert "insert_document" not in script.calls
+
+
+def test_taking_over_a_lease_waits_for_the_old_holders_request_deadline() -> None:
+    """Another worker's lease ran out: its last request may still arrive; wait deadline + settle."""
+    script = Script(
+        {
+            "documents_for_contact": [[], [], [ledger(42)]],
+            "insert_document": [42],
+            "get_document": [ledger(42)],
+        }
+    )
+    seed(script.storage, state="sending")
+    stored = script.storage.get_journal(CONNECTION, "item-42")
+    seen = attrs.evolve(stored, owner="dead-worker", lease_until=START - timedelta(seconds=1))
+    flow = publish(
+        BARE,
+        fingerprint(BARE),
+        LISTS,
+        script.settings(request_deadline=timedelta(seconds=3)),
+        owner="me",
+        seen=seen,
+    )
+    result = script.run(flow)
+    assert sum(script.sleeps) == pytest.approx(3.0)  # deadline 3 s + settle 0
+    assert result.number == 42
 
 
 @pytest.mark.parametrize("failure", [refused(), never_sent()], ids=["refused", "never_sent"])
@@ -229,33 +322,31 @@ def test_insert_that_keeps_failing_uncertainly_gives_up_as_incomplete() -> None:
 
 # ---------------------------------------------------------------------- reconciling a resumed send
 
+#: A resumed send proven absent: look, send, read its id, check there is one copy.
+_RESEND = ["documents_for_contact", "insert_document", "get_document", "documents_for_contact"]
+
 
 @pytest.mark.parametrize(
     ("listed", "owner_of_77", "expected_calls", "expected_number"),
     [
         ([ledger(77)], None, ["documents_for_contact"], 77),
-        ([], None, ["documents_for_contact", "insert_document", "get_document"], 44),
-        (
-            [ledger(77)],
-            "someone-else",
-            ["documents_for_contact", "insert_document", "get_document"],
-            44,
-        ),
-        (
-            [ledger(77, net="99.99")],
-            None,
-            ["documents_for_contact", "insert_document", "get_document"],
-            44,
-        ),
+        ([ledger(77, net="100.01")], None, ["documents_for_contact"], 77),
+        ([], None, _RESEND, 44),
+        ([ledger(77)], "someone-else", _RESEND, 44),
+        ([ledger(77, issue_date=date(2026, 11, 3))], None, _RESEND, 44),
     ],
-    ids=["found", "absent", "match-owned-by-another-document", "other-totals"],
+    ids=["found", "found-within-rounding", "absent", "owned-by-another", "other-date"],
 )
 def test_resumed_send_is_reconciled_before_anything_is_sent(
     listed: list[object], owner_of_77: str | None, expected_calls: list[str], expected_number: int
 ) -> None:
     """A journal left at sending: look first; send only when KashFlow surely lacks it."""
     script = Script(
-        {"documents_for_contact": [listed], "insert_document": [44], "get_document": [ledger(44)]}
+        {
+            "documents_for_contact": [listed, [ledger(44)]],
+            "insert_document": [44],
+            "get_document": [ledger(44)],
+        }
     )
     seed(script.storage, state="sending")
     if owner_of_77:
@@ -263,6 +354,16 @@ def test_resumed_send_is_reconciled_before_anything_is_sent(
     result = run(script)
     assert script.calls == expected_calls
     assert result.number == expected_number
+
+
+def test_same_reference_and_date_with_other_totals_is_never_taken_as_absent() -> None:
+    """After an uncertain send, a document differing beyond rounding stops the publish."""
+    script = Script({"documents_for_contact": [[ledger(77, net="90.00")]]})
+    seed(script.storage, state="sending")
+    with pytest.raises(errors.PublishUncertainError) as info:
+        run(script)
+    assert info.value.code == "publish_ambiguous"
+    assert "insert_document" not in script.calls
 
 
 def test_several_matches_are_ambiguous_never_a_guess() -> None:
@@ -293,7 +394,7 @@ def test_without_a_reference_the_lines_must_match_too(held_rate: Decimal, found:
     held = LedgerLine("Paper", Decimal(1), held_rate, 3, Decimal("20"), Decimal("20.00"))
     script = Script(
         {
-            "documents_for_contact": [[ledger(77, reference="")]],
+            "documents_for_contact": [[ledger(77, reference="")], [ledger(45, reference="")]],
             "get_document": [ledger(77, reference="", lines=(held,)), ledger(45)],
             "insert_document": [45],
         }

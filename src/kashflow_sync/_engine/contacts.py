@@ -20,8 +20,13 @@ from .._models import ItemList
 from .effects import Flow, find_contact, get_journal, insert_contact
 from .journal import Lease
 from .keys import contact_journal_key
+from .settle import Settle
 
 __all__ = ["REFUSALS", "contact_code", "contact_id", "may_have_applied"]
+
+#: Times a new contact's insert is tried again with another code after KashFlow says the code
+#: is taken (another contact got it between our lookup and our insert).
+CODE_RETRIES = 3
 
 #: Answers in which KashFlow itself said no: nothing of the request was applied.
 REFUSALS = (
@@ -37,20 +42,27 @@ def may_have_applied(exc: errors.KashFlowError) -> bool:
     return exc.request_sent and not isinstance(exc, REFUSALS)
 
 
-def contact_id(document: Document, lists: ListsSnapshot, lease: Lease) -> Flow[int]:
-    """The KashFlow id of the document's supplier or customer, creating it if it is new."""
+def contact_id(
+    document: Document, lists: ListsSnapshot, lease: Lease, settle: Settle
+) -> Flow[tuple[int, bool]]:
+    """The KashFlow id of the document's supplier or customer, and whether it was new.
+
+    A contact missing from the lists is created, exactly once across calls and workers; ``True``
+    says this call created it (so it has no documents in KashFlow yet).
+    """
     contacts = lists.contacts(document.kind)
     found = contacts.find(document.contact)
     if found is not None:
-        return found.kashflow_id
+        return found.kashflow_id, False
     key = contact_journal_key(document.kind, document.contact)
     existing = yield from get_journal(lease.connection_id, key)
     if existing is not None and existing.state == "published" and existing.kashflow_id:
-        return existing.kashflow_id
+        return existing.kashflow_id, False
     template = JournalEntry(
         connection_id=lease.connection_id, external_id=key, kind=document.kind, fingerprint=""
     )
-    entry = yield from lease.claim(template)
+    entry, waited = yield from lease.claim(template)
+    taken_over = waited or (existing is not None and existing.owner not in (None, lease.owner))
     if entry.state == "published":
         if not entry.kashflow_id:
             raise errors.PublishUncertainError(
@@ -59,18 +71,23 @@ def contact_id(document: Document, lists: ListsSnapshot, lease: Lease) -> Flow[i
                 remedy="Refresh the lists so the contact is found by name, then retry.",
                 retryable=False,
             )
-        return entry.kashflow_id
+        return entry.kashflow_id, False
     try:
-        new_id, code = yield from _create(document, entry, contacts, lease)
+        new_id, code = yield from _create(document, entry, contacts, lease, settle, taken_over)
     except BaseException:
         yield from lease.release(key)
         raise
     yield from lease.record(document.external_id, "contact", "created", f"{code} id {new_id}")
-    return new_id
+    return new_id, True
 
 
 def _create(
-    document: Document, entry: JournalEntry, contacts: ItemList[Any], lease: Lease
+    document: Document,
+    entry: JournalEntry,
+    contacts: ItemList[Any],
+    lease: Lease,
+    settle: Settle,
+    taken_over: bool,
 ) -> Flow[tuple[int, str]]:
     """Create the supplier or customer once; return its id and code."""
     name = document.contact.strip()
@@ -81,20 +98,37 @@ def _create(
         if found is not None:
             yield from lease.save(entry, state="published", kashflow_id=found, owner=None)
             return found, entry.fingerprint
-    code = yield from _free_code(document, name, contacts)
-    entry = yield from lease.save(entry, state="sending", fingerprint=code)
-    try:
-        new_id = yield from insert_contact(document.kind, name, code)
-    except errors.KashFlowError as exc:
-        found = (yield from _our_contact(document, code, name)) if may_have_applied(exc) else None
-        if found is None:
+        # Not there yet proves nothing until the earlier insert can no longer be applied.
+        settle.check(entry, taken_over=taken_over, step="contact", what=f"new contact {name!r}")
+    taken = {c.code.casefold() for c in contacts}
+    for _try in range(CODE_RETRIES):
+        code = yield from _free_code(document, name, taken)
+        # Saved right before the insert: the lease is confirmed, and the code is known to any
+        # later attempt that must look for what this one may have created.
+        entry = yield from lease.save(entry, state="sending", fingerprint=code)
+        try:
+            new_id = yield from insert_contact(document.kind, name, code)
+        except errors.KashFlowError as exc:
+            if exc.code == "contact_code_taken":
+                taken.add(code.casefold())  # someone got it first: nothing of ours was created
+                continue
             if not may_have_applied(exc):
                 # Refused or never sent: nothing under this code is ours.
                 yield from lease.save(entry, state="claimed", fingerprint="")
-            raise
-        new_id = found
-    yield from lease.save(entry, state="published", kashflow_id=new_id, owner=None)
-    return new_id, code
+                raise
+            yield from lease.record(entry.external_id, "contact", "uncertain", exc.code)
+            found = yield from _our_contact(document, code, name)
+            if found is None:
+                raise
+            new_id = found
+        yield from lease.save(entry, state="published", kashflow_id=new_id, owner=None)
+        return new_id, code
+    yield from lease.save(entry, state="claimed", fingerprint="")
+    raise errors.RejectedError(
+        f"KashFlow refused every code tried for the new contact {name!r} as taken",
+        code="contact_code_taken",
+        remedy="Refresh the lists (the contact may exist under another name) and publish again.",
+    )
 
 
 def _our_contact(document: Document, code: str, name: str) -> Flow[int | None]:
@@ -105,9 +139,8 @@ def _our_contact(document: Document, code: str, name: str) -> Flow[int | None]:
     return found[0]
 
 
-def _free_code(document: Document, name: str, contacts: ItemList[Any]) -> Flow[str]:
+def _free_code(document: Document, name: str, taken: set[str]) -> Flow[str]:
     """A code no contact in the lists or in KashFlow has (one lookup per candidate)."""
-    taken = {c.code.casefold() for c in contacts}
     code = ""
     for _ in range(20):
         code = contact_code(name, taken)

@@ -7,16 +7,18 @@ insert_document(...)``) and keep their types.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Generator, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from .._journal import JournalEntry
+
 if TYPE_CHECKING:
     from .._documents import PublishAttempt
-    from .._journal import ClaimResult, JournalEntry
+    from .._journal import ClaimResult
     from .._models import ListItem
     from ..soap.records import LedgerAttachment, LedgerDocument, LedgerPayment
 
@@ -24,6 +26,7 @@ __all__ = [
     "Effect",
     "Flow",
     "KashFlowCall",
+    "Renewal",
     "Sleep",
     "StorageCall",
 ]
@@ -32,16 +35,38 @@ T = TypeVar("T")
 
 
 @attrs.frozen
+class Renewal:
+    """Keep a journal entry's lease alive while a call is in flight.
+
+    The driver stores *entry* again with a fresh ``lease_until`` every third of *duration*
+    (compare-and-set on *owner*), so a slow call (retries, a slow KashFlow) never outlives
+    the lease; a failed renewal means another worker took over, which the next save reports.
+    """
+
+    entry: JournalEntry
+    owner: str
+    duration: timedelta
+    clock: Callable[[], datetime] = attrs.field(eq=False)
+
+    def renewed(self) -> JournalEntry:
+        """The entry with its lease extended from now."""
+        now = self.clock()
+        return attrs.evolve(self.entry, lease_until=now + self.duration, updated_at=now)
+
+
+@attrs.frozen
 class KashFlowCall:
     """Call KashFlow: the operation that ``soap.operations.OPERATIONS`` names *name*.
 
-    ``writes`` marks calls that change the ledger (an insert, an attachment, a payment).
+    ``writes`` marks calls that change the ledger (an insert, an attachment, a payment);
+    ``renew`` keeps a journal lease alive while the call is in flight.
     """
 
     name: str
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict)
     writes: bool = False
+    renew: Renewal | None = None
 
 
 @attrs.frozen
@@ -65,8 +90,10 @@ Effect = KashFlowCall | StorageCall | Sleep
 Flow = Generator[Effect, Any, T]
 
 
-def _kashflow(name: str, *args: Any, writes: bool = False, **kwargs: Any) -> Flow[Any]:
-    return (yield KashFlowCall(name, args, kwargs, writes))
+def _kashflow(
+    name: str, *args: Any, writes: bool = False, renew: Renewal | None = None, **kwargs: Any
+) -> Flow[Any]:
+    return (yield KashFlowCall(name, args, kwargs, writes, renew))
 
 
 def _storage(method: str, *args: Any) -> Flow[Any]:
@@ -128,6 +155,12 @@ def get_document(kind: str, number: int) -> Flow[LedgerDocument | None]:
 def documents_for_contact(kind: str, contact_id: int) -> Flow[list[LedgerDocument]]:
     """Every receipt of a supplier or invoice of a customer (headers)."""
     result: list[LedgerDocument] = yield from _kashflow("documents_for_contact", kind, contact_id)
+    return result
+
+
+def recent_documents(kind: str, count: int) -> Flow[list[LedgerDocument]]:
+    """The *count* receipts or invoices created last (headers)."""
+    result: list[LedgerDocument] = yield from _kashflow("recent_documents", kind, count)
     return result
 
 
@@ -224,3 +257,21 @@ def update_journal(entry: JournalEntry, owner: str) -> Flow[bool]:
 def add_attempt(connection_id: str, external_id: str, attempt: PublishAttempt) -> Flow[None]:
     """``Storage.add_attempt``."""
     yield from _storage("add_attempt", connection_id, external_id, attempt)
+
+
+def renewing(renewal: Renewal, flow: Flow[T]) -> Flow[T]:
+    """Run *flow*, keeping *renewal*'s lease alive during each KashFlow call it makes."""
+    try:
+        effect = next(flow)
+        while True:
+            if isinstance(effect, KashFlowCall) and effect.renew is None:
+                effect = attrs.evolve(effect, renew=renewal)
+            try:
+                result = yield effect
+            except BaseException as exc:
+                effect = flow.throw(exc)
+            else:
+                effect = flow.send(result)
+    except StopIteration as stop:
+        value: T = stop.value
+        return value

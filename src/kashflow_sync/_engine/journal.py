@@ -19,6 +19,7 @@ from .._documents import PublishAttempt
 from .._journal import JournalEntry
 from .effects import (
     Flow,
+    Renewal,
     add_attempt,
     claim_journal,
     get_journal,
@@ -72,11 +73,14 @@ class Lease:
     wait_poll: float = DEFAULT_WAIT_POLL
     clock: Callable[[], datetime] = utcnow
 
-    def claim(self, template: JournalEntry) -> Flow[JournalEntry]:
+    def claim(self, template: JournalEntry) -> Flow[tuple[JournalEntry, bool]]:
         """Take (or create) the entry; wait out another worker's live lease.
 
-        Returns the entry this call now holds, or a ``published`` entry (not held).
+        Returns the entry this call now holds (or a ``published`` entry, not held), and whether
+        another worker's lease was seen on the way: then that worker may have had a request on
+        its way when its lease ran out (see :mod:`.settle`).
         """
+        held_by_another = False
         while True:
             now = self.clock()
             claim = yield from claim_journal(
@@ -86,9 +90,14 @@ class Lease:
                 now + self.duration,
             )
             if claim.acquired or claim.entry.state == "published":
-                return claim.entry
+                return claim.entry, held_by_another
+            held_by_another = True
             # Another worker is on it: wait for its outcome or for its lease to run out.
             yield from sleep(self.wait_poll)
+
+    def renewal(self, entry: JournalEntry) -> Renewal:
+        """What keeps *entry*'s lease alive while a KashFlow call is in flight."""
+        return Renewal(entry, self.owner, self.duration, self.clock)
 
     def save(self, entry: JournalEntry, **changes: Any) -> Flow[JournalEntry]:
         """Store *entry* with *changes* and a renewed lease, if this call still holds it.

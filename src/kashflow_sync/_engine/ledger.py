@@ -1,15 +1,25 @@
 """Finding a document in KashFlow: duplicates before the first send, reconciling after.
 
 Before a document's first send, the same contact + reference + gross already in KashFlow is a
-duplicate keyed in by hand or by another tool (``duplicate_in_ledger``). After an uncertain send,
-the document is looked up by contact + reference + date + net + VAT to learn whether KashFlow
-recorded it; a match another journal entry created is never taken for ours.
+duplicate keyed in by hand or by another tool (``duplicate_in_ledger``). That lookup is shared:
+a :class:`LedgerCache` keeps each contact's documents for a short time, adding what this SDK
+creates, so a batch of a supplier's receipts costs one lookup, not one each.
+
+After an uncertain send the document is looked up *fresh* (never from the cache) by contact +
+reference + date + totals. Totals are compared within the pennies KashFlow's rounding could
+move them (a penny a line): a document that differs only by rounding is the same document, and
+one with this reference and date but other totals is a reason to stop, never proof of absence.
+A match another journal entry created is never taken for ours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+import attrs
 
 from .. import errors
 from .._documents import Document, Problem
@@ -20,49 +30,117 @@ from ..soap.records import LedgerDocument
 from .effects import Flow, documents_for_contact, get_document, get_state
 from .keys import document_owner_key
 
-__all__ = ["find_in_ledger", "reconcile", "refuse_ledger_duplicate"]
+__all__ = [
+    "DEFAULT_LEDGER_CACHE_TTL",
+    "LedgerCache",
+    "reconcile",
+    "refuse_ledger_duplicate",
+    "tolerance",
+]
+
+#: How long a contact's documents, once fetched, answer the pre-send duplicate check.
+DEFAULT_LEDGER_CACHE_TTL = timedelta(minutes=2)
+
+_PENNY = Decimal("0.01")
+
+
+def tolerance(document: Document) -> Decimal:
+    """How far KashFlow's totals may differ from the document's by rounding: a penny a line."""
+    return _PENNY * max(1, len(document.lines))
 
 
 def _kind_word(document: Document) -> str:
     return "receipt" if document.kind == "purchase" else "invoice"
 
 
-def find_in_ledger(
-    document: Document, contact_id: int, *, exact: bool = True
-) -> Flow[list[LedgerDocument]]:
-    """Documents in KashFlow with the same contact, reference and total.
+def _same_reference(held: LedgerDocument, document: Document) -> bool:
+    return held.reference.strip().casefold() == document.reference.strip().casefold()
 
-    ``exact`` (reconciling our own send) also wants the same date and the same net and VAT;
-    otherwise (looking for someone else's copy) reference and gross decide.
+
+@attrs.define
+class _Entry:
+    fetched_at: datetime
+    documents: list[LedgerDocument]
+
+
+class LedgerCache:
+    """Each contact's documents in KashFlow, kept for *ttl* after a fetch; shared by calls.
+
+    Used only before a document's first send (the duplicate check). What the SDK creates is
+    added at once, so the cache never hides a document of ours from a later duplicate check.
+    Plain dict operations only (atomic under the GIL): threads and tasks may share one.
     """
-    reference = document.reference.strip().casefold()
+
+    def __init__(self, ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL) -> None:
+        """Keep fetched documents for *ttl* (zero: never answer from the cache)."""
+        self.ttl = ttl
+        self._entries: dict[tuple[str, int], _Entry] = {}
+
+    def __repr__(self) -> str:
+        return f"LedgerCache(ttl={self.ttl}, contacts={len(self._entries)})"
+
+    def get(self, kind: str, contact_id: int, now: datetime) -> list[LedgerDocument] | None:
+        """The contact's documents if fetched less than *ttl* ago, else None."""
+        entry = self._entries.get((kind, contact_id))
+        if entry is None or now - entry.fetched_at >= self.ttl:
+            return None
+        return list(entry.documents)
+
+    def put(
+        self, kind: str, contact_id: int, documents: Sequence[LedgerDocument], now: datetime
+    ) -> None:
+        """Remember a fresh fetch of the contact's documents."""
+        self._entries[(kind, contact_id)] = _Entry(now, list(documents))
+
+    def add(self, kind: str, contact_id: int, document: LedgerDocument) -> None:
+        """Add a document this SDK just created (no-op if the contact was never fetched)."""
+        entry = self._entries.get((kind, contact_id))
+        if entry is not None:
+            entry.documents = [*entry.documents, document]
+
+    def forget(self, kind: str, contact_id: int) -> None:
+        """Drop the contact's documents (the next check fetches them)."""
+        self._entries.pop((kind, contact_id), None)
+
+
+def ledger_view(
+    document: Document,
+    contact_id: int,
+    cache: LedgerCache | None,
+    clock: Callable[[], datetime],
+) -> Flow[list[LedgerDocument]]:
+    """The contact's documents for a duplicate check: from the cache when fresh enough."""
+    now = clock()
+    if cache is not None:
+        cached = cache.get(document.kind, contact_id, now)
+        if cached is not None:
+            return cached
     held = yield from documents_for_contact(document.kind, contact_id)
-    return [
-        d
-        for d in held
-        if d.reference.strip().casefold() == reference
-        and (
-            (
-                d.issue_date == document.issue_date
-                and d.net == document.net
-                and d.vat == document.vat
-            )
-            if exact
-            else d.gross == document.gross
-        )
-    ]
+    if cache is not None:
+        cache.put(document.kind, contact_id, held, now)
+    return held
 
 
-def refuse_ledger_duplicate(document: Document, contact_id: int) -> Flow[None]:
+def refuse_ledger_duplicate(
+    document: Document,
+    contact_id: int,
+    cache: LedgerCache | None,
+    clock: Callable[[], datetime],
+) -> Flow[None]:
     """Raise ``duplicate_in_ledger`` if KashFlow already holds this invoice from elsewhere.
 
     Runs before the first send only (journal state ``claimed``): nothing of ours can be in
     KashFlow yet, so a match was keyed in by hand, published by another tool, or published by a
-    run whose journal was lost (a MemoryStorage process that died).
+    run whose journal was lost (a MemoryStorage process that died). Reference and gross decide
+    (the gross within rounding).
     """
     if not document.reference.strip():
         return
-    found = yield from find_in_ledger(document, contact_id, exact=False)
+    held = yield from ledger_view(document, contact_id, cache, clock)
+    close = tolerance(document) * 2
+    found = [
+        d for d in held if _same_reference(d, document) and abs(d.gross - document.gross) <= close
+    ]
     if not found:
         return
     numbers = ", ".join(str(d.number) for d in found)
@@ -87,27 +165,52 @@ def refuse_ledger_duplicate(document: Document, contact_id: int) -> Flow[None]:
 
 
 def reconcile(
-    document: Document, contact_id: int, connection_id: str, lists: ListsSnapshot
+    document: Document,
+    contact_id: int,
+    connection_id: str,
+    lists: ListsSnapshot,
+    *,
+    rate_decimals: int,
+    cache: LedgerCache | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Flow[LedgerDocument | None]:
     """After an uncertain send: the document if KashFlow has it, None if it surely has not.
 
+    Always a fresh lookup (the cache is refreshed by it, never read).
+
     Raises:
-        PublishUncertainError: the lookup failed, or several documents match
-            (``publish_ambiguous``: the SDK never guesses).
+        PublishUncertainError: the lookup failed; or several documents match; or one has this
+            reference and date but totals beyond rounding (``publish_ambiguous``: the SDK
+            never guesses, and never takes such a document as proof of absence).
 
     """
     try:
-        matches: list[LedgerDocument] = []
-        for candidate in (yield from find_in_ledger(document, contact_id)):
+        held = yield from documents_for_contact(document.kind, contact_id)
+        if cache is not None and clock is not None:
+            cache.put(document.kind, contact_id, held, clock())
+        matches, conflicts = [], []
+        for candidate in held:
+            if candidate.issue_date != document.issue_date or not _same_reference(
+                candidate, document
+            ):
+                continue
             # A document another journal entry created is not ours, however alike.
             owner = yield from get_state(
                 connection_id, document_owner_key(document.kind, candidate.number)
             )
-            if owner in (None, document.external_id):
+            if owner not in (None, document.external_id):
+                continue
+            close = tolerance(document)
+            if (
+                abs(candidate.net - document.net) <= close
+                and abs(candidate.vat - document.vat) <= close
+            ):
                 matches.append(candidate)
+            else:
+                conflicts.append(candidate)
         if matches and not document.reference.strip():
             # Without a reference, contact + date + totals is weak: the lines must match too.
-            lines = document_lines(document, lists)
+            lines = document_lines(document, lists, rate_decimals)
             alike = []
             for match in matches:
                 if (yield from _same_lines(document.kind, match, lines)):
@@ -127,6 +230,20 @@ def reconcile(
             remedy="Check those documents in KashFlow and delete the extra copies by hand.",
             retryable=False,
         )
+    if not matches and conflicts and document.reference.strip():
+        held_text = ", ".join(f"{c.number} (net {c.net}, VAT {c.vat})" for c in conflicts)
+        raise errors.PublishUncertainError(
+            f"KashFlow holds {_kind_word(document)} {held_text} with the reference and date of "
+            f"{document.external_id!r} (net {document.net}, VAT {document.vat}), after a send "
+            "whose outcome is unknown; not sending it again",
+            code="publish_ambiguous",
+            remedy=(
+                "Check that document in KashFlow. If it is this one (KashFlow changed its totals),"
+                " keep it and do not publish this item again; if it is another invoice, give "
+                "this document its own reference."
+            ),
+            retryable=False,
+        )
     return matches[0] if matches else None
 
 
@@ -137,7 +254,8 @@ def _same_lines(
     if held is None or len(held.lines) != len(lines):
         return False
     return all(
-        (h.quantity, h.rate, h.vat_amount, h.charge_type, h.description)
-        == (w["Quantity"], w["Rate"], w["VatAmount"], w["ChargeType"], w["Description"])
+        (h.charge_type, h.description.strip()) == (w["ChargeType"], w["Description"].strip())
+        and abs(h.quantity * h.rate - w["Quantity"] * w["Rate"]) <= _PENNY
+        and abs(h.vat_amount - w["VatAmount"]) <= _PENNY
         for h, w in zip(held.lines, lines, strict=True)
     )

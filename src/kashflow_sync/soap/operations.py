@@ -39,6 +39,7 @@ __all__ = [
     "insert_payment",
     "payments",
     "receipt_attachments",
+    "recent_documents",
 ]
 
 Kind = Literal["purchase", "sales"]
@@ -52,6 +53,7 @@ _OPS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "insert": ("InsertReceipt", "Inv"),
         "get": ("GetReceipt", "ReceiptNumber"),
         "for_contact": ("GetReceiptsForSupplier", "SupplierID"),
+        "recent": ("GetReceipts_Recent", "NumberOfReceipts"),
         "attach": ("AttachFileToReceipt", "ReceiptNo"),
         "pay": ("InsertReceiptPayment", "ReceiptPayment"),
         "payments": ("GetReceiptPayment", "ReceiptNumber"),
@@ -62,6 +64,7 @@ _OPS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "insert": ("InsertInvoice", "Inv"),
         "get": ("GetInvoice", "InvoiceNumber"),
         "for_contact": ("GetInvoicesForCustomer", "CustID"),
+        "recent": ("GetInvoices_Recent", "NumberOfInvoices"),
         "attach": ("AttachFileToInvoice", "InvoiceNo"),
         "pay": ("InsertInvoicePayment", "InvoicePayment"),
         "payments": ("GetInvoicePayment", "InvoiceNumber"),
@@ -264,6 +267,23 @@ def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDoc
     return Request(op, {param: contact_id}, read, idempotent=True, not_found=_empty)
 
 
+def recent_documents(kind: Kind, count: int) -> Request[list[LedgerDocument]]:
+    """The *count* receipts or invoices created last, across all contacts (headers only).
+
+    Its size does not grow with a contact's history: a batch learns the internal ids of the
+    documents it created with this one call.
+    """
+    op, param = _OPS[kind]["recent"]
+
+    def read(answer: etree._Element) -> list[LedgerDocument]:
+        result = answer.find(f"{NS}{op}Result")
+        if result is None:
+            return []
+        return [d for d in read_document_headers(result) if d.number > 0]
+
+    return Request(op, {param: count}, read, idempotent=True, not_found=_empty)
+
+
 def attach_file(
     kind: Kind, number: int, filename: str, content: bytes, content_type: str
 ) -> Request[int]:
@@ -361,6 +381,7 @@ OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "insert_document": insert_document,
     "get_document": get_document,
     "documents_for_contact": documents_for_contact,
+    "recent_documents": recent_documents,
     "attach_file": attach_file,
     "receipt_attachments": receipt_attachments,
     "insert_payment": insert_payment,

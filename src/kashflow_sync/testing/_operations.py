@@ -62,6 +62,8 @@ def handlers(f: FakeKashFlow) -> dict[str, Handler]:
         "GetInvoice": lambda p, ip: f._document("invoice", p["InvoiceNumber"]),
         "GetReceiptsForSupplier": lambda p, ip: f._documents_for("receipt", p["SupplierID"]),
         "GetInvoicesForCustomer": lambda p, ip: f._documents_for("invoice", p["CustID"]),
+        "GetReceipts_Recent": lambda p, ip: f._recent_documents("receipt", p["NumberOfReceipts"]),
+        "GetInvoices_Recent": lambda p, ip: f._recent_documents("invoice", p["NumberOfInvoices"]),
         "AttachFileToReceipt": lambda p, ip: f._attach("receipt", p["ReceiptNo"], p).kashflow_id,
         "AttachFileToInvoice": lambda p, ip: f._attach("invoice", p["InvoiceNo"], p).kashflow_id,
         "GetReceiptAttachments": lambda p, ip: f._receipt_attachments(p["ReceiptID"]),

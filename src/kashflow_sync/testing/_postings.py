@@ -361,6 +361,15 @@ class Postings(Contacts):
                 key=lambda d: d.number,
             )
 
+    def _recent_documents(self, kind: DocumentKind, count: int) -> list[DocumentRecord]:
+        """The *count* receipts or invoices created last, newest first (``GetReceipts_Recent``).
+
+        Assumption: "recent" means most recently created; KashFlow documents none of it.
+        """
+        with self._lock:
+            mine = [d for (k, _), d in self._documents.items() if k == kind]
+            return sorted(mine, key=lambda d: d.kashflow_id, reverse=True)[: max(count, 0)]
+
     def _receipt_attachments(self, receipt_dbid: int) -> list[AttachmentRecord]:
         with self._lock:
             found = self._document_by_dbid.get(receipt_dbid)

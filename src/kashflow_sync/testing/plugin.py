@@ -214,6 +214,8 @@ def kashflow_client(
     the test's own calls. ``@pytest.mark.kashflow(client={...})`` passes more arguments to
     KashFlowClient (``storage=``, ``create_missing_contacts=``, ``timeout=``...).
     """
+    from datetime import timedelta
+
     from kashflow_sync import KashFlowClient, RetryPolicy
 
     settings = _settings(request.node)
@@ -222,6 +224,10 @@ def kashflow_client(
         "app_name": "pytest",
         "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep),
         "endpoint": kashflow_fake.url,
+        # The fake applies a write at once or never (unless late_apply is injected), so an
+        # uncertain send may be reconciled at once; pass client={"settle_time": ...} to test
+        # the settling real KashFlow needs.
+        "settle_time": timedelta(0),
     }
     options.update(settings.get("client") or {})
     kashflow_fake.faults.clear()
@@ -246,6 +252,7 @@ def kashflow_async_client(
     ``@pytest.mark.kashflow(client={...})`` like ``kashflow_client``.
     """
     import asyncio
+    from datetime import timedelta
 
     from kashflow_sync import AsyncKashFlowClient, RetryPolicy
 
@@ -255,6 +262,7 @@ def kashflow_async_client(
         "app_name": "pytest",
         "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep, asleep=_no_async_sleep),
         "endpoint": kashflow_fake.url,
+        "settle_time": timedelta(0),  # as for kashflow_client
     }
     options.update(settings.get("client") or {})
     options.setdefault("http_client", kashflow_fake.async_http_client())
