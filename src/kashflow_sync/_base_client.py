@@ -38,6 +38,7 @@ from ._engine.listsync import (
     status_error,
 )
 from ._engine.publish import PublishSettings, published_result
+from ._facts import AccountFacts, load_account_facts
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
@@ -159,6 +160,15 @@ class BaseClient:
         that finds the credentials refused stops the others publishing too.
         """
         return parse_status(self.storage.get_state(self.connection_id, STATUS))
+
+    @property
+    def account_facts(self) -> AccountFacts | None:
+        """What ``kashflow-sync doctor`` learned about this account, or None if it never ran.
+
+        Read from storage, per connection. A fact that is None was not learned: code using it
+        must stay safe under every reading of KashFlow's behaviour (see ``AccountFacts``).
+        """
+        return load_account_facts(self.storage, self.connection_id)
 
     def _auth_failed(self) -> None:
         log.warning(
