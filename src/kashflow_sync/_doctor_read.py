@@ -272,6 +272,8 @@ def check_clock(session: DoctorSession) -> Check:
         return Check("clock", "Clock", "skipped", "KashFlow's answers carried no Date header")
     where = "ahead of" if skew > 0 else "behind"
     text = f"KashFlow's clock is {abs(skew):.0f}s {where} this machine's"
+    if abs(skew) < 1:
+        return Check("clock", "Clock", "ok", "in step with KashFlow's (to the second)")
     if abs(skew) <= CLOCK_TOLERANCE:
         return Check("clock", "Clock", "ok", f"within {CLOCK_TOLERANCE:.0f}s ({text})")
     return Check(

@@ -30,6 +30,12 @@ def _check(console: Console, check: Check) -> None:
         console.wrapped(check.remedy, indent=2, prefix=console.styled("→ ", "cyan"))
 
 
+def _skew(seconds: float) -> str:
+    if abs(seconds) < 1:
+        return "under a second"
+    return f"{abs(seconds):.0f}s ({'KashFlow ahead' if seconds > 0 else 'KashFlow behind'})"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -44,10 +50,7 @@ def learned_lines(facts: AccountFacts) -> list[tuple[str, str]]:
     rows: list[tuple[str, str | None]] = [
         ("not found answered as", forms.get(facts.not_found or "", facts.not_found)),
         ("success notes", _yes_no(facts.success_note, "seen", "not seen")),
-        (
-            "clock skew",
-            None if facts.clock_skew is None else f"{facts.clock_skew:+.0f}s (KashFlow - here)",
-        ),
+        ("clock skew", None if facts.clock_skew is None else _skew(facts.clock_skew)),
         (
             "Rate decimals kept",
             None

@@ -75,9 +75,8 @@ def _note(notes: Sequence[str], answers: int) -> Assumption:
         return Assumption(
             "success_note", text, "confirmed", f"a successful answer carried '{notes[0][:160]}'"
         )
-    return Assumption(
-        "success_note", text, "open", f"none of {answers} successful answers doctor read had one"
-    )
+    read = "the 1 successful answer" if answers == 1 else f"the {answers} successful answers"
+    return Assumption("success_note", text, "open", f"no note on {read} doctor read")
 
 
 def _probed(
