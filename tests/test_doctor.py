@@ -475,3 +475,24 @@ def test_a_read_only_run_keeps_what_an_earlier_probe_learned(
     assert facts.writes_probed_at is not None
     assert facts.writes_probed_at.isoformat() == first["writes_probed_at"]
     assert facts.learned_at.isoformat() > first["learned_at"]
+
+
+# ---------------------------------------------------------------------------- the docs page
+
+
+def test_check_your_account_page_shows_real_runs() -> None:
+    """The docs page's samples are doctor runs against the fake, generated at build time."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("docs_hooks", root / "docs" / "_hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = hooks.render((root / "docs" / "doctor.md").read_text())
+    assert "<!-- generated:" not in page
+    assert "$ kashflow-sync doctor --endpoint http://127.0.0.1:" in page
+    assert "no writes." in page and "No problems found." in page
+    assert "everything the probe made is deleted again" in page
+    assert "LEFT: receipt" in " ".join(page.split())
+    assert '"rate_decimals": 4' in page
