@@ -109,7 +109,22 @@ def test_read_only_never_calls_autoauth_even_when_the_ip_is_refused(
     assert checks["ip_access"]["outcome"] == "problem"
     assert checks["autoauth"]["outcome"] == "skipped"
     assert "write" in checks["autoauth"]["summary"]
+    # KashFlow's order of checks is unknown: a refused IP says nothing about the password.
+    assert checks["credentials"]["outcome"] == "skipped"
     assert kashflow_fake.allowed_ips == {}
+
+
+def test_probe_writes_reports_a_refused_autoauth_key(
+    run: Any, kashflow_fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key KashFlow refuses: the AutoAuth check says so (exit 3) and nothing else is written."""
+    monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, "0000AAAA-0000")
+    result = probe(run)
+    assert result.code == cli.EXIT_AUTH
+    checks = {c["key"]: c for c in result.json()["checks"]}
+    assert checks["autoauth"]["outcome"] == "problem"
+    assert "AutoAuth key" in checks["autoauth"]["summary"]
+    assert result.json()["writes_sent"] == ["AutoAuthIP"]
 
 
 def test_probe_writes_lets_autoauth_add_a_refused_ip(run: Any, kashflow_fake: FakeKashFlow) -> None:
