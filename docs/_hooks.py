@@ -10,6 +10,10 @@ A page includes a generated block with an HTML comment on a line of its own:
     the ``kashflow-sync`` exit codes.
 ``<!-- generated: document-schema -->``
     the JSON Schema of the document file format, as shipped in the package.
+``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``, ``doctor-facts``
+    ``kashflow-sync doctor`` run for real against the fake KashFlow (read-only; with
+    ``--probe-writes``; with a delete that fails; the facts under ``--json``), so the sample
+    output on the "Check your account" page is never typed by hand.
 
 ``tests/test_docs.py`` renders pages through :func:`render` too, to check what they say.
 """
@@ -96,11 +100,88 @@ def document_schema_block() -> str:
     return "```json\n" + json.dumps(document_schema(), indent=2) + "\n```"
 
 
+def _doctor_run(*options: str, fault: str | None = None) -> tuple[str, str]:
+    """Run ``kashflow-sync doctor OPTIONS`` against a served fake: (command line, stdout)."""
+    import contextlib
+    import io
+    import os
+    import tempfile
+
+    from kashflow_sync import cli
+    from kashflow_sync.testing import FakeKashFlow
+
+    here = os.getcwd()
+    with FakeKashFlow.serve() as fake, tempfile.TemporaryDirectory() as folder:
+        fake.allow_ip("127.0.0.1")
+        if fault:
+            fake.faults.http_error(status=500, op=fault, times=None)
+        env = {
+            cli.ENV_USERNAME: fake.username,
+            cli.ENV_PASSWORD: fake.password,
+            cli.ENV_AUTOAUTH_KEY: fake.autoauth_key or "",
+        }
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        out = io.StringIO()
+        argv = ["doctor", *options, "--endpoint", fake.url, "--db", "sqlite:///kf.db"]
+        try:
+            os.chdir(folder)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                cli.main(argv)
+        finally:
+            os.chdir(here)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    return "kashflow-sync " + " ".join(argv), out.getvalue()
+
+
+def _console(command: str, output: str) -> str:
+    return f"```console\n$ {command}\n{output.rstrip()}\n```"
+
+
+def _from(output: str, heading: str) -> str:
+    """*output* from the line *heading* on, with a marker for what was cut."""
+    lines = output.splitlines()
+    start = lines.index(heading)
+    return "\n".join(["…", *lines[start:]])
+
+
+def doctor_read_only() -> str:
+    """A read-only ``doctor`` run against the demo fake, in full."""
+    return _console(*_doctor_run())
+
+
+def doctor_probe() -> str:
+    """A ``doctor --probe-writes`` run: its write probe, what it learned and what it sent."""
+    command, output = _doctor_run("--probe-writes", "--yes")
+    return _console(command, _from(output, "Write probe"))
+
+
+def doctor_failed_delete() -> str:
+    """A ``doctor --probe-writes`` run whose DeleteReceipt fails: what is left, how to remove."""
+    command, output = _doctor_run("--probe-writes", "--yes", fault="DeleteReceipt")
+    cut = _from(output, "Write probe").split("\nLearned")[0]
+    return _console(command, cut.rstrip() + "\n…")
+
+
+def doctor_facts() -> str:
+    """The ``facts`` object of ``doctor --probe-writes --json``."""
+    _command, output = _doctor_run("--probe-writes", "--yes", "--json")
+    return "```json\n" + json.dumps(json.loads(output)["facts"], indent=2) + "\n```"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "problem-codes": problem_codes_table,
     "error-classes": error_classes_table,
     "exit-codes": exit_codes_table,
     "document-schema": document_schema_block,
+    "doctor-read-only": doctor_read_only,
+    "doctor-probe": doctor_probe,
+    "doctor-failed-delete": doctor_failed_delete,
+    "doctor-facts": doctor_facts,
 }
 
 

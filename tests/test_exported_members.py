@@ -14,6 +14,7 @@ from kashflow_sync import typing as kf_typing
 
 EXPECTED = [
     "KASHFLOW_SOAP_URL",
+    "AccountFacts",
     "AsyncKashFlowClient",
     "Attachment",
     "BankAccount",

@@ -214,3 +214,33 @@ def test_a_code_taken_between_lookup_and_insert_is_replaced(fake: FakeKashFlow) 
         client.publish(doc)
     created = [s for s in fake.suppliers if s.name == "Brand New Ltd"]
     assert [s.code for s in created] == ["BRANDN02"]
+
+
+@pytest.mark.parametrize(("learned", "quantity"), [(None, D(1)), (2, D(1)), (4, D(4)), (6, D(4))])
+def test_a_learned_rate_precision_keeps_more_quantities(
+    fake: FakeKashFlow, learned: int | None, quantity: Decimal
+) -> None:
+    """0.99 x 4 needs a 4-dp rate: sent with its quantity only when doctor learned 4 are kept."""
+    from datetime import datetime, timezone
+
+    from kashflow_sync._facts import AccountFacts, save_account_facts
+
+    doc = attrs.evolve(
+        awkward(),
+        lines=[
+            kfs.Line(
+                description="Clips", net=D("0.99"), quantity=D(4), vat_rate=D("20"), category=7500
+            )
+        ],
+    )
+    with make_client(fake) as client:
+        client.connect()
+        if learned is not None:
+            facts = AccountFacts(
+                learned_at=datetime.now(timezone.utc), sdk_version="test", rate_decimals=learned
+            )
+            save_account_facts(client.storage, client.connection_id, facts)
+        client.publish(doc)
+    [line] = fake.receipts[0].lines
+    assert line.quantity == quantity
+    assert fake.receipts[0].net == D("0.99")

@@ -37,6 +37,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SalesInvoice,
     )
     from ._engine.listsync import SyncProgress
+    from ._facts import AccountFacts
     from ._journal import ClaimResult, JournalEntry
     from ._lists import Lists, ListsSnapshot
     from ._models import (
@@ -62,6 +63,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 # Names load on first use (PEP 562): `import kashflow_sync` stays cheap, so the pytest plugin
 # and the CLI's --help do not pay for zeep, lxml and SQLAlchemy until they need them.
 _LAZY: dict[str, str] = {
+    "AccountFacts": "._facts",
     "AsyncKashFlowClient": "._async_client",
     "Attachment": "._documents",
     "BankAccount": "._models",
@@ -140,6 +142,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KASHFLOW_SOAP_URL",
+    "AccountFacts",
     "AsyncKashFlowClient",
     "Attachment",
     "BankAccount",

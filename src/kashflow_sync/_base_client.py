@@ -18,6 +18,7 @@ import attrs
 import httpx
 
 from . import errors
+from ._amounts import SAFE_RATE_DECIMALS
 from ._config import DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
 from ._convert import fingerprint
 from ._documents import (
@@ -45,6 +46,7 @@ from ._engine.listsync import (
 from ._engine.publish import PublishSettings, published_result
 from ._engine.publish import publish as publish_flow
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
@@ -121,6 +123,7 @@ class PreparedDocument:
     fingerprint: str
     lists: ListsSnapshot
     seen: JournalEntry | None = None
+    rate_decimals: int = SAFE_RATE_DECIMALS
 
 
 class BaseClient:
@@ -197,6 +200,15 @@ class BaseClient:
         that finds the credentials refused stops the others publishing too.
         """
         return parse_status(self.storage.get_state(self.connection_id, STATUS))
+
+    @property
+    def account_facts(self) -> AccountFacts | None:
+        """What ``kashflow-sync doctor`` learned about this account, or None if it never ran.
+
+        Read from storage, per connection. A fact that is None was not learned: code using it
+        must stay safe under every reading of KashFlow's behaviour (see ``AccountFacts``).
+        """
+        return load_account_facts(self.storage, self.connection_id)
 
     def _auth_failed(self) -> None:
         log.warning(
@@ -309,17 +321,29 @@ class BaseClient:
         problems = [p for p in self._validate_resolved(resolved, lists) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
-        return PreparedDocument(resolved.document, digest, lists, entry)
+        return PreparedDocument(
+            resolved.document, digest, lists, entry, self._learned_rate_decimals()
+        )
+
+    def _learned_rate_decimals(self) -> int:
+        """Decimals of a unit rate this account keeps: what doctor learned, else the safe 2."""
+        facts = self.account_facts
+        learned = facts.rate_decimals if facts is not None else None
+        # More than 4 kept is as good as 4: the SDK never computes a finer rate.
+        return min(learned, 4) if learned and learned > SAFE_RATE_DECIMALS else SAFE_RATE_DECIMALS
 
     def _publish_flow(
         self, prepared: PreparedDocument, *, owner: str | None = None, defer_id: bool = False
     ) -> Flow[PublishResult]:
         """The engine's publish flow for a prepared document."""
+        settings = self._publish_settings
+        if prepared.rate_decimals != settings.rate_decimals:
+            settings = attrs.evolve(settings, rate_decimals=prepared.rate_decimals)
         return publish_flow(
             prepared.document,
             prepared.fingerprint,
             prepared.lists,
-            self._publish_settings,
+            settings,
             owner=owner,
             seen=prepared.seen,
             defer_id=defer_id,

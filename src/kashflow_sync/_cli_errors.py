@@ -44,7 +44,10 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: Mapping[int, str] = MappingProxyType(
     {
         EXIT_OK: "Everything worked.",
-        EXIT_FAILED: "At least one document failed to publish, or has validation problems.",
+        EXIT_FAILED: (
+            "At least one document failed to publish, or has validation problems; or `doctor` "
+            "found a problem or could not delete all it made."
+        ),
         EXIT_USAGE: (
             "Usage or configuration: bad arguments, a missing environment variable, an endpoint "
             "or database URL that does not work, invalid document files, not connected yet."

@@ -8,6 +8,7 @@ Commands::
     kashflow-sync status [--check]          what the local database knows about the connection
     kashflow-sync publish FILE|FOLDER ...   validate and publish documents (``--dry-run``)
     kashflow-sync schema                    the JSON Schema of document files
+    kashflow-sync doctor [--probe-writes]   check the connection, learn how the account answers
 
 Credentials come only from the environment (``KASHFLOW_USERNAME``, ``KASHFLOW_PASSWORD`` and
 optionally ``KASHFLOW_AUTOAUTH_KEY``), never from arguments, so they stay out of shell history
@@ -83,6 +84,7 @@ COMMANDS: list[str] = [
     "kashflow_sync._cli_commands:register_status",
     "kashflow_sync._cli_publish:register",
     "kashflow_sync._cli_commands:register_schema",
+    "kashflow_sync._cli_doctor:register",
     "kashflow_sync.testing._serve:add_fake_parser",
 ]
 

@@ -11,6 +11,7 @@ from .._documents import RESERVED_PREFIX
 from .._names import name_key
 
 __all__ = [
+    "ACCOUNT_FACTS",
     "CONTACT_KEY_PREFIX",
     "CUSTOMERS_FULL_SYNC_AT",
     "CUSTOMERS_WATERMARK",
@@ -27,6 +28,9 @@ STATUS = "connection.status"
 CUSTOMERS_WATERMARK = "customers.modified_watermark"
 #: ISO timestamp of the last full customer pass.
 CUSTOMERS_FULL_SYNC_AT = "customers.full_sync_at"
+
+#: JSON of the ``AccountFacts`` that ``kashflow-sync doctor`` learned about the account.
+ACCOUNT_FACTS = "doctor.account_facts"
 
 #: Journal keys of new contacts, each published exactly once like a document.
 CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"

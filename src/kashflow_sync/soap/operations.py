@@ -30,6 +30,10 @@ __all__ = [
     "attach_file",
     "auto_auth_ip",
     "customers_modified_since",
+    "delete_receipt",
+    "delete_receipt_attachment",
+    "delete_receipt_payment",
+    "delete_supplier",
     "documents_for_contact",
     "fetch_list",
     "find_contact",
@@ -371,6 +375,56 @@ def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
     return Request(op, {param: number}, read, idempotent=True, not_found=_empty)
 
 
+# ---------------------------------------------------------------------- deletes
+#
+# Deletes take numbers or ids KashFlow may hand out again once the thing is gone (a new
+# receipt gets "the highest number plus one"), so a delete is never repeated blindly
+# (idempotent=False): after an uncertain failure the caller looks the thing up instead.
+
+
+def _deleted(operation: str) -> Callable[[etree._Element], int]:
+    """Read a delete's integer result: 1 when one thing went, 0 when there was nothing."""
+
+    def read(answer: etree._Element) -> int:
+        text = (answer.findtext(f"{NS}{operation}Result") or "0").strip()
+        return int(text) if text.lstrip("-").isdigit() else 0
+
+    return read
+
+
+def _nothing_deleted() -> int:
+    return 0
+
+
+def _delete(operation: str, params: Mapping[str, Any]) -> Request[int]:
+    # "There is no ..." (or, under the other reading, Status OK with 0) means nothing was there.
+    return Request(
+        operation, params, _deleted(operation), idempotent=False, not_found=_nothing_deleted
+    )
+
+
+def delete_receipt_payment(payment_number: int) -> Request[int]:
+    """Delete a receipt's payment by its number (``PayID``); the result is 1, or 0 if absent."""
+    return _delete("DeleteReceiptPayment", {"ReceiptPaymentNumber": payment_number})
+
+
+def delete_receipt_attachment(receipt_id: int, attachment_id: int) -> Request[int]:
+    """Delete one file attached to a receipt (by the receipt's internal id); 1, or 0 if absent."""
+    return _delete(
+        "DeleteReceiptAttachment", {"ReceiptID": receipt_id, "AttachmentID": attachment_id}
+    )
+
+
+def delete_receipt(number: int) -> Request[int]:
+    """Delete a receipt by its number; 1, or 0 if KashFlow had no such receipt."""
+    return _delete("DeleteReceipt", {"ReceiptNumber": number})
+
+
+def delete_supplier(supplier_id: int) -> Request[int]:
+    """Delete a supplier by its internal id; 1, or 0 if KashFlow had no such supplier."""
+    return _delete("DeleteSupplier", {"SupplierID": supplier_id})
+
+
 #: Every builder by name: the vocabulary of the engine's KashFlow effects.
 OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "auto_auth_ip": auto_auth_ip,
@@ -386,6 +440,10 @@ OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "receipt_attachments": receipt_attachments,
     "insert_payment": insert_payment,
     "payments": payments,
+    "delete_receipt_payment": delete_receipt_payment,
+    "delete_receipt_attachment": delete_receipt_attachment,
+    "delete_receipt": delete_receipt,
+    "delete_supplier": delete_supplier,
 }
 
 

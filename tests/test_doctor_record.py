@@ -1,0 +1,176 @@
+"""``doctor --record DIR`` and ``--json``: evidence for a bug report with nothing private in it."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import kashflow_sync as kfs
+from kashflow_sync import _client, cli
+from kashflow_sync._doctor_record import REDACTED, Scrubber
+from kashflow_sync.testing import FakeKashFlow, Readings
+
+NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
+
+PASSWORD = "Doctor-Pa55word-never-recorded"
+KEY = "5EC2E7AB-4242"
+#: The account's user name: KashFlow user names are often the company's name.
+COMPANY = "Northwind Books Ltd"
+#: Contact data the demo account holds (names, codes, e-mails, addresses, phones, VAT number).
+CONTACT_DATA = (
+    "Acme Paper Ltd",
+    "ACME01",
+    "accounts@acmepaper.example",
+    "1 Mill Lane",
+    "LS1 1AA",
+    "GB123456789",
+    "Bloggs &amp; Co",
+    "Bloggs & Co",
+    "BLOGGS01",
+    "joe@bloggs.example",
+    "2 High Street",
+    "M1 2BB",
+    "Smith Widgets Ltd",
+    "Office Supplies Co",
+    "Website redesign",
+)
+
+
+@pytest.fixture
+def hostile() -> FakeKashFlow:
+    """A fake that repeats the caller's secrets in every refusal, with a company user name."""
+    with FakeKashFlow.serve(
+        username=COMPANY, password=PASSWORD, autoauth_key=KEY, echo_secrets=True
+    ) as fake:
+        fake.allow_ip("127.0.0.1")
+        fake.add_supplier(
+            "Jane Doe Plumbing", "JANE01", email="jane@doe.example", Mobile="07700 900123"
+        )
+        yield fake
+
+
+def run_recorded(
+    fake: FakeKashFlow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
+    """Run doctor --probe-writes --json --record; return (exit code, stdout, cassette text)."""
+    monkeypatch.setenv(cli.ENV_USERNAME, fake.username)
+    monkeypatch.setenv(cli.ENV_PASSWORD, fake.password)
+    monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, fake.autoauth_key or "")
+    monkeypatch.setattr(
+        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
+    )
+    folder = tmp_path / "evidence"
+    argv = ["doctor", "--probe-writes", "--yes", "--json", "--record", str(folder)]
+    argv += ["--endpoint", fake.url, "--db", f"sqlite:///{tmp_path / 'kf.db'}"]
+    code = cli.main(argv)
+    out = capsys.readouterr().out
+    [cassette] = list(folder.glob("*.yaml"))
+    return code, out, cassette.read_text()
+
+
+PRIVATE = (PASSWORD, KEY, COMPANY, *CONTACT_DATA, "Jane Doe", "jane@doe.example", "07700 900123")
+
+
+def test_cassette_and_json_hold_no_secret_company_or_contact_data(
+    hostile: FakeKashFlow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Neither the cassette nor the JSON report holds a password, key, company or contact data."""
+    # A refusal in KashFlow's words (which the hostile fake follows with the credentials),
+    # and an error page, both on their way into the report and the cassette.
+    hostile.readings = Readings(dropbox_connected=False)
+    hostile.faults.http_error(status=500, op="DeleteSupplier")
+    code, out, cassette = run_recorded(hostile, tmp_path, monkeypatch, capsys)
+    assert code == cli.EXIT_FAILED  # the supplier is left: its delete failed
+    assert "Dropbox" in json.loads(out)["facts"]["attachment_refusal"]
+    for private in PRIVATE:
+        assert private not in out, f"{private!r} in the JSON report"
+        assert private not in cassette, f"{private!r} in the cassette"
+
+
+def test_cassette_records_the_whole_session(
+    hostile: FakeKashFlow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every request the fake received is in the cassette, with credentials as REDACTED."""
+    _code, out, cassette = run_recorded(hostile, tmp_path, monkeypatch, capsys)
+    interactions = yaml.safe_load(cassette)["interactions"]
+    assert len(interactions) == len(hostile.calls)
+    assert json.loads(out)["cassette"].endswith(".yaml")
+    for interaction in interactions:
+        body = str(interaction["request"]["body"])
+        for name in ("UserName", "Password"):
+            assert re.findall(rf"<(?:\w+:)?{name}>(.*?)</", body) == [REDACTED]
+
+
+def test_record_into_an_unwritable_place_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--record naming a file, not a folder, exits 2 before anything is sent."""
+    monkeypatch.setenv(cli.ENV_USERNAME, "demo")
+    monkeypatch.setenv(cli.ENV_PASSWORD, "x")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = cli.main(["doctor", "--record", str(blocker / "sub"), "--db", f"sqlite:///{tmp_path}/d"])
+    assert code == cli.EXIT_USAGE
+    [line] = capsys.readouterr().err.splitlines()
+    assert "record_unavailable" in line
+
+
+# ---------------------------------------------------------------------------- the scrubber
+
+SUPPLIERS_ANSWER = (
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    '<GetSuppliersResponse xmlns="KashFlow"><GetSuppliersResult><Supplier>'
+    "<SupplierID>7</SupplierID><Code>ACME01</Code><Name>Acme Paper Ltd</Name>"
+    "<Email>a@acme.example</Email><Address1>1 Mill Lane</Address1>"
+    "<Created>2026-11-02T10:15:00</Created><PaymentTerms>30</PaymentTerms>"
+    "<CheckBox1>0</CheckBox1></Supplier></GetSuppliersResult><Status>OK</Status>"
+    "<StatusDetail>The IP address of 203.0.113.9 is not in the access list</StatusDetail>"
+    "</GetSuppliersResponse></soap:Body></soap:Envelope>"
+)
+
+
+def test_scrubber_masks_contact_fields_and_keeps_ids_dates_and_terms() -> None:
+    """A supplier's code, name, e-mail and address go; its id, dates and terms stay."""
+    text = str(Scrubber(()).body(SUPPLIERS_ANSWER))
+    for private in ("ACME01", "Acme Paper Ltd", "a@acme.example", "1 Mill Lane", "203.0.113.9"):
+        assert private not in text
+    for kept in ("<SupplierID>7<", "2026-11-02T10:15:00", "<PaymentTerms>30<", "<CheckBox1>0<"):
+        assert kept in text
+
+
+def test_scrubber_masks_secrets_and_username_in_any_text() -> None:
+    """Secrets anywhere, and the user name as a word of its own, are masked."""
+    scrubber = Scrubber(("s3cret-pass",), "acme")
+    assert scrubber.text("user acme sent s3cret-pass") == f"user {REDACTED} sent {REDACTED}"
+    assert scrubber.text("acmepaper stays") == "acmepaper stays"
+
+
+def test_scrubber_leaves_json_identifiers_alone() -> None:
+    """A one-letter password cannot garble codes and verdicts in the JSON report."""
+    scrubber = Scrubber(("o",))
+    data = {"outcome": "problem", "verdict": "confirmed", "summary": "no"}
+    assert scrubber.json(data) == {
+        "outcome": "problem",
+        "verdict": "confirmed",
+        "summary": f"n{REDACTED}",
+    }
+
+
+def test_scrubber_scrubs_non_xml_bodies() -> None:
+    """An error page that is not XML still loses its credentials."""
+    scrubbed = str(Scrubber(("hunter2",)).body("<Password>hunter2</Password><oops"))
+    assert "hunter2" not in scrubbed
