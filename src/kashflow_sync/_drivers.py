@@ -28,6 +28,7 @@ import attrs
 
 from . import errors
 from ._engine.effects import Effect, Flow, KashFlowCall, Renewal, Sleep, StorageCall
+from ._engine.journal import lease_lost
 from .soap.aservice import AsyncKashFlowService
 from .soap.service import KashFlowService
 from .typing import Storage
@@ -46,6 +47,23 @@ def _renew(storage: Storage, renewal: Renewal) -> bool:
     except Exception:  # the call in flight decides; a failed renewal shows at the next save
         log.warning("could not renew the lease of %r", renewal.entry.external_id, exc_info=True)
         return False
+
+
+def _lease_still_held(storage: Storage, renewal: Renewal) -> None:
+    """Raise ``lease_lost`` unless the journal still says this call holds the lease.
+
+    Checked by the driver immediately before a write is sent, after every step of the flow:
+    a worker that stalled (a pause, a GC, a slow disk) past its lease must not send.
+    """
+    entry = renewal.entry
+    stored = storage.get_journal(entry.connection_id, entry.external_id)
+    if (
+        stored is None
+        or stored.owner != renewal.owner
+        or stored.lease_until is None
+        or stored.lease_until <= renewal.clock()
+    ):
+        raise lease_lost(entry.external_id)
 
 
 def _interval(renewal: Renewal) -> float:
@@ -149,6 +167,8 @@ class SyncDriver:
                 if effect.renew is not None
                 else contextlib.nullcontext()
             )
+            if effect.writes and effect.renew is not None:
+                _lease_still_held(self.storage, effect.renew)
             try:
                 with alive:
                     return self.service.perform(effect.name, *effect.args, **effect.kwargs)
@@ -260,6 +280,11 @@ class AsyncDriver:
 
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, KashFlowCall):
+            if effect.writes and effect.renew is not None:
+                if getattr(self.storage, "blocking", True):
+                    await asyncio.to_thread(_lease_still_held, self.storage, effect.renew)
+                else:
+                    _lease_still_held(self.storage, effect.renew)
             try:
                 async with self._keep_alive(effect.renew):
                     return await self.service.perform(effect.name, *effect.args, **effect.kwargs)

@@ -17,7 +17,7 @@ from .._documents import Document
 from .._journal import JournalEntry
 from .._lists import ListsSnapshot
 from .._models import ItemList
-from .effects import Flow, find_contact, get_journal, insert_contact
+from .effects import Flow, find_contact, get_journal, insert_contact, renewing
 from .journal import Lease
 from .keys import contact_journal_key
 from .settle import Settle
@@ -107,7 +107,9 @@ def _create(
         # later attempt that must look for what this one may have created.
         entry = yield from lease.save(entry, state="sending", fingerprint=code)
         try:
-            new_id = yield from insert_contact(document.kind, name, code)
+            new_id = yield from renewing(
+                lease.renewal(entry), insert_contact(document.kind, name, code)
+            )
         except errors.KashFlowError as exc:
             if exc.code == "contact_code_taken":
                 taken.add(code.casefold())  # someone got it first: nothing of ours was created
