@@ -1,0 +1,147 @@
+"""The limits of what KashFlow and the journal hold: dates, characters, keys, insert answers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+
+import kashflow_sync as kfs
+from _lists_fixtures import clean_purchase, line, make_lists
+from kashflow_sync._limits import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_RULE_CONTACT_LENGTH,
+)
+from kashflow_sync._rules import RuleBook, apply_rule, due_date_after, find_rule
+from kashflow_sync._validate import validate_document
+from kashflow_sync.storage import MemoryStorage
+
+LISTS = make_lists()
+DAY = timedelta(days=1)
+
+
+def date_problems(document: kfs.Document) -> list[tuple[str, str]]:
+    return [
+        (p.code, p.field)
+        for p in validate_document(document, LISTS)
+        if p.code == "date_out_of_range"
+    ]
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("issued", "refused"),
+    [
+        (EARLIEST_DATE, False),
+        (LATEST_DATE, False),
+        (EARLIEST_DATE - DAY, True),
+        (LATEST_DATE + DAY, True),
+        (date(1900, 1, 1), True),
+    ],
+    ids=["earliest", "latest", "day before", "day after", "REST's no-date"],
+)
+def test_issue_date_range_is_inclusive(issued: date, refused: bool) -> None:
+    """EARLIEST_DATE and LATEST_DATE themselves publish; a day outside them does not."""
+    found = date_problems(clean_purchase(issue_date=issued, payment=None))
+    assert found == ([("date_out_of_range", "issue_date")] if refused else [])
+
+
+def test_smallest_date_is_worded_as_a_missing_date() -> None:
+    """0001-01-01 is named as what it usually is: a date that was never filled in."""
+    [problem] = validate_document(clean_purchase(issue_date=date.min, payment=None), LISTS)
+    assert "0001-01-01" in problem.message and "missing date" in problem.remedy
+
+
+@pytest.mark.parametrize(
+    ("issued", "days", "due"),
+    [
+        (date(2026, 1, 31), 30, date(2026, 3, 2)),
+        (date(9999, 12, 31), 30, date.max),
+        (date(2026, 1, 1), 10**12, date.max),
+        (date(1, 1, 2), -5, date.min),
+    ],
+    ids=["in the calendar", "past its end", "days beyond timedelta", "before its start"],
+)
+def test_due_date_after_holds_at_the_calendar_ends(issued: date, days: int, due: date) -> None:
+    """A due date past the calendar is its end (then refused by validation), not OverflowError."""
+    assert due_date_after(issued, days) == due
+
+
+def test_due_days_rule_on_the_last_date_is_reported_with_the_rule() -> None:
+    """apply_rule does not raise; validation names the rule that set the impossible due date."""
+    resolved = apply_rule(
+        clean_purchase(issue_date=date.max, payment=None), kfs.Rule(due_days=1), "supplier rule: A"
+    )
+    problems = validate_document(resolved.document, LISTS, explain=resolved.explain)
+    [due] = [p for p in problems if p.field == "due_date"]
+    assert due.code == "date_out_of_range" and "(set by supplier rule: A)" in due.message
+
+
+# -- a payment of nothing -----------------------------------------------------------------
+
+
+def test_stated_payment_on_a_zero_total_is_payment_exceeds_total() -> None:
+    """A stated amount on a zero total is payment_exceeds_total alone, as before."""
+    payment = kfs.Payment(method="Cash", bank_account=1200, amount=Decimal("5.00"))
+    document = clean_purchase(lines=[line(net=0, vat=0)], payment=payment)
+    assert [p.code for p in validate_document(document, LISTS)] == ["payment_exceeds_total"]
+
+
+# -- characters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["tab\tin", "line\nfeed", "carriage\rreturn", "\u2028", "\U0001d11e"]
+)
+def test_characters_xml_carries_are_accepted(text: str) -> None:
+    """Tab, line breaks, the line separator and characters beyond the BMP are not refused."""
+    document = clean_purchase(reference=f"R{text}", lines=[line(description=text)])
+    assert validate_document(document, LISTS) == []
+
+
+@pytest.mark.parametrize("text", ["INV\x00", "INV\ud800"], ids=["NUL", "lone surrogate"])
+def test_duplicate_check_is_not_asked_about_an_unstorable_reference(text: str) -> None:
+    """The ledger-duplicate lookup (a storage read) is skipped: no key holds such a text."""
+
+    def lookup(*_: Any) -> str:
+        raise AssertionError("asked storage about an unstorable reference")
+
+    problems = validate_document(clean_purchase(reference=text), LISTS, is_duplicate=lookup)
+    assert [(p.code, p.field) for p in problems] == [("invalid_characters", "reference")]
+
+
+@pytest.mark.parametrize("field", ["supplier", "location"])
+def test_problem_messages_never_hold_a_lone_surrogate(field: str) -> None:
+    """Messages name the character by code point, so they can be printed and logged."""
+    document = attrs.evolve(clean_purchase(), **{field: "Acme\udcff"})
+    for problem in validate_document(document, LISTS):
+        (problem.message + problem.remedy).encode("utf-8")
+    assert any("U+DCFF" in p.message for p in validate_document(document, LISTS))
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contact", ["Acme\x00", "Acme\ud800", "A" * (MAX_RULE_CONTACT_LENGTH + 1)])
+def test_rule_for_an_unstorable_contact_is_refused(contact: str) -> None:
+    """RuleBook refuses a contact no storage could key (ValueError), storing nothing."""
+    storage = MemoryStorage()
+    with pytest.raises(ValueError):
+        RuleBook(storage, "c").set_supplier_rule(contact, kfs.Rule(category=7500))
+    assert storage.list_rules("c", "supplier") == {}
+
+
+def test_rule_lookup_skips_a_contact_no_storage_holds() -> None:
+    """Resolving a document whose supplier holds NUL never asks the storage for that key."""
+
+    def get_rule(_kind: str, contact: str) -> kfs.Rule | None:
+        assert "\x00" not in contact
+        return None
+
+    assert find_rule(get_rule, clean_purchase(supplier="Acme\x00")) is None
