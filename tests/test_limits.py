@@ -11,9 +11,12 @@ import pytest
 
 import kashflow_sync as kfs
 from _lists_fixtures import clean_purchase, line, make_lists
+from kashflow_sync import errors
+from kashflow_sync._docschema import document_schema
 from kashflow_sync._limits import (
     EARLIEST_DATE,
     LATEST_DATE,
+    MAX_EXTERNAL_ID_LENGTH,
     MAX_RULE_CONTACT_LENGTH,
 )
 from kashflow_sync._rules import RuleBook, apply_rule, due_date_after, find_rule
@@ -145,3 +148,44 @@ def test_rule_lookup_skips_a_contact_no_storage_holds() -> None:
         return None
 
     assert find_rule(get_rule, clean_purchase(supplier="Acme\x00")) is None
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def test_external_id_at_the_limit_is_accepted() -> None:
+    """An external_id of exactly MAX_EXTERNAL_ID_LENGTH characters builds a document."""
+    document = clean_purchase(external_id="x" * MAX_EXTERNAL_ID_LENGTH)
+    assert len(document.external_id) == MAX_EXTERNAL_ID_LENGTH
+
+
+def test_document_format_states_the_external_id_limit() -> None:
+    """The shipped JSON Schema's maxLength for external_id is the SDK's limit."""
+    document = document_schema()["$defs"]["document"]
+    assert document["properties"]["external_id"]["maxLength"] == MAX_EXTERNAL_ID_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("external_id", "field", "words"),
+    [
+        ("x" * (MAX_EXTERNAL_ID_LENGTH + 1), "external_id", f"limit is {MAX_EXTERNAL_ID_LENGTH}"),
+        ("item\x001", "", "U+0000"),
+    ],
+    ids=["too long", "NUL"],
+)
+def test_document_file_with_unstorable_external_id_is_a_problem(
+    external_id: str, field: str, words: str
+) -> None:
+    """document_from_json reports the external_id in words, as an invalid_value problem."""
+    data = {
+        "kind": "purchase",
+        "external_id": external_id,
+        "supplier": "Acme Paper Ltd",
+        "reference": "INV-1",
+        "issue_date": "2026-11-02",
+        "lines": [{"net": "10.00"}],
+    }
+    with pytest.raises(errors.ValidationError) as caught:
+        kfs.document_from_json(data)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.field) == ("invalid_value", field) and words in problem.message
