@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 import pytest
+from lxml import etree
 
 import kashflow_sync as kfs
 from _lists_fixtures import clean_purchase, line, make_lists
@@ -21,6 +22,7 @@ from kashflow_sync._limits import (
 )
 from kashflow_sync._rules import RuleBook, apply_rule, due_date_after, find_rule
 from kashflow_sync._validate import validate_document
+from kashflow_sync.soap import operations
 from kashflow_sync.storage import MemoryStorage
 
 LISTS = make_lists()
@@ -189,3 +191,45 @@ def test_document_file_with_unstorable_external_id_is_a_problem(
         kfs.document_from_json(data)
     [problem] = caught.value.problems
     assert (problem.code, problem.field) == ("invalid_value", field) and words in problem.message
+
+
+# -- insert answers -----------------------------------------------------------------------
+
+
+def _answer(text: str) -> etree._Element:
+    root = etree.Element("{KashFlow}InsertReceiptResponse")
+    etree.SubElement(root, "{KashFlow}InsertReceiptResult").text = text
+    return root
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("42", 42),
+        (" 42 ", 42),
+        ("+42", 42),
+        ("0000000000000042", 42),
+        ("2147483647", 2**31 - 1),
+        ("0", "no_id"),
+        ("-5", "no_id"),
+        ("", "no_id"),
+        ("abc", "id_not_a_number"),
+        ("1_000", "id_not_a_number"),
+        ("\u0661\u0662", "id_not_a_number"),
+        ("12.0", "id_not_a_number"),
+        ("1e3", "id_not_a_number"),
+        ("2147483648", "id_out_of_range"),
+        ("9" * 5000, "id_out_of_range"),
+    ],
+)
+def test_insert_answer_is_read_strictly(text: str, expected: int | str) -> None:
+    """An insert's id is an s:int in ASCII digits; anything else is a typed error with a code."""
+    read = operations.insert_document("purchase", {}, []).read
+    if isinstance(expected, int):
+        assert read(_answer(text)) == expected
+        return
+    with pytest.raises(errors.KashFlowError) as caught:
+        read(_answer(text))
+    assert caught.value.code == expected
+    kind = errors.RejectedError if expected == "no_id" else errors.ProtocolError
+    assert isinstance(caught.value, kind) and caught.value.operation == "InsertReceipt"
