@@ -48,6 +48,7 @@ from ._engine.publish import publish as publish_flow
 from ._engine.settle import DEFAULT_SETTLE_TIME
 from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
+from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
@@ -57,7 +58,7 @@ from ._validate import validate_document
 from .storage.memory import MemoryStorage
 from .typing import RuleResolver, Storage
 
-__all__ = ["BaseClient", "PreparedDocument", "check_document"]
+__all__ = ["BaseClient", "PreparedDocument", "check_connection_id", "check_document"]
 
 log = logging.getLogger("kashflow_sync")
 
@@ -115,6 +116,30 @@ def _check_durations(
         )
 
 
+def check_connection_id(connection_id: object) -> None:
+    """Refuse a ``connection_id`` that cannot key every storage alike.
+
+    Raises:
+        ConfigurationError: ``invalid_connection_id`` (also a ``ValueError``): not a non-empty
+            str, longer than ``MAX_CONNECTION_ID_LENGTH`` (255) characters, or holding a
+            character no storage can hold (NUL, a lone surrogate).
+
+    """
+    if isinstance(connection_id, str) and not connection_id:
+        problem: str | None = "connection_id must be a non-empty string"
+    else:
+        problem = key_problem("connection_id", connection_id, MAX_CONNECTION_ID_LENGTH)
+    if problem is not None:
+        raise errors.ConfigurationError(
+            problem,
+            code="invalid_connection_id",
+            remedy=(
+                "Key each KashFlow account by a short id of your own (its tenant or account id, "
+                f"at most {MAX_CONNECTION_ID_LENGTH} characters)."
+            ),
+        )
+
+
 @attrs.frozen
 class PreparedDocument:
     """A document ready for the engine: resolved, validated, fingerprinted."""
@@ -150,8 +175,7 @@ class BaseClient:
         """Check the arguments and set up what both clients share."""
         if not isinstance(credentials, Credentials):
             raise TypeError("credentials must be a kashflow_sync.Credentials")
-        if not isinstance(connection_id, str) or not connection_id:
-            raise ValueError("connection_id must be a non-empty string")
+        check_connection_id(connection_id)
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         _check_durations(publish_lease, float(timeout), settle_time, ledger_cache_ttl)

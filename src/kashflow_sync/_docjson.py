@@ -128,6 +128,13 @@ def _attachment(
     return Attachment(filename=filename, content=content, content_type=content_type), []
 
 
+def _format_exception(exc: BaseException, type_: type | None) -> str:
+    """A refused value in words: the models' own checks already say what is wrong."""
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, type_)
+
+
 def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Document | list[Problem]:
     """The document from schema-valid *data*, or the problems found building it."""
     attachment, problems = _attachment(data.get("attachment"), _join(where, "attachment"), base_dir)
@@ -143,7 +150,7 @@ def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Docume
         document: Document = _converter.structure(fields, cls)
     except Exception as exc:  # a model converter refused a value the schema let through
         messages = (
-            cattrs.transform_error(exc)
+            cattrs.transform_error(exc, format_exception=_format_exception)
             if isinstance(exc, cattrs.BaseValidationError)
             else [str(exc)]
         )

@@ -258,6 +258,13 @@ def _words(error: Any) -> Iterator[tuple[ProblemCode, str, str, str]]:
             "is not base64 (letters, digits, + and / with = padding, no line breaks)",
             "Encode the file's bytes with standard base64.",
         )
+    elif keyword == "maxLength" and isinstance(value, str):
+        yield (
+            INVALID_VALUE,
+            field,
+            f"is {len(value)} characters long; the limit is {error.validator_value}",
+            "Shorten it: use the host's own short id of the item.",
+        )
     elif keyword in ("minLength", "pattern") and isinstance(value, str):
         yield INVALID_VALUE, field, "must not be empty", "Fill it in."
     else:  # pragma: no cover - a keyword the shipped schema does not use

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from . import errors
+from ._limits import MAX_EXTERNAL_ID_LENGTH, key_problem
 from ._problem_codes import ProblemCode, Severity
 
 __all__ = [
@@ -51,6 +52,10 @@ def _external_id(value: Any) -> str:
         raise ValueError("external_id must be a non-empty string: the host's own id of the item")
     if value.startswith(RESERVED_PREFIX):
         raise ValueError(f"external_id may not start with {RESERVED_PREFIX!r} (reserved)")
+    # The journal is keyed by it: refused here, before any storage call could fail on it.
+    problem = key_problem("external_id", value, MAX_EXTERNAL_ID_LENGTH)
+    if problem is not None:
+        raise ValueError(f"{problem}: use the host's own short id of the item")
     return value
 
 

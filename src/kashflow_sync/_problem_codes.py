@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
+from ._limits import EARLIEST_DATE, LATEST_DATE
+
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
     "ARCHIVED_CATEGORY",
@@ -25,6 +27,7 @@ __all__ = [
     "ATTACHMENT_TYPE_NOT_ALLOWED",
     "CHANGED_AFTER_PUBLISHING",
     "CONFUSABLE_CONTACT",
+    "DATE_OUT_OF_RANGE",
     "DOCUMENT_FILE_CODES",
     "DUE_BEFORE_ISSUE",
     "DUPLICATE_EXTERNAL_ID",
@@ -52,6 +55,7 @@ __all__ = [
     "NO_DOCUMENTS",
     "PAYMENT_EXCEEDS_TOTAL",
     "PAYMENT_NOT_POSITIVE",
+    "PAYMENT_WITHOUT_AMOUNT",
     "PROBLEM_CODES",
     "PUBLISH_TIME_CODES",
     "STALE_LISTS",
@@ -85,6 +89,7 @@ ARCHIVED_CUSTOMER: Final = "archived_customer"
 MISSING_REFERENCE: Final = "missing_reference"
 MISSING_ISSUE_DATE: Final = "missing_issue_date"
 DUE_BEFORE_ISSUE: Final = "due_before_issue"
+DATE_OUT_OF_RANGE: Final = "date_out_of_range"
 UNKNOWN_CURRENCY: Final = "unknown_currency"
 UNSUPPORTED_LOCATION: Final = "unsupported_location"
 MISSING_LINES: Final = "missing_lines"
@@ -107,6 +112,7 @@ MISSING_BANK_ACCOUNT: Final = "missing_bank_account"
 UNKNOWN_BANK_ACCOUNT: Final = "unknown_bank_account"
 PAYMENT_NOT_POSITIVE: Final = "payment_not_positive"
 PAYMENT_EXCEEDS_TOTAL: Final = "payment_exceeds_total"
+PAYMENT_WITHOUT_AMOUNT: Final = "payment_without_amount"
 ATTACHMENT_EMPTY: Final = "attachment_empty"
 ATTACHMENT_TOO_LARGE: Final = "attachment_too_large"
 ATTACHMENT_TYPE_NOT_ALLOWED: Final = "attachment_type_not_allowed"
@@ -141,6 +147,7 @@ ProblemCode = Literal[
     "missing_reference",
     "missing_issue_date",
     "due_before_issue",
+    "date_out_of_range",
     "unknown_currency",
     "unsupported_location",
     "missing_lines",
@@ -163,6 +170,7 @@ ProblemCode = Literal[
     "unknown_bank_account",
     "payment_not_positive",
     "payment_exceeds_total",
+    "payment_without_amount",
     "attachment_empty",
     "attachment_too_large",
     "attachment_type_not_allowed",
@@ -200,6 +208,10 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         MISSING_REFERENCE: "A purchase has no supplier reference (the supplier's invoice number).",
         MISSING_ISSUE_DATE: "The document has no issue date.",
         DUE_BEFORE_ISSUE: "The due date is earlier than the issue date.",
+        DATE_OUT_OF_RANGE: (
+            f"An issue, due or payment date outside {EARLIEST_DATE} to {LATEST_DATE}: KashFlow "
+            "would read it back as no date (it writes none as 0001-01-01) or could not hold it."
+        ),
         UNKNOWN_CURRENCY: "The currency is not enabled on the KashFlow account.",
         UNSUPPORTED_LOCATION: "The document names a location; KashFlow has no locations.",
         MISSING_LINES: "The document has no lines.",
@@ -222,8 +234,15 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         UNKNOWN_BANK_ACCOUNT: "The payment's bank account is not in the synced bank accounts.",
         PAYMENT_NOT_POSITIVE: "The payment amount is zero or negative.",
         PAYMENT_EXCEEDS_TOTAL: "The payment amount is more than the document's gross total.",
+        PAYMENT_WITHOUT_AMOUNT: (
+            "The document has a payment but its gross total is zero, so there is nothing to pay "
+            "(KashFlow refuses a payment of 0)."
+        ),
         ATTACHMENT_NO_FILENAME: "The attachment has no file name.",
-        INVALID_CHARACTERS: "A text holds control characters XML (and so KashFlow) cannot carry.",
+        INVALID_CHARACTERS: (
+            "A text holds a character XML (and so KashFlow) or the journal cannot carry: a "
+            "control character such as NUL, or half of a UTF-16 surrogate pair alone."
+        ),
         ATTACHMENT_EMPTY: "The attachment has no content.",
         ATTACHMENT_TOO_LARGE: "The attachment is larger than KashFlow accepts.",
         ATTACHMENT_TYPE_NOT_ALLOWED: "The attachment's file type is not one KashFlow accepts.",

@@ -8,7 +8,7 @@ a document that names the supplier by code, and the other way round.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,6 +16,7 @@ import attrs
 
 from ._amounts import vat_from_rate
 from ._documents import Document, Line, Payment, ResolvedDocument, Rule
+from ._limits import MAX_RULE_CONTACT_LENGTH, key_problem, unsendable_character
 from ._lists import Lists, ListsSnapshot
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "RuleMatch",
     "StoredRuleResolver",
     "apply_rule",
+    "due_date_after",
     "find_rule",
     "rule_kind",
 ]
@@ -44,6 +46,9 @@ CUSTOMER: Literal["customer"] = "customer"
 def _check_contact(contact: str) -> str:
     if not isinstance(contact, str) or not contact.strip():
         raise ValueError("a rule needs a non-empty supplier or customer name or code")
+    problem = key_problem("a rule's supplier or customer", contact.strip(), MAX_RULE_CONTACT_LENGTH)
+    if problem is not None:
+        raise ValueError(problem)
     return contact.strip()
 
 
@@ -72,7 +77,8 @@ class RuleBook:
         """Store (or replace) the rule for a supplier, by name or code.
 
         Raises:
-            ValueError: *contact* is empty.
+            ValueError: *contact* is empty, longer than ``MAX_RULE_CONTACT_LENGTH`` (255)
+                characters, or holds a character no storage can hold (NUL, a lone surrogate).
             TypeError: *rule* is not a :class:`Rule`.
 
         """
@@ -84,7 +90,8 @@ class RuleBook:
         """Store (or replace) the rule for a customer, by name or code.
 
         Raises:
-            ValueError: *contact* is empty.
+            ValueError: *contact* is empty, longer than ``MAX_RULE_CONTACT_LENGTH`` (255)
+                characters, or holds a character no storage can hold (NUL, a lone surrogate).
             TypeError: *rule* is not a :class:`Rule`.
 
         """
@@ -148,6 +155,10 @@ def _contact_keys(document: Document, lists: ListsSnapshot | None) -> list[str]:
     unique: list[str] = []
     for key in keys:
         folded = key.casefold()
+        # No rule can be stored under a key like that (RuleBook refuses it), and asking a
+        # storage for one would fail; validation reports the contact instead.
+        if len(key) > MAX_RULE_CONTACT_LENGTH or unsendable_character(key) is not None:
+            continue
         if key and folded not in seen:
             seen.add(folded)
             unique.append(key)
@@ -234,6 +245,19 @@ def _fill_payment(
     return attrs.evolve(payment, **changes) if changes else payment
 
 
+def due_date_after(issue_date: date, due_days: int) -> date:
+    """*issue_date* plus *due_days*, held at the calendar's ends rather than overflowing.
+
+    A date past the calendar (a rule's due days on a date near 9999) comes back as
+    :attr:`date.max` (or :attr:`date.min`), outside the dates KashFlow holds, so validation
+    reports it as ``date_out_of_range`` on ``due_date``, naming the rule.
+    """
+    try:
+        return issue_date + timedelta(days=due_days)
+    except OverflowError:
+        return date.max if due_days > 0 else date.min
+
+
 def _explain_header(document: Document, names: Iterable[str], explain: dict[str, str]) -> None:
     for name in names:
         value = getattr(document, name)
@@ -268,7 +292,7 @@ def apply_rule(document: Document, rule: Rule | None, source_label: str) -> Reso
     if document.due_date is not None:
         explain["due_date"] = FROM_DOCUMENT
     elif rule is not None and rule.due_days is not None and document.issue_date is not None:
-        changes["due_date"] = document.issue_date + timedelta(days=rule.due_days)
+        changes["due_date"] = due_date_after(document.issue_date, rule.due_days)
         explain["due_date"] = source
     _explain_header(document, ("currency", "location", "attachment"), explain)
     changes["lines"] = tuple(

@@ -5,14 +5,14 @@ lists and returns every problem at once, each with a stable code, the field path
 remedy a bookkeeper can act on. It is a pure function over values.
 
 The problem codes and the limits assumed for KashFlow live in
-:mod:`kashflow_sync._problem_codes`, the per-line checks in :mod:`kashflow_sync._validate_lines`;
-the catalogue and the limits are re-exported here for callers that validate.
+:mod:`kashflow_sync._problem_codes`, the per-line checks in :mod:`kashflow_sync._validate_lines`,
+the checks of dates and characters in :mod:`kashflow_sync._validate_values`; the catalogue and
+the limits are re-exported here for callers that validate.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -33,7 +33,6 @@ from ._problem_codes import (
     CONFUSABLE_CONTACT,
     DUE_BEFORE_ISSUE,
     DUPLICATE_IN_LEDGER,
-    INVALID_CHARACTERS,
     MAX_ATTACHMENT_BYTES,
     MAX_CONTACT_NAME_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -49,6 +48,7 @@ from ._problem_codes import (
     NEW_SUPPLIER,
     PAYMENT_EXCEEDS_TOTAL,
     PAYMENT_NOT_POSITIVE,
+    PAYMENT_WITHOUT_AMOUNT,
     PROBLEM_CODES,
     TEXT_TOO_LONG,
     TOO_MANY_DECIMALS,
@@ -62,6 +62,7 @@ from ._problem_codes import (
     Severity,
 )
 from ._validate_lines import check_line, gone
+from ._validate_values import check_characters, check_dates
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
@@ -145,17 +146,21 @@ def validate_document(
     out = _Collector(explain)
     contact_id, contact_name = _check_contact(out, document, lists, create_missing_contacts)
     _check_header(out, document, lists)
+    check_dates(out, document)
     for index, line in enumerate(document.lines):
         check_line(out, document, index, line, lists)
     gross = _gross(document)
     _check_payment(out, document, lists, gross)
     _check_attachment(out, document)
-    _check_characters(out, document)
+    unsendable = check_characters(out, document)
     if (
         is_duplicate is not None
         and contact_name is not None
         and not _blank(document.reference)
         and document.lines
+        # The duplicate check reads storage keyed by these texts: a key no storage can hold
+        # (NUL, a lone surrogate) would fail there, and the document is refused anyway.
+        and not unsendable & {"supplier", "customer", "reference"}
     ):
         existing = is_duplicate(
             document.kind, contact_id, contact_name, document.reference.strip(), gross
@@ -392,6 +397,16 @@ def _check_payment(
             )
     amount = payment.amount
     if amount is None:
+        if gross == 0 and document.lines:
+            # The full gross is nothing: KashFlow would take the document and then refuse
+            # its payment every time it is published again.
+            out.add(
+                PAYMENT_WITHOUT_AMOUNT,
+                "payment",
+                "The document's gross total is 0.00, so its payment would be for nothing.",
+                "Remove the payment (a zero-total invoice needs none), or correct the line "
+                "amounts.",
+            )
         return
     if amount <= 0:
         out.add(
@@ -414,34 +429,6 @@ def _check_payment(
             f"The payment amount {amount} has more than two decimal places.",
             "Round the payment amount to the penny.",
         )
-
-
-#: Characters XML 1.0 cannot carry at all: most C0 controls, lone surrogates, U+FFFE/U+FFFF.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _check_characters(out: _Collector, document: Document) -> None:
-    """Texts must be sendable at all: a control character would fail mid-publish."""
-    texts: list[tuple[str, str | None]] = [
-        ("supplier" if document.kind == "purchase" else "customer", document.contact),
-        ("reference", document.reference),
-    ]
-    texts += [
-        (f"lines[{i}].description", line.description) for i, line in enumerate(document.lines)
-    ]
-    if document.attachment is not None:
-        texts.append(("attachment", document.attachment.filename))
-    if document.payment is not None and isinstance(document.payment.method, str):
-        texts.append(("payment.method", document.payment.method))
-    for field, text in texts:
-        if text and (bad := _NOT_XML.search(text)):
-            out.add(
-                INVALID_CHARACTERS,
-                field,
-                f"The {field} holds the control character U+{ord(bad.group()):04X}, which "
-                "KashFlow's API cannot carry.",
-                "Remove the stray character (often left by copy-and-paste or OCR).",
-            )
 
 
 def _check_attachment(out: _Collector, document: Document) -> None:
@@ -475,7 +462,7 @@ def _check_attachment(out: _Collector, document: Document) -> None:
         out.add(
             ATTACHMENT_TYPE_NOT_ALLOWED,
             "attachment",
-            f"The attachment {attachment.filename!r} ({attachment.content_type}) is not a file "
+            f"The attachment {attachment.filename!r} ({attachment.content_type!r}) is not a file "
             "type KashFlow accepts.",
             "Convert it to PDF, JPEG or PNG. Accepted: "
             + ", ".join(sorted(ALLOWED_ATTACHMENT_TYPES))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -121,22 +122,50 @@ def _defaults(type_name: str) -> dict[str, Any]:
     return values
 
 
+#: The largest id KashFlow can answer: insert results are ``s:int`` (32-bit) in its WSDL, and
+#: the id is sent back as an ``s:int`` in later calls (``GetReceipt``...).
+MAX_KASHFLOW_ID = 2**31 - 1
+
+#: An insert result as KashFlow writes an ``s:int``: ASCII digits with an optional sign.
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
 def _new_id(operation: str) -> Callable[[etree._Element], int]:
-    """Read an insert's integer result; KashFlow answers 0 where it means "refused"."""
+    """Read an insert's integer result; KashFlow answers 0 where it means "refused".
+
+    Read strictly: ``int()`` would take "1_000" or Arabic-Indic digits, and a number beyond
+    ``s:int`` could neither be sent back to KashFlow nor be what KashFlow meant.
+
+    Raises:
+        ProtocolError: ``id_not_a_number`` or ``id_out_of_range``; the write may have been
+            applied, so the publisher reconciles before anything is sent again.
+        RejectedError: ``no_id``, for 0 or a negative number.
+
+    """
 
     def read(answer: etree._Element) -> int:
         text = (answer.findtext(f"{NS}{operation}Result") or "0").strip()
-        try:
-            value = int(text)
-        except ValueError:
+        if not _INT_TEXT.fullmatch(text):
             raise errors.ProtocolError(
-                f"KashFlow's {operation} answer has no number ({text[:40]!r})", operation=operation
-            ) from None
-        if value <= 0:
+                f"KashFlow's {operation} answer has no number ({text[:40]!r})",
+                code="id_not_a_number",
+                operation=operation,
+            )
+        digits = text.lstrip("+-").lstrip("0")
+        negative = text.startswith("-")
+        # Compared as text first: int() of thousands of digits is slow, then refused.
+        if not negative and (len(digits) > 10 or int(digits or "0") > MAX_KASHFLOW_ID):
+            raise errors.ProtocolError(
+                f"KashFlow's {operation} answer {text[:40]!r} is not an id it could hold "
+                f"(its ids are at most {MAX_KASHFLOW_ID})",
+                code="id_out_of_range",
+                operation=operation,
+            )
+        if negative or not digits:
             raise errors.RejectedError(
                 f"KashFlow returned no id from {operation}", code="no_id", operation=operation
             )
-        return value
+        return int(digits)
 
     return read
 

@@ -7,7 +7,8 @@ and (on PostgreSQL) machines.
 
 from __future__ import annotations
 
+from ._keys import InvalidKeyError
 from .memory import MemoryStorage
 from .sql import SCHEMA_VERSION, SchemaVersionError, SQLStorage
 
-__all__ = ["SCHEMA_VERSION", "MemoryStorage", "SQLStorage", "SchemaVersionError"]
+__all__ = ["SCHEMA_VERSION", "InvalidKeyError", "MemoryStorage", "SQLStorage", "SchemaVersionError"]

@@ -47,6 +47,20 @@ def _first_line(exc: BaseException) -> str:
     return text[0].strip() if text else type(original).__name__
 
 
+def _value_refused(exc: BaseException) -> bool:
+    """True when the database refused a value (too large, NUL...), not the connection.
+
+    A DB-API DataError (psycopg raises one itself for NUL in text), or PostgreSQL's SQLSTATE
+    classes 22 (data exception) and 54 (program limit exceeded, e.g. an index row above 2704
+    bytes), which psycopg raises as OperationalError: that would read as "unreachable, try
+    again" though the same value fails every time.
+    """
+    if isinstance(exc, (sa.exc.DataError, sqlite3.DataError)):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(state, str) and state[:2] in ("22", "54")
+
+
 @contextmanager
 def storage_errors(url: str) -> Iterator[None]:
     """Translate SQLAlchemy and driver exceptions raised inside the block into StorageError.
@@ -59,18 +73,31 @@ def storage_errors(url: str) -> Iterator[None]:
         yield
     except errors.KashFlowError:
         raise
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sqlite3.OperationalError) as exc:
+    except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
+        raise _translated(url, exc) from exc
+
+
+def _translated(url: str, exc: BaseException) -> errors.StorageError:
+    """The StorageError for a SQLAlchemy or driver exception (see :func:`storage_errors`)."""
+    said = mask_url_password(_first_line(exc))
+    if _value_refused(exc):
+        return errors.StorageError(
+            f"the database {url} refused a value: {said}",
+            code="value_not_storable",
+            remedy=(
+                "A value is too large or holds a character the database cannot store; the "
+                "message says which. Storing it again fails the same way."
+            ),
+        )
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sqlite3.OperationalError)):
         # Could not reach or open the database, or it went away: worth another try later.
-        raise errors.StorageError(
-            f"cannot use the database {url}: {mask_url_password(_first_line(exc))}",
+        return errors.StorageError(
+            f"cannot use the database {url}: {said}",
             code="database_unavailable",
             remedy=(
                 "Check that the database server is running and reachable (host, port, user, "
                 "database name), or for SQLite that the file's folder exists and is writable."
             ),
             retryable=True,
-        ) from exc
-    except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
-        raise errors.StorageError(
-            f"the database {url} failed: {mask_url_password(_first_line(exc))}",
-        ) from exc
+        )
+    return errors.StorageError(f"the database {url} failed: {said}")

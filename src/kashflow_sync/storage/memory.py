@@ -12,6 +12,7 @@ from .._convert import as_utc, list_item_class
 from .._documents import PublishAttempt, Rule
 from .._journal import ClaimResult, JournalEntry
 from .._models import ListItem
+from ._keys import check_keys
 
 __all__ = ["MemoryStorage"]
 
@@ -79,6 +80,7 @@ class MemoryStorage:
             KeyError: *name* is not one of ``LIST_NAMES``.
 
         """
+        check_keys(connection_id)
         list_item_class(name)
         with self._lock:
             conn = self._connections.get(connection_id)
@@ -92,6 +94,7 @@ class MemoryStorage:
             TypeError: an item is not of the list's item class (the old list is kept).
 
         """
+        check_keys(connection_id)
         cls = list_item_class(name)
         stored = tuple(items)
         for index, item in enumerate(stored):
@@ -106,12 +109,14 @@ class MemoryStorage:
 
     def get_state(self, connection_id: str, key: str) -> str | None:
         """A stored state value, or None."""
+        check_keys(connection_id, key=key)
         with self._lock:
             conn = self._connections.get(connection_id)
             return None if conn is None else conn.state.get(key)
 
     def set_state(self, connection_id: str, key: str, value: str | None) -> None:
         """Store a state value; None deletes it."""
+        check_keys(connection_id, key=key)
         with self._lock:
             if value is None:
                 conn = self._connections.get(connection_id)
@@ -124,6 +129,7 @@ class MemoryStorage:
 
     def get_rule(self, connection_id: str, kind: str, contact: str) -> Rule | None:
         """The rule for a supplier or customer (matched case-insensitively), or None."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         with self._lock:
             conn = self._connections.get(connection_id)
@@ -132,6 +138,7 @@ class MemoryStorage:
 
     def set_rule(self, connection_id: str, kind: str, contact: str, rule: Rule) -> None:
         """Store (or replace) the rule for a supplier or customer."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         if not isinstance(rule, Rule):
             raise TypeError(f"rule must be a kashflow_sync.Rule, not {type(rule).__name__}")
@@ -140,6 +147,7 @@ class MemoryStorage:
 
     def delete_rule(self, connection_id: str, kind: str, contact: str) -> None:
         """Remove a rule; no error if there was none."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         with self._lock:
             conn = self._connections.get(connection_id)
@@ -148,6 +156,7 @@ class MemoryStorage:
 
     def list_rules(self, connection_id: str, kind: str) -> Mapping[str, Rule]:
         """Every rule of that kind, by the contact name it was set for."""
+        check_keys(connection_id)
         check_rule_kind(kind)
         with self._lock:
             conn = self._connections.get(connection_id)
@@ -161,6 +170,7 @@ class MemoryStorage:
         self, entry: JournalEntry, owner: str, now: datetime, lease_until: datetime
     ) -> ClaimResult:
         """Atomically take (or create) the journal entry for ``(connection_id, external_id)``."""
+        check_keys(entry.connection_id, external_id=entry.external_id)
         now = as_utc(now)
         lease_until = as_utc(lease_until)
         with self._lock:
@@ -190,6 +200,7 @@ class MemoryStorage:
 
     def get_journal(self, connection_id: str, external_id: str) -> JournalEntry | None:
         """The journal entry with its attempts in order, or None."""
+        check_keys(connection_id, external_id=external_id)
         with self._lock:
             conn = self._connections.get(connection_id)
             stored = None if conn is None else conn.journal.get(external_id)
@@ -201,6 +212,7 @@ class MemoryStorage:
         ``created_at`` and the attempts are kept as stored (attempts only grow through
         :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
         """
+        check_keys(entry.connection_id, external_id=entry.external_id)
         with self._lock:
             conn = self._connections.get(entry.connection_id)
             stored = None if conn is None else conn.journal.get(entry.external_id)
@@ -218,12 +230,14 @@ class MemoryStorage:
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
         """Append one attempt to the entry's history."""
+        check_keys(connection_id, external_id=external_id)
         attempt = attrs.evolve(attempt, at=as_utc(attempt.at))
         with self._lock:
             self._conn(connection_id).attempts.setdefault(external_id, []).append(attempt)
 
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection."""
+        check_keys(connection_id)
         with self._lock:
             self._connections.pop(connection_id, None)
 

@@ -50,6 +50,7 @@ from .._convert import (
 from .._documents import PublishAttempt, Rule
 from .._journal import ClaimResult, JournalEntry, JournalState
 from .._models import ListItem
+from ._keys import check_keys
 from ._sql_engine import make_engine
 from ._sql_errors import invalid_url, storage_errors
 from ._sql_schema import (
@@ -196,6 +197,7 @@ class SQLStorage:
             KeyError: *name* is not one of ``LIST_NAMES``.
 
         """
+        check_keys(connection_id)
         list_item_class(name)
         query = sa.select(lists_table.c["items"]).where(
             lists_table.c.connection_id == connection_id, lists_table.c.list_name == name
@@ -212,6 +214,7 @@ class SQLStorage:
             TypeError: an item is not of the list's item class (the old list is kept).
 
         """
+        check_keys(connection_id)
         data = unstructure_items(name, items)
         payload = json.dumps(data, separators=(",", ":"))
         values = {
@@ -227,6 +230,7 @@ class SQLStorage:
 
     def get_state(self, connection_id: str, key: str) -> str | None:
         """A stored state value, or None."""
+        check_keys(connection_id, key=key)
         query = sa.select(state_table.c.value).where(
             state_table.c.connection_id == connection_id, state_table.c.key == key
         )
@@ -235,6 +239,7 @@ class SQLStorage:
 
     def set_state(self, connection_id: str, key: str, value: str | None) -> None:
         """Store a state value; None deletes it."""
+        check_keys(connection_id, key=key)
         with self._tx(write=True) as conn:
             if value is None:
                 conn.execute(
@@ -251,6 +256,7 @@ class SQLStorage:
 
     def get_rule(self, connection_id: str, kind: str, contact: str) -> Rule | None:
         """The rule for a supplier or customer (matched case-insensitively), or None."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         query = sa.select(rules_table.c.rule).where(
             rules_table.c.connection_id == connection_id,
@@ -263,6 +269,7 @@ class SQLStorage:
 
     def set_rule(self, connection_id: str, kind: str, contact: str, rule: Rule) -> None:
         """Store (or replace) the rule for a supplier or customer."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         if not isinstance(rule, Rule):
             raise TypeError(f"rule must be a kashflow_sync.Rule, not {type(rule).__name__}")
@@ -278,6 +285,7 @@ class SQLStorage:
 
     def delete_rule(self, connection_id: str, kind: str, contact: str) -> None:
         """Remove a rule; no error if there was none."""
+        check_keys(connection_id, contact=contact)
         check_rule_kind(kind)
         with self._tx(write=True) as conn:
             conn.execute(
@@ -290,6 +298,7 @@ class SQLStorage:
 
     def list_rules(self, connection_id: str, kind: str) -> Mapping[str, Rule]:
         """Every rule of that kind, by the contact name it was set for."""
+        check_keys(connection_id)
         check_rule_kind(kind)
         query = (
             sa.select(rules_table.c.contact, rules_table.c.rule)
@@ -311,6 +320,7 @@ class SQLStorage:
         UPDATE takes it over only when it is unpublished and its lease is ours or has ended.
         Both run in one transaction, so exactly one of any number of concurrent claimers wins.
         """
+        check_keys(entry.connection_id, external_id=entry.external_id)
         now = as_utc(now)
         lease_until = as_utc(lease_until)
         j = journal_table.c
@@ -347,6 +357,7 @@ class SQLStorage:
 
     def get_journal(self, connection_id: str, external_id: str) -> JournalEntry | None:
         """The journal entry with its attempts in order, or None."""
+        check_keys(connection_id, external_id=external_id)
         with self._tx(write=False) as conn:
             return self._read_entry(conn, connection_id, external_id)
 
@@ -356,6 +367,7 @@ class SQLStorage:
         ``created_at`` and the attempts are kept as stored (attempts only grow through
         :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
         """
+        check_keys(entry.connection_id, external_id=entry.external_id)
         j = journal_table.c
         values = _entry_values(entry)
         del values["connection_id"], values["external_id"]
@@ -380,6 +392,7 @@ class SQLStorage:
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
         """Append one attempt to the entry's history."""
+        check_keys(connection_id, external_id=external_id)
         stmt = sa.insert(attempts_table).values(
             connection_id=connection_id,
             external_id=external_id,
@@ -393,6 +406,7 @@ class SQLStorage:
 
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection, in one transaction."""
+        check_keys(connection_id)
         with self._tx(write=True) as conn:
             for table in PER_CONNECTION:
                 conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
