@@ -18,8 +18,9 @@ def make_client(
     """A client for *fake* (in-process unless *http* says otherwise) that never sleeps."""
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("app_name", "kashflow_sync tests")
+    credentials = kw.pop("credentials", fake.credentials)
     return kfs.KashFlowClient(
-        fake.credentials,
+        credentials,  # type: ignore[arg-type]
         endpoint=fake.url,
         http_client=http or fake.http_client(),
         **kw,  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ import attrs
 import httpx
 
 from . import errors
-from ._config import DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from ._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
 from ._convert import fingerprint
 from ._documents import (
     Document,
@@ -96,6 +96,7 @@ class BaseClient:
         publish_lease: timedelta = DEFAULT_LEASE,
         full_customer_sync_every: timedelta = DEFAULT_FULL_CUSTOMER_SYNC,
         check_ledger_duplicates: bool = True,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Check the arguments and set up what both clients share."""
         if not isinstance(credentials, Credentials):
@@ -106,10 +107,19 @@ class BaseClient:
             raise ValueError(f"publish_lease must be a positive timedelta, not {publish_lease!r}")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if (
+            not isinstance(max_answer_bytes, int)
+            or isinstance(max_answer_bytes, bool)
+            or max_answer_bytes <= 0
+        ):
+            raise ValueError(
+                f"max_answer_bytes must be a positive number of bytes, not {max_answer_bytes!r}"
+            )
         self.connection_id = connection_id
         self.app_name = app_name
         self.endpoint = check_endpoint(endpoint)
         self.timeout = float(timeout)
+        self.max_answer_bytes = max_answer_bytes
         self.storage: Storage = storage if storage is not None else MemoryStorage()
         self.create_missing_contacts = create_missing_contacts
         self.full_customer_sync_every = full_customer_sync_every
