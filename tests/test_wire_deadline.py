@@ -116,7 +116,7 @@ def test_sync_helper_hangs_up_at_the_next_piece_after_the_deadline() -> None:
             client.refresh_lists(["vat_rates"])
         gave_up = time.monotonic()
         wait_for(lambda: not [t for t in threading.enumerate() if t.name == HELPER])
-    assert time.monotonic() - gave_up < 1.0
+    assert time.monotonic() - gave_up < 2.0  # not the minute the whole trickle takes
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

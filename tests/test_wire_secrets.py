@@ -239,3 +239,22 @@ def test_envelope_repr_hides_the_password_and_key() -> None:
     envelope = codec.encode(auto_auth_ip("tests"), kfs.Credentials("jane", PASSWORD, KEY))
     assert PASSWORD.encode() in envelope.content and KEY.encode() in envelope.content
     assert PASSWORD not in repr(envelope) and KEY not in repr(envelope)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [("reset_before", {}), ("drop_response", {}), ("delay", {"seconds": 60.0})],
+    ids=lambda f: f[0],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_transport_failure_chains_no_exception_at_all(
+    kind: str, fault: tuple[str, dict[str, Any]]
+) -> None:
+    """Not just suppressed (``from None`` leaves __context__ set): no cause, no context."""
+    fake = FakeKashFlow(password=PASSWORD, autoauth_key=KEY)
+    with any_client(kind, fake) as client:
+        getattr(fake.faults, fault[0])(op="AutoAuthIP", times=None, **fault[1])
+        with pytest.raises(errors.TransientError) as info:
+            client.connect()
+    error = info.value
+    assert (error.__cause__, error.__context__, error.__suppress_context__) == (None, None, False)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from _support import purchase
 from kashflow_sync import errors
@@ -63,10 +64,14 @@ def test_answer_just_under_the_limit_is_read(kind: str, fake: FakeKashFlow) -> N
     assert report["vat_rates"].unchanged > 0
 
 
-def test_max_answer_bytes_must_be_positive(fake: FakeKashFlow) -> None:
-    """A zero or negative limit is refused when the client is built."""
+@pytest.mark.parametrize("limit", [0, -1, 1.5, True])
+@pytest.mark.parametrize("client_class", [kfs.KashFlowClient, kfs.AsyncKashFlowClient])
+def test_max_answer_bytes_must_be_a_positive_int(
+    client_class: type[kfs.KashFlowClient], limit: object, fake: FakeKashFlow
+) -> None:
+    """A limit that is not a positive whole number of bytes is refused when a client is built."""
     with pytest.raises(ValueError, match="max_answer_bytes"):
-        any_client("sync", fake, max_answer_bytes=0).__enter__()
+        client_class(fake.credentials, endpoint=fake.url, max_answer_bytes=limit)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -9,9 +9,12 @@ the SDK's own ``httpx`` clients and for a caller's alike:
 * sync (:func:`fetch`): a blocking read cannot be interrupted from the thread that waits on
   it, so the exchange runs on a short-lived daemon thread and the caller waits for it at most
   until the deadline. The caller therefore regains control by the deadline (plus thread
-  wake-up, a few milliseconds) whatever the server does. The abandoned thread stops at the next
-  piece of the answer it receives; each of its reads is bounded by the per-request timeouts,
-  none longer than the deadline, so it ends by then if the server goes silent.
+  wake-up, a few milliseconds) whatever the server does. The abandoned thread hangs up at the
+  next piece of the body it receives. While the status line and headers are still arriving
+  (httpx reads them in one call) it cannot be stopped: a server trickling its headers keeps it,
+  and one pooled connection, until they are complete. Each of its reads is bounded by the
+  per-request timeouts, none longer than the deadline, so a server that goes silent frees it
+  within a deadline.
 
 Both read the body as a stream through :class:`~.answer.AnswerReader` (size cap, bounded
 expansion). Neither raises: each returns an :class:`Answer` or the mapped
