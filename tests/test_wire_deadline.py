@@ -139,3 +139,41 @@ def test_answer_within_the_deadline_is_unaffected(kind: str, fake: FakeKashFlow)
         fake.faults.trickle(chunk=512, pause=0.05, op="GetVATRates")
         report = call("refresh_lists", ["vat_rates"])
     assert report["vat_rates"].unchanged > 0
+
+
+class SlowUplink(httpx.BaseTransport):
+    """A network that takes the request body one piece every 50 ms, and says what arrived."""
+
+    def __init__(self) -> None:
+        self.pieces = 0
+        self.whole_request_arrived = False
+        self.finished = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            for _piece in request.stream:  # type: ignore[union-attr]
+                self.pieces += 1
+                time.sleep(0.05)  # the slow network, not a test waiting
+            self.whole_request_arrived = True
+            return httpx.Response(200, content=b"<late/>")
+        finally:
+            self.finished.set()
+
+
+def test_sync_stops_sending_a_slow_upload_once_the_caller_gave_up() -> None:
+    """A big request still uploading at the deadline is cut short, so it can never be applied.
+
+    Otherwise the helper thread would finish sending it after the caller was told "timeout",
+    and KashFlow could apply a write the SDK already treats as uncertain.
+    """
+    from kashflow_sync.soap.codec import Envelope
+    from kashflow_sync.soap.exchange import fetch
+
+    uplink = SlowUplink()
+    envelope = Envelope("AttachFileToReceipt", b"x" * (100 * 64 * 1024), {})  # 100 pieces, 5 s
+    with httpx.Client(transport=uplink) as http:
+        outcome = fetch(http, "http://kashflow.test/", envelope, timeout=0.5, limit=10_000)
+        assert isinstance(outcome, errors.TransientError) and outcome.code == "timeout"
+        assert uplink.finished.wait(5)
+    assert not uplink.whole_request_arrived
+    assert uplink.pieces < 30

@@ -14,7 +14,10 @@ the SDK's own ``httpx`` clients and for a caller's alike:
   (httpx reads them in one call) it cannot be stopped: a server trickling its headers keeps it,
   and one pooled connection, until they are complete. Each of its reads is bounded by the
   per-request timeouts, none longer than the deadline, so a server that goes silent frees it
-  within a deadline.
+  within a deadline. The request body is sent in pieces and the thread stops sending once the
+  caller has gone, so a request (a big attachment on a slow uplink, say) is never completed,
+  and applied by KashFlow, after the caller was told it timed out: at most the piece being
+  written when the deadline passed still goes out, and a truncated request is not processed.
 
 Both read the body as a stream through :class:`~.answer.AnswerReader` (size cap, bounded
 expansion). Neither raises: each returns an :class:`Answer` or the mapped
@@ -31,7 +34,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
 import attrs
@@ -121,6 +124,13 @@ def _done(operation: str, status: int, started: float, answer: Answer) -> Answer
 
 # ---------------------------------------------------------------------- sync
 
+# Bytes of request body written between checks that the caller is still waiting.
+_SEND_PIECE = 64 * 1024
+
+
+class _CallerGone(Exception):
+    """Raised into httpx from the request body: the caller stopped waiting, stop sending."""
+
 
 class _Exchange:
     """One POST, run on a helper thread so the caller can stop waiting at the deadline."""
@@ -150,12 +160,14 @@ class _Exchange:
         """Send, read the answer piece by piece, and record the outcome (never raises)."""
         envelope, self._envelope = self._envelope, None
         assert envelope is not None
+        # An explicit length keeps the body unchunked, as one bytes value would be.
+        headers = {**envelope.headers, "Content-Length": str(len(envelope))}
         try:
             with self._http.stream(
                 "POST",
                 self._endpoint,
-                content=envelope.content,
-                headers=envelope.headers,
+                content=self._pieces(envelope.content),
+                headers=headers,
                 timeout=self._timeout,
             ) as response:
                 del envelope
@@ -169,6 +181,13 @@ class _Exchange:
             self.problem = exc
         finally:
             self.done.set()
+
+    def _pieces(self, content: bytes) -> Iterator[bytes]:
+        """The request body piece by piece, cut short (mid-request) once the caller has gone."""
+        for start in range(0, len(content), _SEND_PIECE):
+            if self.abandoned.is_set():
+                raise _CallerGone
+            yield content[start : start + _SEND_PIECE]
 
 
 def fetch(
