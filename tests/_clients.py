@@ -56,29 +56,33 @@ def any_client(
     *,
     timeout: float | None = None,
     loopback: bool = False,
+    http_options: dict[str, Any] | None = None,
     **kw: Any,
 ) -> Iterator[Any]:
-    """A client of *kind* for *fake* (in-process, or over its loopback URL), never sleeping."""
-    timeout_kw = {} if timeout is None else {"timeout": timeout}
+    """A client of *kind* for *fake* (in-process, or over its loopback URL), never sleeping.
+
+    *timeout* is the httpx client's; pass ``client_timeout=`` for the SDK's deadline, and
+    ``credentials=`` for other credentials than the fake's. *http_options* go to the httpx
+    client (``event_hooks``, say).
+    """
+    http_kw: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    http_kw.update(http_options or {})
+    if "client_timeout" in kw:
+        kw["timeout"] = kw.pop("client_timeout")
     if kind == "sync":
-        http = httpx.Client(**timeout_kw) if loopback else fake.http_client(**timeout_kw)
+        http = httpx.Client(**http_kw) if loopback else fake.http_client(**http_kw)
         with http, make_client(fake, http, **kw) as client:
             yield client
         return
+    credentials = kw.pop("credentials", fake.credentials)
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("app_name", "kashflow_sync tests")
     kw.setdefault("settle_time", NO_SETTLE)
     with anyio.from_thread.start_blocking_portal() as portal:
 
         async def build() -> tuple[kfs.AsyncKashFlowClient, httpx.AsyncClient]:
-            http = (
-                httpx.AsyncClient(**timeout_kw)
-                if loopback
-                else fake.async_http_client(**timeout_kw)
-            )
-            client = kfs.AsyncKashFlowClient(
-                fake.credentials, endpoint=fake.url, http_client=http, **kw
-            )
+            http = httpx.AsyncClient(**http_kw) if loopback else fake.async_http_client(**http_kw)
+            client = kfs.AsyncKashFlowClient(credentials, endpoint=fake.url, http_client=http, **kw)
             return client, http
 
         client, http = portal.call(build)

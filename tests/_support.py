@@ -25,8 +25,9 @@ def make_client(
     kw.setdefault("app_name", "kashflow_sync tests")
     # The fake applies a write at once or never (unless late_apply is injected): no settling.
     kw.setdefault("settle_time", NO_SETTLE)
+    credentials = kw.pop("credentials", fake.credentials)
     return kfs.KashFlowClient(
-        fake.credentials,
+        credentials,  # type: ignore[arg-type]
         endpoint=fake.url,
         http_client=http or fake.http_client(),
         **kw,  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """The project's WSDL says what KashFlow's own WSDL says, for every operation the SDK uses.
 
 KashFlow's WSDL is read from ``../shared/reference/kashflow-soap.wsdl`` beside the repository and
-is never copied into it. Three views are compared: the binding (SOAPAction, document/literal), the
+is never copied into it; without it the module skips, and under ``CI=true`` fails (see
+``_reference``). Three views are compared: the binding (SOAPAction, document/literal), the
 schema XML (every element and complexType an operation reaches, prefixes resolved to namespace
 URIs), and what zeep does with each WSDL (request envelopes, parsed replies).
 """
@@ -21,9 +22,10 @@ from lxml import etree
 from zeep import helpers, xsd
 from zeep.transports import Transport
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from _reference import REPO_ROOT, require_reference
+
+REFERENCE_WSDL = require_reference()
 PROJECT_WSDL = REPO_ROOT / "src" / "kashflow_sync" / "soap" / "kashflow.wsdl"
-REFERENCE_WSDL = REPO_ROOT.parent / "shared" / "reference" / "kashflow-soap.wsdl"
 SOAP_ENCODING_STAND_IN = Path(__file__).parent / "data" / "soap-encoding-stand-in.xsd"
 
 NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
@@ -72,15 +74,6 @@ EXPECTED_OPERATIONS = (
     "InsertReceiptPayment",
     "InsertSupplier",
 )
-
-pytestmark = pytest.mark.skipif(
-    not REFERENCE_WSDL.is_file(),
-    reason=(
-        f"KashFlow reference WSDL not found at {REFERENCE_WSDL}; "
-        "the conformance tests need shared/reference"
-    ),
-)
-
 
 # --- the WSDL documents as XML -------------------------------------------------------------------
 

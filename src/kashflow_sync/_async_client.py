@@ -18,7 +18,13 @@ import httpx
 
 from ._base_client import BaseClient
 from ._batch import ProgressHook, run_in_tasks
-from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from ._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    KASHFLOW_SOAP_URL,
+    Credentials,
+)
 from ._documents import BatchResult, Document, PublishResult
 from ._drivers import AsyncDriver
 from ._engine import listsync
@@ -77,6 +83,7 @@ class AsyncKashFlowClient(BaseClient):
         check_ledger_duplicates: bool = True,
         settle_time: timedelta = DEFAULT_SETTLE_TIME,
         ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Build the client; nothing is sent until :meth:`connect` or another call."""
         super().__init__(
@@ -94,6 +101,7 @@ class AsyncKashFlowClient(BaseClient):
             check_ledger_duplicates=check_ledger_duplicates,
             settle_time=settle_time,
             ledger_cache_ttl=ledger_cache_ttl,
+            max_answer_bytes=max_answer_bytes,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
@@ -106,7 +114,13 @@ class AsyncKashFlowClient(BaseClient):
             headers={"User-Agent": "kashflow-sync"},
         )
         self._service = AsyncKashFlowService(
-            self._http, self.endpoint, credentials, app_name=app_name, retry=self._retry
+            self._http,
+            self.endpoint,
+            credentials,
+            app_name=app_name,
+            retry=self._retry,
+            timeout=self.timeout,
+            max_answer_bytes=self.max_answer_bytes,
         )
         self._driver = AsyncDriver(self._service, self.storage, self._auth_failed)
 

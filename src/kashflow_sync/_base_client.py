@@ -19,7 +19,7 @@ import httpx
 
 from . import errors
 from ._amounts import SAFE_RATE_DECIMALS
-from ._config import DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from ._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
 from ._convert import fingerprint
 from ._documents import (
     BatchItem,
@@ -171,6 +171,7 @@ class BaseClient:
         check_ledger_duplicates: bool = True,
         settle_time: timedelta = DEFAULT_SETTLE_TIME,
         ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Check the arguments and set up what both clients share."""
         if not isinstance(credentials, Credentials):
@@ -179,10 +180,19 @@ class BaseClient:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         _check_durations(publish_lease, float(timeout), settle_time, ledger_cache_ttl)
+        if (
+            not isinstance(max_answer_bytes, int)
+            or isinstance(max_answer_bytes, bool)
+            or max_answer_bytes <= 0
+        ):
+            raise ValueError(
+                f"max_answer_bytes must be a positive number of bytes, not {max_answer_bytes!r}"
+            )
         self.connection_id = connection_id
         self.app_name = app_name
         self.endpoint = check_endpoint(endpoint)
         self.timeout = float(timeout)
+        self.max_answer_bytes = max_answer_bytes
         self.storage: Storage = storage if storage is not None else MemoryStorage()
         self.create_missing_contacts = create_missing_contacts
         self.full_customer_sync_every = full_customer_sync_every

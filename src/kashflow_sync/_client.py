@@ -15,7 +15,13 @@ import httpx
 
 from ._base_client import BaseClient
 from ._batch import ProgressHook, run_in_threads
-from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from ._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    KASHFLOW_SOAP_URL,
+    Credentials,
+)
 from ._documents import BatchResult, Document, PublishResult
 from ._drivers import SyncDriver
 from ._engine import listsync
@@ -45,7 +51,10 @@ class KashFlowClient(BaseClient):
         connection_id: the tenant key in *storage*; one storage serves many accounts.
         endpoint: KashFlow's SOAP URL (tests pass the fake's).
         http_client: an ``httpx.Client`` the caller owns; never closed by the SDK.
-        timeout: seconds for a whole response when the SDK makes its own ``httpx.Client``.
+        timeout: seconds for each whole KashFlow call: waiting for a connection, connecting,
+            sending and reading every byte of the answer. It holds for *http_client* too (whose
+            own per-operation timeouts apply as well, capped at this); a call past it is a
+            ``TransientError`` with code ``timeout``.
         retry: the retry policy for calls safe to repeat.
         create_missing_contacts: create a supplier or customer not in the lists on publish;
             when False such a document has the problem ``unknown_supplier``/``unknown_customer``.
@@ -56,11 +65,15 @@ class KashFlowClient(BaseClient):
         check_ledger_duplicates: before a document's first send, look in KashFlow for the same
             contact, reference and total (one lookup call) and refuse it as
             ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
+        max_answer_bytes: the largest answer read from KashFlow, counted as sent and once
+            expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
+            retried). The default (256 MiB) holds over 100,000 customers; raise it only for an
+            account bigger than that.
 
     Raises:
         TypeError: *credentials* is not a :class:`~kashflow_sync.Credentials`.
         ValueError: an argument is out of range (an endpoint that is not an http(s) URL, an
-            empty connection_id, a lease or timeout that is not positive).
+            empty connection_id, a lease, timeout or max_answer_bytes that is not positive).
 
     Example:
         >>> import kashflow_sync as kfs
@@ -92,6 +105,7 @@ class KashFlowClient(BaseClient):
         check_ledger_duplicates: bool = True,
         settle_time: timedelta = DEFAULT_SETTLE_TIME,
         ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Build the client; nothing is sent until :meth:`connect` or another call."""
         super().__init__(
@@ -109,6 +123,7 @@ class KashFlowClient(BaseClient):
             check_ledger_duplicates=check_ledger_duplicates,
             settle_time=settle_time,
             ledger_cache_ttl=ledger_cache_ttl,
+            max_answer_bytes=max_answer_bytes,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError(
@@ -121,7 +136,13 @@ class KashFlowClient(BaseClient):
             headers={"User-Agent": "kashflow-sync"},
         )
         self._service = KashFlowService(
-            self._http, self.endpoint, credentials, app_name=app_name, retry=self._retry
+            self._http,
+            self.endpoint,
+            credentials,
+            app_name=app_name,
+            retry=self._retry,
+            timeout=self.timeout,
+            max_answer_bytes=self.max_answer_bytes,
         )
         self._driver = SyncDriver(self._service, self.storage, self._auth_failed)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
@@ -11,6 +11,7 @@ from . import errors
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ANSWER_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RETRY_CAP",
     "DEFAULT_RETRY_INITIAL",
@@ -19,13 +20,18 @@ __all__ = [
     "ENV_PASSWORD",
     "ENV_USERNAME",
     "KASHFLOW_SOAP_URL",
+    "MAX_DETAIL_CHARS",
     "Credentials",
+    "Secrets",
+    "kashflow_words",
+    "redact",
 ]
 
 #: KashFlow's SOAP endpoint (ASP.NET ASMX, SOAP 1.1 document/literal).
 KASHFLOW_SOAP_URL = "https://securedwebapp.com/api/service.asmx"
 
-#: Seconds to wait for a whole response. Full-list calls on big accounts are slow.
+#: Seconds for a whole response: connecting, sending and reading every byte of the answer.
+#: Full-list calls on big accounts are slow; TT's .NET client also allows one minute.
 DEFAULT_TIMEOUT = 60.0
 #: Seconds to wait for a TCP/TLS connection.
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -35,6 +41,15 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_INITIAL = 0.5
 #: Longest single backoff delay in seconds (also the cap for ``Retry-After``).
 DEFAULT_RETRY_CAP = 8.0
+#: Largest answer body read, in bytes, counted both as sent and once expanded (gzip).
+#: Measured with the fake: ``GetCustomers`` for 100,000 customers is 84.5 MB (845 bytes per
+#: customer with name, code and dates; a customer with all 47 text fields filled is 3.1 KB).
+#: 256 MiB is three times that: 100,000 customers with about 2.7 KB each still fit, while a
+#: hostile or broken answer (a gzip bomb) stops at a size the process can hold.
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
+#: KashFlow's own words (``StatusDetail``, fault strings) kept in errors are cut to this many
+#: characters; its real messages are one sentence, so only a broken or hostile answer is cut.
+MAX_DETAIL_CHARS = 500
 
 #: Environment variables :meth:`Credentials.from_env` reads.
 ENV_USERNAME = "KASHFLOW_USERNAME"
@@ -106,9 +121,9 @@ class Credentials:
         return cls(username=username, password=password, autoauth_key=key)
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """The secret values, for redaction in logs and recordings."""
-        return tuple(s for s in (self.password, self.autoauth_key) if s)
+    def secrets(self) -> Secrets:
+        """The secret values, for redaction in logs and recordings (iterable; repr hidden)."""
+        return Secrets(self.password, self.autoauth_key)
 
     def __repr__(self) -> str:
         key = _MASK if self.autoauth_key else None
@@ -117,9 +132,55 @@ class Credentials:
     __str__ = __repr__
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
+class Secrets:
+    """Secret values to mask in text, kept so that no ``repr`` ever shows them.
+
+    Code that redacts passes this object around rather than the strings, so a traceback rendered
+    with its frames' local variables (``capture_locals=True``) shows ``<secrets hidden>``.
+    Iterating gives the values.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, *values: str | None) -> None:
+        """Keep the non-empty values, longest first (so a secret inside another is masked too)."""
+        self._values = tuple(sorted({v for v in values if v}, key=len, reverse=True))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._values)} secrets hidden>"
+
+    __str__ = __repr__
+
+    @property
+    def longest(self) -> int:
+        """Length of the longest secret (0 if there are none)."""
+        return len(self._values[0]) if self._values else 0
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
     """Return *text* with every secret value replaced by a mask."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _MASK)
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, _MASK)
     return text
+
+
+def kashflow_words(text: str, secrets: Secrets, limit: int = MAX_DETAIL_CHARS) -> str:
+    """KashFlow's own words made fit for an error: secrets masked, cut to *limit* characters.
+
+    Only a slice of a huge text is redacted, so a 200 MB ``StatusDetail`` costs no more than a
+    short one. A secret cut in two by that slice could survive redaction as a prefix at the
+    slice's end, so that end is dropped before the text is cut to *limit* with an ellipsis.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return redact(text, secrets)
+    window = redact(text[: limit + secrets.longest], secrets)
+    if len(text) > limit + secrets.longest and secrets.longest > 1:
+        window = window[: len(window) - (secrets.longest - 1)]
+    return window[:limit].rstrip() + "…"

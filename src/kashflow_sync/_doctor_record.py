@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ class Scrubber:
 
     """
 
-    def __init__(self, secrets: tuple[str, ...], username: str = "") -> None:
+    def __init__(self, secrets: Iterable[str], username: str = "") -> None:
         """Prepare the patterns."""
         self.secrets = tuple(s for s in secrets if s)
         self._username = (

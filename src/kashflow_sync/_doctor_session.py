@@ -197,9 +197,11 @@ class DoctorSession:
 
     def _exchange(self, request: codec.Request[T]) -> Exchange[T]:
         operation = request.operation
-        body, headers = codec.encode(request, self.credentials)
+        envelope = codec.encode(request, self.credentials)
         try:
-            response = self.http.post(self.endpoint, content=body, headers=headers)
+            response = self.http.post(
+                self.endpoint, content=envelope.content, headers=envelope.headers
+            )
         except errors.KashFlowError:
             raise  # the write guard
         except httpx.HTTPError as exc:

@@ -17,11 +17,14 @@ import httpx
 from . import errors
 
 __all__ = [
+    "answer_too_large",
+    "deadline_exceeded",
     "from_fault",
     "from_http_status",
     "from_status_detail",
     "from_transport_error",
     "request_was_sent",
+    "unreadable_answer",
 ]
 
 # (pattern on StatusDetail, error factory). First match wins; no match -> RejectedError.
@@ -354,5 +357,42 @@ def from_http_status(
         code=f"http_{status}",
         remedy="Check the endpoint URL (it should end in /api/service.asmx).",
         retryable=False,
+        operation=operation,
+    )
+
+
+def deadline_exceeded(operation: str, seconds: float) -> errors.KashFlowError:
+    """The whole exchange outlasted the client's ``timeout`` (a slow or trickled answer).
+
+    The request may have reached KashFlow, so a write is reconciled before it is sent again.
+    """
+    return errors.TransientError(
+        f"KashFlow did not answer in time (no whole answer within {seconds:g} s)",
+        code="timeout",
+        operation=operation,
+        request_sent=True,
+    )
+
+
+def answer_too_large(operation: str, limit: int, *, expanded: bool) -> errors.KashFlowError:
+    """KashFlow's answer passed the size limit; never retried (it would be as large again)."""
+    how = " once expanded" if expanded else ""
+    return errors.ProtocolError(
+        f"KashFlow's answer to {operation} is larger than {limit:,} bytes{how}; it was not read",
+        code="answer_too_large",
+        remedy=(
+            "If the account really holds that much (hundreds of thousands of customers), raise "
+            "max_answer_bytes on the client; otherwise the answer is broken: report it."
+        ),
+        retryable=False,
+        operation=operation,
+    )
+
+
+def unreadable_answer(operation: str, reason: str) -> errors.KashFlowError:
+    """KashFlow's answer is compressed in a way the SDK cannot (or could not) expand."""
+    return errors.ProtocolError(
+        f"KashFlow's answer to {operation} could not be read: {reason}",
+        code="answer_encoding",
         operation=operation,
     )

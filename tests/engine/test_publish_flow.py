@@ -248,6 +248,22 @@ def test_a_short_settle_time_is_waited_out_then_looked_up_again() -> None:
     )
     result = run(script, settle_time=timedelta(seconds=2))
     assert result.number == 42
+    assert script.sleeps == [0.05]  # looked again soon, and found it
+    assert script.calls.count("insert_document") == 1
+
+
+def test_the_settle_wait_looks_again_with_doubling_pauses_until_it_ends() -> None:
+    """Nothing lands: pauses 0.05, 0.1, 0.2... up to the settle time, then absence is proven."""
+    script = Script(
+        {
+            "documents_for_contact": [[]] * 7 + [[ledger(43)]],
+            "insert_document": [uncertain(), 43],
+            "get_document": [ledger(43)],
+        }
+    )
+    result = run(script, settle_time=timedelta(seconds=2))
+    assert result.number == 43
+    assert script.sleeps[:5] == [0.05, 0.1, 0.2, 0.4, 0.8]
     assert sum(script.sleeps) == pytest.approx(2.0)
     assert script.calls.count("insert_document") == 1
 
@@ -272,7 +288,7 @@ def test_taking_over_a_lease_waits_for_the_old_holders_request_deadline() -> Non
     """Another worker's lease ran out: its last request may still arrive; wait deadline + settle."""
     script = Script(
         {
-            "documents_for_contact": [[], [], [ledger(42)]],
+            "documents_for_contact": [[]] * 8 + [[ledger(42)]],
             "insert_document": [42],
             "get_document": [ledger(42)],
         }

@@ -58,6 +58,8 @@ MAX_SENDS = 3
 #: A settle time ending sooner than this is waited out in the call (then looked up again);
 #: a longer one is ``publish_settling`` for the caller to come back to.
 MAX_SETTLE_WAIT = timedelta(seconds=5)
+#: The first pause between lookups while a settle time is waited out (doubling after each).
+SETTLE_POLL = 0.05
 
 
 @attrs.frozen
@@ -320,6 +322,7 @@ def _settled(call: _Call, until: datetime, what: str, look: Callable[[], Flow[T]
     Returns the last lookup's answer (a falsy one only once *until* has passed).
     """
     settings = call.settings
+    pause = SETTLE_POLL
     while True:
         found = yield from look()
         now = settings.clock()
@@ -327,7 +330,9 @@ def _settled(call: _Call, until: datetime, what: str, look: Callable[[], Flow[T]
             return found
         if until - now > settings.max_settle_wait:
             settings.settle.refuse_until(until, call.document.external_id, what)
-        yield from sleep((until - now).total_seconds())
+        # Look again soon, then less often: a late write is adopted as soon as it lands.
+        yield from sleep(min(pause, (until - now).total_seconds()))
+        pause *= 2
 
 
 def _renewed_reconcile(

@@ -7,17 +7,16 @@ the pure :mod:`.codec` and :mod:`.operations`, shared by both.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, TypeVar
 
 import httpx
 
-from .. import _errormap, errors
-from .._config import Credentials
+from .. import errors
+from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
 from .._retry import RetryPolicy
 from . import codec
+from .exchange import Answer, afetch
 from .operations import OPERATIONS, auto_auth_ip
-from .service import retry_after
 
 __all__ = ["AsyncKashFlowService"]
 
@@ -35,6 +34,8 @@ class AsyncKashFlowService:
         credentials: username, password and optional AutoAuth key.
         app_name: the name KashFlow shows beside an IP address AutoAuth added.
         retry: the retry policy for calls that are safe to repeat.
+        timeout: seconds for each whole exchange (see :mod:`.exchange`).
+        max_answer_bytes: the largest answer read, as sent and once expanded.
 
     """
 
@@ -46,6 +47,8 @@ class AsyncKashFlowService:
         *,
         app_name: str,
         retry: RetryPolicy,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Prepare the service; nothing is sent until :meth:`call`."""
         self._http = http
@@ -53,6 +56,8 @@ class AsyncKashFlowService:
         self.credentials = credentials
         self.app_name = app_name
         self.retry = retry
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
 
     def __repr__(self) -> str:
         return f"AsyncKashFlowService(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
@@ -79,24 +84,25 @@ class AsyncKashFlowService:
             )
 
     async def _send(self, request: codec.Request[T]) -> T:
-        """One HTTP exchange: encode, POST, decode (or map the failure)."""
-        body, headers = codec.encode(request, self.credentials)
-        started = time.perf_counter()
-        try:
-            response = await self._http.post(self.endpoint, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            log.info("kashflow %s failed: %s", request.operation, type(exc).__name__)
-            raise _errormap.from_transport_error(request.operation, exc) from None
-        log.debug(
-            "kashflow %s -> HTTP %s in %.0f ms",
-            request.operation,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
+        answer = await self._exchange(request)
+        if isinstance(answer, errors.KashFlowError):
+            raise answer
         return codec.decode(
             request,
-            response.status_code,
-            response.content,
+            answer.status_code,
+            answer.body,
             secrets=self.credentials.secrets,
-            retry_after=retry_after(response),
+            retry_after=answer.retry_after,
+        )
+
+    async def _exchange(self, request: codec.Request[Any]) -> Answer | errors.KashFlowError:
+        # Returns rather than raises: the envelope (password inside) dies with this frame.
+        envelope = codec.encode(request, self.credentials)
+        return await afetch(
+            self._http,
+            self.endpoint,
+            envelope,
+            timeout=self.timeout,
+            limit=self.max_answer_bytes,
         )

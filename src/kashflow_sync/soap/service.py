@@ -3,21 +3,22 @@
 Reads are retried per the retry policy; writes only when the request certainly never reached
 KashFlow. A call refused because this machine's IP address is not in the account's access list
 triggers one ``AutoAuthIP`` and one retry, since egress IPs change. :mod:`.aservice` is the same
-loop for ``httpx.AsyncClient``; everything else lives in the pure :mod:`.codec`.
+loop for ``httpx.AsyncClient``; the exchange itself (deadline, size cap) is in :mod:`.exchange`
+and everything else in the pure :mod:`.codec`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, TypeVar
 
 import httpx
 
-from .. import _errormap, errors
-from .._config import Credentials
+from .. import errors
+from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
 from .._retry import RetryPolicy
 from . import codec
+from .exchange import Answer, fetch, retry_after
 from .operations import OPERATIONS, auto_auth_ip
 
 __all__ = ["KashFlowService", "retry_after"]
@@ -25,15 +26,6 @@ __all__ = ["KashFlowService", "retry_after"]
 log = logging.getLogger("kashflow_sync")
 
 T = TypeVar("T")
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The answer's ``Retry-After`` in seconds, if it has a usable one."""
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class KashFlowService:
@@ -45,6 +37,8 @@ class KashFlowService:
         credentials: username, password and optional AutoAuth key.
         app_name: the name KashFlow shows beside an IP address AutoAuth added.
         retry: the retry policy for calls that are safe to repeat.
+        timeout: seconds for each whole exchange (see :mod:`.exchange`).
+        max_answer_bytes: the largest answer read, as sent and once expanded.
 
     """
 
@@ -56,6 +50,8 @@ class KashFlowService:
         *,
         app_name: str,
         retry: RetryPolicy,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Prepare the service; nothing is sent until :meth:`call`."""
         self._http = http
@@ -63,6 +59,8 @@ class KashFlowService:
         self.credentials = credentials
         self.app_name = app_name
         self.retry = retry
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
 
     def __repr__(self) -> str:
         return f"KashFlowService(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
@@ -85,24 +83,25 @@ class KashFlowService:
             return self.retry.call(lambda: self._send(request), idempotent=request.idempotent)
 
     def _send(self, request: codec.Request[T]) -> T:
-        """One HTTP exchange: encode, POST, decode (or map the failure)."""
-        body, headers = codec.encode(request, self.credentials)
-        started = time.perf_counter()
-        try:
-            response = self._http.post(self.endpoint, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            log.info("kashflow %s failed: %s", request.operation, type(exc).__name__)
-            raise _errormap.from_transport_error(request.operation, exc) from None
-        log.debug(
-            "kashflow %s -> HTTP %s in %.0f ms",
-            request.operation,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
+        answer = self._exchange(request)
+        if isinstance(answer, errors.KashFlowError):
+            raise answer
         return codec.decode(
             request,
-            response.status_code,
-            response.content,
+            answer.status_code,
+            answer.body,
             secrets=self.credentials.secrets,
-            retry_after=retry_after(response),
+            retry_after=answer.retry_after,
+        )
+
+    def _exchange(self, request: codec.Request[Any]) -> Answer | errors.KashFlowError:
+        # Returns rather than raises: the envelope (password inside) dies with this frame.
+        envelope = codec.encode(request, self.credentials)
+        return fetch(
+            self._http,
+            self.endpoint,
+            envelope,
+            timeout=self.timeout,
+            limit=self.max_answer_bytes,
         )
