@@ -60,8 +60,9 @@ def main() -> None:
             storage=storage,
             connection_id="stall-test",
             retry=FAST_RETRY,
-            publish_lease=timedelta(seconds=2),
-            timeout=1.0,
+            # Room for a loaded machine: a request may take 2 s, the lease outlasts it.
+            publish_lease=timedelta(seconds=4),
+            timeout=2.0,
             settle_time=timedelta(seconds=0.5),
         ) as client,
     ):

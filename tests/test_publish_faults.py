@@ -14,7 +14,7 @@ import pytest
 from _clients import KINDS, any_client
 from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
-from kashflow_sync.testing import FakeKashFlow
+from kashflow_sync.testing import FakeKashFlow, Readings
 
 N_DOCS = 200
 RATE = 0.12
@@ -29,13 +29,21 @@ FAULTS = {
 }
 
 
-@pytest.mark.parametrize("client_kind", KINDS)
-@pytest.mark.parametrize("name", list(FAULTS))
-def test_200_documents_under_fault_land_exactly_once(name: str, client_kind: str) -> None:
+#: Each fault with each client, and with the sync client under the other not-found reading.
+RUNS = [
+    *((name, kind, "status_no") for name in FAULTS for kind in KINDS),
+    *((name, "sync", "empty_object") for name in FAULTS),
+]
+
+
+@pytest.mark.parametrize(("name", "client_kind", "not_found"), RUNS)
+def test_200_documents_under_fault_land_exactly_once(
+    name: str, client_kind: str, not_found: str
+) -> None:
     """Every document, attachment and payment lands exactly once despite the fault."""
     options = dict(FAULTS[name])
     kind = str(options.pop("kind", name))
-    fake = FakeKashFlow()
+    fake = FakeKashFlow(readings=Readings(not_found=not_found))  # type: ignore[arg-type]
     docs = [purchase(i, prefix=name, attach=i % 2 == 0, pay=i % 3 != 0) for i in range(N_DOCS)]
     with any_client(client_kind, fake, timeout=5.0) as client:
         client.connect()

@@ -71,7 +71,7 @@ def test_a_worker_stalled_past_its_lease_never_writes(tmp_path: Path, pause_at: 
             assert stalled.poll() is None, stalled.communicate()
             assert time.monotonic() < deadline, "the worker never reached its pause point"
             time.sleep(0.02)
-        taker = _start(fake, db, 1, "none")  # waits out the 2 s lease, then takes over
+        taker = _start(fake, db, 1, "none")  # waits out the 4 s lease, then takes over
         taken = _outcome(taker)
         stalled.send_signal(signal.SIGCONT)
         resumed = _outcome(stalled)

@@ -178,6 +178,8 @@ def as_utc(value: datetime) -> datetime:
             f"journal timestamps must be timezone-aware, not naive ({value.isoformat()}); "
             "use datetime.now(timezone.utc)"
         )
+    if value.tzinfo is timezone.utc:
+        return value  # already UTC: no copy (journal writes are frequent)
     return value.astimezone(timezone.utc)
 
 

@@ -84,18 +84,23 @@ class _Heartbeat:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self._sleeping_until = 0.0  # when the thread wakes next by itself (0: not waiting)
 
     @contextlib.contextmanager
     def keep_alive(self, renewal: Renewal) -> Iterator[None]:
         key = next(self._ids)
+        due = time.monotonic() + _interval(renewal)
         with self._lock:
-            self._due[key] = (time.monotonic() + _interval(renewal), renewal)
+            self._due[key] = (due, renewal)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="kashflow-sync-lease", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif due < self._sleeping_until:
+                # Only wake the thread when it would otherwise sleep past this renewal: a wake
+                # per call would cost a context switch per KashFlow request.
+                self._wake.notify()
         try:
             yield
         finally:
@@ -111,7 +116,9 @@ class _Heartbeat:
                     self._due[key] = (now + _interval(renewal), renewal)
                 if not ready:
                     nearest = min((at for at, _ in self._due.values()), default=now + 60)
+                    self._sleeping_until = nearest
                     self._wake.wait(timeout=max(nearest - now, 0.005))
+                    self._sleeping_until = 0.0
                     continue
             for _key, renewal in ready:
                 _renew(self._storage, renewal)

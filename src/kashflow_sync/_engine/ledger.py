@@ -27,7 +27,7 @@ from .._lists import ListsSnapshot
 from .._problem_codes import DUPLICATE_IN_LEDGER
 from .._wire import document_lines
 from ..soap.records import LedgerDocument
-from .effects import Flow, documents_for_contact, get_document, get_state
+from .effects import Flow, documents_for_contact, get_document, get_state, sleep
 from .keys import document_owner_key
 
 __all__ = [
@@ -40,6 +40,10 @@ __all__ = [
 
 #: How long a contact's documents, once fetched, answer the pre-send duplicate check.
 DEFAULT_LEDGER_CACHE_TTL = timedelta(minutes=2)
+#: After this long, a fetch another call started and never finished no longer holds others up.
+FETCH_TIMEOUT = timedelta(seconds=90)
+#: Seconds between looks at the cache while another call fetches the same contact's documents.
+FETCH_POLL = 0.02
 
 _PENNY = Decimal("0.01")
 
@@ -75,6 +79,7 @@ class LedgerCache:
         """Keep fetched documents for *ttl* (zero: never answer from the cache)."""
         self.ttl = ttl
         self._entries: dict[tuple[str, int], _Entry] = {}
+        self._fetching: dict[tuple[str, int], tuple[object, datetime]] = {}
 
     def __repr__(self) -> str:
         return f"LedgerCache(ttl={self.ttl}, contacts={len(self._entries)})"
@@ -102,6 +107,29 @@ class LedgerCache:
         """Drop the contact's documents (the next check fetches them)."""
         self._entries.pop((kind, contact_id), None)
 
+    def start_fetch(self, kind: str, contact_id: int, now: datetime) -> object | None:
+        """A token if the caller should fetch the contact's documents; None if another is.
+
+        One fetch at a time per contact: calls publishing for the same supplier at once wait
+        for the first one's answer instead of each downloading its history. A fetch left
+        unfinished (its call died) stops counting after :data:`FETCH_TIMEOUT`.
+        """
+        key = (kind, contact_id)
+        token = object()
+        holder, since = self._fetching.setdefault(key, (token, now))
+        if holder is token:
+            return token
+        if now - since > FETCH_TIMEOUT:
+            self._fetching[key] = (token, now)
+            return token
+        return None
+
+    def end_fetch(self, kind: str, contact_id: int, token: object) -> None:
+        """The fetch *token* started is over (answered or failed)."""
+        key = (kind, contact_id)
+        if self._fetching.get(key, (None,))[0] is token:
+            self._fetching.pop(key, None)
+
 
 def ledger_view(
     document: Document,
@@ -109,16 +137,29 @@ def ledger_view(
     cache: LedgerCache | None,
     clock: Callable[[], datetime],
 ) -> Flow[list[LedgerDocument]]:
-    """The contact's documents for a duplicate check: from the cache when fresh enough."""
-    now = clock()
-    if cache is not None:
+    """The contact's documents for a duplicate check: from the cache when fresh enough.
+
+    Calls that need the same contact at once share one fetch (see
+    :meth:`LedgerCache.start_fetch`).
+    """
+    if cache is None:
+        found: list[LedgerDocument] = yield from documents_for_contact(document.kind, contact_id)
+        return found
+    while True:
+        now = clock()
         cached = cache.get(document.kind, contact_id, now)
         if cached is not None:
             return cached
-    held = yield from documents_for_contact(document.kind, contact_id)
-    if cache is not None:
+        token = cache.start_fetch(document.kind, contact_id, now)
+        if token is None:
+            yield from sleep(FETCH_POLL)  # another call is fetching it: use its answer
+            continue
+        try:
+            held = yield from documents_for_contact(document.kind, contact_id)
+        finally:
+            cache.end_fetch(document.kind, contact_id, token)
         cache.put(document.kind, contact_id, held, now)
-    return held
+        return held
 
 
 def refuse_ledger_duplicate(

@@ -224,19 +224,17 @@ def _date(value: str | None) -> date | None:
     return stamp.date() if stamp else None
 
 
-#: ``Invoice`` fields a document lookup needs; its lines are not read (see get_document).
+#: ``Invoice`` fields a list lookup reads: what the ledger checks compare (contact, reference,
+#: date, totals) and the ids. A supplier's receipts can run to thousands, each with its lines;
+#: reading fewer fields keeps the shared duplicate lookup cheap.
 _DOCUMENT_FIELDS: Mapping[str, tuple[str, Callable[[str | None], Any]]] = {
     "InvoiceDBID": ("kashflow_id", _int),
     "InvoiceNumber": ("number", _int),
     "InvoiceDate": ("issue_date", _date),
-    "DueDate": ("due_date", _date),
     "CustomerID": ("contact_id", _int),
     "CustomerReference": ("reference", _text),
-    "ProjectID": ("project_id", _int),
-    "CurrencyCode": ("currency", _text),
     "NetAmount": ("net", _dec),
     "VATAmount": ("vat", _dec),
-    "AmountPaid": ("amount_paid", _dec),
 }
 
 

@@ -31,10 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import queue
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import attrs
@@ -190,6 +191,49 @@ class _Exchange:
             yield content[start : start + _SEND_PIECE]
 
 
+class _Workers:
+    """Daemon threads that run exchanges, kept idle between calls for reuse.
+
+    Starting a thread per request costs more than most of the request's own work; an idle
+    worker takes the next one instead. Workers are daemons, so one still waiting on a server
+    that ignores the deadline never holds up the interpreter's exit; idle ones end after a while.
+    """
+
+    IDLE = 60.0  # seconds an idle worker waits for work before it ends
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], object]) -> None:
+        """Run *job* on an idle worker, or on a new one when none is idle."""
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1  # that worker is spoken for
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._work, name="kashflow-sync-http", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # nobody is counting on this worker: end it
+                        self._idle -= 1
+                        return
+                continue  # a job was promised to an idle worker: take it
+            job()
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
+
+
 def fetch(
     http: httpx.Client,
     endpoint: str,
@@ -209,10 +253,7 @@ def fetch(
     exchange = _Exchange(http, endpoint, envelope, request_timeout(http.timeout, timeout), limit)
     del envelope
     context = contextvars.copy_context()
-    worker = threading.Thread(
-        target=context.run, args=(exchange.run,), name=f"kashflow-sync {operation}", daemon=True
-    )
-    worker.start()
+    _WORKERS.submit(lambda: context.run(exchange.run))
     try:
         finished = exchange.done.wait(timeout)
     finally:

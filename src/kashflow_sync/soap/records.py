@@ -23,19 +23,24 @@ class LedgerLine:
     project_id: int = 0
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class LedgerDocument:
-    """A receipt (purchase) or sales invoice as KashFlow holds it."""
+    """A receipt (purchase) or sales invoice as KashFlow holds it.
+
+    From a list lookup (a contact's documents, the recent ones) only the header fields the
+    ledger checks use are read; ``due_date``, ``amount_paid``, ``project_id``, ``currency`` and
+    ``lines`` are filled only by a single-document read.
+    """
 
     kashflow_id: int
     number: int
     issue_date: date | None
-    due_date: date | None
     contact_id: int
     reference: str
     net: Decimal
     vat: Decimal
-    amount_paid: Decimal
+    due_date: date | None = None
+    amount_paid: Decimal = Decimal(0)
     project_id: int = 0
     currency: str = ""
     lines: tuple[LedgerLine, ...] = ()

@@ -177,15 +177,12 @@ class MemoryStorage:
             conn = self._conn(entry.connection_id)
             stored = conn.journal.get(entry.external_id)
             if stored is None:
-                stored = _normalised(
-                    attrs.evolve(
-                        entry,
-                        owner=owner,
-                        lease_until=lease_until,
-                        created_at=entry.created_at or now,
-                        updated_at=now,
-                        attempts=(),
-                    )
+                stored = _stored(
+                    entry,
+                    owner=owner,
+                    lease_until=lease_until,
+                    created_at=entry.created_at or now,
+                    updated_at=now,
                 )
                 acquired = True
             elif stored.state != "published" and (
@@ -218,20 +215,20 @@ class MemoryStorage:
             stored = None if conn is None else conn.journal.get(entry.external_id)
             if conn is None or stored is None or stored.owner != owner:
                 return False
-            conn.journal[entry.external_id] = _normalised(
-                attrs.evolve(
-                    entry,
-                    created_at=stored.created_at,
-                    updated_at=entry.updated_at or datetime.now(timezone.utc),
-                    attempts=(),
-                )
+            conn.journal[entry.external_id] = _stored(
+                entry,
+                lease_until=entry.lease_until,
+                created_at=stored.created_at,
+                updated_at=entry.updated_at or datetime.now(timezone.utc),
             )
             return True
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
         """Append one attempt to the entry's history."""
         check_keys(connection_id, external_id=external_id)
-        attempt = attrs.evolve(attempt, at=as_utc(attempt.at))
+        at = as_utc(attempt.at)
+        if at is not attempt.at:
+            attempt = attrs.evolve(attempt, at=at)
         with self._lock:
             self._conn(connection_id).attempts.setdefault(external_id, []).append(attempt)
 
@@ -250,11 +247,24 @@ class MemoryStorage:
         return attrs.evolve(entry, attempts=tuple(attempts)) if attempts else entry
 
 
-def _normalised(entry: JournalEntry) -> JournalEntry:
-    """*entry* with its timestamps in UTC (refusing naive ones)."""
+def _stored(
+    entry: JournalEntry,
+    *,
+    lease_until: datetime | None,
+    created_at: datetime | None,
+    updated_at: datetime | None,
+    owner: str | None = None,
+) -> JournalEntry:
+    """*entry* as kept: these fields set, timestamps in UTC (naive ones refused), no attempts.
+
+    One copy per store: the journal is written several times per publish, so this is kept to
+    a single ``evolve``.
+    """
     return attrs.evolve(
         entry,
-        lease_until=None if entry.lease_until is None else as_utc(entry.lease_until),
-        created_at=None if entry.created_at is None else as_utc(entry.created_at),
-        updated_at=None if entry.updated_at is None else as_utc(entry.updated_at),
+        owner=entry.owner if owner is None else owner,
+        lease_until=None if lease_until is None else as_utc(lease_until),
+        created_at=None if created_at is None else as_utc(created_at),
+        updated_at=None if updated_at is None else as_utc(updated_at),
+        attempts=(),
     )
