@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -34,7 +34,7 @@ from ._documents import (
 )
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
-from ._engine.journal import DEFAULT_LEASE, Lease
+from ._engine.journal import DEFAULT_LEASE, Lease, utcnow
 from ._engine.keys import STATUS, duplicate_key
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
@@ -61,6 +61,9 @@ from .typing import RuleResolver, Storage
 __all__ = ["BaseClient", "PreparedDocument", "check_connection_id", "check_document"]
 
 log = logging.getLogger("kashflow_sync")
+
+#: Seconds between measurements of this machine's offset from the storage's clock.
+CLOCK_RECHECK = 300.0
 
 
 def check_document(document: object) -> None:
@@ -204,8 +207,12 @@ class BaseClient:
         self._resolver: RuleResolver = rules or StoredRuleResolver(
             self.storage, lambda _cid: self.lists
         )
+        self._local_clock: Callable[[], datetime] = utcnow
+        self._clock_offset = timedelta(0)
+        self._clock_checked_at: float | None = None
         self._publish_settings = PublishSettings(
             connection_id,
+            clock=self._clock,
             lease=publish_lease,
             check_ledger=check_ledger_duplicates,
             settle_time=settle_time,
@@ -256,6 +263,31 @@ class BaseClient:
         problem = status_error(self.connection_id, self.status)
         if problem is not None:
             raise problem
+
+    def _clock(self) -> datetime:
+        """The time leases and settle times are judged on: the storage's, where it has one."""
+        return self._local_clock() + self._clock_offset
+
+    def _sync_clock(self) -> None:
+        """Measure this machine's offset from the storage's clock, at most every few minutes.
+
+        A storage offering ``database_time()`` (``SQLStorage``) is the one clock every worker
+        sharing it agrees on: a worker whose own clock runs fast must not think another's lease
+        has run out. Called before each publish, outside the engine (it does I/O).
+        """
+        measure = getattr(self.storage, "database_time", None)
+        if measure is None:
+            return
+        now = time.monotonic()
+        if self._clock_checked_at is not None and now - self._clock_checked_at < CLOCK_RECHECK:
+            return
+        before = self._local_clock()
+        remote = measure()
+        after = self._local_clock()
+        # The remote reading was taken somewhere between the two local ones: compare with the
+        # middle, so the error is at most half the round trip.
+        self._clock_offset = remote - (before + (after - before) / 2)
+        self._clock_checked_at = now
 
     def _check_open(self) -> None:
         if self._closed:
@@ -346,6 +378,7 @@ class BaseClient:
         check_document(document)
         self._check_open()
         self._require_connected()
+        self._sync_clock()
         digest = fingerprint(document)
         entry = self.storage.get_journal(self.connection_id, document.external_id)
         if entry is not None and entry.state == "published":

@@ -33,6 +33,10 @@ class Storage(Protocol):
     The async client calls these (sync) methods in a worker thread. An implementation that
     never waits on I/O (in memory) may set a class attribute ``blocking = False`` so that it is
     called on the event loop instead; it is optional and not part of the protocol check.
+
+    A storage shared by several machines may also offer ``database_time() -> datetime``
+    (aware, UTC): the clients then judge leases and settle times on that one clock instead of
+    each machine's own (``SQLStorage`` does). Also optional, not part of the protocol check.
     """
 
     # Lists

@@ -404,6 +404,22 @@ class SQLStorage:
         with self._tx(write=True) as conn:
             conn.execute(stmt)
 
+    def database_time(self) -> datetime:
+        """The database server's current time, UTC (for leases judged on one clock).
+
+        Workers on several machines share a PostgreSQL journal; their own clocks may drift
+        apart, the database's is one. SQLite is a file on one machine: its clock is that
+        machine's.
+        """
+        if self._sqlite:
+            return datetime.now(timezone.utc)
+        with self._begin(write=False) as conn:
+            value = conn.execute(sa.select(sa.func.current_timestamp())).scalar_one()
+        stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        if stamp.tzinfo is None:  # a server answering without a zone answers in UTC here
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        return stamp.astimezone(timezone.utc)
+
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection, in one transaction."""
         check_keys(connection_id)
