@@ -18,6 +18,14 @@ STATUS_DETAIL_CASES = [
         "ip_not_allowed",
     ),
     ("Invalid AutoAuth key", errors.IPNotAllowedError, "autoauth_rejected"),
+    ("AutoAuth is not enabled for this account", errors.IPNotAllowedError, "autoauth_rejected"),
+    (
+        "The AutoAuth key is not valid for this account",
+        errors.IPNotAllowedError,
+        "autoauth_rejected",
+    ),
+    # Mentioning AutoAuth is not refusing it (a refusal echoing the request's parameters).
+    ("Nominal code 7500 not found (AutoAuthKey=********)", errors.RejectedError, "rejected"),
     ("API access is disabled for this account", errors.PermissionDeniedError, "permission_denied"),
     ("There is no supplier with that code", errors.RejectedError, "not_found"),
     ("Nominal code does not exist", errors.RejectedError, "rejected"),

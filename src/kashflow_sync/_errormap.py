@@ -105,7 +105,15 @@ def _no_file_storage(op: str, detail: str) -> errors.KashFlowError:
 STATUS_DETAIL_TABLE: Sequence[tuple[re.Pattern[str], _Factory]] = (
     (re.compile(r"incorrect username or password|invalid (user ?name|password)", re.I), _auth),
     (re.compile(r"the ip address of .*? is not in the access list", re.I), _ip),
-    (re.compile(r"auto ?auth", re.I), _autoauth_key),
+    # A refusal about AutoAuth, not any text that mentions it (an echoed AutoAuthKey=...).
+    (
+        re.compile(
+            r"(invalid|incorrect|wrong|bad)\s+auto ?auth"
+            r"|auto ?auth(\s+key)?\s+(is\s+)?(not|invalid|incorrect|disabled|refused|expired)",
+            re.I,
+        ),
+        _autoauth_key,
+    ),
     (
         re.compile(
             r"api (access )?(is )?(not enabled|disabled)|not (allowed|permitted) to use", re.I
