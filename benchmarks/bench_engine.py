@@ -72,12 +72,13 @@ def control(details: dict[str, str], method: str, path: str, body: Any = None) -
     return response.json() if response.content else None
 
 
-def document(i: int, prefix: str) -> Any:
+def document(i: int, prefix: str, supplier: str = "Acme Paper Ltd") -> Any:
+    """A two-line receipt with an attachment and a payment (the benchmarks' standard one)."""
     import kashflow_sync as kfs
 
     return kfs.PurchaseInvoice(
         external_id=f"{prefix}-{i}",
-        supplier="Acme Paper Ltd",
+        supplier=supplier,
         reference=f"{prefix}-{i}",
         issue_date=date(2026, 11, 2),
         lines=[

@@ -37,6 +37,7 @@ from kashflow_sync.testing import FakeKashFlow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import _CONNECT_OPS, control, fake_process
+from bench_engine import document as receipt
 
 
 async def _no_sleep(_s: float) -> None:
@@ -44,25 +45,6 @@ async def _no_sleep(_s: float) -> None:
 
 
 NO_WAIT = RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None, asleep=_no_sleep)
-
-
-def receipt(i: int, prefix: str, supplier: str = "Acme Paper Ltd") -> kfs.PurchaseInvoice:
-    return kfs.PurchaseInvoice(
-        external_id=f"{prefix}-{i}",
-        supplier=supplier,
-        reference=f"{prefix}-{i}",
-        issue_date=date(2026, 11, 2),
-        lines=[
-            kfs.Line(
-                description="Paper", net=Decimal("100.00"), vat_rate=Decimal("20"), category=7500
-            ),
-            kfs.Line(
-                description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"), category=7400
-            ),
-        ],
-        attachment=kfs.Attachment("inv.pdf", b"%PDF-1.4 x" * 100, "application/pdf"),
-        payment=kfs.Payment(method="Credit card", bank_account=1200),
-    )
 
 
 # ---------------------------------------------------------------------- 1. requests

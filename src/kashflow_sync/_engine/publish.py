@@ -464,54 +464,67 @@ def _resume_until(call: _Call, entry: JournalEntry, step: str) -> datetime:
     return call.settings.clock()
 
 
-def _attach(call: _Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntry]:
-    document, lease = call.document, call.lease
-    attachment, number = document.attachment, entry.number
-    assert attachment is not None and number is not None
+def _write_once(
+    call: _Call,
+    entry: JournalEntry,
+    step: Literal["attachment", "payment"],
+    landed: Callable[[], Flow[bool]],
+    send: Callable[[], Flow[Any]],
+    *,
+    resumed: bool,
+) -> Flow[tuple[JournalEntry, Literal["sent", "found"] | errors.RejectedError]]:
+    """Send a step's write exactly once: unless it is found to have landed already.
+
+    On resume it looks first (waiting out the settle time when the last send was in doubt).
+    An uncertain send is looked up until the settle time has passed; still missing, it is a
+    ``PublishUncertainError``. KashFlow refusing the write is returned, not raised.
+    """
+    what = f"the {step}"
     if resumed:
-        until = _resume_until(call, entry, "attachment")
-        landed = yield from _settled(
-            call, until, "the attachment", lambda: _attachment_landed(call, entry)
-        )
-        if landed:
-            yield from lease.record(
-                document.external_id, "attachment", "found", attachment.filename
-            )
-            return (yield from lease.save(entry, attachment_done=True))
-        entry = yield from lease.save(entry)  # confirms the lease right before the write
+        until = _resume_until(call, entry, step)
+        if (yield from _settled(call, until, what, landed)):
+            return entry, "found"
+        entry = yield from call.lease.save(entry)  # confirms the lease right before the write
     try:
-        yield from renewing(
-            lease.renewal(entry),
-            attach_file(
-                document.kind,
-                number,
-                attachment.filename,
-                attachment.content,
-                attachment.content_type,
-            ),
-        )
+        yield from renewing(call.lease.renewal(entry), send())
     except errors.RejectedError as exc:
-        # KashFlow refused the file (no Dropbox connected, say): the document is in KashFlow
-        # and stays; the payment still goes, then this is reported. Publishing again sends
-        # only the attachment.
-        yield from lease.record(document.external_id, "attachment", "refused", exc.code)
-        call.refused_attachment = exc
-        return entry
+        return entry, exc
     except errors.KashFlowError as exc:
         if not may_have_applied(exc):
             raise
         until = call.settings.clock() + call.settings.settle_time
-        yield from lease.record(document.external_id, "attachment", "uncertain", exc.code)
-        if not (
-            yield from _settled(
-                call, until, "the attachment", lambda: _attachment_landed(call, entry)
-            )
-        ):
+        yield from call.lease.record(call.document.external_id, step, "uncertain", exc.code)
+        if not (yield from _settled(call, until, what, landed)):
             raise errors.PublishUncertainError(
-                f"the attachment of {document.external_id!r} may not have reached KashFlow",
+                f"{what} of {call.document.external_id!r} may not have reached KashFlow",
                 detail=str(exc),
             ) from exc
-    yield from lease.record(document.external_id, "attachment", "attached", attachment.filename)
+    return entry, "sent"
+
+
+def _attach(call: _Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntry]:
+    document, lease = call.document, call.lease
+    attachment, number = document.attachment, entry.number
+    assert attachment is not None and number is not None
+    entry, outcome = yield from _write_once(
+        call,
+        entry,
+        "attachment",
+        lambda: _attachment_landed(call, entry),
+        lambda: attach_file(
+            document.kind, number, attachment.filename, attachment.content, attachment.content_type
+        ),
+        resumed=resumed,
+    )
+    if isinstance(outcome, errors.RejectedError):
+        # KashFlow refused the file (no Dropbox connected, say): the document is in KashFlow
+        # and stays; the payment still goes, then this is reported. Publishing again sends
+        # only the attachment.
+        yield from lease.record(document.external_id, "attachment", "refused", outcome.code)
+        call.refused_attachment = outcome
+        return entry
+    done = "attached" if outcome == "sent" else "found"
+    yield from lease.record(document.external_id, "attachment", done, attachment.filename)
     # Saved right before the next write (the payment): confirms the lease.
     return (yield from lease.save(entry, attachment_done=True))
 
@@ -543,33 +556,18 @@ def _pay(call: _Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntr
     number = entry.number
     assert number is not None
     ids = payment_ids(document, call.lists)
-    if resumed:
-        until = _resume_until(call, entry, "payment")
-        if (
-            yield from _settled(
-                call, until, "the payment", lambda: _payment_landed(call, number, ids)
-            )
-        ):
-            yield from lease.record(document.external_id, "payment", "found", str(ids["amount"]))
-            return (yield from lease.save(entry, payment_done=True))
-        entry = yield from lease.save(entry)  # confirms the lease right before the write
-    try:
-        yield from renewing(lease.renewal(entry), insert_payment(document.kind, number, **ids))
-    except errors.KashFlowError as exc:
-        if not may_have_applied(exc):
-            raise
-        until = call.settings.clock() + call.settings.settle_time
-        yield from lease.record(document.external_id, "payment", "uncertain", exc.code)
-        if not (
-            yield from _settled(
-                call, until, "the payment", lambda: _payment_landed(call, number, ids)
-            )
-        ):
-            raise errors.PublishUncertainError(
-                f"the payment of {document.external_id!r} may not have reached KashFlow",
-                detail=str(exc),
-            ) from exc
-    yield from lease.record(document.external_id, "payment", "recorded", str(ids["amount"]))
+    entry, outcome = yield from _write_once(
+        call,
+        entry,
+        "payment",
+        lambda: _payment_landed(call, number, ids),
+        lambda: insert_payment(document.kind, number, **ids),
+        resumed=resumed,
+    )
+    if isinstance(outcome, errors.RejectedError):
+        raise outcome
+    done = "recorded" if outcome == "sent" else "found"
+    yield from lease.record(document.external_id, "payment", done, str(ids["amount"]))
     return attrs.evolve(entry, payment_done=True)  # saved with "published" next
 
 
