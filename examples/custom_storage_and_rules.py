@@ -12,7 +12,7 @@ capture app learns, and says what it filled in ``explain``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,6 +32,10 @@ ITEM_CLASSES: Mapping[str, type] = {
     "vat_rates": kfs.VatRate,
     "currencies": kfs.Currency,
 }
+
+
+#: Before any real time: entries never updated sort first.
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def utc(moment: datetime) -> datetime:
@@ -147,6 +151,28 @@ class DictStorage:
     ) -> None:
         with self._lock:
             self._attempts.setdefault((connection_id, external_id), []).append(attempt)
+
+    # What an operator reads (client.journal(), `kashflow-sync journal`): oldest first.
+    def list_journal(
+        self,
+        connection_id: str,
+        *,
+        states: Collection[str] | None = None,
+        updated_before: datetime | None = None,
+        exclude_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[kfs.JournalEntry]:
+        with self._lock:
+            found = [
+                entry
+                for (cid, external_id), entry in self._journal.items()
+                if cid == connection_id
+                and (states is None or entry.state in states)
+                and (updated_before is None or (entry.updated_at or NEVER) < updated_before)
+                and not (exclude_prefix and external_id.startswith(exclude_prefix))
+            ]
+            found.sort(key=lambda e: (e.updated_at or NEVER, e.external_id))
+            return [self._with_attempts(entry) for entry in found[:limit]]
 
     def purge(self, connection_id: str) -> None:
         with self._lock:

@@ -7,13 +7,13 @@ holds the test suite any implementation can run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ._documents import Document, PublishAttempt, ResolvedDocument, Rule
-    from ._journal import ClaimResult, JournalEntry
+    from ._journal import ClaimResult, JournalEntry, JournalState
     from ._models import ListItem
 
 __all__ = ["RuleKind", "RuleResolver", "Storage"]
@@ -97,6 +97,32 @@ class Storage(Protocol):
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:
         """Append one attempt to the entry's history."""
+        ...
+
+    def list_journal(
+        self,
+        connection_id: str,
+        *,
+        states: Collection[JournalState] | None = None,
+        updated_before: datetime | None = None,
+        exclude_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[JournalEntry]:
+        """The connection's journal entries, least recently updated first, with their attempts.
+
+        What an operator reads to see what is stuck (``client.journal()``); the SDK never calls
+        it while publishing. Ties on ``updated_at`` are ordered by ``external_id``.
+
+        Args:
+            connection_id: the connection whose journal is listed.
+            states: only entries in one of these states; None for every state.
+            updated_before: only entries whose ``updated_at`` is earlier than this
+                (timezone-aware) time.
+            exclude_prefix: leave out entries whose ``external_id`` starts with this (the SDK
+                passes its reserved prefix to hide the entries of the contacts it created).
+            limit: at most this many entries (the oldest); None for all.
+
+        """
         ...
 
     def purge(self, connection_id: str) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "SchemaVersionError",
     "attempts_table",
     "ensure_schema",
+    "journal_listing_index",
     "journal_table",
     "lists_table",
     "rules_table",
@@ -135,6 +136,16 @@ journal_table = sa.Table(
     sa.Column("updated_at", _UTCDateTime, nullable=True),
 )
 
+#: What ``list_journal`` reads: the few unfinished entries by state and age, without scanning
+#: the published ones. Added after version 1 shipped; it changes no data, so it is created in
+#: existing version-1 databases too (see :func:`ensure_schema`) without a version bump.
+journal_listing_index = sa.Index(
+    "ix_kashflow_sync_journal_state_updated",
+    journal_table.c.connection_id,
+    journal_table.c.state,
+    journal_table.c.updated_at,
+)
+
 #: Publish attempts, one row each, in insertion order.
 attempts_table = sa.Table(
     "kashflow_sync_journal_attempts",
@@ -186,7 +197,11 @@ def ensure_schema(conn: Connection, *, create: bool, url: str) -> None:
             )
         _metadata.create_all(conn)
         conn.execute(sa.insert(_schema).values(id=1, version=SCHEMA_VERSION))
-    elif version != SCHEMA_VERSION:
+    elif version == SCHEMA_VERSION:
+        if create:
+            # A database created before the index existed gets it once (then this is a lookup).
+            journal_listing_index.create(conn, checkfirst=True)
+    else:
         newer = version > SCHEMA_VERSION
         raise SchemaVersionError(
             f"the kashflow_sync tables in {url} are schema version {version}; "

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timezone
 
 import attrs
 
 from .._convert import as_utc, list_item_class
 from .._documents import PublishAttempt, Rule
-from .._journal import ClaimResult, JournalEntry
+from .._journal import ClaimResult, JournalEntry, JournalState
 from .._models import ListItem
 from ._keys import check_keys
 
@@ -232,6 +232,37 @@ class MemoryStorage:
         with self._lock:
             self._conn(connection_id).attempts.setdefault(external_id, []).append(attempt)
 
+    def list_journal(
+        self,
+        connection_id: str,
+        *,
+        states: Collection[JournalState] | None = None,
+        updated_before: datetime | None = None,
+        exclude_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[JournalEntry]:
+        """The connection's journal entries, least recently updated first, with their attempts.
+
+        See :meth:`kashflow_sync.typing.Storage.list_journal` for the arguments.
+        """
+        before = None if updated_before is None else as_utc(updated_before)
+        wanted = None if states is None else frozenset(states)
+        with self._lock:
+            conn = self._connections.get(connection_id)
+            if conn is None:
+                return []
+            found = [
+                entry
+                for entry in conn.journal.values()
+                if (wanted is None or entry.state in wanted)
+                and (before is None or (entry.updated_at is not None and entry.updated_at < before))
+                and not (exclude_prefix and entry.external_id.startswith(exclude_prefix))
+            ]
+            found.sort(key=_listing_order)
+            if limit is not None:
+                found = found[:limit]
+            return [self._with_attempts(conn, entry) for entry in found]
+
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection."""
         check_keys(connection_id)
@@ -245,6 +276,14 @@ class MemoryStorage:
     def _with_attempts(conn: _Connection, entry: JournalEntry) -> JournalEntry:
         attempts = conn.attempts.get(entry.external_id)
         return attrs.evolve(entry, attempts=tuple(attempts)) if attempts else entry
+
+
+#: Sorts before every real time: entries without one (never stored by the SDK) come first.
+_NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _listing_order(entry: JournalEntry) -> tuple[datetime, str]:
+    return (entry.updated_at or _NO_TIME, entry.external_id)
 
 
 def _stored(

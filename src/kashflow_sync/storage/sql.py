@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as _pg
@@ -53,6 +53,7 @@ from .._models import ListItem
 from ._keys import check_keys
 from ._sql_engine import make_engine
 from ._sql_errors import invalid_url, storage_errors
+from ._sql_journal import entry_values, list_entries, read_entry
 from ._sql_schema import (
     PER_CONNECTION,
     SCHEMA_VERSION,
@@ -324,7 +325,7 @@ class SQLStorage:
         now = as_utc(now)
         lease_until = as_utc(lease_until)
         j = journal_table.c
-        values = _entry_values(entry)
+        values = entry_values(entry)
         values.update(
             owner=owner,
             lease_until=lease_until,
@@ -350,7 +351,7 @@ class SQLStorage:
             acquired = conn.execute(create).rowcount == 1
             if not acquired:
                 acquired = conn.execute(take_over).rowcount == 1
-            stored = self._read_entry(conn, entry.connection_id, entry.external_id)
+            stored = read_entry(conn, entry.connection_id, entry.external_id)
         if stored is None:  # pragma: no cover - the row was written in this transaction
             raise RuntimeError("journal entry vanished inside its own transaction")
         return ClaimResult(entry=stored, acquired=acquired)
@@ -359,7 +360,7 @@ class SQLStorage:
         """The journal entry with its attempts in order, or None."""
         check_keys(connection_id, external_id=external_id)
         with self._tx(write=False) as conn:
-            return self._read_entry(conn, connection_id, external_id)
+            return read_entry(conn, connection_id, external_id)
 
     def update_journal(self, entry: JournalEntry, owner: str) -> bool:
         """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise.
@@ -369,7 +370,7 @@ class SQLStorage:
         """
         check_keys(entry.connection_id, external_id=entry.external_id)
         j = journal_table.c
-        values = _entry_values(entry)
+        values = entry_values(entry)
         del values["connection_id"], values["external_id"]
         values.update(
             owner=entry.owner,
@@ -420,53 +421,37 @@ class SQLStorage:
             stamp = stamp.replace(tzinfo=timezone.utc)
         return stamp.astimezone(timezone.utc)
 
+    def list_journal(
+        self,
+        connection_id: str,
+        *,
+        states: Collection[JournalState] | None = None,
+        updated_before: datetime | None = None,
+        exclude_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[JournalEntry]:
+        """The connection's journal entries, least recently updated first, with their attempts.
+
+        See :meth:`kashflow_sync.typing.Storage.list_journal` for the arguments. The entries
+        are found through the index on ``(connection_id, state, updated_at)``, so listing the
+        few unfinished entries stays cheap beside millions of published ones.
+        """
+        with self._tx(write=False) as conn:
+            return list_entries(
+                conn,
+                connection_id,
+                states=states,
+                updated_before=updated_before,
+                exclude_prefix=exclude_prefix,
+                limit=limit,
+            )
+
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection, in one transaction."""
         check_keys(connection_id)
         with self._tx(write=True) as conn:
             for table in PER_CONNECTION:
                 conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
-
-    @staticmethod
-    def _read_entry(conn: Connection, connection_id: str, external_id: str) -> JournalEntry | None:
-        j = journal_table.c
-        row = (
-            conn.execute(
-                sa.select(journal_table).where(
-                    j.connection_id == connection_id, j.external_id == external_id
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        a = attempts_table.c
-        attempts = conn.execute(
-            sa.select(a.at, a.step, a.outcome, a.detail)
-            .where(a.connection_id == connection_id, a.external_id == external_id)
-            .order_by(a.id)
-        ).all()
-        return JournalEntry(
-            connection_id=row["connection_id"],
-            external_id=row["external_id"],
-            kind=cast("Literal['purchase', 'sales']", row["kind"]),
-            fingerprint=row["fingerprint"],
-            state=cast("JournalState", row["state"]),
-            owner=row["owner"],
-            lease_until=row["lease_until"],
-            contact_id=row["contact_id"],
-            number=row["number"],
-            kashflow_id=row["kashflow_id"],
-            attachment_done=bool(row["attachment_done"]),
-            payment_done=bool(row["payment_done"]),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            attempts=tuple(
-                PublishAttempt(at=at, step=step, outcome=outcome, detail=detail)
-                for at, step, outcome, detail in attempts
-            ),
-        )
 
 
 def _engine_for(url: str | URL) -> Engine:
@@ -495,19 +480,3 @@ def _engine_for(url: str | URL) -> Engine:
             code="database_driver_missing",
             remedy="Install the PostgreSQL driver: pip install 'kashflow-sync[postgres]'.",
         ) from exc
-
-
-def _entry_values(entry: JournalEntry) -> dict[str, Any]:
-    """The journal row for *entry*, timestamps and owner aside."""
-    return {
-        "connection_id": entry.connection_id,
-        "external_id": entry.external_id,
-        "kind": entry.kind,
-        "fingerprint": entry.fingerprint,
-        "state": entry.state,
-        "contact_id": entry.contact_id,
-        "number": entry.number,
-        "kashflow_id": entry.kashflow_id,
-        "attachment_done": entry.attachment_done,
-        "payment_done": entry.payment_done,
-    }

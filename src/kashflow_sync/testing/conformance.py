@@ -19,8 +19,9 @@ database shared between test runs needs no cleaning::
 
 The suite pins the behaviour the SDK relies on: lists round-trip exactly and in order, writes are
 atomic, rules match contacts case-insensitively, journal claims are exclusive (also under
-concurrency), updates are compare-and-set on the owner, and connections never see each other's
-data. This module imports pytest; only test suites should import it.
+concurrency), updates are compare-and-set on the owner, the journal lists by state and age
+(``list_journal``, for operators), and connections never see each other's data. This module
+imports pytest; only test suites should import it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from .._models import (
     VatRate,
 )
 from ..typing import Storage
+from ._conformance_journal import JournalListingConformance
 
 __all__ = ["StorageConformance", "sample_items"]
 
@@ -127,7 +129,7 @@ def _claim(storage: Storage, entry: JournalEntry, owner: str, now: datetime = T0
     return storage.claim_journal(entry, owner, now, now + LEASE)
 
 
-class StorageConformance:
+class StorageConformance(JournalListingConformance):
     """Tests any Storage must pass; subclass it and provide a ``storage`` fixture."""
 
     @pytest.fixture
