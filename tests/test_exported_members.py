@@ -29,6 +29,7 @@ EXPECTED = [
     "Document",
     "ItemList",
     "JournalEntry",
+    "JournalSummary",
     "KashFlowClient",
     "Line",
     "ListChanges",

@@ -39,6 +39,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._engine.listsync import SyncProgress
     from ._facts import AccountFacts
     from ._journal import ClaimResult, JournalEntry
+    from ._journal_view import JournalSummary
     from ._lists import Lists, ListsSnapshot
     from ._models import (
         BankAccount,
@@ -78,6 +79,7 @@ _LAZY: dict[str, str] = {
     "Document": "._documents",
     "ItemList": "._models",
     "JournalEntry": "._journal",
+    "JournalSummary": "._journal_view",
     "KASHFLOW_SOAP_URL": "._config",
     "KashFlowClient": "._client",
     "Line": "._documents",
@@ -157,6 +159,7 @@ __all__ = [
     "Document",
     "ItemList",
     "JournalEntry",
+    "JournalSummary",
     "KashFlowClient",
     "Line",
     "ListChanges",

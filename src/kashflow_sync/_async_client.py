@@ -3,15 +3,16 @@
 KashFlow calls are awaited on an ``httpx.AsyncClient``; the (sync) ``Storage`` runs in a worker
 thread, so every storage implementation, a host's own included, works unchanged. Offline work
 (``validate``, ``resolve``, ``lists``, ``rules``, ``status``, ``publish_history``) stays plain
-calls, as in the sync client. Both clients share the journal: a document one published is
-``already_published`` for the other.
+calls, as in the sync client; ``journal()``, an operator's listing that may be long, is awaited
+so a database storage never blocks the loop. Both clients share the journal: a document one
+published is ``already_published`` for the other.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import httpx
@@ -32,6 +33,7 @@ from ._engine.ids import Pending
 from ._engine.journal import DEFAULT_LEASE, new_owner
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._journal_view import JournalSummary
 from ._logcontext import log_context
 from ._models import SyncReport
 from ._retry import RetryPolicy
@@ -261,3 +263,42 @@ class AsyncKashFlowClient(BaseClient):
         if not pending:
             return batch
         return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))
+
+    # ------------------------------------------------------------------ operators
+
+    async def journal(
+        self,
+        state: str | Collection[str] | None = None,
+        older_than: timedelta | datetime | None = None,
+        *,
+        limit: int | None = None,
+        include_contacts: bool = False,
+    ) -> list[JournalSummary]:
+        """The connection's journal, least recently updated first: what is stuck, and why.
+
+        Awaited, unlike ``publish_history``: a listing can be long, so a blocking storage (a
+        database) is read in a worker thread and the event loop never waits on it.
+
+        Args:
+            state: a journal state (``"claimed"``, ``"sending"``, ``"created"``,
+                ``"published"``) or several; None for every state.
+            older_than: only entries unchanged for at least this long (a ``timedelta``), or
+                last changed before this moment (a timezone-aware ``datetime``).
+            limit: at most this many entries, the oldest; None for all.
+            include_contacts: also list the journal entries of suppliers and customers the
+                SDK created (external ids starting ``kashflow_sync:contact:``).
+
+        Returns:
+            A :class:`~kashflow_sync.JournalSummary` per entry: state, number, attempts, the
+            last error's code and message, and a remedy.
+
+        Raises:
+            StorageError: ``journal_listing_unsupported`` when the storage (a host's own,
+                written before ``Storage.list_journal`` existed) cannot list the journal.
+            ValueError: an unknown state, a negative age or a limit below 1.
+
+        """
+        args = (state, older_than, limit, include_contacts)
+        if not getattr(self.storage, "blocking", True):
+            return self._journal(*args)
+        return await asyncio.to_thread(self._journal, *args)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from ._documents import (
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
 from ._engine.journal import DEFAULT_LEASE, Lease, utcnow
-from ._engine.keys import STATUS, duplicate_key
+from ._engine.keys import RESERVED_PREFIX, STATUS, duplicate_key
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
@@ -49,6 +49,7 @@ from ._engine.settle import DEFAULT_SETTLE_TIME
 from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
 from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
+from ._journal_view import JournalSummary, journal_states, summarise, updated_before
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
@@ -476,3 +477,42 @@ class BaseClient:
         """Every recorded step of publishing *external_id*, oldest first."""
         entry = self.storage.get_journal(self.connection_id, external_id)
         return [] if entry is None else list(entry.attempts)
+
+    def _journal(
+        self,
+        state: str | Collection[str] | None,
+        older_than: timedelta | datetime | None,
+        limit: int | None,
+        include_contacts: bool,
+    ) -> list[JournalSummary]:
+        """What ``journal()`` returns, read from storage (both clients call this)."""
+        states = journal_states(state)
+        # The clock leases are judged on (the database's, for SQLStorage): a lease shown as held
+        # is one a worker still holds, and ages compare with the times the workers stored.
+        self._sync_clock()
+        now = self._clock()
+        before = updated_before(older_than, now)
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValueError(f"limit must be a positive int or None, not {limit!r}")
+        lister = getattr(self.storage, "list_journal", None)
+        if lister is None:
+            kind = type(self.storage).__name__
+            raise errors.StorageError(
+                f"{kind} cannot list the publish journal: it has no list_journal method",
+                code="journal_listing_unsupported",
+                remedy=(
+                    f"Add list_journal to {kind} (see kashflow_sync.typing.Storage.list_journal; "
+                    "the conformance suite in kashflow_sync.testing.conformance tests it). "
+                    "Publishing works without it."
+                ),
+            )
+        entries = lister(
+            self.connection_id,
+            states=states,
+            updated_before=before,
+            exclude_prefix=None if include_contacts else RESERVED_PREFIX,
+            limit=limit,
+        )
+        return [summarise(entry, now) for entry in entries]

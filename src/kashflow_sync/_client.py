@@ -7,8 +7,8 @@ lists, rules and the publish journal in a :class:`~kashflow_sync.typing.Storage`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import httpx
@@ -29,6 +29,7 @@ from ._engine.ids import Pending
 from ._engine.journal import DEFAULT_LEASE, new_owner
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._journal_view import JournalSummary
 from ._logcontext import log_context
 from ._models import SyncReport
 from ._retry import RetryPolicy
@@ -282,3 +283,40 @@ class KashFlowClient(BaseClient):
         if not pending:
             return batch
         return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
+
+    # ------------------------------------------------------------------ operators
+
+    def journal(
+        self,
+        state: str | Collection[str] | None = None,
+        older_than: timedelta | datetime | None = None,
+        *,
+        limit: int | None = None,
+        include_contacts: bool = False,
+    ) -> list[JournalSummary]:
+        """The connection's journal, least recently updated first: what is stuck, and why.
+
+        Reads storage only (no network). ``client.journal("sending")`` lists the documents
+        whose outcome is uncertain; ``older_than=timedelta(hours=1)`` leaves out those a
+        worker may still be on.
+
+        Args:
+            state: a journal state (``"claimed"``, ``"sending"``, ``"created"``,
+                ``"published"``) or several; None for every state.
+            older_than: only entries unchanged for at least this long (a ``timedelta``), or
+                last changed before this moment (a timezone-aware ``datetime``).
+            limit: at most this many entries, the oldest; None for all.
+            include_contacts: also list the journal entries of suppliers and customers the
+                SDK created (external ids starting ``kashflow_sync:contact:``).
+
+        Returns:
+            A :class:`~kashflow_sync.JournalSummary` per entry: state, number, attempts, the
+            last error's code and message, and a remedy.
+
+        Raises:
+            StorageError: ``journal_listing_unsupported`` when the storage (a host's own,
+                written before ``Storage.list_journal`` existed) cannot list the journal.
+            ValueError: an unknown state, a negative age or a limit below 1.
+
+        """
+        return self._journal(state, older_than, limit, include_contacts)
