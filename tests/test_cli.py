@@ -589,7 +589,17 @@ def test_commands_are_registered_in_one_list() -> None:
         if isinstance(action, argparse._SubParsersAction)
         for name in action.choices
     }
-    assert names == {"demo", "connect", "refresh", "status", "publish", "schema", "doctor", "fake"}
+    assert names == {
+        "demo",
+        "connect",
+        "refresh",
+        "status",
+        "publish",
+        "journal",
+        "schema",
+        "doctor",
+        "fake",
+    }
     assert len(cli.COMMANDS) == len(names)
 
 

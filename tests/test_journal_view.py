@@ -15,7 +15,6 @@ from kashflow_sync._journal_view import summarise
 from kashflow_sync.testing import FakeKashFlow
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
-AGAIN = "publish it again"
 
 
 def _entry(
@@ -54,7 +53,7 @@ def _entry(
         (
             _entry("created", ("publish", "failed", "transient: KashFlow busy"), number=1001),
             "transient",
-            "number 1001",
+            "in KashFlow already",
         ),
         (
             _entry("claimed", ("publish", "failed", "authentication_failed: refused")),

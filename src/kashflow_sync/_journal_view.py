@@ -156,8 +156,8 @@ def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) 
         return _AGAIN
     if entry.state == "created":
         return (
-            f"It is in KashFlow as number {entry.number}; publish it again to finish its "
-            "attachment or payment (the document itself is not sent again)."
+            "It is in KashFlow already (see its number); publish it again to finish its "
+            "attachment or payment: the document itself is not sent again."
         )
     if failure is not None:
         return remedy_for(failure[0]) or errors.KashFlowError.default_remedy

@@ -7,6 +7,7 @@ Commands::
     kashflow-sync refresh [--only LIST]     re-pull lists and show what changed
     kashflow-sync status [--check]          what the local database knows about the connection
     kashflow-sync publish FILE|FOLDER ...   validate and publish documents (``--dry-run``)
+    kashflow-sync journal [--state STATE]   what has not finished publishing, and what to do
     kashflow-sync schema                    the JSON Schema of document files
     kashflow-sync doctor [--probe-writes]   check the connection, learn how the account answers
 
@@ -83,6 +84,7 @@ COMMANDS: list[str] = [
     "kashflow_sync._cli_commands:register_refresh",
     "kashflow_sync._cli_commands:register_status",
     "kashflow_sync._cli_publish:register",
+    "kashflow_sync._cli_journal:register",
     "kashflow_sync._cli_commands:register_schema",
     "kashflow_sync._cli_doctor:register",
     "kashflow_sync.testing._serve:add_fake_parser",
