@@ -1,0 +1,60 @@
+"""Publishing and list refresh on Celery workers (the extra ``kashflow-sync[celery]``).
+
+A host registers the tasks on its own Celery app, with a factory that builds a
+:class:`~kashflow_sync.KashFlowClient` for a connection id (the host owns the credentials;
+tasks carry only the connection id and the document)::
+
+    from kashflow_sync.celery import register
+
+    tasks = register(celery_app, client_factory)
+    tasks.publish.delay(connection_id, kfs.document_to_json(doc))  # result: a JSON dict
+    tasks.refresh.delay(connection_id)
+    tasks.schedule_refreshes(list_connection_ids)                   # every 48 h, on beat
+
+Publishing through tasks keeps the exactly-once promise when workers die and Celery delivers a
+task again: see :mod:`kashflow_sync.celery._tasks` for what ends as a result, a retry or a
+failure. ``import kashflow_sync`` never imports Celery; only this module needs it.
+"""
+
+from __future__ import annotations
+
+try:
+    import celery as _celery  # noqa: F401  (the friendly error below, before any other import)
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "kashflow_sync.celery needs Celery: pip install 'kashflow-sync[celery]'"
+    ) from _missing
+
+from ._results import (
+    ErrorJSON,
+    ListChangesJSON,
+    ProblemJSON,
+    PublishTaskResult,
+    RefreshTaskResult,
+)
+from ._tasks import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REFRESH_EVERY,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_RETRY_BACKOFF_MAX,
+    KashFlowTasks,
+    backoff,
+    register,
+    should_retry,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_REFRESH_EVERY",
+    "DEFAULT_RETRY_BACKOFF",
+    "DEFAULT_RETRY_BACKOFF_MAX",
+    "ErrorJSON",
+    "KashFlowTasks",
+    "ListChangesJSON",
+    "ProblemJSON",
+    "PublishTaskResult",
+    "RefreshTaskResult",
+    "backoff",
+    "register",
+    "should_retry",
+]

@@ -1,0 +1,300 @@
+"""The publish and refresh tasks, registered on the host's Celery app by :func:`register`.
+
+Celery delivers a task at least once: with ``acks_late`` a message is acknowledged only after
+the task returns, so a worker that dies mid-task (``reject_on_worker_lost``, or a lost broker
+connection) has the message delivered again, possibly while the first run still goes on. The
+publish journal turns that into exactly once: the second run finds the document published
+(``already_published``), waits out the first run's lease, or looks the document up in KashFlow
+before it would send it again. Nothing here needs a lock of its own.
+
+What ends how:
+
+- A document's outcome is the task's *result* (state ``SUCCESS``): published, already
+  published, or failed with the error's code, message and remedy. A failed document is data
+  for the host, not a crash.
+- Errors that mean "not now" (``TransientError``, ``PublishUncertainError``, ``ProtocolError``
+  and an unreachable database, when ``retryable``) are retried with exponential backoff and
+  jitter; when the retries run out the result says ``failed`` with ``retryable: true`` and the
+  journal keeps the document's state for ``client.journal()``.
+- Only a bug ends a task in Celery's ``FAILURE`` state: an exception that is not a
+  ``KashFlowError`` (in the SDK, the host's client factory or its storage), with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+import attrs
+from celery import Celery, Task
+from celery.schedules import BaseSchedule
+
+from .. import errors
+from .._client import KashFlowClient
+from .._docjson import document_from_json
+from .._documents import Document, PurchaseInvoice, SalesInvoice
+from ._results import (
+    PublishTaskResult,
+    RefreshTaskResult,
+    failed_publish,
+    failed_refresh,
+    published,
+    refreshed,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_REFRESH_EVERY",
+    "DEFAULT_RETRY_BACKOFF",
+    "DEFAULT_RETRY_BACKOFF_MAX",
+    "KashFlowTasks",
+    "backoff",
+    "register",
+    "should_retry",
+]
+
+log = logging.getLogger("kashflow_sync.celery")
+
+#: Task retries after the first run, for errors that mean "not now".
+DEFAULT_MAX_RETRIES = 8
+#: Seconds before the first retry; each further one doubles, up to the maximum.
+DEFAULT_RETRY_BACKOFF = 5.0
+#: The longest wait between two runs, in seconds. Kept well under Redis's default visibility
+#: timeout (1 h) and RabbitMQ's consumer timeout (30 min), which would redeliver a task held
+#: that long by a worker waiting for its countdown.
+DEFAULT_RETRY_BACKOFF_MAX = 600.0
+#: How often the lists of every connection are refreshed (Dext refreshes about every 48 h).
+DEFAULT_REFRESH_EVERY = timedelta(hours=48)
+
+#: The errors worth another run later: the SDK already retried the calls it safely could.
+_NOT_NOW = (
+    errors.TransientError,
+    errors.PublishUncertainError,
+    errors.ProtocolError,
+    errors.StorageError,
+)
+
+ClientFactory = Callable[[str], KashFlowClient]
+Connections = Iterable[str] | Callable[[], Iterable[str]]
+
+
+def should_retry(exc: errors.KashFlowError) -> bool:
+    """Whether a task that failed with *exc* should run again later.
+
+    Only errors that mean "not now" and say they are ``retryable``: never a validation
+    problem, a refusal, or refused credentials (KashFlow locks accounts after repeated bad
+    logins).
+    """
+    return isinstance(exc, _NOT_NOW) and exc.retryable
+
+
+def backoff(retries: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds before run number ``retries + 2``: exponential, capped, with "equal jitter".
+
+    Half the exponential delay is kept and the other half drawn at random, so tasks that
+    failed together spread out without any retrying at once (full jitter may draw ~0 s, which
+    would only meet the same outage or the same settle time again).
+    """
+    ceiling = min(cap, base * 2.0**retries)
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def _client(client_factory: ClientFactory, connection_id: str) -> KashFlowClient:
+    client = client_factory(connection_id)
+    if not isinstance(client, KashFlowClient):
+        raise TypeError(
+            "client_factory must return a kashflow_sync.KashFlowClient (workers run the sync "
+            f"client), not {type(client).__name__}"
+        )
+    return client
+
+
+def _document(document: Any) -> Document:
+    if isinstance(document, (PurchaseInvoice, SalesInvoice)):
+        return document  # a pickle serializer carries the object itself
+    if not isinstance(document, Mapping):
+        raise errors.ValidationError(
+            [],
+            message=(
+                "the publish task takes a document as JSON data (kfs.document_to_json(doc)), "
+                f"not {type(document).__name__}"
+            ),
+        )
+    return document_from_json(document)
+
+
+@attrs.frozen
+class KashFlowTasks:
+    """The tasks :func:`register` added to the host's Celery app.
+
+    Attributes:
+        app: the host's Celery app.
+        publish: ``publish(connection_id, document_json)``; its result is a
+            :class:`~kashflow_sync.celery.PublishTaskResult`.
+        refresh: ``refresh(connection_id, only=None)``; its result is a
+            :class:`~kashflow_sync.celery.RefreshTaskResult`.
+        prefix: the tasks' name prefix (``"kashflow_sync"``: ``kashflow_sync.publish``).
+
+    """
+
+    app: Celery
+    publish: Task[..., PublishTaskResult]
+    refresh: Task[..., RefreshTaskResult]
+    prefix: str
+    queue: str | None = None
+
+    def schedule_refreshes(
+        self,
+        connections: Connections,
+        *,
+        every: timedelta | BaseSchedule = DEFAULT_REFRESH_EVERY,
+    ) -> Task[..., dict[str, int]]:
+        """Refresh every connection's lists on a Celery beat schedule.
+
+        Adds the task ``<prefix>.refresh_all`` and a ``beat_schedule`` entry that runs it
+        *every* interval; it enqueues one ``refresh`` task per connection, and workers take
+        them at their own pace (the queue is the throttle: each refresh talks to its own
+        KashFlow account). Call it where the app is defined, so that workers and ``celery
+        beat`` both run it.
+
+        Args:
+            connections: the connection ids, or a callable returning them, called at each run
+                (so connections added later are refreshed too).
+            every: a ``timedelta``, or any Celery schedule (e.g. ``crontab(hour=3)``).
+
+        Returns:
+            The ``refresh_all`` task; its result is ``{"scheduled": N}``.
+
+        """
+        refresh = self.refresh
+        options: dict[str, Any] = {} if self.queue is None else {"queue": self.queue}
+
+        @self.app.task(name=f"{self.prefix}.refresh_all", **options)
+        def refresh_all() -> dict[str, int]:
+            ids = list(connections() if callable(connections) else connections)
+            for connection_id in ids:
+                refresh.apply_async((connection_id,), **options)
+            log.info("scheduled a list refresh of %d connection(s)", len(ids))
+            return {"scheduled": len(ids)}
+
+        schedule = dict(self.app.conf.beat_schedule or {})
+        schedule[f"{self.prefix}.refresh_all"] = {
+            "task": f"{self.prefix}.refresh_all",
+            "schedule": every,
+            "options": options,
+        }
+        self.app.conf.beat_schedule = schedule
+        task: Task[..., dict[str, int]] = refresh_all
+        return task
+
+
+def register(
+    app: Celery,
+    client_factory: ClientFactory,
+    *,
+    prefix: str = "kashflow_sync",
+    queue: str | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+    retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX,
+) -> KashFlowTasks:
+    """Register the publish and refresh tasks on *app*.
+
+    Args:
+        app: the host's Celery app; call this where the app is defined, so that every
+            worker registers the same tasks.
+        client_factory: builds a :class:`~kashflow_sync.KashFlowClient` for a connection id.
+            The host owns credentials: tasks carry only the connection id. It is called once
+            per task, and the client is closed when the task ends; give it a storage and an
+            ``httpx.Client`` made once per worker process (see the Running at scale page).
+        prefix: the tasks are named ``<prefix>.publish`` and ``<prefix>.refresh``.
+        queue: the queue the tasks are routed to (default: the app's default queue).
+        max_retries: runs after the first, for errors that mean "not now".
+        retry_backoff: seconds before the first retry; doubled each time.
+        retry_backoff_max: the longest wait between runs, in seconds.
+
+    Returns:
+        The registered tasks: ``tasks.publish.delay(connection_id, kfs.document_to_json(doc))``.
+
+    """
+    if max_retries < 0 or retry_backoff < 0 or retry_backoff_max < retry_backoff:
+        raise ValueError(
+            "max_retries and retry_backoff must not be negative, and retry_backoff_max not "
+            "below retry_backoff"
+        )
+    options: dict[str, Any] = {
+        "bind": True,
+        # Acknowledge after the task, and give the message back if the worker process dies:
+        # at-least-once delivery, which the journal turns into exactly-once publishing.
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": max_retries,
+    }
+    if queue is not None:
+        options["queue"] = queue
+
+    def again(task: Task[..., Any], exc: errors.KashFlowError) -> bool:
+        return should_retry(exc) and task.request.retries < max_retries
+
+    def retry(task: Task[..., Any], exc: errors.KashFlowError, what: str) -> Exception:
+        countdown = backoff(task.request.retries, retry_backoff, retry_backoff_max)
+        log.info(
+            "%s: %s (%s); run %d of %d in %.1fs",
+            what,
+            exc.message,
+            exc.code,
+            task.request.retries + 2,
+            max_retries + 1,
+            countdown,
+        )
+        return task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
+
+    @app.task(name=f"{prefix}.publish", **options)
+    def publish(self: Task[..., Any], connection_id: str, document: Any) -> PublishTaskResult:
+        external_id = document.get("external_id") if isinstance(document, Mapping) else None
+        try:
+            doc = _document(document)
+        except errors.ValidationError as exc:
+            log.warning("%s: not a document: %s", external_id, exc.message)
+            return failed_publish(external_id if isinstance(external_id, str) else None, exc)
+        try:
+            with _client(client_factory, connection_id) as client:
+                result = client.publish(doc)
+        except errors.KashFlowError as exc:
+            if again(self, exc):
+                raise retry(self, exc, f"{connection_id}/{doc.external_id}") from exc
+            log.warning(
+                "%s/%s not published: %s (%s) -> %s",
+                connection_id,
+                doc.external_id,
+                exc.message,
+                exc.code,
+                exc.remedy,
+            )
+            return failed_publish(doc.external_id, exc)
+        return published(result)
+
+    @app.task(name=f"{prefix}.refresh", **options)
+    def refresh(
+        self: Task[..., Any], connection_id: str, only: list[str] | None = None
+    ) -> RefreshTaskResult:
+        try:
+            with _client(client_factory, connection_id) as client:
+                report = client.refresh_lists(only)
+        except errors.KashFlowError as exc:
+            if again(self, exc):
+                raise retry(self, exc, f"{connection_id} refresh") from exc
+            log.warning(
+                "%s: lists not refreshed: %s (%s) -> %s",
+                connection_id,
+                exc.message,
+                exc.code,
+                exc.remedy,
+            )
+            return failed_refresh(connection_id, exc)
+        return refreshed(connection_id, report)
+
+    return KashFlowTasks(app=app, publish=publish, refresh=refresh, prefix=prefix, queue=queue)

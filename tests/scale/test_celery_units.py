@@ -1,0 +1,142 @@
+"""The pure parts of kashflow_sync.celery: the retry decision, the backoff, the result JSON."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+import kashflow_sync as kfs
+from kashflow_sync import errors
+from kashflow_sync.celery import backoff, should_retry
+from kashflow_sync.celery._results import error_json, failed_publish, published
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry"),
+    [
+        (errors.TransientError("503"), True),
+        (errors.PublishUncertainError("lost answer"), True),
+        (errors.PublishUncertainError("two", code="publish_ambiguous", retryable=False), False),
+        (errors.ProtocolError("garbage"), True),
+        (errors.StorageError("down", code="database_unavailable", retryable=True), True),
+        (errors.StorageError("bad url", code="database_url_invalid"), False),
+        (errors.AuthenticationError("refused"), False),
+        (errors.RejectedError("no"), False),
+        (errors.NotConnectedError("never"), False),
+        (errors.ValidationError([]), False),
+    ],
+    ids=lambda v: getattr(v, "code", None),
+)
+def test_only_not_now_errors_are_retried(exc: errors.KashFlowError, retry: bool) -> None:
+    """Transient, uncertain, protocol and database-down errors retry; nothing else does."""
+    assert should_retry(exc) is retry
+
+
+@pytest.mark.parametrize("retries", range(8))
+def test_backoff_doubles_within_half_and_whole_of_its_ceiling(retries: int) -> None:
+    """Run n waits between half and all of min(cap, base * 2**n) seconds."""
+    rng = random.Random(retries)
+    ceiling = min(60.0, 5.0 * 2**retries)
+    waits = [backoff(retries, 5.0, 60.0, rng) for _ in range(200)]
+    assert all(ceiling / 2 <= w <= ceiling for w in waits)
+    assert max(waits) - min(waits) > ceiling / 4  # jittered, not fixed
+
+
+def test_published_result_is_plain_json() -> None:
+    """A publish result survives json.dumps exactly, with the contract's five keys."""
+    out = published(kfs.PublishResult("doc-1", "purchase", 12, 345, "already_published"))
+    assert json.loads(json.dumps(out)) == {
+        "external_id": "doc-1",
+        "status": "already_published",
+        "number": 12,
+        "kashflow_id": 345,
+        "error": None,
+    }
+
+
+def test_failed_result_carries_code_message_remedy_retryable() -> None:
+    """A failed result holds the error's stable fields, never an exception object."""
+    out = failed_publish(
+        "doc-2", errors.TransientError("KashFlow answered HTTP 503", code="http_503")
+    )
+    assert out["error"] == {
+        "code": "http_503",
+        "message": "KashFlow answered HTTP 503",
+        "remedy": errors.TransientError.default_remedy,
+        "retryable": True,
+    }
+    assert json.loads(json.dumps(out)) == out
+
+
+def test_validation_error_json_lists_problems() -> None:
+    """A validation failure's JSON lists every problem with its field and remedy."""
+    problem = kfs.Problem("unknown_category", "lines[0].category", "no 9999", "Pick another.")
+    data = error_json(errors.ValidationError([problem], external_id="d"))
+    assert data["problems"] == [
+        {
+            "code": "unknown_category",
+            "field": "lines[0].category",
+            "message": "no 9999",
+            "remedy": "Pick another.",
+        }
+    ]
+
+
+def test_document_json_round_trips_for_the_task_payload() -> None:
+    """A document sent through the task payload comes back equal, attachment and payment too."""
+    doc = kfs.PurchaseInvoice(
+        external_id="p-1",
+        supplier="Acme Paper Ltd",
+        reference="INV-1",
+        issue_date=None,
+        lines=[kfs.Line(net=Decimal("10.00"), vat_rate=Decimal("20"), category=7500)],
+        attachment=kfs.Attachment("a.pdf", b"%PDF-1.4 x", "application/pdf"),
+        payment=kfs.Payment(method="Credit card", bank_account=1200),
+    )
+    payload = json.loads(json.dumps(kfs.document_to_json(doc)))
+    assert kfs.document_from_json(payload) == doc
+
+
+_HIDE_CELERY = """
+import importlib.abc, sys
+
+class HideCelery(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "celery" or name.startswith("celery."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, HideCelery())
+"""
+
+
+def test_the_package_works_without_celery() -> None:
+    """With Celery not installed, kashflow_sync, its CLI and the fake import and run."""
+    code = _HIDE_CELERY + (
+        "import kashflow_sync as kfs\n"
+        "from kashflow_sync import cli\n"
+        "from kashflow_sync.testing import FakeKashFlow\n"
+        "fake = FakeKashFlow()\n"
+        "with kfs.KashFlowClient(fake.credentials, endpoint=fake.url,"
+        " http_client=fake.http_client()) as c:\n"
+        "    c.connect()\n"
+        "assert cli.build_parser() is not None\n"
+        "assert not [m for m in sys.modules if m == 'celery' or m.startswith('celery.')]\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_importing_the_celery_module_without_celery_names_the_extra() -> None:
+    """Importing kashflow_sync.celery without Celery says which extra to install."""
+    code = _HIDE_CELERY + "import kashflow_sync.celery\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "pip install 'kashflow-sync[celery]'" in proc.stderr
