@@ -12,8 +12,10 @@ tasks carry only the connection id and the document)::
     tasks.schedule_refreshes(list_connection_ids)                   # every 48 h, on beat
 
 Publishing through tasks keeps the exactly-once promise when workers die and Celery delivers a
-task again: see :mod:`kashflow_sync.celery._tasks` for what ends as a result, a retry or a
-failure. ``import kashflow_sync`` never imports Celery; only this module needs it.
+task again. A document's outcome is the task's result (published, already published, or failed
+with its error's code and remedy); errors that mean "not now" are retried with backoff; only a
+bug ends a task in Celery's ``FAILURE`` state (the "Running at scale" page of the docs has the
+details). ``import kashflow_sync`` never imports Celery; only this module needs it.
 """
 
 from __future__ import annotations
