@@ -37,3 +37,7 @@ notice = kfs.Problem(
     remedy="r",
     severity="info",  # mistake
 )
+
+
+def ages(client: kfs.KashFlowClient) -> None:
+    client.journal(older_than=3600)  # mistake: an age is a timedelta (or a datetime)
