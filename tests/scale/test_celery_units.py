@@ -47,6 +47,17 @@ def test_backoff_doubles_within_half_and_whole_of_its_ceiling(retries: int) -> N
     assert max(waits) - min(waits) > ceiling / 4  # jittered, not fixed
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"), [(30.0, 30.0, 30.0), (900.0, 60.0, 60.0), (0.5, 2.5, 5.0)]
+)
+def test_backoff_waits_at_least_retry_after_up_to_the_cap(
+    retry_after: float, low: float, high: float
+) -> None:
+    """An error's retry_after is waited at least, never beyond the cap."""
+    wait = backoff(0, 5.0, 60.0, random.Random(1), retry_after=retry_after)
+    assert low <= wait <= high
+
+
 def test_published_result_is_plain_json() -> None:
     """A publish result survives json.dumps exactly, with the contract's five keys."""
     out = published(kfs.PublishResult("doc-1", "purchase", 12, 345, "already_published"))

@@ -91,15 +91,27 @@ def should_retry(exc: errors.KashFlowError) -> bool:
     return isinstance(exc, _NOT_NOW) and exc.retryable
 
 
-def backoff(retries: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+def backoff(
+    retries: int,
+    base: float,
+    cap: float,
+    rng: random.Random | None = None,
+    *,
+    retry_after: float | None = None,
+) -> float:
     """Seconds before run number ``retries + 2``: exponential, capped, with "equal jitter".
 
     Half the exponential delay is kept and the other half drawn at random, so tasks that
     failed together spread out without any retrying at once (full jitter may draw ~0 s, which
-    would only meet the same outage or the same settle time again).
+    would only meet the same outage again). An error's ``retry_after`` (KashFlow's
+    ``Retry-After``, or how long until an uncertain send has settled) is waited at least, up to
+    *cap*: running sooner could only fail the same way.
     """
     ceiling = min(cap, base * 2.0**retries)
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    wait = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    if retry_after is not None:
+        wait = max(wait, min(float(retry_after), cap))
+    return wait
 
 
 def _client(client_factory: ClientFactory, connection_id: str) -> KashFlowClient:
@@ -240,7 +252,9 @@ def register(
         return should_retry(exc) and task.request.retries < max_retries
 
     def retry(task: Task[..., Any], exc: errors.KashFlowError, what: str) -> Exception:
-        countdown = backoff(task.request.retries, retry_backoff, retry_backoff_max)
+        countdown = backoff(
+            task.request.retries, retry_backoff, retry_backoff_max, retry_after=exc.retry_after
+        )
         log.info(
             "%s: %s (%s); run %d of %d in %.1fs",
             what,
