@@ -56,7 +56,11 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
             storage=storage,
             http_client=http,
             connection_id=connection_id,
+            timeout=config.get("timeout", 5.0),
             publish_lease=timedelta(seconds=config.get("lease", 8.0)),
+            # A send whose outcome was lost is resent only after this; the default (minutes)
+            # would outlast the test, not change what it proves.
+            settle_time=timedelta(seconds=config.get("settle", 3.0)),
             retry=kfs.RetryPolicy(max_retries=2, initial=0.05, cap=0.2),
         )
 
