@@ -48,8 +48,8 @@ from ._engine.publish import publish as publish_flow
 from ._engine.settle import DEFAULT_SETTLE_TIME
 from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
-from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 from ._journal_view import JournalSummary, journal_states, summarise, updated_before
+from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport

@@ -245,6 +245,7 @@ class MemoryStorage:
 
         See :meth:`kashflow_sync.typing.Storage.list_journal` for the arguments.
         """
+        check_keys(connection_id)
         before = None if updated_before is None else as_utc(updated_before)
         wanted = None if states is None else frozenset(states)
         with self._lock:

@@ -436,6 +436,7 @@ class SQLStorage:
         are found through the index on ``(connection_id, state, updated_at)``, so listing the
         few unfinished entries stays cheap beside millions of published ones.
         """
+        check_keys(connection_id)
         with self._tx(write=False) as conn:
             return list_entries(
                 conn,
