@@ -31,10 +31,12 @@ class Env:
     worker: Worker
     pg: str
     refreshed: tuple[str, str]
+    made: list[str] = attrs.field(factory=list)
 
     def connected(self, prefix: str = "c") -> str:
         """A new connection, connected (lists synced) in the shared PostgreSQL journal."""
         connection_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.made.append(connection_id)
         with (
             kfs.SQLStorage(self.pg) as storage,
             kfs.KashFlowClient(
@@ -71,11 +73,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         }
         app, tasks = build(config)
         worker = Worker(config, f"tasks-{run_id}", tmp_path_factory.mktemp("workers"))
+        env = Env(fake, app, tasks, worker, pg, refreshed, [*refreshed])
         try:
             worker.wait_ready()
-            yield Env(fake, app, tasks, worker, pg, refreshed)
+            yield env
         finally:
             worker.stop()
+            with kfs.SQLStorage(pg) as storage:  # the database outlives the run
+                for connection_id in env.made:
+                    storage.purge(connection_id)
             cleanup(config)
 
 
