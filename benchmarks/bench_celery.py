@@ -104,12 +104,14 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                 },
             }
             _app, tasks = build(config)
+            used: list[str] = []
             cpu_before = _cpu()
             published = 0
             worker = start_worker(config, processes, log_dir / f"w{processes}.log")
             try:
                 # Warm up: every process imports, opens its pools, and publishes once.
                 warm = f"bench-warm-{run_id}"
+                used.append(warm)
                 _connect(fake, warm)
                 warmups = [
                     tasks.publish.delay(warm, kfs.document_to_json(purchase(i, prefix=warm)))
@@ -120,6 +122,7 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                 published += len(warmups)
                 for _ in range(args.repeat):
                     connection_id = f"bench-{uuid.uuid4().hex[:8]}"
+                    used.append(connection_id)
                     _connect(fake, connection_id)
                     docs = [
                         kfs.document_to_json(purchase(i, prefix=connection_id))
@@ -134,6 +137,7 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                     published += args.docs
             finally:
                 stop(worker)
+                _forget(config, used)
             # The workers' CPU (children, counted once they have exited) and this process's
             # (the fake KashFlow serving them), per document: what two cores can sustain.
             cpu_per_doc = (_cpu() - cpu_before) / max(published, 1)
@@ -145,6 +149,19 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                 f"(x{median / base['one']:.2f})  runs: {runs};  "
                 f"CPU {cpu_per_doc * 1000:.0f} ms/doc (workers + fake)"
             )
+
+
+def _forget(config: dict[str, Any], connections: list[str]) -> None:
+    """Delete this run's keys from the shared Redis and its connections from PostgreSQL."""
+    import redis
+
+    client = redis.Redis.from_url(config["broker"])
+    for key in client.scan_iter(f"{config['transport']['global_keyprefix']}*"):
+        client.delete(key)
+    client.close()
+    with kfs.SQLStorage(config["db"]) as storage:
+        for connection_id in connections:
+            storage.purge(connection_id)
 
 
 def _cpu() -> float:
