@@ -15,10 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-import httpx
 
 from . import errors
 from ._amounts import SAFE_RATE_DECIMALS
+from ._client_checks import (
+    check_connection_id,
+    check_document,
+    check_durations,
+    check_endpoint,
+)
 from ._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
 from ._convert import fingerprint
 from ._documents import (
@@ -28,9 +33,7 @@ from ._documents import (
     Problem,
     PublishAttempt,
     PublishResult,
-    PurchaseInvoice,
     ResolvedDocument,
-    SalesInvoice,
 )
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
@@ -49,7 +52,6 @@ from ._engine.settle import DEFAULT_SETTLE_TIME
 from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
 from ._journal_view import JournalSummary, journal_states, summarise, updated_before
-from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
@@ -59,89 +61,12 @@ from ._validate import validate_document
 from .storage.memory import MemoryStorage
 from .typing import RuleResolver, Storage
 
-__all__ = ["BaseClient", "PreparedDocument", "check_connection_id", "check_document"]
+__all__ = ["BaseClient", "PreparedDocument"]
 
 log = logging.getLogger("kashflow_sync")
 
 #: Seconds between measurements of this machine's offset from the storage's clock.
 CLOCK_RECHECK = 300.0
-
-
-def check_document(document: object) -> None:
-    """Refuse anything but a ``PurchaseInvoice`` or ``SalesInvoice``, naming what it got."""
-    if not isinstance(document, (PurchaseInvoice, SalesInvoice)):
-        raise TypeError(
-            "expected a kashflow_sync.PurchaseInvoice or SalesInvoice, "
-            f"not {type(document).__name__}"
-        )
-
-
-def check_endpoint(endpoint: str) -> str:
-    """*endpoint* if it is an http(s) URL with a host.
-
-    Raises:
-        ConfigurationError: ``invalid_endpoint`` (also a ``ValueError``).
-
-    """
-    problem = errors.ConfigurationError(
-        f"endpoint must be an http(s) URL, not {endpoint!r}",
-        code="invalid_endpoint",
-        remedy=f"Pass the full URL, e.g. endpoint={KASHFLOW_SOAP_URL!r}.",
-    )
-    try:
-        url = httpx.URL(endpoint)
-    except (TypeError, httpx.InvalidURL) as exc:
-        raise problem from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise problem
-    return endpoint
-
-
-def _check_durations(
-    lease: object, timeout: float, settle_time: object, ledger_cache_ttl: object
-) -> None:
-    """Refuse durations that would break exactly-once (each error says what to change)."""
-    for name, value in (("settle_time", settle_time), ("ledger_cache_ttl", ledger_cache_ttl)):
-        if not isinstance(value, timedelta) or value < timedelta(0):
-            raise errors.ConfigurationError(
-                f"{name} must be a timedelta of zero or more, not {value!r}",
-                code="invalid_setting",
-                remedy=f"Pass e.g. {name}=timedelta(seconds=120).",
-            )
-    if not isinstance(lease, timedelta) or lease.total_seconds() <= timeout:
-        # A request may run for the whole deadline: a shorter lease could run out while the
-        # holder still has a write on its way, letting another worker send it again.
-        raise errors.ConfigurationError(
-            f"publish_lease ({lease!r}) must be longer than the request deadline (timeout="
-            f"{timeout:g} s)",
-            code="invalid_setting",
-            remedy=f"Pass publish_lease=timedelta(seconds={max(timeout * 2, 60):g}) or more, or a "
-            "shorter timeout.",
-        )
-
-
-def check_connection_id(connection_id: object) -> None:
-    """Refuse a ``connection_id`` that cannot key every storage alike.
-
-    Raises:
-        ConfigurationError: ``invalid_connection_id`` (also a ``ValueError``): not a non-empty
-            str, longer than ``MAX_CONNECTION_ID_LENGTH`` (255) characters, or holding a
-            character no storage can hold (NUL, a lone surrogate).
-
-    """
-    if isinstance(connection_id, str) and not connection_id:
-        problem: str | None = "connection_id must be a non-empty string"
-    else:
-        problem = key_problem("connection_id", connection_id, MAX_CONNECTION_ID_LENGTH)
-    if problem is not None:
-        raise errors.ConfigurationError(
-            problem,
-            code="invalid_connection_id",
-            remedy=(
-                "Key each KashFlow account by a short id of your own (its tenant or account id, "
-                f"at most {MAX_CONNECTION_ID_LENGTH} characters)."
-            ),
-        )
 
 
 @attrs.frozen
@@ -183,7 +108,7 @@ class BaseClient:
         check_connection_id(connection_id)
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        _check_durations(publish_lease, float(timeout), settle_time, ledger_cache_ttl)
+        check_durations(publish_lease, float(timeout), settle_time, ledger_cache_ttl)
         if (
             not isinstance(max_answer_bytes, int)
             or isinstance(max_answer_bytes, bool)

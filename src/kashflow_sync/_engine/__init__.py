@@ -14,8 +14,13 @@ Modules:
     effects: the effect types and one typed helper per KashFlow or storage call.
     keys: every storage state key and journal prefix the SDK uses.
     journal: one publish call's lease on a journal entry (claim, save, release).
+    settle: when a send whose outcome is unknown can no longer be applied by KashFlow.
     contacts: creating a missing supplier or customer exactly once.
     ledger: finding a document in KashFlow (duplicates before sending, reconciling after).
+    call: a publish call's settings and state, and the settle-time waits its steps share.
+    create: the create step (send, reconcile, never twice).
+    extras: the attachment and payment steps (looked for before any resend).
     publish: the publish flow (claim, contact, create, attach, pay, remember).
+    ids: learning a batch's new documents' internal ids with one call.
     listsync: the list diff and the sync and connect flows.
 """

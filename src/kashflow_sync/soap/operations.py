@@ -10,20 +10,20 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from lxml import etree
-from zeep import helpers as zeep_helpers
 from zeep import xsd
 
 from .. import errors
 from .._models import ListItem
+from . import _readers
 from ._listparse import LIST_SPECS, read_document_headers, read_items
 from .codec import AUTOAUTH_KEY, NS, Request, zeep_reply
-from .records import LedgerAttachment, LedgerDocument, LedgerLine, LedgerPayment
+from .records import LedgerAttachment, LedgerDocument, LedgerPayment
 from .transport import shared_zeep_client
 
 __all__ = [
@@ -86,22 +86,6 @@ def _wire_datetime(value: date | datetime | None) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     return datetime(value.year, value.month, value.day)
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return None if value.year <= 1 else value.date()
-    if isinstance(value, date):
-        return value
-    return None
-
-
-def _dec(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
 
 
 def _defaults(type_name: str) -> dict[str, Any]:
@@ -280,7 +264,7 @@ def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
 
     def read(answer: etree._Element) -> LedgerDocument | None:
         data = zeep_reply(op, answer).get(f"{op}Result")
-        found = _document(data) if data else None
+        found = _readers.document(data) if data else None
         # KashFlow may answer "not found" with an empty object: number and id 0.
         return found if found is not None and found.number > 0 else None
 
@@ -348,7 +332,7 @@ def receipt_attachments(receipt_id: int) -> Request[list[LedgerAttachment]]:
                 content_type=a.get("ContentType") or "",
                 size=str(a.get("FileSize") or ""),
             )
-            for a in _items(data, "ReceiptAttachment")
+            for a in _readers.items(data, "ReceiptAttachment")
         ]
 
     return Request(
@@ -391,13 +375,13 @@ def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
             LedgerPayment(
                 kashflow_id=int(p.get("PayID") or 0),
                 document_number=int(p.get("PayInvoice") or 0),
-                paid_on=_as_date(p.get("PayDate")),
+                paid_on=_readers.as_date(p.get("PayDate")),
                 method_id=int(p.get("PayMethod") or 0),
                 account_id=int(p.get("PayAccount") or 0),
-                amount=_dec(p.get("PayAmount")),
+                amount=_readers.decimal(p.get("PayAmount")),
                 note=p.get("PayNote") or "",
             )
-            for p in _items(data, "Payment")
+            for p in _readers.items(data, "Payment")
         )
         return [p for p in found if p.kashflow_id > 0 or p.amount]
 
@@ -474,58 +458,3 @@ OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "delete_receipt": delete_receipt,
     "delete_supplier": delete_supplier,
 }
-
-
-# ---------------------------------------------------------------------- readers
-
-
-def _items(data: Any, key: str) -> Iterator[Mapping[str, Any]]:
-    """The items of an ``ArrayOf…`` value: None, one item or a list of them."""
-    if not data:
-        return
-    value = data.get(key) if isinstance(data, Mapping) else data
-    if value is None:
-        return
-    if isinstance(value, Mapping):
-        yield value
-        return
-    yield from (v for v in value if v is not None)
-
-
-def _line(value: Any) -> LedgerLine:
-    if isinstance(value, etree._Element):
-        value = {etree.QName(c).localname: c.text for c in value}
-    elif not isinstance(value, Mapping):
-        value = zeep_helpers.serialize_object(value, dict)  # type: ignore[no-untyped-call]
-    return LedgerLine(
-        description=value.get("Description") or "",
-        quantity=_dec(value.get("Quantity")),
-        rate=_dec(value.get("Rate")),
-        charge_type=int(value.get("ChargeType") or 0),
-        vat_rate=_dec(value.get("VatRate")),
-        vat_amount=_dec(value.get("VatAmount")),
-        project_id=int(value.get("ProjID") or 0),
-    )
-
-
-def _document(data: Mapping[str, Any]) -> LedgerDocument:
-    raw_lines = data.get("Lines") or {}
-    lines = raw_lines.get("anyType") if isinstance(raw_lines, Mapping) else raw_lines
-    if lines is None:
-        lines = []
-    elif not isinstance(lines, list):
-        lines = [lines]
-    return LedgerDocument(
-        kashflow_id=int(data.get("InvoiceDBID") or 0),
-        number=int(data.get("InvoiceNumber") or 0),
-        issue_date=_as_date(data.get("InvoiceDate")),
-        due_date=_as_date(data.get("DueDate")),
-        contact_id=int(data.get("CustomerID") or 0),
-        reference=data.get("CustomerReference") or "",
-        net=_dec(data.get("NetAmount")),
-        vat=_dec(data.get("VATAmount")),
-        amount_paid=_dec(data.get("AmountPaid")),
-        project_id=int(data.get("ProjectID") or 0),
-        currency=data.get("CurrencyCode") or "",
-        lines=tuple(_line(v) for v in lines if v is not None),
-    )

@@ -1,0 +1,201 @@
+"""Creating the document: the one step whose repetition would duplicate it.
+
+The create is sent only after the journal says ``sending`` (and the lease is confirmed); an
+uncertain answer is reconciled, waited out (:mod:`.settle`) and reconciled again before it is
+ever sent again; after a second send, KashFlow is checked for two copies.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .. import errors
+from .._journal import JournalEntry
+from .._wire import document_header, document_lines
+from ..soap.records import LedgerDocument
+from .call import Call, settled
+from .contacts import may_have_applied
+from .effects import (
+    Flow,
+    documents_for_contact,
+    get_document,
+    get_state,
+    insert_document,
+    renewing,
+    set_state,
+)
+from .keys import document_owner_key
+from .ledger import reconcile, refuse_ledger_duplicate, tolerance
+
+__all__ = ["MAX_SENDS", "create"]
+
+#: Times the create call is sent within one publish after KashFlow was shown not to have it.
+MAX_SENDS = 3
+
+
+def _kind_word(kind: str) -> str:
+    return "receipt" if kind == "purchase" else "invoice"
+
+
+def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
+    document, lease, settings = call.document, call.lease, call.settings
+    contact = entry.contact_id
+    assert contact is not None
+    resent = entry.state == "sending"
+    if resent:
+        # Not found proves nothing while the earlier send may still be applied.
+        until = settings.settle.until(entry, taken_over=call.taken_over, step="create")
+        look = functools.partial(_renewed_reconcile, call, entry, contact)
+        found = yield from settled(call, until, "the create", look)
+        if found is not None:
+            return (yield from _found(call, entry, found))
+    elif settings.check_ledger and not call.new_contact:
+        # A contact this call just created has no documents in KashFlow: nothing to look up.
+        yield from refuse_ledger_duplicate(document, contact, settings.ledger_cache, settings.clock)
+    header = document_header(document, call.lists, contact)
+    lines = document_lines(document, call.lists, settings.rate_decimals)
+    for _send in range(MAX_SENDS):
+        # Saved right before the insert: this confirms the lease (compare-and-set on the owner)
+        # and tells any later attempt that the document may be in KashFlow.
+        entry = yield from lease.save(entry, state="sending")
+        try:
+            number = yield from renewing(
+                lease.renewal(entry), insert_document(document.kind, header, lines)
+            )
+        except errors.KashFlowError as exc:
+            if not may_have_applied(exc):
+                # KashFlow refused it or never saw it: nothing is there.
+                yield from lease.save(entry, state="claimed")
+                raise
+            until = settings.clock() + settings.settle_time
+            yield from lease.record(document.external_id, "create", "uncertain", exc.code)
+            look = functools.partial(_renewed_reconcile, call, entry, contact)
+            found = yield from settled(call, until, "the create", look)
+            if found is not None:
+                return (yield from _found(call, entry, found))
+            resent = True
+            continue  # proven absent after the settle time: sending again cannot duplicate it
+        entry = yield from _created(call, entry, number)
+        if resent:
+            # Sent again after an uncertain send: make sure KashFlow did not end up with two.
+            yield from no_second_copy(call, contact, number)
+        return entry
+    raise errors.PublishUncertainError(
+        f"KashFlow kept failing to take {document.external_id!r}", code="publish_incomplete"
+    )
+
+
+def _renewed_reconcile(
+    call: Call, entry: JournalEntry, contact: int
+) -> Flow[LedgerDocument | None]:
+    """Reconcile while keeping *entry*'s lease alive."""
+    found: LedgerDocument | None = yield from renewing(
+        call.lease.renewal(entry), _reconcile(call, contact)
+    )
+    return found
+
+
+def _reconcile(call: Call, contact: int) -> Flow[LedgerDocument | None]:
+    found: LedgerDocument | None = yield from reconcile(
+        call.document,
+        contact,
+        call.settings.connection_id,
+        call.lists,
+        rate_decimals=call.settings.rate_decimals,
+        cache=call.settings.ledger_cache,
+        clock=call.settings.clock,
+    )
+    return found
+
+
+def _found(call: Call, entry: JournalEntry, found: LedgerDocument) -> Flow[JournalEntry]:
+    """KashFlow holds this document: own its number and move the journal on."""
+    document, lease = call.document, call.lease
+    yield from set_state(
+        lease.connection_id, document_owner_key(document.kind, found.number), document.external_id
+    )
+    yield from lease.record(document.external_id, "create", "found", f"number {found.number}")
+    return (
+        yield from lease.save(
+            entry,
+            state="created",
+            number=found.number,
+            kashflow_id=found.kashflow_id or None,
+        )
+    )
+
+
+def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]:
+    """The insert answered *number*: remember it, and learn the internal id unless deferred."""
+    document, lease, settings = call.document, call.lease, call.settings
+    # The number first: a failure from here on must not lose it.
+    entry = yield from lease.save(entry, state="created", number=number)
+    yield from set_state(
+        settings.connection_id, document_owner_key(document.kind, number), document.external_id
+    )
+    yield from lease.record(document.external_id, "create", "created", f"number {number}")
+    if settings.ledger_cache is not None and entry.contact_id is not None:
+        settings.ledger_cache.add(
+            document.kind,
+            entry.contact_id,
+            LedgerDocument(
+                kashflow_id=0,
+                number=number,
+                issue_date=document.issue_date,
+                due_date=document.due_date,
+                contact_id=entry.contact_id,
+                reference=document.reference,
+                net=document.net,
+                vat=document.vat,
+                amount_paid=document.net * 0,
+            ),
+        )
+    if call.defer_id:
+        return entry
+    created = yield from renewing(lease.renewal(entry), get_document(document.kind, number))
+    if created is None or not created.kashflow_id:
+        return entry
+    # Saved right before the next write (attachment or payment): confirms the lease.
+    return (yield from lease.save(entry, kashflow_id=created.kashflow_id))
+
+
+def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
+    """After sending again: if KashFlow holds another copy too, say so (never ``published``).
+
+    The journal keeps this call's *number*; the check runs again on every later publish until
+    a person has removed the other copy.
+    """
+    document = call.document
+    try:
+        held = yield from documents_for_contact(document.kind, contact)
+    except errors.KashFlowError:
+        return  # a safeguard: failing to make the check must not fail the publish
+    close = tolerance(document)
+    others = []
+    for d in held:
+        if d.number == number or d.issue_date != document.issue_date:
+            continue
+        if d.reference.strip().casefold() != document.reference.strip().casefold():
+            continue
+        if abs(d.net - document.net) > close or abs(d.vat - document.vat) > close:
+            continue
+        owner = yield from get_state(
+            call.settings.connection_id, document_owner_key(document.kind, d.number)
+        )
+        if owner in (None, document.external_id):
+            others.append(d.number)
+    if not others:
+        return
+    kind = _kind_word(document.kind)
+    extra = ", ".join(map(str, others))
+    yield from call.lease.record(document.external_id, "create", "duplicate", extra)
+    raise errors.PublishUncertainError(
+        f"KashFlow now holds {kind}s {number} and {extra} for {document.external_id!r}: an "
+        "earlier send was applied after it had been proven absent",
+        code="duplicate_created",
+        remedy=(
+            f"Delete {kind} {extra} in KashFlow by hand (keep {number}), then publish again to "
+            "finish the attachment and payment; consider a longer settle_time."
+        ),
+        retryable=False,
+    )
