@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,56 @@ def test_customer_watermark_steps_back_a_margin(client: kfs.KashFlowClient) -> N
     assert stored is not None
     assert datetime.fromisoformat(stored) == newest - WATERMARK_MARGIN
     assert timedelta(hours=1) <= WATERMARK_MARGIN
+
+
+def test_a_long_lived_client_sees_a_refresh_another_client_made(fake: FakeKashFlow) -> None:
+    """Lists are cached per client, but never past a sync that another client (a worker's
+    refresh task, another process) stored: a supplier new in KashFlow is found, not created
+    a second time."""
+    storage = kfs.MemoryStorage()
+    with make_client(fake, storage=storage) as worker, make_client(fake, storage=storage) as cron:
+        worker.connect()
+        assert worker.lists.suppliers.find("Brand New Supplies") is None  # cached now
+        fake.add_supplier("Brand New Supplies", code="BRANDNEW")
+        cron.refresh_lists(only=["suppliers"])
+
+        assert worker.lists.suppliers.find("Brand New Supplies") is not None
+        doc = kfs.PurchaseInvoice(
+            external_id="after-refresh",
+            supplier="Brand New Supplies",
+            reference="BN-1",
+            issue_date=date(2026, 11, 3),
+            lines=[
+                kfs.Line(
+                    description="Paper", net=Decimal("10.00"), vat_rate=Decimal("20"), category=7500
+                )
+            ],
+        )
+        fake.reset_calls()
+        worker.publish(doc)
+        assert fake.calls_to("InsertSupplier") == []
+        new = next(s for s in fake.suppliers if s.name == "Brand New Supplies")
+        assert [r.contact_id for r in fake.receipts] == [new.supplier_id]
+
+
+def test_lists_are_reread_only_when_their_version_changes(fake: FakeKashFlow) -> None:
+    """Reading the lists costs one small state read while nothing changed: no list reloads."""
+    loads: list[str] = []
+
+    class Counting(kfs.MemoryStorage):
+        def load_list(self, connection_id: str, name: str) -> Any:
+            loads.append(name)
+            return super().load_list(connection_id, name)
+
+    storage = Counting()
+    with make_client(fake, storage=storage) as client:
+        client.connect()
+        client.lists.for_kind("purchase")
+        loads.clear()
+        for _ in range(3):
+            client.lists.for_kind("purchase")
+            assert client.lists.suppliers
+        assert loads == []
+        client.refresh_lists(only=["projects"])
+        client.lists.for_kind("purchase")
+        assert "suppliers" in loads  # a sync may have changed any list: all are read again

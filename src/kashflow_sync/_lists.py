@@ -2,7 +2,8 @@
 
 Rules, validation, the wire mapping and the engine read a :class:`ListsSnapshot`: a value that
 cannot change under them and cannot reach storage. ``client.lists`` is a :class:`Lists` view that
-loads lists from storage on first use, caches them until the next sync, and takes snapshots.
+loads lists from storage on first use, keeps them while the storage's lists version stays the
+same, and takes snapshots.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from ._engine.keys import LISTS_VERSION
 from ._models import (
     LIST_NAMES,
     BankAccount,
@@ -166,7 +168,10 @@ class ListsSnapshot(_ListReader):
 class Lists(_ListReader):
     """``client.lists``: the account's synced lists, read from storage without any network call.
 
-    Each list is loaded on first use and cached until the next sync or refresh.
+    Each list is loaded on first use and kept until the lists change in storage: every read
+    first checks the storage's lists version (one small read), so a client that lives long (a
+    worker's) sees a sync or refresh that another client or process made, instead of judging
+    documents against lists that are out of date.
     """
 
     def __init__(self, storage: Storage, connection_id: str) -> None:
@@ -175,22 +180,40 @@ class Lists(_ListReader):
         self._connection_id = connection_id
         # dict.setdefault, clear and pop are atomic: threads sharing the view need no lock.
         self._cache: dict[str, ItemList[Any]] = {}
+        self._version: str | None = None
 
     def __repr__(self) -> str:
         return f"Lists(connection_id={self._connection_id!r})"
 
-    def get(self, name: str) -> ItemList[Any]:
-        """The list called *name* (one of ``LIST_NAMES``)."""
-        _check_name(name)
+    def _check_version(self) -> None:
+        """Forget the cached lists if a sync stored lists since they were loaded."""
+        version = self._storage.get_state(self._connection_id, LISTS_VERSION)
+        if version != self._version:
+            # Cleared before the version is noted: a list loaded from here on is at least as
+            # new as this version (a sync stores a list, then bumps the version).
+            self._cache.clear()
+            self._version = version
+
+    def _load(self, name: str) -> ItemList[Any]:
         cached = self._cache.get(name)
         if cached is None:
             loaded = ItemList(self._storage.load_list(self._connection_id, name))
             cached = self._cache.setdefault(name, loaded)
         return cached
 
+    def get(self, name: str) -> ItemList[Any]:
+        """The list called *name* (one of ``LIST_NAMES``)."""
+        _check_name(name)
+        self._check_version()
+        return self._load(name)
+
     def snapshot(self, names: Iterable[str] = LIST_NAMES) -> ListsSnapshot:
         """A frozen snapshot of the named lists (all by default)."""
-        return ListsSnapshot({name: self.get(name) for name in names})
+        wanted = list(names)
+        for name in wanted:
+            _check_name(name)
+        self._check_version()
+        return ListsSnapshot({name: self._load(name) for name in wanted})
 
     def for_kind(self, kind: Literal["purchase", "sales"]) -> ListsSnapshot:
         """The snapshot a purchase or sales document is checked and published against."""
@@ -200,5 +223,6 @@ class Lists(_ListReader):
         """Forget cached lists (all, or one) so the next read comes from storage."""
         if name is None:
             self._cache.clear()
+            self._version = None
         else:
             self._cache.pop(name, None)

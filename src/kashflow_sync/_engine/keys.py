@@ -15,6 +15,7 @@ __all__ = [
     "CONTACT_KEY_PREFIX",
     "CUSTOMERS_FULL_SYNC_AT",
     "CUSTOMERS_WATERMARK",
+    "LISTS_VERSION",
     "RESERVED_PREFIX",
     "STATUS",
     "contact_journal_key",
@@ -28,6 +29,10 @@ STATUS = "connection.status"
 CUSTOMERS_WATERMARK = "customers.modified_watermark"
 #: ISO timestamp of the last full customer pass.
 CUSTOMERS_FULL_SYNC_AT = "customers.full_sync_at"
+
+#: Changes whenever a list is stored: a client holding lists from before reloads them, so a
+#: long-lived client (a worker's) sees a refresh another process made.
+LISTS_VERSION = "lists.version"
 
 #: JSON of the ``AccountFacts`` that ``kashflow-sync doctor`` learned about the account.
 ACCOUNT_FACTS = "doctor.account_facts"

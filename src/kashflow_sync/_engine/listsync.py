@@ -8,6 +8,7 @@ passes (the only incremental call KashFlow has; a full pass is what catches dele
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from .effects import (
     replace_list,
     set_state,
 )
-from .keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, STATUS
+from .keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, STATUS
 
 __all__ = [
     "DEFAULT_FULL_CUSTOMER_SYNC",
@@ -185,6 +186,9 @@ def sync_lists(
         merged, changes = diff_lists(old, fresh, partial=use_incremental)
         del fresh
         yield from replace_list(cid, name, merged)
+        # After each list, not once at the end: a sync failing part-way has still changed the
+        # lists stored before the failure.
+        yield from set_state(cid, LISTS_VERSION, uuid.uuid4().hex)
         if name == "customers":
             yield from _record_customer_sync(settings, merged, full=not use_incremental)
         reports[name] = changes
