@@ -49,7 +49,9 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
             connection_id=connection_id,
         )
 
-    return app, register(app, client_factory)
+    return app, register(
+        app, client_factory, cached_connections=config.get("cached_connections", 64)
+    )
 
 
 if "KFS_BENCH_CONFIG" in os.environ:

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_celery.py [--docs 120] [--repeat 3] [--workers 1 2 4]
+                                      [--cached-connections 64 0]
                                       [--connections 10 100 1000] [--skip-throughput]
 
 Needs ``KASHFLOW_SYNC_TEST_PG`` (a PostgreSQL SQLAlchemy URL whose user may CREATE DATABASE) and
@@ -12,6 +13,8 @@ Throughput: the fake KashFlow is served on loopback with 20 ms added to every ca
 KashFlow, roughly what the real one costs per call); one ``celery worker --concurrency N``
 (N prefork processes) publishes ``--docs`` documents with attachment and payment, journal on
 PostgreSQL. Timed from the first enqueue to the last result; the median of ``--repeat`` runs.
+Measured with the workers' per-process caches on (the default) and off, in the same run: the
+caches hand each task's new client the lists and ledger lookups of the one before.
 
 Connections: a scratch database gets 10, then 100, then 1,000 connected connections (each with
 two published documents). At each size, the median refresh time of 20 connections picked at
@@ -76,12 +79,29 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def throughput(args: argparse.Namespace, log_dir: Path) -> None:
-    from _celery_bench_app import build
 
     print(
         f"== throughput: {args.docs} documents, 20 ms per KashFlow call, PostgreSQL journal "
         f"(synchronous_commit={args.sync_commit}); load average {os.getloadavg()[0]:.1f}"
     )
+    medians: dict[int, dict[int, float]] = {}
+    for cached in args.cached_connections:
+        label = "per-process caches on" if cached else "caches off (baseline)"
+        print(f"-- cached_connections={cached}: {label}")
+        medians[cached] = _throughput(args, log_dir, cached)
+    if 0 in medians and len(medians) > 1:
+        for cached, by_processes in medians.items():
+            if cached:
+                ratios = ", ".join(
+                    f"{p} process(es) x{rate / medians[0][p]:.2f}"
+                    for p, rate in by_processes.items()
+                )
+                print(f"-- cached_connections={cached} over the baseline: {ratios}")
+
+
+def _throughput(args: argparse.Namespace, log_dir: Path, cached: int) -> dict[int, float]:
+    from _celery_bench_app import build
+
     base = {}
     with FakeKashFlow.serve() as fake:
         fake.faults.delay(0.02, times=None)
@@ -96,6 +116,7 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                 "transport": {"global_keyprefix": f"kfs-bench-{run_id}:"},
                 "db": PG,
                 "sync_commit": args.sync_commit,
+                "cached_connections": cached,
                 "fake": {
                     "url": fake.url,
                     "username": creds.username,
@@ -149,6 +170,7 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
                 f"(x{median / base['one']:.2f})  runs: {runs};  "
                 f"CPU {cpu_per_doc * 1000:.0f} ms/doc (workers + fake)"
             )
+    return {p: statistics.median(r) for p, r in results.items()}
 
 
 def _forget(config: dict[str, Any], connections: list[str]) -> None:
@@ -282,6 +304,14 @@ def main() -> None:
         default="on",
         help="PostgreSQL synchronous_commit for the workers' sessions: off shows how much of a "
         "publish is the database's commit latency",
+    )
+    parser.add_argument(
+        "--cached-connections",
+        type=int,
+        nargs="+",
+        default=[64, 0],
+        help="register(cached_connections=...) values to measure, each a full run; 0 (every "
+        "task reloads the lists and fetches the supplier's documents) is the baseline",
     )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-connections", action="store_true")

@@ -10,7 +10,8 @@ A page includes a generated block with an HTML comment on a line of its own:
     the ``kashflow-sync`` exit codes.
 ``<!-- generated: document-schema -->``
     the JSON Schema of the document file format, as shipped in the package.
-``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``, ``doctor-facts``
+``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``,
+``doctor-facts``
     ``kashflow-sync doctor`` run for real against the fake KashFlow (read-only; with
     ``--probe-writes``; with a delete that fails; the facts under ``--json``), so the sample
     output on the "Check your account" page is never typed by hand.

@@ -61,7 +61,7 @@ from ._validate import validate_document
 from .storage.memory import MemoryStorage
 from .typing import RuleResolver, Storage
 
-__all__ = ["BaseClient", "PreparedDocument"]
+__all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument"]
 
 log = logging.getLogger("kashflow_sync")
 
@@ -78,6 +78,31 @@ class PreparedDocument:
     lists: ListsSnapshot
     seen: JournalEntry | None = None
     rate_decimals: int = SAFE_RATE_DECIMALS
+
+
+@attrs.define(eq=False)
+class _ClockSync:
+    """The offset of the local clock from the storage's, and when it was last measured."""
+
+    offset: timedelta = timedelta(0)
+    checked_at: float | None = None
+
+
+@attrs.frozen(eq=False)
+class ConnectionCaches:
+    """What a client keeps between calls that other clients of the same connection may share.
+
+    The lists read from storage (reloaded whenever a sync changes them), the contacts' ledger
+    documents for the duplicate check, and the offset from the storage's clock. Workers that
+    build a client per task (``kashflow_sync.celery``) hand each new client the caches of the
+    previous one, so a task costs what a call on a long-lived client costs.
+    """
+
+    storage: Storage
+    connection_id: str
+    lists: Lists
+    ledger: LedgerCache | None
+    clock: _ClockSync
 
 
 class BaseClient:
@@ -134,8 +159,7 @@ class BaseClient:
             self.storage, lambda _cid: self.lists
         )
         self._local_clock: Callable[[], datetime] = utcnow
-        self._clock_offset = timedelta(0)
-        self._clock_checked_at: float | None = None
+        self._clock_sync = _ClockSync()
         self._publish_settings = PublishSettings(
             connection_id,
             clock=self._clock,
@@ -145,6 +169,33 @@ class BaseClient:
             request_deadline=timedelta(seconds=self.timeout),
             ledger_cache=LedgerCache(ledger_cache_ttl),
         )
+
+    def _caches(self) -> ConnectionCaches:
+        """The caches of this client, to hand to the next client of the connection."""
+        return ConnectionCaches(
+            storage=self.storage,
+            connection_id=self.connection_id,
+            lists=self.lists,
+            ledger=self._publish_settings.ledger_cache,
+            clock=self._clock_sync,
+        )
+
+    def _adopt_caches(self, caches: ConnectionCaches) -> bool:
+        """Use the caches of an earlier client of this connection; False if they do not fit.
+
+        They fit a client of the same connection on the same storage object (a ledger cache
+        only with the same ``ledger_cache_ttl``). Call before the client's first call.
+        """
+        if caches.storage is not self.storage or caches.connection_id != self.connection_id:
+            return False
+        self.lists = caches.lists
+        self._clock_sync = caches.clock
+        own = self._publish_settings.ledger_cache
+        if caches.ledger is not None and own is not None and caches.ledger.ttl == own.ttl:
+            self._publish_settings = attrs.evolve(
+                self._publish_settings, ledger_cache=caches.ledger
+            )
+        return True
 
     def __repr__(self) -> str:
         return (
@@ -192,7 +243,7 @@ class BaseClient:
 
     def _clock(self) -> datetime:
         """The time leases and settle times are judged on: the storage's, where it has one."""
-        return self._local_clock() + self._clock_offset
+        return self._local_clock() + self._clock_sync.offset
 
     def _sync_clock(self) -> None:
         """Measure this machine's offset from the storage's clock, at most every few minutes.
@@ -205,15 +256,16 @@ class BaseClient:
         if measure is None:
             return
         now = time.monotonic()
-        if self._clock_checked_at is not None and now - self._clock_checked_at < CLOCK_RECHECK:
+        sync = self._clock_sync
+        if sync.checked_at is not None and now - sync.checked_at < CLOCK_RECHECK:
             return
         before = self._local_clock()
         remote = measure()
         after = self._local_clock()
         # The remote reading was taken somewhere between the two local ones: compare with the
         # middle, so the error is at most half the round trip.
-        self._clock_offset = remote - (before + (after - before) / 2)
-        self._clock_checked_at = now
+        sync.offset = remote - (before + (after - before) / 2)
+        sync.checked_at = now
 
     def _check_open(self) -> None:
         if self._closed:

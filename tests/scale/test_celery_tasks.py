@@ -237,3 +237,41 @@ def test_no_secret_reaches_results_or_the_worker_log(env: Env) -> None:
     text = env.worker.text() + repr(out)
     assert "succeeded" in env.worker.text()
     assert not [s for s in secrets if s in text]
+
+
+def test_workers_keep_lists_between_tasks_yet_see_a_refresh(env: Env) -> None:
+    """Both worker processes keep the connection's lists and ledger lookups between tasks
+    (fewer history downloads than documents), and a refresh made elsewhere reaches them: a
+    supplier new in KashFlow is found, not created again."""
+    connection_id = env.connected()
+    prefix = f"keep{uuid.uuid4().hex[:6]}"
+    before = len(env.fake.calls_to("GetReceiptsForSupplier"))
+    docs = [purchase(i, prefix=prefix) for i in range(8)]
+    outs = [
+        result(r)
+        for r in [env.tasks.publish.delay(connection_id, kfs.document_to_json(d)) for d in docs]
+    ]
+    assert {o["status"] for o in outs} == {"published"}
+    # One download per worker process at most (the cache is per process), not one per task.
+    assert len(env.fake.calls_to("GetReceiptsForSupplier")) - before <= 2
+
+    name = f"Brand New {uuid.uuid4().hex[:6]}"
+    env.fake.add_supplier(name)
+    with (
+        kfs.SQLStorage(env.pg) as storage,
+        kfs.KashFlowClient(
+            env.fake.credentials,
+            endpoint=env.fake.url,
+            storage=storage,
+            connection_id=connection_id,
+        ) as elsewhere,
+    ):
+        elsewhere.refresh_lists(only=["suppliers"])
+    inserted = len(env.fake.calls_to("InsertSupplier"))
+    fresh = [attrs.evolve(purchase(20 + i, prefix=prefix), supplier=name) for i in range(4)]
+    outs = [
+        result(r)
+        for r in [env.tasks.publish.delay(connection_id, kfs.document_to_json(d)) for d in fresh]
+    ]
+    assert {o["status"] for o in outs} == {"published"}
+    assert len(env.fake.calls_to("InsertSupplier")) == inserted

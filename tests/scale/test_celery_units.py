@@ -7,13 +7,18 @@ import random
 import subprocess
 import sys
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from celery import Celery
 
 import kashflow_sync as kfs
+from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
-from kashflow_sync.celery import backoff, should_retry
+from kashflow_sync.celery import backoff, register, should_retry
 from kashflow_sync.celery._results import error_json, failed_publish, published
+from kashflow_sync.celery._tasks import _WorkerCaches
+from kashflow_sync.testing import FakeKashFlow
 
 
 @pytest.mark.parametrize(
@@ -151,3 +156,84 @@ def test_importing_the_celery_module_without_celery_names_the_extra() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "pip install 'kashflow-sync[celery]'" in proc.stderr
+
+
+def _counting_storage() -> tuple[kfs.MemoryStorage, list[str]]:
+    loads: list[str] = []
+
+    class Counting(kfs.MemoryStorage):
+        def load_list(self, connection_id: str, name: str) -> Any:
+            loads.append(f"{connection_id}:{name}")
+            return super().load_list(connection_id, name)
+
+    return Counting(), loads
+
+
+def test_each_task_client_takes_over_the_caches_of_the_one_before() -> None:
+    """A new client per task (the host's factory runs every time) but no list reloaded and
+    the supplier's history looked up once: what a long-lived client would cost."""
+    fake = FakeKashFlow()
+    storage, loads = _counting_storage()
+    made: list[kfs.KashFlowClient] = []
+
+    def factory(connection_id: str) -> kfs.KashFlowClient:
+        made.append(make_client(fake, storage=storage, connection_id=connection_id))
+        return made[-1]
+
+    caches = _WorkerCaches(4)
+    with caches.client(factory, "a") as first:
+        first.connect()
+    fake.reset_calls()
+    loads.clear()
+    for i in range(5):
+        with caches.client(factory, "a") as client:
+            client.publish(purchase(i, prefix="cached"))
+    assert len(made) == 6 and len({id(c) for c in made}) == 6  # the factory ran per task
+    assert len(loads) == 7  # once, by the first task after connect() stored them
+    assert len(fake.calls_to("GetReceiptsForSupplier")) == 1
+    assert ledger_check(fake, [purchase(i, prefix="cached") for i in range(5)]) == (0, 0)
+
+
+def test_without_caching_every_task_reloads_and_looks_up() -> None:
+    """cached_connections=0: the behaviour the caches save (the baseline of the test above)."""
+    fake = FakeKashFlow()
+    storage, loads = _counting_storage()
+    caches = _WorkerCaches(0)
+
+    def factory(connection_id: str) -> kfs.KashFlowClient:
+        return make_client(fake, storage=storage, connection_id=connection_id)
+
+    with caches.client(factory, "a") as first:
+        first.connect()
+    fake.reset_calls()
+    loads.clear()
+    for i in range(5):
+        with caches.client(factory, "a") as client:
+            client.publish(purchase(i, prefix="uncached"))
+    assert len(loads) == 5 * 7  # every list a purchase is checked against, every task
+    assert len(fake.calls_to("GetReceiptsForSupplier")) == 5
+
+
+def test_caches_are_kept_per_connection_and_storage_and_the_oldest_dropped() -> None:
+    """Another storage object never shares a connection's caches; past the size, the least
+    recently used connection is forgotten."""
+    fake = FakeKashFlow()
+    storage, other = kfs.MemoryStorage(), kfs.MemoryStorage()
+    caches = _WorkerCaches(2)
+    use: dict[str, kfs.MemoryStorage] = {}
+
+    def factory(connection_id: str) -> kfs.KashFlowClient:
+        return make_client(
+            fake, storage=use.get(connection_id, storage), connection_id=connection_id
+        )
+
+    clients = {cid: caches.client(factory, cid) for cid in ("a", "b")}
+    assert caches.client(factory, "a").lists is clients["a"].lists
+    use["a"] = other  # the host switched storage: the old lists must not answer for it
+    switched = caches.client(factory, "a")
+    assert switched.lists is not clients["a"].lists and switched.storage is other
+    assert caches.client(factory, "a").lists is switched.lists
+    caches.client(factory, "c")  # a third connection: "b" was used least recently
+    assert caches.client(factory, "b").lists is not clients["b"].lists
+    with pytest.raises(ValueError, match="cached_connections"):
+        register(Celery("x"), factory, cached_connections=-1)

@@ -35,6 +35,7 @@ from ._results import (
     RefreshTaskResult,
 )
 from ._tasks import (
+    DEFAULT_CACHED_CONNECTIONS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REFRESH_EVERY,
     DEFAULT_RETRY_BACKOFF,
@@ -46,6 +47,7 @@ from ._tasks import (
 )
 
 __all__ = [
+    "DEFAULT_CACHED_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_REFRESH_EVERY",
     "DEFAULT_RETRY_BACKOFF",

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -33,6 +35,7 @@ from celery import Celery, Task
 from celery.schedules import BaseSchedule
 
 from .. import errors
+from .._base_client import ConnectionCaches
 from .._client import KashFlowClient
 from .._docjson import document_from_json
 from .._documents import Document, PurchaseInvoice, SalesInvoice
@@ -46,6 +49,7 @@ from ._results import (
 )
 
 __all__ = [
+    "DEFAULT_CACHED_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_REFRESH_EVERY",
     "DEFAULT_RETRY_BACKOFF",
@@ -66,6 +70,8 @@ DEFAULT_RETRY_BACKOFF = 5.0
 #: timeout (1 h) and RabbitMQ's consumer timeout (30 min), which would redeliver a task held
 #: that long by a worker waiting for its countdown.
 DEFAULT_RETRY_BACKOFF_MAX = 600.0
+#: Connections per worker process whose lists and ledger lookups are kept between tasks.
+DEFAULT_CACHED_CONNECTIONS = 64
 #: How often the lists of every connection are refreshed (Dext refreshes about every 48 h).
 DEFAULT_REFRESH_EVERY = timedelta(hours=48)
 
@@ -122,6 +128,41 @@ def _client(client_factory: ClientFactory, connection_id: str) -> KashFlowClient
             f"client), not {type(client).__name__}"
         )
     return client
+
+
+class _WorkerCaches:
+    """Each connection's client caches in this worker process, the most recently used kept.
+
+    The host's factory builds a new client for every task (so a task always runs with the
+    credentials the host has now); the new client takes over the caches of the connection's
+    previous one: its lists (reloaded only when a sync changed them in storage), the ledger
+    documents of the duplicate check (kept ``ledger_cache_ttl``) and the storage clock offset.
+    Without this, every task would reload every list and download the contact's history.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._by_connection: OrderedDict[str, ConnectionCaches] = OrderedDict()
+
+    def client(self, client_factory: ClientFactory, connection_id: str) -> KashFlowClient:
+        client = _client(client_factory, connection_id)
+        if self._size <= 0:
+            return client
+        with self._lock:
+            earlier = self._by_connection.get(connection_id)
+            if earlier is not None:
+                self._by_connection.move_to_end(connection_id)
+        if earlier is not None and client._adopt_caches(earlier):
+            return client
+        with self._lock:
+            # A client on another storage object, or the first of its connection: its caches
+            # are the ones the next tasks take over.
+            self._by_connection[connection_id] = client._caches()
+            self._by_connection.move_to_end(connection_id)
+            while len(self._by_connection) > self._size:
+                self._by_connection.popitem(last=False)
+        return client
 
 
 def _document(document: Any) -> Document:
@@ -212,6 +253,7 @@ def register(
     max_retries: int = DEFAULT_MAX_RETRIES,
     retry_backoff: float = DEFAULT_RETRY_BACKOFF,
     retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX,
+    cached_connections: int = DEFAULT_CACHED_CONNECTIONS,
 ) -> KashFlowTasks:
     """Register the publish and refresh tasks on *app*.
 
@@ -222,11 +264,17 @@ def register(
             The host owns credentials: tasks carry only the connection id. It is called once
             per task, and the client is closed when the task ends; give it a storage and an
             ``httpx.Client`` made once per worker process (see the Running at scale page).
+            Building a client is cheap: what is costly to gather (lists, ledger lookups) is
+            handed from one task's client to the next (see *cached_connections*).
         prefix: the tasks are named ``<prefix>.publish`` and ``<prefix>.refresh``.
         queue: the queue the tasks are routed to (default: the app's default queue).
         max_retries: runs after the first, for errors that mean "not now".
         retry_backoff: seconds before the first retry; doubled each time.
         retry_backoff_max: the longest wait between runs, in seconds.
+        cached_connections: for how many connections (the most recently used) each worker
+            process keeps the lists and the duplicate check's ledger lookups between tasks;
+            0 keeps none (every task reloads the lists from storage and looks the contact's
+            documents up in KashFlow). Only clients on the same storage object share them.
 
     Returns:
         The registered tasks: ``tasks.publish.delay(connection_id, kfs.document_to_json(doc))``.
@@ -237,6 +285,9 @@ def register(
             "max_retries and retry_backoff must not be negative, and retry_backoff_max not "
             "below retry_backoff"
         )
+    if cached_connections < 0:
+        raise ValueError(f"cached_connections must not be negative, not {cached_connections!r}")
+    caches = _WorkerCaches(cached_connections)
     options: dict[str, Any] = {
         "bind": True,
         # Acknowledge after the task, and give the message back if the worker process dies:
@@ -275,7 +326,7 @@ def register(
             log.warning("%s: not a document: %s", external_id, exc.message)
             return failed_publish(external_id if isinstance(external_id, str) else None, exc)
         try:
-            with _client(client_factory, connection_id) as client:
+            with caches.client(client_factory, connection_id) as client:
                 result = client.publish(doc)
         except errors.KashFlowError as exc:
             if again(self, exc):
@@ -296,7 +347,7 @@ def register(
         self: Task[..., Any], connection_id: str, only: list[str] | None = None
     ) -> RefreshTaskResult:
         try:
-            with _client(client_factory, connection_id) as client:
+            with caches.client(client_factory, connection_id) as client:
                 report = client.refresh_lists(only)
         except errors.KashFlowError as exc:
             if again(self, exc):
