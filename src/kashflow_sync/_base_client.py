@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -167,7 +168,7 @@ class BaseClient:
             check_ledger=check_ledger_duplicates,
             settle_time=settle_time,
             request_deadline=timedelta(seconds=self.timeout),
-            ledger_cache=LedgerCache(ledger_cache_ttl),
+            ledger_cache=LedgerCache(ledger_cache_ttl, lock=threading.Lock()),
         )
 
     def _caches(self) -> ConnectionCaches:

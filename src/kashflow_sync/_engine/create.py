@@ -128,12 +128,7 @@ def _found(call: Call, entry: JournalEntry, found: LedgerDocument) -> Flow[Journ
 def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]:
     """The insert answered *number*: remember it, and learn the internal id unless deferred."""
     document, lease, settings = call.document, call.lease, call.settings
-    # The number first: a failure from here on must not lose it.
-    entry = yield from lease.save(entry, state="created", number=number)
-    yield from set_state(
-        settings.connection_id, document_owner_key(document.kind, number), document.external_id
-    )
-    yield from lease.record(document.external_id, "create", "created", f"number {number}")
+    # Known to later duplicate checks at once, before any storage call can yield to them.
     if settings.ledger_cache is not None and entry.contact_id is not None:
         settings.ledger_cache.add(
             document.kind,
@@ -149,7 +144,14 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
                 vat=document.vat,
                 amount_paid=document.net * 0,
             ),
+            settings.clock(),
         )
+    # The number first: a failure from here on must not lose it.
+    entry = yield from lease.save(entry, state="created", number=number)
+    yield from set_state(
+        settings.connection_id, document_owner_key(document.kind, number), document.external_id
+    )
+    yield from lease.record(document.external_id, "create", "created", f"number {number}")
     if call.defer_id:
         return entry
     created = yield from renewing(lease.renewal(entry), get_document(document.kind, number))

@@ -15,6 +15,7 @@ A match another journal entry created is never taken for ours.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -61,51 +62,100 @@ def _same_reference(held: LedgerDocument, document: Document) -> bool:
     return held.reference.strip().casefold() == document.reference.strip().casefold()
 
 
-@attrs.define
-class _Entry:
-    fetched_at: datetime
-    documents: list[LedgerDocument]
+_Key = tuple[str, int]
+
+
+@attrs.frozen
+class _Fetched:
+    started_at: datetime
+    documents: tuple[LedgerDocument, ...]
 
 
 class LedgerCache:
     """Each contact's documents in KashFlow, kept for *ttl* after a fetch; shared by calls.
 
-    Used only before a document's first send (the duplicate check). What the SDK creates is
-    added at once, so the cache never hides a document of ours from a later duplicate check.
-    Plain dict operations only (atomic under the GIL): threads and tasks may share one.
+    Used only before a document's first send (the duplicate check); reconciling always looks
+    afresh. What the SDK creates is remembered at once, apart from any fetch, and stays in the
+    answer until a fetch that lists it (or one started a full *ttl* after it, which means it
+    was deleted in KashFlow): a fetch that was already under way when a document was created
+    can never hide that document from a later duplicate check.
+
+    Args:
+        ttl: how long a fetch answers (zero: never answer from the cache).
+        lock: held around every read and change; the clients pass a ``threading.Lock`` so that
+            threads may share one cache. Never held across a KashFlow or storage call.
+
     """
 
-    def __init__(self, ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL) -> None:
-        """Keep fetched documents for *ttl* (zero: never answer from the cache)."""
+    def __init__(
+        self,
+        ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
+        *,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        """Keep fetched documents for *ttl*; guard the cache with *lock* if threads share it."""
         self.ttl = ttl
-        self._entries: dict[tuple[str, int], _Entry] = {}
-        self._fetching: dict[tuple[str, int], tuple[object, datetime]] = {}
+        self._lock: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+        self._fetched: dict[_Key, _Fetched] = {}
+        self._created: dict[_Key, dict[int, tuple[datetime, LedgerDocument]]] = {}
+        self._fetching: dict[_Key, tuple[object, datetime]] = {}
 
     def __repr__(self) -> str:
-        return f"LedgerCache(ttl={self.ttl}, contacts={len(self._entries)})"
+        return f"LedgerCache(ttl={self.ttl}, contacts={len(self._fetched)})"
 
     def get(self, kind: str, contact_id: int, now: datetime) -> list[LedgerDocument] | None:
-        """The contact's documents if fetched less than *ttl* ago, else None."""
-        entry = self._entries.get((kind, contact_id))
-        if entry is None or now - entry.fetched_at >= self.ttl:
-            return None
-        return list(entry.documents)
+        """The contact's documents if fetched less than *ttl* ago, else None.
+
+        The answer is the fetch plus every document this SDK created that the fetch does not
+        list (created while it was under way, or since).
+        """
+        key = (kind, contact_id)
+        with self._lock:
+            fetched = self._fetched.get(key)
+            if fetched is None:
+                return None
+            if now - fetched.started_at >= self.ttl:
+                del self._fetched[key]
+                return None
+            listed = {d.number for d in fetched.documents}
+            ours = [d for _, d in self._created.get(key, {}).values() if d.number not in listed]
+            return [*fetched.documents, *ours]
 
     def put(
-        self, kind: str, contact_id: int, documents: Sequence[LedgerDocument], now: datetime
+        self,
+        kind: str,
+        contact_id: int,
+        documents: Sequence[LedgerDocument],
+        started_at: datetime,
     ) -> None:
-        """Remember a fresh fetch of the contact's documents."""
-        self._entries[(kind, contact_id)] = _Entry(now, list(documents))
+        """Remember a fetch of the contact's documents that started at *started_at*.
 
-    def add(self, kind: str, contact_id: int, document: LedgerDocument) -> None:
-        """Add a document this SDK just created (no-op if the contact was never fetched)."""
-        entry = self._entries.get((kind, contact_id))
-        if entry is not None:
-            entry.documents = [*entry.documents, document]
+        The time is the one taken before the request went out, so that the answer is never
+        counted younger than it is. An older fetch does not replace a newer one.
+        """
+        key = (kind, contact_id)
+        with self._lock:
+            current = self._fetched.get(key)
+            if current is not None and current.started_at > started_at:
+                return
+            self._fetched[key] = _Fetched(started_at, tuple(documents))
+            created = self._created.get(key)
+            if not created:
+                return
+            listed = {d.number for d in documents}
+            for number, (at, _) in list(created.items()):
+                if number in listed or started_at - at >= self.ttl:
+                    del created[number]
+
+    def add(self, kind: str, contact_id: int, document: LedgerDocument, now: datetime) -> None:
+        """Remember a document this SDK just created (at *now*) for later duplicate checks."""
+        with self._lock:
+            self._created.setdefault((kind, contact_id), {})[document.number] = (now, document)
 
     def forget(self, kind: str, contact_id: int) -> None:
-        """Drop the contact's documents (the next check fetches them)."""
-        self._entries.pop((kind, contact_id), None)
+        """Drop the contact's fetch (the next check fetches again); what we created is kept."""
+        with self._lock:
+            self._fetched.pop((kind, contact_id), None)
 
     def start_fetch(self, kind: str, contact_id: int, now: datetime) -> object | None:
         """A token if the caller should fetch the contact's documents; None if another is.
@@ -116,19 +166,21 @@ class LedgerCache:
         """
         key = (kind, contact_id)
         token = object()
-        holder, since = self._fetching.setdefault(key, (token, now))
-        if holder is token:
-            return token
-        if now - since > FETCH_TIMEOUT:
-            self._fetching[key] = (token, now)
-            return token
-        return None
+        with self._lock:
+            holder, since = self._fetching.setdefault(key, (token, now))
+            if holder is token:
+                return token
+            if now - since > FETCH_TIMEOUT:
+                self._fetching[key] = (token, now)
+                return token
+            return None
 
     def end_fetch(self, kind: str, contact_id: int, token: object) -> None:
-        """The fetch *token* started is over (answered or failed)."""
+        """The fetch *token* started is over (answered and :meth:`put`, or failed)."""
         key = (kind, contact_id)
-        if self._fetching.get(key, (None,))[0] is token:
-            self._fetching.pop(key, None)
+        with self._lock:
+            if self._fetching.get(key, (None,))[0] is token:
+                del self._fetching[key]
 
 
 def ledger_view(
@@ -156,9 +208,11 @@ def ledger_view(
             continue
         try:
             held = yield from documents_for_contact(document.kind, contact_id)
+            # Stored before the fetch is released: a call waiting on it must find either the
+            # fetch under way or its answer, never neither (it would download it again).
+            cache.put(document.kind, contact_id, held, now)
         finally:
             cache.end_fetch(document.kind, contact_id, token)
-        cache.put(document.kind, contact_id, held, now)
         return held
 
 
@@ -226,9 +280,10 @@ def reconcile(
 
     """
     try:
+        started_at = clock() if clock is not None else None
         held = yield from documents_for_contact(document.kind, contact_id)
-        if cache is not None and clock is not None:
-            cache.put(document.kind, contact_id, held, clock())
+        if cache is not None and started_at is not None:
+            cache.put(document.kind, contact_id, held, started_at)
         matches, conflicts = [], []
         for candidate in held:
             if candidate.issue_date != document.issue_date or not _same_reference(
