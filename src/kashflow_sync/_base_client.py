@@ -39,7 +39,7 @@ from ._documents import (
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
 from ._engine.journal import DEFAULT_LEASE, Lease, utcnow
-from ._engine.keys import RESERVED_PREFIX, STATUS, duplicate_key
+from ._engine.keys import CONTENT_KEY_PREFIX, RESERVED_PREFIX, STATUS, duplicate_key
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
@@ -490,7 +490,7 @@ class BaseClient:
             self.connection_id,
             states=states,
             updated_before=before,
-            exclude_prefix=None if include_contacts else RESERVED_PREFIX,
+            exclude_prefix=CONTENT_KEY_PREFIX if include_contacts else RESERVED_PREFIX,
             limit=limit,
         )
         return [summarise(entry, now) for entry in entries]

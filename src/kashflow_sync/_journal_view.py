@@ -53,6 +53,11 @@ _SPECIFIC: Mapping[str, str] = {
         "KashFlow holds several documents matching this one: check them in KashFlow and delete "
         "the extra copies by hand, then publish it again."
     ),
+    "duplicate_pending": (
+        "Another document with the same contact, reference and total was sent and may be in "
+        "KashFlow: publish that one again to settle it; if it lands, this one is the same "
+        "invoice and must not be published."
+    ),
     "changed_while_uncertain": (
         "The document changed while an earlier version was being published: publish the "
         "earlier version again to finish it, then correct it in KashFlow."

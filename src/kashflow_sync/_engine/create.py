@@ -15,6 +15,7 @@ from .._wire import document_header, document_lines
 from ..soap.records import LedgerDocument
 from .call import Call, settled
 from .contacts import may_have_applied
+from .content import claim_content, give_back_content, settle_content
 from .effects import (
     Flow,
     documents_for_contact,
@@ -38,20 +39,43 @@ def _kind_word(kind: str) -> str:
 
 
 def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
-    document, lease, settings = call.document, call.lease, call.settings
+    document, settings = call.document, call.settings
     contact = entry.contact_id
     assert contact is not None
-    resent = entry.state == "sending"
-    if resent:
+    if entry.state == "sending":
         # Not found proves nothing while the earlier send may still be applied.
         until = settings.settle.until(entry, taken_over=call.taken_over, step="create")
         look = functools.partial(_renewed_reconcile, call, entry, contact)
         found = yield from settled(call, until, "the create", look)
         if found is not None:
-            return (yield from _found(call, entry, found))
-    elif settings.check_ledger and not call.new_contact:
+            entry = yield from _found(call, entry, found)
+        else:
+            entry = yield from _send(call, entry, contact, resent=True)
+        if entry.number is not None:
+            yield from settle_content(call, contact, entry.number)
+        return entry
+    if not settings.check_ledger:
+        return (yield from _send(call, entry, contact, resent=False))
+    if not call.new_contact:
         # A contact this call just created has no documents in KashFlow: nothing to look up.
         yield from refuse_ledger_duplicate(document, contact, settings.ledger_cache, settings.clock)
+    # Held from just before the first send until the number is known: the same invoice under
+    # another external id waits for it, then finds it (see .content).
+    content = yield from claim_content(call, contact)
+    try:
+        entry = yield from _send(call, entry, contact, resent=False)
+    except GeneratorExit:
+        raise
+    except BaseException:
+        yield from give_back_content(call, content, None)
+        raise
+    yield from give_back_content(call, content, entry.number)
+    return entry
+
+
+def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flow[JournalEntry]:
+    """Send the create (again, if *resent*) until KashFlow answers a number or surely refuses."""
+    document, lease, settings = call.document, call.lease, call.settings
     header = document_header(document, call.lists, contact)
     lines = document_lines(document, call.lists, settings.rate_decimals)
     for _send in range(MAX_SENDS):

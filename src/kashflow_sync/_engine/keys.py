@@ -5,6 +5,7 @@ State values are short strings in ``Storage.get_state``/``set_state``, per conne
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from .._documents import RESERVED_PREFIX
@@ -13,12 +14,14 @@ from .._names import name_key
 __all__ = [
     "ACCOUNT_FACTS",
     "CONTACT_KEY_PREFIX",
+    "CONTENT_KEY_PREFIX",
     "CUSTOMERS_FULL_SYNC_AT",
     "CUSTOMERS_WATERMARK",
     "LISTS_VERSION",
     "RESERVED_PREFIX",
     "STATUS",
     "contact_journal_key",
+    "content_journal_key",
     "document_owner_key",
     "duplicate_key",
 ]
@@ -39,6 +42,8 @@ ACCOUNT_FACTS = "doctor.account_facts"
 
 #: Journal keys of new contacts, each published exactly once like a document.
 CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
+#: Journal keys of document contents: which external id owns an invoice (see ``.content``).
+CONTENT_KEY_PREFIX = f"{RESERVED_PREFIX}content:"
 
 
 def contact_journal_key(kind: str, name: str) -> str:
@@ -48,6 +53,16 @@ def contact_journal_key(kind: str, name: str) -> str:
     share one list match, so two spellings of one new supplier never create two.
     """
     return f"{CONTACT_KEY_PREFIX}{kind}:{name_key(name)}"
+
+
+def content_journal_key(kind: str, contact_id: int, reference: str, gross: Decimal) -> str:
+    """The journal key under which one invoice's content is claimed before its first send.
+
+    Contact, reference (compared as the duplicate checks compare it) and gross; the reference
+    is hashed, so the key has a fixed length whatever the reference holds.
+    """
+    digest = hashlib.sha256(reference.strip().casefold().encode()).hexdigest()[:32]
+    return f"{CONTENT_KEY_PREFIX}{kind}:{contact_id}:{gross}:{digest}"
 
 
 def document_owner_key(kind: str, number: int) -> str:

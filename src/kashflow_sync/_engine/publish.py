@@ -25,6 +25,7 @@ from .._lists import ListsSnapshot
 from .._problem_codes import CHANGED_AFTER_PUBLISHING
 from .call import MAX_SETTLE_WAIT, Call, PublishSettings, last_outcome
 from .contacts import contact_id
+from .content import settle_content
 from .create import MAX_SENDS, create, no_second_copy
 from .effects import Flow, set_state
 from .extras import attach, pay
@@ -174,6 +175,10 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         # Stopped earlier because KashFlow held two copies: go on only once one is gone.
         assert entry.contact_id is not None and entry.number is not None
         yield from no_second_copy(call, entry.contact_id, entry.number)
+    if resumed:
+        # A run that died after the create may have left the content claimed: tidy it.
+        assert entry.contact_id is not None and entry.number is not None
+        yield from settle_content(call, entry.contact_id, entry.number)
     if entry.state in ("claimed", "sending"):
         entry = yield from create(call, entry)
     if document.attachment is not None and not entry.attachment_done:

@@ -1,0 +1,159 @@
+"""One copy per invoice: two external ids for the same invoice never both reach KashFlow.
+
+The ledger lookup before a first send (:func:`~.ledger.refuse_ledger_duplicate`) finds a copy
+already in KashFlow, not one that another call is sending at that moment. The same invoice
+uploaded twice and published in one batch, or by two workers at once, passes both lookups and
+lands twice. So before its first send a document also claims its content (contact, reference
+and gross) as a journal entry of its own (:func:`~.keys.content_journal_key`), through the
+compare-and-set every journal entry uses; the entry's ``fingerprint`` names the external id that
+owns the content. Another external id with the same content waits while the owner holds it,
+then decides from the owner's journal:
+
+- the owner's document is in KashFlow (its number known): ``duplicate_in_ledger``, nothing sent;
+- the owner's send is uncertain: ``duplicate_pending`` until the owner settles;
+- the owner never sent (refused, or stopped before sending): the content is taken over.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .. import errors
+from .._documents import Problem
+from .._journal import JournalEntry
+from .._problem_codes import DUPLICATE_IN_LEDGER
+from .call import Call
+from .effects import Flow, claim_journal, get_journal, update_journal
+from .keys import content_journal_key
+
+__all__ = ["claim_content", "give_back_content", "settle_content"]
+
+
+def _kind_word(kind: str) -> str:
+    return "receipt" if kind == "purchase" else "invoice"
+
+
+def _template(call: Call, contact: int) -> JournalEntry | None:
+    document = call.document
+    if not call.settings.check_ledger or not document.reference.strip():
+        return None
+    return JournalEntry(
+        connection_id=call.settings.connection_id,
+        external_id=content_journal_key(document.kind, contact, document.reference, document.gross),
+        kind=document.kind,
+        fingerprint=document.external_id,
+    )
+
+
+def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
+    """Hold the document's content for this call, or raise if another document has it.
+
+    Returns the held content entry, to hand to :func:`give_back_content` once the create is
+    over; None for a document without a reference (nothing to compare it by), or with the
+    duplicate checks off.
+
+    Raises:
+        ValidationError: ``duplicate_in_ledger``: another external id's copy is in KashFlow.
+        PublishUncertainError: ``duplicate_pending``: another external id's copy may be.
+
+    """
+    document, lease, settings = call.document, call.lease, call.settings
+    template = _template(call, contact)
+    if template is None:
+        return None
+    entry, _waited = yield from lease.claim(template)
+    if entry.state == "published":
+        # Marked once the owner's number was known: it is in KashFlow.
+        raise _duplicate(call, entry.fingerprint, entry.number)
+    if entry.fingerprint == document.external_id:
+        return entry
+    try:
+        owner = yield from get_journal(settings.connection_id, entry.fingerprint)
+        if owner is not None and owner.number is not None:
+            raise _duplicate(call, entry.fingerprint, owner.number)
+        if owner is not None and owner.state != "claimed":
+            raise _pending(call, entry.fingerprint)
+    except errors.KashFlowError:
+        yield from give_back_content(call, entry, None)
+        raise
+    # The owner never sent it (refused, or stopped before sending): the content is ours now.
+    return (yield from lease.save(entry, fingerprint=document.external_id))
+
+
+def give_back_content(call: Call, entry: JournalEntry | None, number: int | None) -> Flow[None]:
+    """Release the content entry; with *number*, mark it as in KashFlow under that number.
+
+    Never fails the publish: if the lease on it was lost, whoever took it over decided from
+    this document's own journal entry, which is the truth.
+    """
+    if entry is None:
+        return
+    released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=call.settings.clock())
+    if number is not None:
+        released = attrs.evolve(released, state="published", number=number)
+    yield from update_journal(released, call.lease.owner)
+
+
+def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
+    """A resumed publish learned its number: mark the content as in KashFlow, if it is free.
+
+    A worker that died while sending left the content claimed under its lease; whoever claims
+    it later decides from this document's journal entry anyway, so this only tidies up, and
+    never waits for the entry.
+    """
+    template = _template(call, contact)
+    if template is None:
+        return
+    stored = yield from get_journal(template.connection_id, template.external_id)
+    if stored is not None and stored.state == "published":
+        return
+    now = call.settings.clock()
+    lease = call.lease
+    claim = yield from claim_journal(
+        attrs.evolve(template, created_at=now, updated_at=now),
+        lease.owner,
+        now,
+        now + lease.duration,
+    )
+    if not claim.acquired:
+        return
+    mine = claim.entry.fingerprint == call.document.external_id
+    yield from give_back_content(call, claim.entry, number if mine else None)
+
+
+def _duplicate(call: Call, owner: str, number: int | None) -> errors.ValidationError:
+    document = call.document
+    kind = _kind_word(document.kind)
+    held = f"as {kind} {number}" if number else "already"
+    return errors.ValidationError(
+        [
+            Problem(
+                code=DUPLICATE_IN_LEDGER,
+                field="reference",
+                message=(
+                    f"{owner!r} is the same {kind} ({document.contact!r}, reference "
+                    f"{document.reference!r}, total {document.gross}) and KashFlow holds it {held}"
+                ),
+                remedy=(
+                    f"If this is a different invoice, correct its reference; if it is the same "
+                    f"one, do not publish it again ({owner!r} published it)."
+                ),
+            )
+        ],
+        external_id=document.external_id,
+    )
+
+
+def _pending(call: Call, owner: str) -> errors.PublishUncertainError:
+    document = call.document
+    kind = _kind_word(document.kind)
+    return errors.PublishUncertainError(
+        f"{owner!r}, the same {kind} ({document.contact!r}, reference {document.reference!r}, "
+        f"total {document.gross}), was sent to KashFlow and its outcome is not known yet; "
+        f"not sending {document.external_id!r} beside it",
+        code="duplicate_pending",
+        remedy=(
+            f"Publish {owner!r} again to settle it. If it lands, this is the same invoice: do not "
+            "publish it. If KashFlow did not record it, publish this one again."
+        ),
+    )
