@@ -108,6 +108,19 @@ def test_a_fetch_answers_for_its_ttl_counted_from_when_it_started() -> None:
     assert cache.get("sales", 101, START) is None  # per kind and contact
 
 
+def test_a_duplicate_check_reads_only_the_documents_with_its_reference() -> None:
+    """By reference, case and outer spaces ignored; fetched and created alike, each once."""
+    cache = LedgerCache(TTL)
+    cache.add("purchase", 101, ledger(5001, reference="inv-7 "), later(1))
+    cache.add("purchase", 101, ledger(5000, reference="INV-7"), later(1))
+    history = [ledger(n, reference=f"INV-{n}") for n in range(1, 3000)]
+    cache.put("purchase", 101, [*history, ledger(5000, reference="INV-7")], START)
+    found = cache.get("purchase", 101, later(2), " Inv-7")
+    assert sorted(d.number for d in found or []) == [7, 5000, 5001]
+    assert cache.get("purchase", 101, later(2), "INV-99999") == []
+    assert len(cache.get("purchase", 101, later(2)) or []) == 3001
+
+
 def test_a_failed_fetch_lets_the_next_call_fetch_at_once() -> None:
     """The lookup fails: no fetch is left held, the next call asks KashFlow itself."""
     cache = LedgerCache(TTL)

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_LEDGER_CACHE_TTL",
     "LedgerCache",
     "reconcile",
+    "reference_key",
     "refuse_ledger_duplicate",
     "tolerance",
 ]
@@ -58,8 +59,13 @@ def _kind_word(document: Document) -> str:
     return "receipt" if document.kind == "purchase" else "invoice"
 
 
+def reference_key(reference: str) -> str:
+    """A reference as the duplicate checks compare it (case and outer spaces ignored)."""
+    return reference.strip().casefold()
+
+
 def _same_reference(held: LedgerDocument, document: Document) -> bool:
-    return held.reference.strip().casefold() == document.reference.strip().casefold()
+    return reference_key(held.reference) == reference_key(document.reference)
 
 
 _Key = tuple[str, int]
@@ -69,6 +75,19 @@ _Key = tuple[str, int]
 class _Fetched:
     started_at: datetime
     documents: tuple[LedgerDocument, ...]
+    #: The documents by :func:`reference_key`: a duplicate check reads one bucket, not the
+    #: supplier's whole history.
+    by_reference: Mapping[str, tuple[LedgerDocument, ...]]
+    numbers: frozenset[int]
+
+    @classmethod
+    def of(cls, started_at: datetime, documents: Sequence[LedgerDocument]) -> _Fetched:
+        index: dict[str, list[LedgerDocument]] = {}
+        for held in documents:
+            index.setdefault(reference_key(held.reference), []).append(held)
+        by_reference = {key: tuple(found) for key, found in index.items()}
+        numbers = frozenset(held.number for held in documents)
+        return cls(started_at, tuple(documents), by_reference, numbers)
 
 
 class LedgerCache:
@@ -97,17 +116,21 @@ class LedgerCache:
         self.ttl = ttl
         self._lock: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
         self._fetched: dict[_Key, _Fetched] = {}
-        self._created: dict[_Key, dict[int, tuple[datetime, LedgerDocument]]] = {}
+        # What this SDK created, by contact, then reference_key, then number.
+        self._created: dict[_Key, dict[str, dict[int, tuple[datetime, LedgerDocument]]]] = {}
         self._fetching: dict[_Key, tuple[object, datetime]] = {}
 
     def __repr__(self) -> str:
         return f"LedgerCache(ttl={self.ttl}, contacts={len(self._fetched)})"
 
-    def get(self, kind: str, contact_id: int, now: datetime) -> list[LedgerDocument] | None:
+    def get(
+        self, kind: str, contact_id: int, now: datetime, reference: str | None = None
+    ) -> list[LedgerDocument] | None:
         """The contact's documents if fetched less than *ttl* ago, else None.
 
         The answer is the fetch plus every document this SDK created that the fetch does not
-        list (created while it was under way, or since).
+        list (created while it was under way, or since); with *reference*, only those with
+        that reference (as :func:`reference_key` compares it).
         """
         key = (kind, contact_id)
         with self._lock:
@@ -117,9 +140,14 @@ class LedgerCache:
             if now - fetched.started_at >= self.ttl:
                 del self._fetched[key]
                 return None
-            listed = {d.number for d in fetched.documents}
-            ours = [d for _, d in self._created.get(key, {}).values() if d.number not in listed]
-            return [*fetched.documents, *ours]
+            created = self._created.get(key, {})
+            if reference is None:
+                listed, buckets = fetched.documents, list(created.values())
+            else:
+                wanted = reference_key(reference)
+                listed, buckets = fetched.by_reference.get(wanted, ()), [created.get(wanted, {})]
+            ours = [d for b in buckets for _, d in b.values() if d.number not in fetched.numbers]
+            return [*listed, *ours]
 
     def put(
         self,
@@ -138,19 +166,24 @@ class LedgerCache:
             current = self._fetched.get(key)
             if current is not None and current.started_at > started_at:
                 return
-            self._fetched[key] = _Fetched(started_at, tuple(documents))
+            self._fetched[key] = _Fetched.of(started_at, documents)
             created = self._created.get(key)
             if not created:
                 return
-            listed = {d.number for d in documents}
-            for number, (at, _) in list(created.items()):
-                if number in listed or started_at - at >= self.ttl:
-                    del created[number]
+            listed = self._fetched[key].numbers
+            for reference, bucket in list(created.items()):
+                for number, (at, _) in list(bucket.items()):
+                    if number in listed or started_at - at >= self.ttl:
+                        del bucket[number]
+                if not bucket:
+                    del created[reference]
 
     def add(self, kind: str, contact_id: int, document: LedgerDocument, now: datetime) -> None:
         """Remember a document this SDK just created (at *now*) for later duplicate checks."""
         with self._lock:
-            self._created.setdefault((kind, contact_id), {})[document.number] = (now, document)
+            by_reference = self._created.setdefault((kind, contact_id), {})
+            bucket = by_reference.setdefault(reference_key(document.reference), {})
+            bucket[document.number] = (now, document)
 
     def forget(self, kind: str, contact_id: int) -> None:
         """Drop the contact's fetch (the next check fetches again); what we created is kept."""
@@ -189,17 +222,17 @@ def ledger_view(
     cache: LedgerCache | None,
     clock: Callable[[], datetime],
 ) -> Flow[list[LedgerDocument]]:
-    """The contact's documents for a duplicate check: from the cache when fresh enough.
+    """The contact's documents with the document's reference, for a duplicate check.
 
-    Calls that need the same contact at once share one fetch (see
-    :meth:`LedgerCache.start_fetch`).
+    From the cache when fresh enough; calls that need the same contact at once share one
+    fetch (see :meth:`LedgerCache.start_fetch`).
     """
     if cache is None:
         found: list[LedgerDocument] = yield from documents_for_contact(document.kind, contact_id)
-        return found
+        return [d for d in found if _same_reference(d, document)]
     while True:
         now = clock()
-        cached = cache.get(document.kind, contact_id, now)
+        cached = cache.get(document.kind, contact_id, now, document.reference)
         if cached is not None:
             return cached
         token = cache.start_fetch(document.kind, contact_id, now)
@@ -213,7 +246,7 @@ def ledger_view(
             cache.put(document.kind, contact_id, held, now)
         finally:
             cache.end_fetch(document.kind, contact_id, token)
-        return held
+        return [d for d in held if _same_reference(d, document)]
 
 
 def refuse_ledger_duplicate(
