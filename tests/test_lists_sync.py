@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import kashflow_sync as kfs
-from _support import make_client
+from _support import make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync.testing import FakeKashFlow
 
@@ -213,17 +214,7 @@ def test_a_long_lived_client_sees_a_refresh_another_client_made(fake: FakeKashFl
         cron.refresh_lists(only=["suppliers"])
 
         assert worker.lists.suppliers.find("Brand New Supplies") is not None
-        doc = kfs.PurchaseInvoice(
-            external_id="after-refresh",
-            supplier="Brand New Supplies",
-            reference="BN-1",
-            issue_date=date(2026, 11, 3),
-            lines=[
-                kfs.Line(
-                    description="Paper", net=Decimal("10.00"), vat_rate=Decimal("20"), category=7500
-                )
-            ],
-        )
+        doc = attrs.evolve(purchase(1, prefix="after-refresh"), supplier="Brand New Supplies")
         fake.reset_calls()
         worker.publish(doc)
         assert fake.calls_to("InsertSupplier") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +34,9 @@ class Env:
     refreshed: tuple[str, str]
     made: list[str] = attrs.field(factory=list)
 
-    def connected(self, prefix: str = "c") -> str:
-        """A new connection, connected (lists synced) in the shared PostgreSQL journal."""
-        connection_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        self.made.append(connection_id)
+    @contextlib.contextmanager
+    def client(self, connection_id: str) -> Iterator[kfs.KashFlowClient]:
+        """A client of *connection_id* in this process, on the shared PostgreSQL journal."""
         with (
             kfs.SQLStorage(self.pg) as storage,
             kfs.KashFlowClient(
@@ -46,6 +46,13 @@ class Env:
                 connection_id=connection_id,
             ) as client,
         ):
+            yield client
+
+    def connected(self, prefix: str = "c") -> str:
+        """A new connection, connected (lists synced) in the shared PostgreSQL journal."""
+        connection_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.made.append(connection_id)
+        with self.client(connection_id) as client:
             client.connect()
         return connection_id
 
@@ -257,15 +264,7 @@ def test_workers_keep_lists_between_tasks_yet_see_a_refresh(env: Env) -> None:
 
     name = f"Brand New {uuid.uuid4().hex[:6]}"
     env.fake.add_supplier(name)
-    with (
-        kfs.SQLStorage(env.pg) as storage,
-        kfs.KashFlowClient(
-            env.fake.credentials,
-            endpoint=env.fake.url,
-            storage=storage,
-            connection_id=connection_id,
-        ) as elsewhere,
-    ):
+    with env.client(connection_id) as elsewhere:
         elsewhere.refresh_lists(only=["suppliers"])
     inserted = len(env.fake.calls_to("InsertSupplier"))
     fresh = [attrs.evolve(purchase(20 + i, prefix=prefix), supplier=name) for i in range(4)]

@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -169,6 +170,23 @@ def _counting_storage() -> tuple[kfs.MemoryStorage, list[str]]:
     return Counting(), loads
 
 
+def _connect_then_publish_five(
+    caches: _WorkerCaches,
+    factory: Callable[[str], kfs.KashFlowClient],
+    fake: FakeKashFlow,
+    loads: list[str],
+    prefix: str,
+) -> None:
+    """One task connects connection "a", five more publish a receipt each (counts from then)."""
+    with caches.client(factory, "a") as first:
+        first.connect()
+    fake.reset_calls()
+    loads.clear()
+    for i in range(5):
+        with caches.client(factory, "a") as client:
+            client.publish(purchase(i, prefix=prefix))
+
+
 def test_each_task_client_takes_over_the_caches_of_the_one_before() -> None:
     """A new client per task (the host's factory runs every time) but no list reloaded and
     the supplier's history looked up once: what a long-lived client would cost."""
@@ -180,14 +198,7 @@ def test_each_task_client_takes_over_the_caches_of_the_one_before() -> None:
         made.append(make_client(fake, storage=storage, connection_id=connection_id))
         return made[-1]
 
-    caches = _WorkerCaches(4)
-    with caches.client(factory, "a") as first:
-        first.connect()
-    fake.reset_calls()
-    loads.clear()
-    for i in range(5):
-        with caches.client(factory, "a") as client:
-            client.publish(purchase(i, prefix="cached"))
+    _connect_then_publish_five(_WorkerCaches(4), factory, fake, loads, "cached")
     assert len(made) == 6 and len({id(c) for c in made}) == 6  # the factory ran per task
     assert len(loads) == 7  # once, by the first task after connect() stored them
     assert len(fake.calls_to("GetReceiptsForSupplier")) == 1
@@ -198,18 +209,11 @@ def test_without_caching_every_task_reloads_and_looks_up() -> None:
     """cached_connections=0: the behaviour the caches save (the baseline of the test above)."""
     fake = FakeKashFlow()
     storage, loads = _counting_storage()
-    caches = _WorkerCaches(0)
 
     def factory(connection_id: str) -> kfs.KashFlowClient:
         return make_client(fake, storage=storage, connection_id=connection_id)
 
-    with caches.client(factory, "a") as first:
-        first.connect()
-    fake.reset_calls()
-    loads.clear()
-    for i in range(5):
-        with caches.client(factory, "a") as client:
-            client.publish(purchase(i, prefix="uncached"))
+    _connect_then_publish_five(_WorkerCaches(0), factory, fake, loads, "uncached")
     assert len(loads) == 5 * 7  # every list a purchase is checked against, every task
     assert len(fake.calls_to("GetReceiptsForSupplier")) == 5
 
