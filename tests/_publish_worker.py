@@ -1,8 +1,9 @@
 """A publishing process for the crash and multi-worker tests (run as a subprocess).
 
-Usage: python _publish_worker.py URL USER PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS [CLIENT]
-CLIENT is ``sync`` (default) or ``async``. Prints one JSON line: how many documents it
-published, found already published, or failed.
+Usage: python _publish_worker.py URL USER PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS [CLIENT
+[ID_SUFFIX]]. CLIENT is ``sync`` (default) or ``async``; ID_SUFFIX is added to every external id
+(the same invoices under other ids). Prints one JSON line: how many documents it published,
+found already published, or failed (each failure as its class name and code).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import httpx
 
 import kashflow_sync as kfs
@@ -37,11 +39,19 @@ async def _async(url: str, creds: kfs.Credentials, options: dict[str, Any], docs
         return await client.publish_many(docs, concurrency=4)
 
 
+def _code(error: Any) -> str:
+    problems = getattr(error, "problems", None)
+    return str(problems[0].code if problems else getattr(error, "code", ""))
+
+
 def main() -> None:
     url, user, password, key, db, count, prefix, lease = sys.argv[1:9]
     kind = sys.argv[9] if len(sys.argv) > 9 else "sync"
+    suffix = sys.argv[10] if len(sys.argv) > 10 else ""
     creds = kfs.Credentials(user, password, key)
     docs = [purchase(i, prefix=prefix) for i in range(int(count))]
+    if suffix:
+        docs = [attrs.evolve(d, external_id=d.external_id + suffix) for d in docs]
     options: dict[str, Any] = {
         "storage": kfs.SQLStorage(db),
         "connection_id": "crash-test",
@@ -54,7 +64,9 @@ def main() -> None:
         batch = asyncio.run(_async(url, creds, options, docs))
     else:
         batch = _sync(url, creds, options, docs)
-    statuses = [i.result.status if i.result else type(i.error).__name__ for i in batch]
+    statuses = [
+        i.result.status if i.result else f"{type(i.error).__name__}:{_code(i.error)}" for i in batch
+    ]
     print(
         json.dumps(
             {

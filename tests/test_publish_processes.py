@@ -21,7 +21,13 @@ PG_URL = os.environ.get("KASHFLOW_SYNC_TEST_PG")
 
 
 def _worker(
-    fake: FakeKashFlow, db: str, count: int, prefix: str, lease: float, kind: str = "sync"
+    fake: FakeKashFlow,
+    db: str,
+    count: int,
+    prefix: str,
+    lease: float,
+    kind: str = "sync",
+    id_suffix: str = "",
 ) -> subprocess.Popen[str]:
     creds = fake.credentials
     return subprocess.Popen(
@@ -37,6 +43,7 @@ def _worker(
             prefix,
             str(lease),
             kind,
+            id_suffix,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -89,3 +96,26 @@ def test_two_workers_on_postgresql_publish_each_document_once(kinds: tuple[str, 
     assert sum(int(s["published"]) for s in summaries) == count  # type: ignore[call-overload]
     assert (duplicates, lost) == (0, 0)
     assert len(fake.receipts) == count
+
+
+@pytest.mark.skipif(not PG_URL, reason="set KASHFLOW_SYNC_TEST_PG to a PostgreSQL SQLAlchemy URL")
+def test_two_workers_given_the_same_invoices_under_other_ids_land_each_once() -> None:
+    """Process A publishes 60 invoices, process B the same 60 under other external ids, at once,
+    with a slow KashFlow: each invoice lands once; every refusal names the copy that landed."""
+    assert PG_URL is not None
+    prefix = f"tw{uuid.uuid4().hex[:6]}"
+    count = 60
+    with FakeKashFlow.serve() as fake:
+        fake.faults.delay(0.03, op="InsertReceipt", times=None)
+        workers = [
+            _worker(fake, PG_URL, count, prefix, lease=30.0, kind=kind, id_suffix=suffix)
+            for kind, suffix in (("sync", ""), ("async", "-again"))
+        ]
+        summaries = [_finish(w) for w in workers]
+        duplicates, lost = ledger_check(fake, [purchase(i, prefix=prefix) for i in range(count)])
+    assert (duplicates, lost) == (0, 0)
+    assert len(fake.receipts) == count
+    assert sum(int(s["published"]) for s in summaries) == count  # type: ignore[call-overload]
+    failures = [f for s in summaries for f in s["failed"]]  # type: ignore[attr-defined]
+    assert len(failures) == count
+    assert set(failures) == {"ValidationError:duplicate_in_ledger"}
