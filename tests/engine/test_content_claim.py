@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import attrs
 import httpx
 import pytest
 from _script import CONNECTION, Script, ledger, refused, uncertain
 
+import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from _lists_fixtures import clean_purchase, make_lists
 from _support import make_client, purchase
@@ -22,7 +24,11 @@ from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents import Document
 from kashflow_sync._engine.effects import KashFlowCall
-from kashflow_sync._engine.keys import CONTENT_KEY_PREFIX, content_journal_key
+from kashflow_sync._engine.keys import (
+    CONTENT_KEY_PREFIX,
+    content_journal_key,
+    duplicate_key,
+)
 from kashflow_sync._engine.publish import publish
 from kashflow_sync.storage.memory import MemoryStorage
 from kashflow_sync.testing import FakeKashFlow
@@ -235,3 +241,38 @@ def test_two_workers_given_the_same_invoice_land_it_once() -> None:
     assert len(landed) == 1
     refused_one = [o for o in outcomes.values() if isinstance(o, errors.ValidationError)]
     assert len(refused_one) == 1 and refused_one[0].problems[0].code == "duplicate_in_ledger"
+
+
+def _explicit(net: str, vat: str, external_id: str) -> Document:
+    line = kfs.Line(
+        description="Paper", net=Decimal(net), vat=Decimal(vat), vat_rate=Decimal(20), category=7500
+    )
+    return attrs.evolve(FIRST, external_id=external_id, lines=[line])
+
+
+def test_amounts_written_differently_are_one_content() -> None:
+    """120 and 120.00 are the same total: one content key, one duplicate key."""
+    plain, pence = _explicit("100", "20", "a"), _explicit("100.00", "20.00", "b")
+    assert (str(plain.gross), str(pence.gross)) == ("120", "120.00")
+    assert content_journal_key("purchase", 101, "INV-1", plain.gross) == content_journal_key(
+        "purchase", 101, "INV-1", pence.gross
+    )
+    assert duplicate_key("purchase", 101, "INV-1", plain.gross) == duplicate_key(
+        "purchase", 101, " inv-1", pence.gross
+    )
+
+
+@pytest.mark.parametrize("client_kind", KINDS)
+def test_a_twin_with_its_amounts_written_otherwise_is_refused(client_kind: str) -> None:
+    """Published as 100 + 20; the twin says 100.00 + 20.00: validation names the first."""
+    first, twin = _explicit("100", "20", "fmt-1"), _explicit("100.00", "20.00", "fmt-1-again")
+    fake = FakeKashFlow()
+    with any_client(client_kind, fake) as client:
+        client.connect()
+        assert client.publish(first).status == "published"
+        assert [p.code for p in client.validate(twin)] == ["duplicate_in_ledger"]  # offline
+        with pytest.raises(errors.ValidationError) as info:
+            client.publish(twin)
+    assert info.value.problems[0].code == "duplicate_in_ledger"
+    assert "fmt-1" in info.value.problems[0].message
+    assert len(fake.receipts) == 1

@@ -11,6 +11,8 @@ from decimal import Decimal
 from .._documents import RESERVED_PREFIX
 from .._names import name_key
 
+_PENNY = Decimal("0.01")
+
 __all__ = [
     "ACCOUNT_FACTS",
     "CONTACT_KEY_PREFIX",
@@ -24,6 +26,7 @@ __all__ = [
     "content_journal_key",
     "document_owner_key",
     "duplicate_key",
+    "money_key",
 ]
 
 #: ``ConnectionStatus`` value of the connection.
@@ -62,7 +65,7 @@ def content_journal_key(kind: str, contact_id: int, reference: str, gross: Decim
     is hashed, so the key has a fixed length whatever the reference holds.
     """
     digest = hashlib.sha256(reference.strip().casefold().encode()).hexdigest()[:32]
-    return f"{CONTENT_KEY_PREFIX}{kind}:{contact_id}:{gross}:{digest}"
+    return f"{CONTENT_KEY_PREFIX}{kind}:{contact_id}:{money_key(gross)}:{digest}"
 
 
 def document_owner_key(kind: str, number: int) -> str:
@@ -70,6 +73,12 @@ def document_owner_key(kind: str, number: int) -> str:
     return f"number:{kind}:{number}"
 
 
+def money_key(amount: Decimal) -> str:
+    """An amount as keys hold it: pence, so 100, 100.0 and 100.00 are one key."""
+    return f"{amount.quantize(_PENNY):f}"
+
+
 def duplicate_key(kind: str, contact: str | int, reference: str, gross: Decimal) -> str:
     """State key under which a published document is remembered for duplicate checks."""
-    return f"published:{kind}:{str(contact).casefold()}:{reference.strip().casefold()}:{gross}"
+    contact_key, reference_key = str(contact).casefold(), reference.strip().casefold()
+    return f"published:{kind}:{contact_key}:{reference_key}:{money_key(gross)}"
