@@ -26,7 +26,7 @@ def pause_point(entry: JournalEntry, pause_at: str) -> bool:
     if pause_at == "sending":
         return entry.state == "sending"
     if pause_at == "attach":
-        return entry.state == "created" and bool(entry.kashflow_id) and not entry.attachment_done
+        return entry.state == "created" and not entry.attachment_done
     if pause_at == "pay":
         return entry.attachment_done and not entry.payment_done
     return False

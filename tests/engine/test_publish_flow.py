@@ -226,8 +226,14 @@ def test_a_first_send_applied_late_after_the_resend_is_reported_not_published() 
     again = Script({"documents_for_contact": [[ledger(42), ledger(43)]]}, storage=script.storage)
     with pytest.raises(errors.PublishUncertainError):
         run(again)
-    fixed = Script({"documents_for_contact": [[ledger(43)]]}, storage=script.storage)
-    assert run(fixed).number == 43
+    fixed = Script(
+        {"documents_for_contact": [[ledger(43)]], "get_document": [ledger(43)]},
+        storage=script.storage,
+    )
+    result = run(fixed)
+    # The stop came before the internal id was saved: the finishing run reads it again.
+    assert (result.number, result.kashflow_id) == (43, 9043)
+    assert fixed.calls == ["documents_for_contact", "get_document"]
 
 
 def test_not_found_within_the_settle_time_is_not_sent_again() -> None:
@@ -480,6 +486,23 @@ def test_resumed_document_looks_before_sending_attachment_and_payment(
     run(script, FULL)
     assert script.calls == expected
     assert script.journal().state == "published"
+
+
+def test_resumed_document_without_its_internal_id_reads_it_first() -> None:
+    """The id is saved with the attachment; a run that died before it reads the id again."""
+    script = Script(
+        {
+            "get_document": [ledger(77)],
+            "receipt_attachments": [[]],
+            "attach_file": [5],
+            "payments": [[]],
+            "insert_payment": [6],
+        }
+    )
+    seed(script.storage, FULL, state="created", number=77)
+    result = run(script, FULL)
+    assert script.calls[:2] == ["get_document", "receipt_attachments"]
+    assert result.kashflow_id == 9077 and script.journal().kashflow_id == 9077
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 
+import attrs
+
 from .. import errors
 from .._journal import JournalEntry
 from .._wire import document_header, document_lines
@@ -181,8 +183,9 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
     created = yield from renewing(lease.renewal(entry), get_document(document.kind, number))
     if created is None or not created.kashflow_id:
         return entry
-    # Saved right before the next write (attachment or payment): confirms the lease.
-    return (yield from lease.save(entry, kashflow_id=created.kashflow_id))
+    # Saved with the next change (the attachment, or "published"): one commit fewer. A run
+    # that dies before then leaves the id unknown; the resumed publish reads it again.
+    return attrs.evolve(entry, kashflow_id=created.kashflow_id)
 
 
 def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:

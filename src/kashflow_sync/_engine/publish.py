@@ -27,7 +27,7 @@ from .call import MAX_SETTLE_WAIT, Call, PublishSettings, last_outcome
 from .contacts import contact_id
 from .content import settle_content
 from .create import MAX_SENDS, create, no_second_copy
-from .effects import Flow, set_state
+from .effects import Flow, get_document, set_state
 from .extras import attach, pay
 from .journal import Lease, new_owner
 from .keys import duplicate_key
@@ -179,6 +179,11 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         # A run that died after the create may have left the content claimed: tidy it.
         assert entry.contact_id is not None and entry.number is not None
         yield from settle_content(call, entry.contact_id, entry.number)
+        if not entry.kashflow_id and not call.defer_id:
+            # It may have died before saving the internal id: read it again.
+            held = yield from get_document(document.kind, entry.number)
+            if held is not None and held.kashflow_id:
+                entry = attrs.evolve(entry, kashflow_id=held.kashflow_id)
     if entry.state in ("claimed", "sending"):
         entry = yield from create(call, entry)
     if document.attachment is not None and not entry.attachment_done:
