@@ -243,3 +243,22 @@ def test_lists_are_reread_only_when_their_version_changes(fake: FakeKashFlow) ->
         client.refresh_lists(only=["projects"])
         client.lists.for_kind("purchase")
         assert "suppliers" in loads  # a sync may have changed any list: all are read again
+
+
+def test_a_publish_reads_the_lists_version_once(fake: FakeKashFlow) -> None:
+    """Rules and validation share one snapshot: one version read per publish, not two."""
+    reads: list[str] = []
+
+    class Counting(kfs.MemoryStorage):
+        def get_state(self, connection_id: str, key: str) -> Any:
+            reads.append(key)
+            return super().get_state(connection_id, key)
+
+    with make_client(fake, storage=Counting()) as client:
+        client.connect()
+        client.publish(purchase(1, prefix="version"))
+        reads.clear()
+        client.publish(purchase(2, prefix="version"))
+        assert reads.count("lists.version") == 1
+        # Outside a publish, the rules still read the live lists.
+        assert client.resolve(purchase(3, prefix="version")).document.supplier == "Acme Paper Ltd"

@@ -8,6 +8,7 @@ only how the network and the storage are driven: plain calls or awaited ones.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -156,8 +157,13 @@ class BaseClient:
         self._closed = False
         self.lists = Lists(self.storage, connection_id)
         self.rules = RuleBook(self.storage, connection_id)
+        # While a publish is prepared, the rules match contacts in the snapshot it validates
+        # against: one read of the lists' version per publish, not two.
+        self._pinned: contextvars.ContextVar[ListsSnapshot | None] = contextvars.ContextVar(
+            "kashflow_sync_pinned_lists", default=None
+        )
         self._resolver: RuleResolver = rules or StoredRuleResolver(
-            self.storage, lambda _cid: self.lists
+            self.storage, lambda _cid: self._pinned.get() or self.lists
         )
         self._local_clock: Callable[[], datetime] = utcnow
         self._clock_sync = _ClockSync()
@@ -363,7 +369,11 @@ class BaseClient:
         if entry is not None and entry.state == "published":
             return published_result(entry, digest)
         lists = self.lists.for_kind(document.kind)
-        resolved = self.resolve(document)
+        pinned = self._pinned.set(lists)
+        try:
+            resolved = self.resolve(document)
+        finally:
+            self._pinned.reset(pinned)
         problems = [p for p in self._validate_resolved(resolved, lists) if p.severity == "error"]
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
