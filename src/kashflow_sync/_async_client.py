@@ -27,7 +27,7 @@ from ._config import (
     Credentials,
 )
 from ._documents import BatchResult, Document, PublishResult
-from ._drivers import AsyncDriver
+from ._drivers import AsyncDriver, off_loop
 from ._engine import listsync
 from ._engine.ids import Pending
 from ._engine.journal import DEFAULT_LEASE, new_owner
@@ -255,9 +255,7 @@ class AsyncKashFlowClient(BaseClient):
         async def one(document: Document) -> PublishResult:
             owner = new_owner()
             result = await self._publish(document, owner=owner, defer_id=True)
-            if result.status == "published" and not result.kashflow_id:
-                pending.append(Pending(document.external_id, document.kind, result.number, owner))
-            return result
+            return self._note_deferred_id(pending, document, owner, result)
 
         batch = await run_in_tasks(documents, one, concurrency=concurrency, progress=progress)
         if not pending:
@@ -299,6 +297,4 @@ class AsyncKashFlowClient(BaseClient):
 
         """
         args = (state, older_than, limit, include_contacts)
-        if not getattr(self.storage, "blocking", True):
-            return self._journal(*args)
-        return await asyncio.to_thread(self._journal, *args)
+        return await off_loop(self.storage, self._journal, *args)

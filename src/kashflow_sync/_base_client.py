@@ -36,6 +36,7 @@ from ._documents import (
     PublishAttempt,
     PublishResult,
     ResolvedDocument,
+    kashflow_noun,
 )
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
@@ -67,7 +68,8 @@ __all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument"]
 
 log = logging.getLogger("kashflow_sync")
 
-#: Seconds between measurements of this machine's offset from the storage's clock.
+#: Seconds between measurements of this machine's offset from the storage's clock, and
+#: between reads of what doctor learned about the account (a publish uses both).
 CLOCK_RECHECK = 300.0
 
 
@@ -90,12 +92,21 @@ class _ClockSync:
     checked_at: float | None = None
 
 
+@attrs.define(eq=False)
+class _FactsCache:
+    """What doctor learned about the account, as last read, and when (``time.monotonic``)."""
+
+    facts: AccountFacts | None = None
+    read_at: float | None = None
+
+
 @attrs.frozen(eq=False)
 class ConnectionCaches:
     """What a client keeps between calls that other clients of the same connection may share.
 
     The lists read from storage (reloaded whenever a sync changes them), the contacts' ledger
-    documents for the duplicate check, and the offset from the storage's clock. Workers that
+    documents for the duplicate check, the offset from the storage's clock and the account's
+    facts (both read again every few minutes). Workers that
     build a client per task (``kashflow_sync.celery``) hand each new client the caches of the
     previous one, so a task costs what a call on a long-lived client costs.
     """
@@ -105,6 +116,7 @@ class ConnectionCaches:
     lists: Lists
     ledger: LedgerCache | None
     clock: _ClockSync
+    facts: _FactsCache
 
 
 class BaseClient:
@@ -167,6 +179,7 @@ class BaseClient:
         )
         self._local_clock: Callable[[], datetime] = utcnow
         self._clock_sync = _ClockSync()
+        self._facts_cache = _FactsCache()
         self._publish_settings = PublishSettings(
             connection_id,
             clock=self._clock,
@@ -185,6 +198,7 @@ class BaseClient:
             lists=self.lists,
             ledger=self._publish_settings.ledger_cache,
             clock=self._clock_sync,
+            facts=self._facts_cache,
         )
 
     def _adopt_caches(self, caches: ConnectionCaches) -> bool:
@@ -197,6 +211,7 @@ class BaseClient:
             return False
         self.lists = caches.lists
         self._clock_sync = caches.clock
+        self._facts_cache = caches.facts
         own = self._publish_settings.ledger_cache
         if caches.ledger is not None and own is not None and caches.ledger.ttl == own.ttl:
             self._publish_settings = attrs.evolve(
@@ -382,8 +397,17 @@ class BaseClient:
         )
 
     def _learned_rate_decimals(self) -> int:
-        """Decimals of a unit rate this account keeps: what doctor learned, else the safe 2."""
-        facts = self.account_facts
+        """Decimals of a unit rate this account keeps: what doctor learned, else the safe 2.
+
+        The facts change only when doctor runs: they are read again every few minutes, not on
+        every publish.
+        """
+        cache = self._facts_cache
+        now = time.monotonic()
+        if cache.read_at is None or now - cache.read_at >= CLOCK_RECHECK:
+            cache.facts = self.account_facts
+            cache.read_at = now
+        facts = cache.facts
         learned = facts.rate_decimals if facts is not None else None
         # More than 4 kept is as good as 4: the SDK never computes a finer rate.
         return min(learned, 4) if learned and learned > SAFE_RATE_DECIMALS else SAFE_RATE_DECIMALS
@@ -410,6 +434,15 @@ class BaseClient:
         settings = self._publish_settings
         lease = Lease(settings.connection_id, "batch", settings.lease, clock=settings.clock)
         return fill_ids(lease, pending)
+
+    @staticmethod
+    def _note_deferred_id(
+        pending: list[Pending], document: Document, owner: str, result: PublishResult
+    ) -> PublishResult:
+        """*result*; a document published without its internal id joins *pending*."""
+        if result.status == "published" and not result.kashflow_id:
+            pending.append(Pending(document.external_id, document.kind, result.number, owner))
+        return result
 
     @staticmethod
     def _with_ids(batch: BatchResult, ids: Mapping[str, int]) -> BatchResult:
@@ -449,7 +482,7 @@ class BaseClient:
                     "%s %s as %s %s",
                     document.external_id,
                     result.status.replace("_", " "),
-                    "receipt" if result.kind == "purchase" else "invoice",
+                    kashflow_noun(result.kind),
                     result.number,
                     extra=extra,
                 )

@@ -31,6 +31,7 @@ from ._cli_errors import (
     problem_json,
 )
 from ._cli_output import Console, emit_json, show_problems
+from ._documents import kashflow_noun
 
 __all__ = ["BatchRun", "register", "run_batch", "run_publish"]
 
@@ -355,7 +356,7 @@ def _show_outcome(console: Console, doc: Any, outcome: Any) -> None:
         console.fail(f"{doc.external_id}  {outcome.message} ({outcome.code})")
         console.wrapped(outcome.remedy, indent=6, prefix=console.styled("→ ", "cyan"))
     else:
-        what = "receipt" if outcome.kind == "purchase" else "invoice"
+        what = kashflow_noun(outcome.kind)
         status = outcome.status.replace("_", " ")
         console.ok(
             f"{doc.external_id}  {what} {outcome.number} (id {outcome.kashflow_id})  {status}"

@@ -275,9 +275,7 @@ class KashFlowClient(BaseClient):
         def one(document: Document) -> PublishResult:
             owner = new_owner()
             result = self._publish(document, owner=owner, defer_id=True)
-            if result.status == "published" and not result.kashflow_id:
-                pending.append(Pending(document.external_id, document.kind, result.number, owner))
-            return result
+            return self._note_deferred_id(pending, document, owner, result)
 
         batch = run_in_threads(documents, one, concurrency=concurrency, progress=progress)
         if not pending:

@@ -45,6 +45,11 @@ MAX_AMOUNT = Decimal("1e12")
 RESERVED_PREFIX = "kashflow_sync:"
 
 
+def kashflow_noun(kind: str) -> str:
+    """What KashFlow calls a document of *kind*: ``"receipt"`` (purchase) or ``"invoice"``."""
+    return "receipt" if kind == "purchase" else "invoice"
+
+
 def _external_id(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"external_id must be a str, not {type(value).__name__} ({value!r})")

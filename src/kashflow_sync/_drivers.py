@@ -33,11 +33,22 @@ from .soap.aservice import AsyncKashFlowService
 from .soap.service import KashFlowService
 from .typing import Storage
 
-__all__ = ["AsyncDriver", "SyncDriver"]
+__all__ = ["AsyncDriver", "SyncDriver", "off_loop"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("kashflow_sync")
+
+
+async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
+    """Run *call* (which uses *storage*) in a worker thread, so the event loop never waits on it.
+
+    A storage whose ``blocking`` attribute is False (``MemoryStorage``) is called on the loop:
+    a thread hop would cost more than the call.
+    """
+    if getattr(storage, "blocking", True):
+        return await asyncio.to_thread(call, *args)
+    return call(*args)
 
 
 def _renew(storage: Storage, renewal: Renewal) -> bool:
@@ -242,10 +253,7 @@ class AsyncDriver:
         async def beat() -> None:
             while True:
                 await asyncio.sleep(_interval(renewal))
-                if getattr(self.storage, "blocking", True):
-                    await asyncio.to_thread(_renew, self.storage, renewal)
-                else:
-                    _renew(self.storage, renewal)
+                await off_loop(self.storage, _renew, self.storage, renewal)
 
         task = asyncio.ensure_future(beat())
         try:
@@ -288,10 +296,7 @@ class AsyncDriver:
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, KashFlowCall):
             if effect.writes and effect.renew is not None:
-                if getattr(self.storage, "blocking", True):
-                    await asyncio.to_thread(_lease_still_held, self.storage, effect.renew)
-                else:
-                    _lease_still_held(self.storage, effect.renew)
+                await off_loop(self.storage, _lease_still_held, self.storage, effect.renew)
             try:
                 async with self._keep_alive(effect.renew):
                     return await self.service.perform(effect.name, *effect.args, **effect.kwargs)

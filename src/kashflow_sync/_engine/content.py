@@ -19,7 +19,7 @@ from __future__ import annotations
 import attrs
 
 from .. import errors
-from .._documents import Problem
+from .._documents import Problem, kashflow_noun
 from .._journal import JournalEntry
 from .._problem_codes import DUPLICATE_IN_LEDGER
 from .call import Call
@@ -27,10 +27,6 @@ from .effects import Flow, claim_journal, get_journal, update_journal
 from .keys import content_journal_key
 
 __all__ = ["claim_content", "give_back_content", "settle_content"]
-
-
-def _kind_word(kind: str) -> str:
-    return "receipt" if kind == "purchase" else "invoice"
 
 
 def _template(call: Call, contact: int) -> JournalEntry | None:
@@ -123,7 +119,7 @@ def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
 
 def _duplicate(call: Call, owner: str, number: int | None) -> errors.ValidationError:
     document = call.document
-    kind = _kind_word(document.kind)
+    kind = kashflow_noun(document.kind)
     held = f"as {kind} {number}" if number else "already"
     return errors.ValidationError(
         [
@@ -146,7 +142,7 @@ def _duplicate(call: Call, owner: str, number: int | None) -> errors.ValidationE
 
 def _pending(call: Call, owner: str) -> errors.PublishUncertainError:
     document = call.document
-    kind = _kind_word(document.kind)
+    kind = kashflow_noun(document.kind)
     return errors.PublishUncertainError(
         f"{owner!r}, the same {kind} ({document.contact!r}, reference {document.reference!r}, "
         f"total {document.gross}), was sent to KashFlow and its outcome is not known yet; "

@@ -12,6 +12,7 @@ import functools
 import attrs
 
 from .. import errors
+from .._documents import kashflow_noun
 from .._journal import JournalEntry
 from .._wire import document_header, document_lines
 from ..soap.records import LedgerDocument
@@ -34,10 +35,6 @@ __all__ = ["MAX_SENDS", "create"]
 
 #: Times the create call is sent within one publish after KashFlow was shown not to have it.
 MAX_SENDS = 3
-
-
-def _kind_word(kind: str) -> str:
-    return "receipt" if kind == "purchase" else "invoice"
 
 
 def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
@@ -215,7 +212,7 @@ def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
             others.append(d.number)
     if not others:
         return
-    kind = _kind_word(document.kind)
+    kind = kashflow_noun(document.kind)
     extra = ", ".join(map(str, others))
     yield from call.lease.record(document.external_id, "create", "duplicate", extra)
     raise errors.PublishUncertainError(

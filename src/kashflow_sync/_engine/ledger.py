@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from .. import errors
-from .._documents import Document, Problem
+from .._documents import Document, Problem, kashflow_noun
 from .._lists import ListsSnapshot
 from .._problem_codes import DUPLICATE_IN_LEDGER
 from .._wire import document_lines
@@ -53,10 +53,6 @@ _PENNY = Decimal("0.01")
 def tolerance(document: Document) -> Decimal:
     """How far KashFlow's totals may differ from the document's by rounding: a penny a line."""
     return _PENNY * max(1, len(document.lines))
-
-
-def _kind_word(document: Document) -> str:
-    return "receipt" if document.kind == "purchase" else "invoice"
 
 
 def reference_key(reference: str) -> str:
@@ -185,11 +181,6 @@ class LedgerCache:
             bucket = by_reference.setdefault(reference_key(document.reference), {})
             bucket[document.number] = (now, document)
 
-    def forget(self, kind: str, contact_id: int) -> None:
-        """Drop the contact's fetch (the next check fetches again); what we created is kept."""
-        with self._lock:
-            self._fetched.pop((kind, contact_id), None)
-
     def start_fetch(self, kind: str, contact_id: int, now: datetime) -> object | None:
         """A token if the caller should fetch the contact's documents; None if another is.
 
@@ -278,7 +269,7 @@ def refuse_ledger_duplicate(
                 code=DUPLICATE_IN_LEDGER,
                 field="reference",
                 message=(
-                    f"KashFlow already holds {_kind_word(document)} {numbers} from "
+                    f"KashFlow already holds {kashflow_noun(document.kind)} {numbers} from "
                     f"{document.contact!r} with reference {document.reference!r} and total "
                     f"{document.gross}"
                 ),
@@ -361,8 +352,9 @@ def reconcile(
         )
     if not matches and conflicts and document.reference.strip():
         held_text = ", ".join(f"{c.number} (net {c.net}, VAT {c.vat})" for c in conflicts)
+        noun = kashflow_noun(document.kind)
         raise errors.PublishUncertainError(
-            f"KashFlow holds {_kind_word(document)} {held_text} with the reference and date of "
+            f"KashFlow holds {noun} {held_text} with the reference and date of "
             f"{document.external_id!r} (net {document.net}, VAT {document.vat}), after a send "
             "whose outcome is unknown; not sending it again",
             code="publish_ambiguous",

@@ -19,7 +19,7 @@ from typing import Literal
 import attrs
 
 from .. import errors
-from .._documents import Document, Problem, PublishResult
+from .._documents import Document, Problem, PublishResult, kashflow_noun
 from .._journal import JournalEntry
 from .._lists import ListsSnapshot
 from .._problem_codes import CHANGED_AFTER_PUBLISHING
@@ -35,10 +35,6 @@ from .keys import duplicate_key
 __all__ = ["MAX_SENDS", "MAX_SETTLE_WAIT", "PublishSettings", "publish", "published_result"]
 
 
-def _kind_word(kind: str) -> str:
-    return "receipt" if kind == "purchase" else "invoice"
-
-
 def published_result(entry: JournalEntry, fingerprint: str) -> PublishResult:
     """The ``already_published`` result of a published entry.
 
@@ -47,7 +43,7 @@ def published_result(entry: JournalEntry, fingerprint: str) -> PublishResult:
 
     """
     if entry.fingerprint != fingerprint:
-        kind = _kind_word(entry.kind)
+        kind = kashflow_noun(entry.kind)
         raise errors.ValidationError(
             [
                 Problem(
@@ -171,19 +167,8 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     # A document created by an earlier, interrupted run may have had its attachment or payment
     # sent without the journal hearing back: look before sending those again.
     resumed = entry.state == "created"
-    if resumed and last_outcome(entry, "create") == "duplicate":
-        # Stopped earlier because KashFlow held two copies: go on only once one is gone.
-        assert entry.contact_id is not None and entry.number is not None
-        yield from no_second_copy(call, entry.contact_id, entry.number)
     if resumed:
-        # A run that died after the create may have left the content claimed: tidy it.
-        assert entry.contact_id is not None and entry.number is not None
-        yield from settle_content(call, entry.contact_id, entry.number)
-        if not entry.kashflow_id and not call.defer_id:
-            # It may have died before saving the internal id: read it again.
-            held = yield from get_document(document.kind, entry.number)
-            if held is not None and held.kashflow_id:
-                entry = attrs.evolve(entry, kashflow_id=held.kashflow_id)
+        entry = yield from _resume(call, entry)
     if entry.state in ("claimed", "sending"):
         entry = yield from create(call, entry)
     if document.attachment is not None and not entry.attachment_done:
@@ -196,6 +181,23 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     keep = {} if call.defer_id and not entry.kashflow_id else {"owner": None, "lease_until": None}
     yield from lease.record(document.external_id, "publish", "published", f"number {entry.number}")
     return (yield from lease.save(entry, state="published", **keep))
+
+
+def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
+    """Before finishing a document an earlier run created: what that run may have left."""
+    contact, number = entry.contact_id, entry.number
+    assert contact is not None and number is not None
+    if last_outcome(entry, "create") == "duplicate":
+        # Stopped earlier because KashFlow held two copies: go on only once one is gone.
+        yield from no_second_copy(call, contact, number)
+    # It may have died with the content still claimed: tidy it.
+    yield from settle_content(call, contact, number)
+    if not entry.kashflow_id and not call.defer_id:
+        # It may have died before saving the internal id: read it again.
+        held = yield from get_document(call.document.kind, number)
+        if held is not None and held.kashflow_id:
+            entry = attrs.evolve(entry, kashflow_id=held.kashflow_id)
+    return entry
 
 
 def _remember_for_duplicates(
