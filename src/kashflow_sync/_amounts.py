@@ -68,8 +68,8 @@ def has_pennies_only(amount: Decimal) -> bool:
     return amount == amount.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
-def unit_rate(net: Decimal, quantity: Decimal) -> Decimal:
-    """The unit price KashFlow stores for a line: *net* itself when quantity is 1.
+def unit_rate(net: Decimal, quantity: Decimal, quantum: Decimal = RATE_QUANTUM) -> Decimal:
+    """The unit price KashFlow stores for a line, to *quantum*: *net* itself when quantity is 1.
 
     Raises:
         ZeroDivisionError: when *quantity* is zero (validation reports ``zero_quantity``).
@@ -79,7 +79,7 @@ def unit_rate(net: Decimal, quantity: Decimal) -> Decimal:
         return net
     if quantity == 0:
         raise ZeroDivisionError("a line with quantity 0 has no unit rate")
-    return (net / quantity).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+    return (net / quantity).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def line_vat(line: Line) -> Decimal | None:
@@ -129,12 +129,12 @@ def line_wire_values(line: Line, rate_decimals: int = SAFE_RATE_DECIMALS) -> Wir
     if line.quantity == _ONE:
         return WireLine(_ONE, line.net, vat, description)
     quantum = Decimal(1).scaleb(-max(0, min(rate_decimals, 4)))
-    rate = (line.net / line.quantity).quantize(quantum, rounding=ROUND_HALF_UP)
+    rate = unit_rate(line.net, line.quantity, quantum)
     if rate * line.quantity == line.net:
         return WireLine(line.quantity, rate, vat, description)
     each = unit_rate(line.net, line.quantity)
     if not each:  # a price below 0.0001 a unit: show enough of it to be read
-        each = (line.net / line.quantity).quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
+        each = unit_rate(line.net, line.quantity, Decimal("1e-8"))
     shown = f"({_plain(line.quantity)} x {_plain(each)})"
     return WireLine(_ONE, line.net, vat, f"{description} {shown}" if description else shown)
 

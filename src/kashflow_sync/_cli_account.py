@@ -157,6 +157,17 @@ def check_endpoint(url: str) -> str:
     return url
 
 
+def check_explicit_endpoint(args: argparse.Namespace) -> None:
+    """Check an endpoint given by ``--endpoint`` or the environment, before anything opens.
+
+    A wrong endpoint is reported before any database is opened or created; the checked URL is
+    kept in ``args.resolved_endpoint`` for error messages.
+    """
+    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    if explicit:
+        args.resolved_endpoint = check_endpoint(explicit)
+
+
 def _endpoint(args: argparse.Namespace, storage: SQLStorage) -> str:
     explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
     url = explicit or storage.get_state(args.connection_id, ENDPOINT_STATE_KEY) or KASHFLOW_SOAP_URL
@@ -172,9 +183,7 @@ def open_client(
     from . import _client
     from .storage import SQLStorage
 
-    if args.endpoint or os.environ.get(ENV_ENDPOINT):
-        # A wrong endpoint is reported before any database is opened or created.
-        args.resolved_endpoint = check_endpoint(args.endpoint or os.environ[ENV_ENDPOINT])
+    check_explicit_endpoint(args)
     storage = SQLStorage(db_url(args))
     try:
         with _client.KashFlowClient(

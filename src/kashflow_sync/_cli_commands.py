@@ -7,7 +7,6 @@ Each ``register_*`` function adds one subcommand to the parser; the heavy parts 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -198,13 +197,16 @@ def _status_exit(problem: errors.KashFlowError | None) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     """The connection's state, lists and rules from the local database (and ``--check``)."""
-    from ._cli_account import check_endpoint, credentials, db_url, missing_sqlite_file, open_client
-    from ._cli_errors import ENV_ENDPOINT
+    from ._cli_account import (
+        check_explicit_endpoint,
+        credentials,
+        db_url,
+        missing_sqlite_file,
+        open_client,
+    )
     from ._models import LIST_NAMES, ConnectionStatus
 
-    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
-    if explicit:
-        args.resolved_endpoint = check_endpoint(explicit)
+    check_explicit_endpoint(args)
     creds = credentials(required=args.check)
     console = Console()
     missing = missing_sqlite_file(db_url(args))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 
 from . import errors
 from ._cli_errors import (
-    ENV_ENDPOINT,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -115,16 +113,14 @@ def _cassette_path(folder: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run doctor against the account in the environment; return the exit code."""
-    from ._cli_account import _endpoint, check_endpoint, credentials, db_url
+    from ._cli_account import _endpoint, check_explicit_endpoint, credentials, db_url
     from ._doctor import DoctorOptions, run_doctor
     from ._doctor_record import Scrubber, recording
     from ._doctor_text import show_report
     from ._facts import save_account_facts
     from .storage import SQLStorage
 
-    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
-    if explicit:
-        args.resolved_endpoint = check_endpoint(explicit)
+    check_explicit_endpoint(args)
     creds = credentials(required=True)
     console = Console()
     cassette = _cassette_path(args.record) if args.record is not None else None

@@ -80,7 +80,7 @@ def _connection_refused(conn: Connection, first: Exchange[Any]) -> None:
     if first.answer is None:
         add(Check("endpoint", "Endpoint answers", "problem", error.message, error.remedy))
         return
-    add(Check("endpoint", "Endpoint answers", "ok", "KashFlow's SOAP service answered"))
+    add(_ENDPOINT_OK)
     words = f" ('{first.detail}')" if first.detail else ""
     if isinstance(error, errors.AuthenticationError):
         add(
@@ -126,7 +126,7 @@ def check_connection(session: DoctorSession, *, app_name: str) -> Connection:
         return conn
     else:
         conn.checks += [
-            Check("endpoint", "Endpoint answers", "ok", "KashFlow's SOAP service answered"),
+            _ENDPOINT_OK,
             *_through(),
             Check("ip_access", "This machine allowed", "ok", "its IP address is on the list"),
         ]
@@ -153,14 +153,26 @@ def _through() -> list[Check]:
     ]
 
 
+_ENDPOINT_OK = Check("endpoint", "Endpoint answers", "ok", "KashFlow's SOAP service answered")
+
+
+def _ip_problem(where: str, remedy: str) -> Check:
+    """The check saying this machine's IP address (*where*) is not on the access list."""
+    return Check(
+        "ip_access",
+        "This machine allowed",
+        "problem",
+        f"this machine's IP address{where} is not in the account's API access list",
+        remedy,
+    )
+
+
 def _ip_refused(
     session: DoctorSession, conn: Connection, first: Exchange[Any], app_name: str
 ) -> None:
     found = _IP.search(first.detail)
     where = f" ({found.group(1)})" if found else ""
-    conn.checks.append(
-        Check("endpoint", "Endpoint answers", "ok", "KashFlow's SOAP service answered")
-    )
+    conn.checks.append(_ENDPOINT_OK)
     # Which KashFlow checks first (IP, API switch, password) is not published: until a call
     # gets through, the other two are unknown, not fine.
     later = [
@@ -172,11 +184,8 @@ def _ip_refused(
         conn.stopped_by = first.error
         conn.checks += later
         conn.checks.append(
-            Check(
-                "ip_access",
-                "This machine allowed",
-                "problem",
-                f"this machine's IP address{where} is not in the account's API access list",
+            _ip_problem(
+                where,
                 "In KashFlow tick Automatic Authorisation under Apps > API Settings, export its "
                 "key as KASHFLOW_AUTOAUTH_KEY and run `kashflow-sync connect` (it calls "
                 "AutoAuthIP); or add this address to the list there by hand.",
@@ -187,11 +196,8 @@ def _ip_refused(
         conn.stopped_by = first.error
         conn.checks += [
             *later,
-            Check(
-                "ip_access",
-                "This machine allowed",
-                "problem",
-                f"this machine's IP address{where} is not in the account's API access list",
+            _ip_problem(
+                where,
                 f"To let AutoAuth add it, {_CONNECT_HINT}.",
             ),
             Check(
@@ -210,11 +216,8 @@ def _ip_refused(
         words = f" ('{allow.detail}')" if allow.detail else ""
         conn.checks += [
             *later,
-            Check(
-                "ip_access",
-                "This machine allowed",
-                "problem",
-                f"this machine's IP address{where} is not in the account's API access list",
+            _ip_problem(
+                where,
                 "Fix AutoAuth (below) or add the address by hand under Apps > API Settings.",
             ),
             Check(

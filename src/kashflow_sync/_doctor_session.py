@@ -27,6 +27,7 @@ from lxml import etree
 from . import _errormap, errors
 from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Credentials, redact
 from .soap import codec
+from .soap.exchange import retry_after
 
 __all__ = ["DoctorSession", "Exchange", "SentRequest", "is_write"]
 
@@ -214,7 +215,7 @@ class DoctorSession:
                 response.status_code,
                 response.content,
                 secrets=self.credentials.secrets,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
         except errors.KashFlowError as exc:
             return Exchange(operation, status, detail, answer, None, exc)
@@ -251,11 +252,3 @@ class DoctorSession:
             return None
         skews = sorted((theirs - ours).total_seconds() for theirs, ours in self.clock_samples)
         return skews[len(skews) // 2]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

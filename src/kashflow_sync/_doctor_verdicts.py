@@ -15,7 +15,7 @@ import attrs
 
 from ._doctor_model import Assumption, LookupAnswer, Verdict
 from ._doctor_probe import ProbeFindings
-from ._facts import AccountFacts, NotFoundForm
+from ._facts import WRITE_PROBED, AccountFacts, NotFoundForm
 
 __all__ = ["ASSUMPTIONS", "assess", "learned_facts"]
 
@@ -79,17 +79,11 @@ def _note(notes: Sequence[str], answers: int) -> Assumption:
     return Assumption("success_note", text, "open", f"no note on {read} doctor read")
 
 
-def _probed(
-    key: str,
-    findings: ProbeFindings | None,
-    verdict: Verdict | None,
-    *,
-    evidence_key: str | None = None,
-) -> Assumption:
+def _probed(key: str, findings: ProbeFindings | None, verdict: Verdict | None) -> Assumption:
     text = ASSUMPTIONS[key]
     if findings is None:
         return Assumption(key, text, "open", _NOT_PROBED)
-    evidence = findings.evidence.get(evidence_key or key, "not learned")
+    evidence = findings.evidence.get(key, "not learned")
     return Assumption(key, text, verdict or "open", evidence)
 
 
@@ -171,11 +165,5 @@ def learned_facts(
         facts,
         writes_probed_at=learned_at,
         writes_probed_by=sdk_version,
-        rate_decimals=findings.rate_decimals,
-        rounding=findings.rounding,
-        recompute_vat=findings.recompute_vat,
-        values_in_currency=findings.values_in_currency,
-        attachments_accepted=findings.attachments_accepted,
-        attachment_refusal=findings.attachment_refusal,
-        contact_without_code=findings.contact_without_code,
+        **{name: getattr(findings, name) for name in WRITE_PROBED},
     )

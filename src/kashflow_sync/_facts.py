@@ -23,6 +23,7 @@ from typing import Literal
 import attrs
 import cattrs
 
+from ._convert import converter as _converter
 from ._engine.keys import ACCOUNT_FACTS
 from .typing import Storage
 
@@ -138,15 +139,6 @@ class AccountFacts:
             return _converter.structure(dict(data), cls)
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"stored account facts cannot be read: {exc}") from None
-
-
-def _make_converter() -> cattrs.Converter:
-    from ._convert import make_converter
-
-    return make_converter()
-
-
-_converter = _make_converter()
 
 
 def load_account_facts(storage: Storage, connection_id: str) -> AccountFacts | None:

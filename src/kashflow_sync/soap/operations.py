@@ -271,9 +271,9 @@ def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
     return Request(op, {param: number}, read, idempotent=True, not_found=_none)
 
 
-def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDocument]]:
-    """Every receipt of a supplier, or every invoice of a customer (headers, no lines)."""
-    op, param = _OPS[kind]["for_contact"]
+def _document_list(kind: Kind, step: str, value: int) -> Request[list[LedgerDocument]]:
+    """A call answering a list of receipts or invoices (headers only), by ``_OPS`` step."""
+    op, param = _OPS[kind][step]
 
     def read(answer: etree._Element) -> list[LedgerDocument]:
         result = answer.find(f"{NS}{op}Result")
@@ -281,7 +281,12 @@ def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDoc
             return []
         return [d for d in read_document_headers(result) if d.number > 0]
 
-    return Request(op, {param: contact_id}, read, idempotent=True, not_found=_empty)
+    return Request(op, {param: value}, read, idempotent=True, not_found=_empty)
+
+
+def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDocument]]:
+    """Every receipt of a supplier, or every invoice of a customer (headers, no lines)."""
+    return _document_list(kind, "for_contact", contact_id)
 
 
 def recent_documents(kind: Kind, count: int) -> Request[list[LedgerDocument]]:
@@ -290,15 +295,7 @@ def recent_documents(kind: Kind, count: int) -> Request[list[LedgerDocument]]:
     Its size does not grow with a contact's history: a batch learns the internal ids of the
     documents it created with this one call.
     """
-    op, param = _OPS[kind]["recent"]
-
-    def read(answer: etree._Element) -> list[LedgerDocument]:
-        result = answer.find(f"{NS}{op}Result")
-        if result is None:
-            return []
-        return [d for d in read_document_headers(result) if d.number > 0]
-
-    return Request(op, {param: count}, read, idempotent=True, not_found=_empty)
+    return _document_list(kind, "recent", count)
 
 
 def attach_file(
