@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, get_args
+from typing import Any
 
 from . import errors
 from ._cli_errors import EXIT_OK, usage_error
 from ._cli_output import Console, emit_json
-from ._journal import JournalState
 
-# The states from the record's own type: `--help` must not load the SDK's heavy modules.
-JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
+# From the record's own module: `--help` must not load the SDK's heavy modules.
+from ._journal import JOURNAL_STATES, UNFINISHED_STATES
 
 __all__ = ["parse_duration", "register"]
 
@@ -98,8 +97,6 @@ def _duration_arg(text: str) -> timedelta:
 
 
 def _states(chosen: list[str] | None) -> tuple[str, ...] | None:
-    from ._journal_view import UNFINISHED_STATES
-
     if not chosen:
         return UNFINISHED_STATES
     if "all" in chosen:
@@ -110,10 +107,14 @@ def _states(chosen: list[str] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(states))
 
 
+#: Units a duration is shown in, largest first.
+_SHOWN_UNITS = (("d", 86400), ("h", 3600), ("m", 60))
+
+
 def _duration_text(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in (*_SHOWN_UNITS, ("s", 1)):
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
@@ -124,7 +125,7 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in _SHOWN_UNITS:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"

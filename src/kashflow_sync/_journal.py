@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
 from ._documents import PublishAttempt
 
-__all__ = ["ClaimResult", "JournalEntry", "JournalState"]
+__all__ = ["JOURNAL_STATES", "UNFINISHED_STATES", "ClaimResult", "JournalEntry", "JournalState"]
 
 #: ``claimed``: nothing sent yet. ``sending``: the create call may have reached KashFlow (after a
 #: crash, look it up before sending again). ``created``: KashFlow's number is known; attachment
 #: and payment may still be missing. ``published``: every step done.
 JournalState = Literal["claimed", "sending", "created", "published"]
+#: Every journal state, in the order a document moves through them.
+JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
+#: The states of a document whose publish has not finished: what an operator looks at.
+UNFINISHED_STATES: tuple[JournalState, ...] = ("claimed", "sending", "created")
 
 
 @attrs.frozen

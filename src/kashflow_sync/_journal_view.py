@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Literal, get_args
+from typing import Literal
 
 import attrs
 
 from . import errors
 from ._documents import PublishAttempt
 from ._errormap import _TRANSPORT_TABLE
-from ._journal import JournalEntry, JournalState
+from ._journal import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
 
 __all__ = [
     "JOURNAL_STATES",
@@ -31,10 +31,6 @@ __all__ = [
     "updated_before",
 ]
 
-#: Every journal state, in the order a document moves through them.
-JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
-#: The states of a document whose publish has not finished: what an operator looks at.
-UNFINISHED_STATES: tuple[JournalState, ...] = ("claimed", "sending", "created")
 
 #: Outcomes the publish flow records when something went wrong.
 _FAILURE_OUTCOMES = frozenset({"failed", "uncertain"})

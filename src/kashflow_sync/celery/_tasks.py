@@ -317,28 +317,28 @@ def register(
         )
         return task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
 
+    def retry_or_give_up(
+        task: Task[..., Any], exc: errors.KashFlowError, what: str, undone: str
+    ) -> None:
+        """Raise the task's retry of *what* if *exc* deserves one; else log what is *undone*."""
+        if again(task, exc):
+            raise retry(task, exc, what) from exc
+        log.warning("%s: %s (%s) -> %s", undone, exc.message, exc.code, exc.remedy)
+
     @app.task(name=f"{prefix}.publish", **options)
     def publish(self: Task[..., Any], connection_id: str, document: Any) -> PublishTaskResult:
-        external_id = document.get("external_id") if isinstance(document, Mapping) else None
         try:
             doc = _document(document)
         except errors.ValidationError as exc:
+            external_id = document.get("external_id") if isinstance(document, Mapping) else None
             log.warning("%s: not a document: %s", external_id, exc.message)
             return failed_publish(external_id if isinstance(external_id, str) else None, exc)
         try:
             with caches.client(client_factory, connection_id) as client:
                 result = client.publish(doc)
         except errors.KashFlowError as exc:
-            if again(self, exc):
-                raise retry(self, exc, f"{connection_id}/{doc.external_id}") from exc
-            log.warning(
-                "%s/%s not published: %s (%s) -> %s",
-                connection_id,
-                doc.external_id,
-                exc.message,
-                exc.code,
-                exc.remedy,
-            )
+            what = f"{connection_id}/{doc.external_id}"
+            retry_or_give_up(self, exc, what, f"{what} not published")
             return failed_publish(doc.external_id, exc)
         return published(result)
 
@@ -350,14 +350,8 @@ def register(
             with caches.client(client_factory, connection_id) as client:
                 report = client.refresh_lists(only)
         except errors.KashFlowError as exc:
-            if again(self, exc):
-                raise retry(self, exc, f"{connection_id} refresh") from exc
-            log.warning(
-                "%s: lists not refreshed: %s (%s) -> %s",
-                connection_id,
-                exc.message,
-                exc.code,
-                exc.remedy,
+            retry_or_give_up(
+                self, exc, f"{connection_id} refresh", f"{connection_id}: lists not refreshed"
             )
             return failed_refresh(connection_id, exc)
         return refreshed(connection_id, report)

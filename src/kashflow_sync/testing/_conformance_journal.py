@@ -11,13 +11,26 @@ from datetime import datetime, timedelta, timezone
 import attrs
 
 from .._documents import PublishAttempt
-from .._journal import JournalEntry, JournalState
+from .._journal import ClaimResult, JournalEntry, JournalState
 from ..typing import Storage
 
-__all__ = ["JournalListingConformance"]
+__all__ = ["LEASE", "T0", "JournalListingConformance", "claim", "journal_entry"]
 
+#: The suite's "now": far from any real clock, so a stored local time would show.
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 LEASE = timedelta(minutes=5)
+
+
+def journal_entry(connection_id: str, external_id: str = "doc-1") -> JournalEntry:
+    """A new purchase's journal entry (fingerprint ``f1``)."""
+    return JournalEntry(
+        connection_id=connection_id, external_id=external_id, kind="purchase", fingerprint="f1"
+    )
+
+
+def claim(storage: Storage, entry: JournalEntry, owner: str, now: datetime = T0) -> ClaimResult:
+    """Claim *entry* for *owner* at *now* for :data:`LEASE`."""
+    return storage.claim_journal(entry, owner, now, now + LEASE)
 
 
 def _put(
@@ -30,10 +43,7 @@ def _put(
 ) -> JournalEntry:
     """Claim an entry and store it in *state*, last updated *minute* minutes after T0."""
     now = T0 + timedelta(minutes=minute)
-    template = JournalEntry(
-        connection_id=connection_id, external_id=external_id, kind="purchase", fingerprint="f1"
-    )
-    claimed = storage.claim_journal(template, "worker-a", now, now + LEASE).entry
+    claimed = claim(storage, journal_entry(connection_id, external_id), "worker-a", now).entry
     stored = attrs.evolve(claimed, state=state, updated_at=now)
     assert storage.update_journal(stored, "worker-a")
     return stored

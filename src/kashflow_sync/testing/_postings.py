@@ -366,9 +366,8 @@ class Postings(Contacts):
 
         Assumption: "recent" means most recently created; KashFlow documents none of it.
         """
-        with self._lock:
-            mine = [d for (k, _), d in self._documents.items() if k == kind]
-            return sorted(mine, key=lambda d: d.kashflow_id, reverse=True)[: max(count, 0)]
+        newest = sorted(self._documents_of(kind), key=lambda d: d.kashflow_id, reverse=True)
+        return newest[: max(count, 0)]
 
     def _receipt_attachments(self, receipt_dbid: int) -> list[AttachmentRecord]:
         with self._lock:

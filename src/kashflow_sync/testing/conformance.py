@@ -37,7 +37,7 @@ import attrs
 import pytest
 
 from .._documents import PublishAttempt, Rule
-from .._journal import ClaimResult, JournalEntry
+from .._journal import ClaimResult
 from .._models import (
     LIST_NAMES,
     BankAccount,
@@ -51,12 +51,11 @@ from .._models import (
     VatRate,
 )
 from ..typing import Storage
-from ._conformance_journal import JournalListingConformance
+from ._conformance_journal import LEASE, T0, JournalListingConformance
+from ._conformance_journal import claim as _claim
+from ._conformance_journal import journal_entry as _entry
 
 __all__ = ["StorageConformance", "sample_items"]
-
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
-LEASE = timedelta(minutes=5)
 
 
 def sample_items(name: str) -> list[ListItem]:
@@ -117,16 +116,6 @@ def sample_items(name: str) -> list[ListItem]:
     if name not in LIST_NAMES:
         raise KeyError(f"unknown list {name!r}")
     return samples[name]
-
-
-def _entry(connection_id: str, external_id: str = "doc-1") -> JournalEntry:
-    return JournalEntry(
-        connection_id=connection_id, external_id=external_id, kind="purchase", fingerprint="f1"
-    )
-
-
-def _claim(storage: Storage, entry: JournalEntry, owner: str, now: datetime = T0) -> ClaimResult:
-    return storage.claim_journal(entry, owner, now, now + LEASE)
 
 
 class StorageConformance(JournalListingConformance):
