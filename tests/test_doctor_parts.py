@@ -210,3 +210,18 @@ def test_probe_lines_are_awkward_on_purpose(fake: FakeKashFlow) -> None:
     rates = {(line["Quantity"], line["Rate"]) for line in lines}
     assert (Decimal(3), Decimal("33.333333")) in rates
     assert {(Decimal(1), Decimal(r)) for r in ("1.005", "1.015", "1.00005", "1.00015")} <= rates
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1", 1), ("0", 0), ("-1", -1), ("²", 0), ("x", 0), ("", 0)]
+)
+def test_a_delete_or_autoauth_count_reads_only_plain_digits(text: str, count: int) -> None:
+    """'²' passes str.isdigit but int() refuses it: read as 0, never an unmapped ValueError."""
+    from lxml import etree
+
+    for request in (operations.delete_receipt(1), operations.auto_auth_ip("tests")):
+        op = request.operation
+        answer = etree.fromstring(
+            f'<r xmlns="KashFlow"><{op}Result>{text}</{op}Result></r>'.encode()
+        )
+        assert request.read(answer) == count

@@ -114,6 +114,15 @@ MAX_KASHFLOW_ID = 2**31 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 
 
+def _int_or_zero(text: str) -> int:
+    """An integer answer whose meaning is loose (a count): 0 unless plain ASCII digits.
+
+    ``str.isdigit`` alone takes "²", which ``int()`` then refuses with an unmapped ValueError.
+    """
+    digits = text.lstrip("-")
+    return int(text) if digits.isascii() and digits.isdigit() else 0
+
+
 def _new_id(operation: str) -> Callable[[etree._Element], int]:
     """Read an insert's integer result; KashFlow answers 0 where it means "refused".
 
@@ -170,8 +179,7 @@ def auto_auth_ip(app_name: str) -> Request[int]:
 
     def read(answer: etree._Element) -> int:
         # The meaning of AutoAuthIP's integer is undocumented; Status is the verdict.
-        text = answer.findtext(f"{NS}AutoAuthIPResult") or "0"
-        return int(text) if text.lstrip("-").isdigit() else 0
+        return _int_or_zero(answer.findtext(f"{NS}AutoAuthIPResult") or "0")
 
     params = {"appName": app_name, "AutoAuthKey": AUTOAUTH_KEY}
     return Request("AutoAuthIP", params, read, idempotent=True)
@@ -396,8 +404,7 @@ def _deleted(operation: str) -> Callable[[etree._Element], int]:
     """Read a delete's integer result: 1 when one thing went, 0 when there was nothing."""
 
     def read(answer: etree._Element) -> int:
-        text = (answer.findtext(f"{NS}{operation}Result") or "0").strip()
-        return int(text) if text.lstrip("-").isdigit() else 0
+        return _int_or_zero((answer.findtext(f"{NS}{operation}Result") or "0").strip())
 
     return read
 
