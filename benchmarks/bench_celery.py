@@ -195,17 +195,14 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _connect(fake: FakeKashFlow, connection_id: str, storage: Any = None) -> None:
-    own = storage is None
-    storage = storage or kfs.SQLStorage(PG)
-    try:
-        with kfs.KashFlowClient(
+def _connect(fake: FakeKashFlow, connection_id: str) -> None:
+    with (
+        kfs.SQLStorage(PG) as storage,
+        kfs.KashFlowClient(
             fake.credentials, endpoint=fake.url, storage=storage, connection_id=connection_id
-        ) as client:
-            client.connect()
-    finally:
-        if own:
-            storage.close()
+        ) as client,
+    ):
+        client.connect()
 
 
 def connections(args: argparse.Namespace) -> None:
@@ -229,6 +226,16 @@ def connections(args: argparse.Namespace) -> None:
 def _grow(url: str, args: argparse.Namespace) -> None:
     fake = FakeKashFlow()
     storage = kfs.SQLStorage(url)
+
+    def tenant(connection_id: str) -> kfs.KashFlowClient:
+        return kfs.KashFlowClient(
+            fake.credentials,
+            endpoint=fake.url,
+            storage=storage,
+            connection_id=connection_id,
+            http_client=fake.http_client(),
+        )
+
     engine = sa.create_engine(url)
     made: list[str] = []
     rng = random.Random(7)
@@ -238,13 +245,7 @@ def _grow(url: str, args: argparse.Namespace) -> None:
     for target in args.connections:
         while len(made) < target:
             connection_id = f"tenant-{len(made):05d}"
-            with kfs.KashFlowClient(
-                fake.credentials,
-                endpoint=fake.url,
-                storage=storage,
-                connection_id=connection_id,
-                http_client=fake.http_client(),
-            ) as client:
+            with tenant(connection_id) as client:
                 client.connect()
                 for i in range(2):
                     client.publish(purchase(i, prefix=connection_id, attach=False))
@@ -254,13 +255,7 @@ def _grow(url: str, args: argparse.Namespace) -> None:
         refresh_cpu: list[float] = []
         listing: list[float] = []
         for connection_id in sample:
-            with kfs.KashFlowClient(
-                fake.credentials,
-                endpoint=fake.url,
-                storage=storage,
-                connection_id=connection_id,
-                http_client=fake.http_client(),
-            ) as client:
+            with tenant(connection_id) as client:
                 started, cpu = time.perf_counter(), time.process_time()
                 client.refresh_lists()
                 refresh.append(time.perf_counter() - started)

@@ -32,19 +32,13 @@ from typing import Any
 import httpx
 
 import kashflow_sync as kfs
-from kashflow_sync import RetryPolicy
 from kashflow_sync.testing import FakeKashFlow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engine import _CONNECT_OPS, control, fake_process
+from bench_engine import _CONNECT_OPS, _credentials, _no_wait, _sync_batch, control, fake_process
 from bench_engine import document as receipt
 
-
-async def _no_sleep(_s: float) -> None:
-    return None
-
-
-NO_WAIT = RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None, asleep=_no_sleep)
+NO_WAIT = _no_wait()
 
 
 # ---------------------------------------------------------------------- 1. requests
@@ -245,7 +239,7 @@ def cpu_against_zeep(rounds: int) -> None:
         f"attachment and payment, default path; {rounds} alternated rounds, medians"
     )
     with fake_process() as details:
-        creds = kfs.Credentials(details["username"], details["password"], details["autoauth_key"])
+        creds = _credentials(details)
         with (
             httpx.Client(timeout=30) as http,
             kfs.KashFlowClient(
@@ -293,7 +287,6 @@ def throughput(n_docs: int, latency: float, repeat: int) -> None:
     )
     rates: dict[int, list[float]] = {1: [], 4: [], 8: []}
     with fake_process() as details:
-        creds = kfs.Credentials(details["username"], details["password"], details["autoauth_key"])
         for run in range(repeat):
             for concurrency in rates:
                 control(details, "POST", "/reset", {"seed": "demo"})
@@ -301,19 +294,7 @@ def throughput(n_docs: int, latency: float, repeat: int) -> None:
                     details, "POST", "/faults", {"kind": "delay", "seconds": latency, "times": None}
                 )
                 docs = [receipt(i, f"t{concurrency}r{run}") for i in range(n_docs)]
-                limits = httpx.Limits(max_connections=16)
-                with (
-                    httpx.Client(timeout=30, limits=limits) as http,
-                    kfs.KashFlowClient(
-                        creds, endpoint=details["url"], http_client=http, retry=NO_WAIT
-                    ) as client,
-                ):
-                    client.connect()
-                    start = time.perf_counter()
-                    batch = client.publish_many(docs, concurrency=concurrency)
-                    seconds = time.perf_counter() - start
-                assert not batch.failed, batch.failed[0].error
-                rates[concurrency].append(n_docs / seconds)
+                rates[concurrency].append(n_docs / _sync_batch(details, docs, concurrency))
     base = statistics.median(rates[1])
     for concurrency, samples in rates.items():
         median = statistics.median(samples)

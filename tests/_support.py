@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -93,3 +97,34 @@ def ledger_check(fake: FakeKashFlow, docs: list[kfs.PurchaseInvoice]) -> tuple[i
             duplicates += max(0, n - 1)
             lost += n == 0
     return duplicates, lost
+
+
+def spawn_worker(script: Path, fake: FakeKashFlow, db: str, *args: str) -> subprocess.Popen[str]:
+    """Start the test worker *script* against *fake* and the journal *db*, with *args* after.
+
+    Its arguments are the fake's URL and credentials, then *db*, then *args*.
+    """
+    creds = fake.credentials
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(script),
+            fake.url,
+            creds.username,
+            creds.password,
+            creds.autoauth_key or "",
+            db,
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=script.parent,
+    )
+
+
+def worker_result(proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
+    """The JSON line a test worker printed last; the worker must have exited 0."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]

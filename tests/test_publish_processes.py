@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from _support import ledger_check, purchase
+from _support import ledger_check, purchase, spawn_worker, worker_result
 from kashflow_sync.testing import FakeKashFlow
 
 WORKER = Path(__file__).with_name("_publish_worker.py")
@@ -29,33 +27,11 @@ def _worker(
     kind: str = "sync",
     id_suffix: str = "",
 ) -> subprocess.Popen[str]:
-    creds = fake.credentials
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(WORKER),
-            fake.url,
-            creds.username,
-            creds.password,
-            creds.autoauth_key or "",
-            db,
-            str(count),
-            prefix,
-            str(lease),
-            kind,
-            id_suffix,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=WORKER.parent,
-    )
+    return spawn_worker(WORKER, fake, db, str(count), prefix, str(lease), kind, id_suffix)
 
 
 def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return worker_result(proc, timeout=120)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

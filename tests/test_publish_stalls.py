@@ -8,16 +8,14 @@ one attachment and one payment, and both workers end with a clear outcome.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from _support import ledger_check, make_client, purchase
+from _support import ledger_check, make_client, purchase, spawn_worker, worker_result
 from kashflow_sync.storage import SQLStorage
 from kashflow_sync.testing import FakeKashFlow
 
@@ -25,24 +23,7 @@ WORKER = Path(__file__).with_name("_stall_worker.py")
 
 
 def _start(fake: FakeKashFlow, db: str, index: int, pause_at: str) -> subprocess.Popen[str]:
-    creds = fake.credentials
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(WORKER),
-            fake.url,
-            creds.username,
-            creds.password,
-            creds.autoauth_key or "",
-            db,
-            str(index),
-            pause_at,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=WORKER.parent,
-    )
+    return spawn_worker(WORKER, fake, db, str(index), pause_at)
 
 
 def _stopped(proc: subprocess.Popen[str]) -> bool:
@@ -52,9 +33,7 @@ def _stopped(proc: subprocess.Popen[str]) -> bool:
 
 
 def _outcome(proc: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return worker_result(proc, timeout=60)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to see a stop")

@@ -66,13 +66,6 @@ class ProbeFindings:
     evidence: dict[str, str] = attrs.Factory(dict)
 
 
-@attrs.define
-class _Receipt:
-    number: int
-    currency: str
-    dbid: int = 0
-
-
 def _vat(net: Decimal, rate: Decimal) -> Decimal:
     return (net * rate / 100).quantize(_CENT, ROUND_HALF_UP) if rate > 0 else Decimal("0.00")
 
@@ -106,7 +99,8 @@ class WriteProbe:
         self.interrupted = False
         self._supplier_id: int | None = None
         self._supplier_unknown = False
-        self._receipts: list[_Receipt] = []
+        #: The numbers of the receipts this probe created (the cleanup removes them).
+        self._receipts: list[int] = []
         self._cleanup: Cleanup | None = None
         self._vat_rate = self._pick_vat_rate()
         self._charge_type = self._pick_nominal()
@@ -197,7 +191,7 @@ class WriteProbe:
         *,
         currency: str | None,
         exchange_rate: Decimal | None = None,
-    ) -> _Receipt | None:
+    ) -> int | None:
         assert self._supplier_id is not None
         issued = datetime(self.today.year, self.today.month, self.today.day)
         header: dict[str, Any] = {
@@ -217,27 +211,24 @@ class WriteProbe:
                 f"could not create a {currency or 'home'}-currency receipt: {sent.error}"
             )
             return None
-        receipt = _Receipt(sent.value(), currency or self._home_currency())
-        self._receipts.append(receipt)
-        return receipt
+        number: int = sent.value()
+        self._receipts.append(number)
+        return number
 
-    def _read(self, receipt: _Receipt) -> LedgerDocument | None:
-        found = self.session.exchange(operations.get_document("purchase", receipt.number))
+    def _read(self, number: int) -> LedgerDocument | None:
+        found = self.session.exchange(operations.get_document("purchase", number))
         if found.error is not None or found.result is None:
-            self.notes.append(f"could not read receipt {receipt.number} back: {found.error}")
+            self.notes.append(f"could not read receipt {number} back: {found.error}")
             return None
-        receipt.dbid = found.result.kashflow_id
         if found.answer is not None and not self.supplier_code:
             # The code KashFlow gave the supplier (none was sent): the receipt names it, and
             # it is how the cleanup can look the supplier up to check it is gone.
             self.supplier_code = (found.answer.findtext(".//{KashFlow}Customer") or "").strip()
         return found.result
 
-    def _attach(self, receipt: _Receipt) -> None:
+    def _attach(self, number: int) -> None:
         sent = self.session.exchange(
-            operations.attach_file(
-                "purchase", receipt.number, ATTACHMENT_NAME, ATTACHMENT, "text/plain"
-            )
+            operations.attach_file("purchase", number, ATTACHMENT_NAME, ATTACHMENT, "text/plain")
         )
         if sent.error is None:
             self.findings.attachments_accepted = True
@@ -250,7 +241,7 @@ class WriteProbe:
         else:
             self.findings.evidence["attachments"] = f"AttachFileToReceipt failed: {sent.error}"
 
-    def _pay(self, receipt: _Receipt, document: LedgerDocument) -> None:
+    def _pay(self, number: int, document: LedgerDocument) -> None:
         methods = self.lists.purchase_payment_methods.active
         banks = self.lists.bank_accounts.active
         if not methods or not banks or document.gross <= 0:
@@ -261,7 +252,7 @@ class WriteProbe:
         sent = self.session.exchange(
             operations.insert_payment(
                 "purchase",
-                receipt.number,
+                number,
                 paid_on=self.today,
                 method_id=methods[0].kashflow_id,
                 account_id=banks[0].kashflow_id,
@@ -379,7 +370,7 @@ class WriteProbe:
     def _sweep(self) -> None:
         cleanup = Cleanup(self.session, self.items, self.supplier_name, self.reference)
         self._cleanup = cleanup
-        numbers = [r.number for r in self._receipts]
+        numbers = list(self._receipts)
         if self._supplier_unknown:
             cleanup.unknown_supplier()
             return

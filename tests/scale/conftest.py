@@ -17,13 +17,6 @@ def pg_url() -> str:
     return service_url("pg")
 
 
-@pytest.fixture
-def served_fake() -> Iterator[FakeKashFlow]:
-    """The fake KashFlow on loopback, for workers in other processes."""
-    with FakeKashFlow.serve() as fake:
-        yield fake
-
-
 ConfigFactory = Callable[..., dict[str, Any]]
 
 

@@ -202,15 +202,7 @@ def test_refresh_reports_each_list(env: Env) -> None:
 def test_refresh_all_enqueues_a_refresh_per_connection(env: Env) -> None:
     """The beat task refreshes every listed connection: a new supplier reaches both."""
     for connection_id in env.refreshed:
-        with (
-            kfs.SQLStorage(env.pg) as storage,
-            kfs.KashFlowClient(
-                env.fake.credentials,
-                endpoint=env.fake.url,
-                storage=storage,
-                connection_id=connection_id,
-            ) as client,
-        ):
+        with env.client(connection_id) as client:
             client.connect()
     name = f"Fresh Supplier {uuid.uuid4().hex[:6]}"
     env.fake.add_supplier(name)
