@@ -295,5 +295,5 @@ def test_awkward_documents_round_trip(document: kfs.Document) -> None:
 
 def test_to_json_refuses_what_is_not_a_document() -> None:
     """document_to_json names the expected types when given something else."""
-    with pytest.raises(TypeError, match="PurchaseInvoice or SalesInvoice"):
+    with pytest.raises(TypeError, match="PurchaseInvoice, SalesInvoice, PurchaseCreditNote or"):
         kfs.document_to_json({"external_id": "x"})  # type: ignore[arg-type]

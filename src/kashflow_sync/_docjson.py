@@ -24,7 +24,7 @@ from cattrs.strategies import configure_union_passthrough
 
 from . import errors
 from ._docschema import schema_problems
-from ._documents import Attachment, Document, Problem, PurchaseInvoice, SalesInvoice
+from ._documents import DOCUMENT_CLASSES, Attachment, Document, Problem
 from ._problem_codes import ATTACHMENT_NOT_FOUND, ATTACHMENT_PATH_REFUSED, INVALID_VALUE
 
 __all__ = ["document_from_json", "document_to_json"]
@@ -40,6 +40,8 @@ _KEY_ORDER = (
     "due_date",
     "currency",
     "location",
+    "credits",
+    "create_contact",
     "lines",
     "attachment",
     "payment",
@@ -145,7 +147,8 @@ def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Docume
     for line in fields.get("lines", []):
         if line.get("quantity") is None:
             line.pop("quantity", None)
-    cls: type[Document] = PurchaseInvoice if "supplier" in data else SalesInvoice
+    kind = data.get("kind") or ("purchase" if "supplier" in data else "sales")
+    cls: type[Document] = DOCUMENT_CLASSES[kind]
     try:
         document: Document = _converter.structure(fields, cls)
     except Exception as exc:  # a model converter refused a value the schema let through
@@ -174,7 +177,9 @@ def document_from_json(
 
     Returns:
         A :class:`~kashflow_sync.PurchaseInvoice` (the data names a ``supplier``) or a
-        :class:`~kashflow_sync.SalesInvoice` (a ``customer``).
+        :class:`~kashflow_sync.SalesInvoice` (a ``customer``); with ``"kind":
+        "purchase_credit_note"`` or ``"sales_credit_note"``, a
+        :class:`~kashflow_sync.PurchaseCreditNote` or :class:`~kashflow_sync.SalesCreditNote`.
 
     Raises:
         ValidationError: every way the data breaks the format, each a problem with its field
@@ -224,19 +229,21 @@ def document_to_json(document: Document) -> dict[str, Any]:
     data, ready for ``json.dumps`` (or a task queue).
 
     Raises:
-        TypeError: *document* is not a PurchaseInvoice or SalesInvoice.
+        TypeError: *document* is not a document (an invoice or a credit note).
 
     """
-    if not isinstance(document, (PurchaseInvoice, SalesInvoice)):
+    if type(document) not in DOCUMENT_CLASSES.values():
         raise TypeError(
-            "expected a kashflow_sync.PurchaseInvoice or SalesInvoice, "
-            f"not {type(document).__name__}"
+            "expected a kashflow_sync.PurchaseInvoice, SalesInvoice, PurchaseCreditNote or "
+            f"SalesCreditNote, not {type(document).__name__}"
         )
     raw: dict[str, Any] = _converter.unstructure(document, type(document))
     raw["kind"] = document.kind  # init=False, so cattrs leaves it out
     raw["lines"] = [_without_none(line) for line in raw["lines"]]
     if raw.get("payment") is not None:
         raw["payment"] = _without_none(raw["payment"])
+    if not raw.get("create_contact"):
+        raw.pop("create_contact", None)  # the default: left out, as None fields are
     raw = {**_without_none(raw), "issue_date": raw["issue_date"]}  # required, even when null
     return {key: raw[key] for key in _KEY_ORDER if key in raw}
 

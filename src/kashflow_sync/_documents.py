@@ -1,4 +1,4 @@
-"""Documents to publish (purchase and sales invoices), rules, problems and results.
+"""Documents to publish (purchase and sales invoices and credit notes), rules, problems, results.
 
 Money is :class:`~decimal.Decimal` and dates are :class:`~datetime.date`. Where money is given,
 a ``Decimal``, an ``int`` or an exact decimal string (``"12.34"``) is accepted; a float is refused
@@ -30,9 +30,11 @@ __all__ = [
     "Problem",
     "PublishAttempt",
     "PublishResult",
+    "PurchaseCreditNote",
     "PurchaseInvoice",
     "ResolvedDocument",
     "Rule",
+    "SalesCreditNote",
     "SalesInvoice",
 ]
 
@@ -45,9 +47,45 @@ MAX_AMOUNT = Decimal("1e12")
 RESERVED_PREFIX = "kashflow_sync:"
 
 
+#: A document's kind: what it is to the bookkeeper, and how the journal and results name it.
+DocumentKind = Literal["purchase", "sales", "purchase_credit_note", "sales_credit_note"]
+#: Which side of the ledger a kind lives on in KashFlow: ``"purchase"`` documents are receipts
+#: of a supplier, ``"sales"`` ones invoices of a customer (credit notes included).
+Side = Literal["purchase", "sales"]
+#: Every document kind, invoices first.
+DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
+    "purchase",
+    "sales",
+    "purchase_credit_note",
+    "sales_credit_note",
+)
+CREDIT_NOTE_KINDS: frozenset[str] = frozenset({"purchase_credit_note", "sales_credit_note"})
+
+_NOUNS = {
+    "purchase": "receipt",
+    "sales": "invoice",
+    "purchase_credit_note": "supplier credit note",
+    "sales_credit_note": "credit note",
+}
+
+
+def side(kind: str) -> Side:
+    """The ledger side of *kind*: ``"purchase"`` (receipts, suppliers) or ``"sales"``."""
+    return "purchase" if kind in ("purchase", "purchase_credit_note") else "sales"
+
+
+def is_credit_note(kind: str) -> bool:
+    """Whether *kind* is a purchase or sales credit note."""
+    return kind in CREDIT_NOTE_KINDS
+
+
 def kashflow_noun(kind: str) -> str:
-    """What KashFlow calls a document of *kind*: ``"receipt"`` (purchase) or ``"invoice"``."""
-    return "receipt" if kind == "purchase" else "invoice"
+    """What a bookkeeper calls a document of *kind* in KashFlow.
+
+    ``"receipt"``, ``"invoice"``, ``"supplier credit note"`` (a receipt with negative lines)
+    or ``"credit note"`` (an invoice with negative lines).
+    """
+    return _NOUNS.get(kind, "invoice")
 
 
 def _external_id(value: Any) -> str:
@@ -209,6 +247,9 @@ class _DocumentBase:
         validator=_optional_instance(Payment),
     )
     location: str | None = attrs.field(default=None, kw_only=True)
+    create_contact: bool = attrs.field(
+        default=False, kw_only=True, validator=attrs.validators.instance_of(bool)
+    )
 
     @property
     def net(self) -> Decimal:
@@ -225,13 +266,49 @@ class _DocumentBase:
         """Net plus VAT."""
         return self.net + self.vat
 
+    @property
+    def sign(self) -> int:
+        """1 for an invoice, -1 for a credit note (KashFlow holds its amounts negative)."""
+        return -1 if getattr(self, "kind", "") in CREDIT_NOTE_KINDS else 1
+
+    @property
+    def ledger_net(self) -> Decimal:
+        """The net as KashFlow holds it (negative for a credit note)."""
+        return self.net * self.sign
+
+    @property
+    def ledger_vat(self) -> Decimal:
+        """The VAT as KashFlow holds it (negative for a credit note)."""
+        return self.vat * self.sign
+
+    @property
+    def ledger_gross(self) -> Decimal:
+        """The gross as KashFlow holds it (negative for a credit note)."""
+        return self.gross * self.sign
+
+
+def _credits(value: Any) -> str | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(
+            "credits must be the credited invoice's external_id (str) or its KashFlow number "
+            f"(int), not {type(value).__name__} ({value!r})"
+        )
+    if isinstance(value, int) and value <= 0:
+        raise ValueError(f"credits must be a positive KashFlow invoice number, not {value}")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("credits must be a non-empty external_id, or None")
+    return value
+
 
 @attrs.frozen
 class PurchaseInvoice(_DocumentBase):
     """A supplier's invoice to publish as a KashFlow receipt (purchase).
 
     ``supplier`` is a supplier name or code; one not in the synced lists is created on publish
-    unless the client was built with ``create_missing_contacts=False``.
+    unless the client was built with ``create_missing_contacts=False`` (a name close to an
+    existing supplier's is the problem ``similar_contact`` unless ``create_contact=True``).
     """
 
     supplier: str = attrs.field(kw_only=True)
@@ -240,8 +317,13 @@ class PurchaseInvoice(_DocumentBase):
 
     @property
     def contact(self) -> str:
-        """The supplier, under the name both document kinds share."""
+        """The supplier, under the name every document kind shares."""
         return self.supplier
+
+    @property
+    def side(self) -> Side:
+        """The ledger side: ``"purchase"`` (a receipt of a supplier)."""
+        return "purchase"
 
 
 @attrs.frozen
@@ -254,11 +336,79 @@ class SalesInvoice(_DocumentBase):
 
     @property
     def contact(self) -> str:
-        """The customer, under the name both document kinds share."""
+        """The customer, under the name every document kind shares."""
         return self.customer
 
+    @property
+    def side(self) -> Side:
+        """The ledger side: ``"sales"`` (an invoice of a customer)."""
+        return "sales"
 
-Document = PurchaseInvoice | SalesInvoice
+
+@attrs.frozen
+class PurchaseCreditNote(_DocumentBase):
+    """A supplier's credit note (a refund, returned goods), amounts as printed: positive.
+
+    KashFlow's API has no credit-note insert: the SDK writes it as KashFlow's own help enters
+    one, a receipt whose lines are negative. ``credits`` names the invoice it credits (the
+    external_id it was published under, or its KashFlow receipt number); KashFlow's API cannot
+    allocate a supplier credit to a receipt, so the result says what to click in KashFlow.
+    """
+
+    supplier: str = attrs.field(kw_only=True)
+    credits: str | int | None = attrs.field(default=None, kw_only=True, converter=_credits)
+
+    kind: Literal["purchase_credit_note"] = attrs.field(default="purchase_credit_note", init=False)
+
+    @property
+    def contact(self) -> str:
+        """The supplier, under the name every document kind shares."""
+        return self.supplier
+
+    @property
+    def side(self) -> Side:
+        """The ledger side: ``"purchase"`` (a receipt with negative lines)."""
+        return "purchase"
+
+
+@attrs.frozen
+class SalesCreditNote(_DocumentBase):
+    """A credit note to a customer, amounts as printed: positive.
+
+    Written as KashFlow takes one: an invoice with negative lines, then, when ``credits`` names
+    the invoice it credits (its external_id, or its KashFlow invoice number), applied to it
+    with ``applyCreditNoteToInvoice`` (a journaled write, exactly once).
+    """
+
+    customer: str = attrs.field(kw_only=True)
+    credits: str | int | None = attrs.field(default=None, kw_only=True, converter=_credits)
+
+    kind: Literal["sales_credit_note"] = attrs.field(default="sales_credit_note", init=False)
+
+    @property
+    def contact(self) -> str:
+        """The customer, under the name every document kind shares."""
+        return self.customer
+
+    @property
+    def side(self) -> Side:
+        """The ledger side: ``"sales"`` (an invoice with negative lines)."""
+        return "sales"
+
+
+Document = PurchaseInvoice | SalesInvoice | PurchaseCreditNote | SalesCreditNote
+#: Every document class, by kind.
+DOCUMENT_CLASSES: Mapping[str, type[Document]] = {
+    "purchase": PurchaseInvoice,
+    "sales": SalesInvoice,
+    "purchase_credit_note": PurchaseCreditNote,
+    "sales_credit_note": SalesCreditNote,
+}
+
+
+def credited(document: Document) -> str | int | None:
+    """What *document* credits (a credit note's ``credits``), None for an invoice."""
+    return getattr(document, "credits", None)
 
 
 @attrs.frozen
@@ -309,13 +459,29 @@ class Problem:
 
 @attrs.frozen
 class PublishResult:
-    """A published document: KashFlow's number and internal id for it."""
+    """A published document: KashFlow's number and internal id for it.
+
+    Attributes:
+        external_id: the host's id of the document.
+        kind: ``"purchase"``, ``"sales"``, ``"purchase_credit_note"`` or
+            ``"sales_credit_note"``.
+        number: KashFlow's receipt or invoice number (credit notes are numbered among them).
+        kashflow_id: KashFlow's internal id (0 when it could not be learned).
+        status: ``"published"`` now, or ``"already_published"`` before.
+        applied: for a credit note naming the invoice it ``credits``: True when it was applied
+            to that invoice in KashFlow, False when it could not be (``notices`` say why and
+            what to do); None when nothing was to be applied.
+        notices: what a person should know or do in KashFlow (severity ``"notice"``).
+
+    """
 
     external_id: str
-    kind: Literal["purchase", "sales"]
+    kind: DocumentKind
     number: int
     kashflow_id: int
     status: Literal["published", "already_published"]
+    applied: bool | None = attrs.field(default=None, kw_only=True)
+    notices: tuple[Problem, ...] = attrs.field(default=(), kw_only=True, converter=tuple)
 
 
 @attrs.frozen

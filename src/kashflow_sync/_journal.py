@@ -7,18 +7,30 @@ from typing import Literal, get_args
 
 import attrs
 
-from ._documents import PublishAttempt
+from ._documents import DocumentKind, PublishAttempt
 
-__all__ = ["JOURNAL_STATES", "UNFINISHED_STATES", "ClaimResult", "JournalEntry", "JournalState"]
+__all__ = [
+    "DONE_STATES",
+    "JOURNAL_STATES",
+    "UNFINISHED_STATES",
+    "ClaimResult",
+    "JournalEntry",
+    "JournalState",
+]
 
 #: ``claimed``: nothing sent yet. ``sending``: the create call may have reached KashFlow (after a
 #: crash, look it up before sending again). ``created``: KashFlow's number is known; attachment
-#: and payment may still be missing. ``published``: every step done.
-JournalState = Literal["claimed", "sending", "created", "published"]
+#: and payment may still be missing. ``published``: every step done. ``duplicated``: published,
+#: but KashFlow was later found to hold a second copy (an earlier send applied late; see
+#: ``verify``): a person deletes one. ``forgotten``: published, then deleted in KashFlow and
+#: forgotten (``forget``): the next publish creates it anew.
+JournalState = Literal["claimed", "sending", "created", "published", "duplicated", "forgotten"]
 #: Every journal state, in the order a document moves through them.
 JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
 #: The states of a document whose publish has not finished: what an operator looks at.
 UNFINISHED_STATES: tuple[JournalState, ...] = ("claimed", "sending", "created")
+#: The states of a document that is in KashFlow and is never sent again.
+DONE_STATES: tuple[JournalState, ...] = ("published", "duplicated")
 
 
 @attrs.frozen
@@ -31,7 +43,7 @@ class JournalEntry:
 
     connection_id: str
     external_id: str
-    kind: Literal["purchase", "sales"]
+    kind: DocumentKind
     fingerprint: str
     state: JournalState = "claimed"
     owner: str | None = None

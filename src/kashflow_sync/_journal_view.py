@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Literal
 
 import attrs
 
 from . import errors
-from ._documents import PublishAttempt
+from ._documents import DocumentKind, PublishAttempt
 from ._errormap import _TRANSPORT_TABLE
 from ._journal import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
 
@@ -110,7 +109,7 @@ class JournalSummary:
 
     connection_id: str
     external_id: str
-    kind: Literal["purchase", "sales"]
+    kind: DocumentKind
     state: JournalState
     number: int | None
     kashflow_id: int | None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from ._documents import side
 from ._engine.keys import LISTS_VERSION
 from ._models import (
     LIST_NAMES,
@@ -59,7 +60,9 @@ class _ListReader:
         The one lookup validation and publishing share, so what validates is what is sent.
         """
         methods = (
-            self.purchase_payment_methods if kind == "purchase" else self.sales_payment_methods
+            self.purchase_payment_methods
+            if side(kind) == "purchase"
+            else self.sales_payment_methods
         )
         if isinstance(key, int):
             return methods.by_id(key) or methods.find(key)
@@ -73,8 +76,8 @@ class _ListReader:
         return self.bank_accounts.find(key)
 
     def contacts(self, kind: str) -> ItemList[Supplier] | ItemList[Customer]:
-        """The suppliers (``kind="purchase"``) or the customers."""
-        return self.suppliers if kind == "purchase" else self.customers
+        """The suppliers (a purchase invoice's or credit note's kind) or the customers."""
+        return self.suppliers if side(kind) == "purchase" else self.customers
 
     @property
     def nominal_codes(self) -> ItemList[NominalCode]:
@@ -151,7 +154,7 @@ class ListsSnapshot(_ListReader):
         except KeyError:
             raise KeyError(f"list {name!r} is not in this snapshot") from None
 
-    def for_kind(self, kind: Literal["purchase", "sales"]) -> ListsSnapshot:
+    def for_kind(self, kind: str) -> ListsSnapshot:
         """Return the snapshot itself: it already is one (the view's method takes one)."""
         return self
 
@@ -215,9 +218,9 @@ class Lists(_ListReader):
         self._check_version()
         return ListsSnapshot({name: self._load(name) for name in wanted})
 
-    def for_kind(self, kind: Literal["purchase", "sales"]) -> ListsSnapshot:
-        """The snapshot a purchase or sales document is checked and published against."""
-        return self.snapshot(LISTS_FOR_KIND[kind])
+    def for_kind(self, kind: str) -> ListsSnapshot:
+        """The snapshot a document of *kind* is checked and published against."""
+        return self.snapshot(LISTS_FOR_KIND[side(kind)])
 
     def invalidate(self, name: str | None = None) -> None:
         """Forget cached lists (all, or one) so the next read comes from storage."""

@@ -215,7 +215,10 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         UNKNOWN_CURRENCY: "The currency is not enabled on the KashFlow account.",
         UNSUPPORTED_LOCATION: "The document names a location; KashFlow has no locations.",
         MISSING_LINES: "The document has no lines.",
-        NEGATIVE_AMOUNT: "The document's net total is negative (a credit note): not supported.",
+        NEGATIVE_AMOUNT: (
+            "A negative net total: an invoice that is really a credit note, or a credit note "
+            "written with minus signs (its amounts are written as printed, positive)."
+        ),
         MISSING_CATEGORY: "A line has no category (nominal code), from the document or a rule.",
         UNKNOWN_CATEGORY: "A line's nominal code is not in the chart of accounts.",
         ARCHIVED_CATEGORY: "A line's nominal code is archived in KashFlow or was removed from it.",

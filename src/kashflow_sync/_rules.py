@@ -126,7 +126,7 @@ class RuleBook:
 
 def rule_kind(document: Document) -> Literal["supplier", "customer"]:
     """Whose rule applies: ``"supplier"`` for purchases, ``"customer"`` for sales."""
-    return SUPPLIER if document.kind == "purchase" else CUSTOMER
+    return SUPPLIER if document.side == "purchase" else CUSTOMER
 
 
 @attrs.frozen
@@ -286,7 +286,7 @@ def apply_rule(document: Document, rule: Rule | None, source_label: str) -> Reso
     """
     source = source_label if rule is not None else FROM_DOCUMENT
     explain: dict[str, str] = {}
-    contact_field = "supplier" if document.kind == "purchase" else "customer"
+    contact_field = "supplier" if document.side == "purchase" else "customer"
     _explain_header(document, ("external_id", contact_field, "reference", "issue_date"), explain)
     changes: dict[str, Any] = {}
     if document.due_date is not None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ._amounts import has_pennies_only, line_vat, line_wire_values
-from ._documents import Document, Problem
+from ._documents import Document, Problem, is_credit_note
 from ._lists import ListsSnapshot
 from ._models import Customer, ItemList, Supplier
 from ._names import describe_characters, lookalike_characters
@@ -170,7 +170,7 @@ def validate_document(
             out.add(
                 DUPLICATE_IN_LEDGER,
                 "reference",
-                f"The invoice {'from' if document.kind == 'purchase' else 'to'} {contact_name} "
+                f"The invoice {'from' if document.side == 'purchase' else 'to'} {contact_name} "
                 f"with reference {document.reference.strip()!r} for {gross} is already in "
                 f"KashFlow, published from item {existing!r}.",
                 f"Do not publish this item: it duplicates {existing!r}. Delete or archive it in "
@@ -183,7 +183,7 @@ def _check_contact(
     out: _Collector, document: Document, lists: ListsSnapshot, create_missing: bool
 ) -> tuple[int | None, str | None]:
     """Check the supplier or customer; return its KashFlow id (if known) and name."""
-    purchase = document.kind == "purchase"
+    purchase = document.side == "purchase"
     field: Literal["supplier", "customer"] = "supplier" if purchase else "customer"
     if _blank(document.contact):
         out.add(
@@ -262,7 +262,7 @@ def _check_new_contact(
 
 def _check_header(out: _Collector, document: Document, lists: ListsSnapshot) -> None:
     if _blank(document.reference):
-        if document.kind == "purchase":
+        if document.side == "purchase":
             # The supplier's invoice number is how the same invoice is recognised again:
             # without it neither duplicate detection nor the publish reconciliation can work.
             out.add(
@@ -321,13 +321,26 @@ def _check_header(out: _Collector, document: Document, lists: ListsSnapshot) -> 
             "Add at least one line with its net amount, VAT rate and category.",
         )
     elif document.net < 0:
-        out.add(
-            NEGATIVE_AMOUNT,
-            "lines",
-            f"The document's net total is {document.net}: a credit note, which kashflow_sync "
-            "does not publish.",
-            "Enter the credit note in KashFlow directly, or correct the line amounts' signs.",
-        )
+        if is_credit_note(document.kind):
+            out.add(
+                NEGATIVE_AMOUNT,
+                "lines",
+                f"The credit note's net total is {document.net}: a credit note's amounts are "
+                "written as printed on it, positive (the SDK writes them to KashFlow negative).",
+                "Enter the line amounts without their minus signs.",
+            )
+        else:
+            cls = "PurchaseCreditNote" if document.side == "purchase" else "SalesCreditNote"
+            kind = f"{document.side}_credit_note"
+            out.add(
+                NEGATIVE_AMOUNT,
+                "lines",
+                f"The document's net total is {document.net}: that is a credit note, not an "
+                "invoice.",
+                f'Publish it as a credit note (kfs.{cls} in Python, "kind": "{kind}" in a '
+                "document file) with its amounts as printed, positive; or correct the line "
+                "amounts' signs.",
+            )
 
 
 def _names(items: ItemList[Any], *, key: bool = False, limit: int = 8) -> str:
@@ -354,7 +367,7 @@ def _check_payment(
     payment = document.payment
     if payment is None:
         return
-    purchase = document.kind == "purchase"
+    purchase = document.side == "purchase"
     if payment.method is None or (isinstance(payment.method, str) and _blank(payment.method)):
         out.add(
             MISSING_PAYMENT_METHOD,

@@ -90,7 +90,7 @@ def _check_category(
             field,
             f"Line {index + 1} has no category (nominal code).",
             "Choose a nominal code for the line, or set a category on the "
-            f"{'supplier' if document.kind == 'purchase' else 'customer'} rule.",
+            f"{'supplier' if document.side == 'purchase' else 'customer'} rule.",
         )
         return
     code: NominalCode | None = lists.nominal_codes.find(line.category)
@@ -110,7 +110,7 @@ def _check_category(
             "Pick another nominal code, or unarchive it in KashFlow and refresh lists.",
         )
         return
-    if document.kind == "purchase" and code.is_sales:
+    if document.side == "purchase" and code.is_sales:
         out.add(
             WRONG_CATEGORY_KIND,
             field,
@@ -118,7 +118,7 @@ def _check_category(
             "code, used on a purchase.",
             "Pick a cost-of-sale or expense nominal code for a purchase.",
         )
-    elif document.kind == "sales" and code.is_purchase:
+    elif document.side == "sales" and code.is_purchase:
         out.add(
             WRONG_CATEGORY_KIND,
             field,

@@ -51,7 +51,7 @@ def check_dates(out: ProblemSink, document: Document) -> None:
 def document_texts(document: Document) -> list[tuple[str, str]]:
     """``(field, text)`` for every text of *document* that may reach KashFlow or storage."""
     candidates: list[tuple[str, object]] = [
-        ("supplier" if document.kind == "purchase" else "customer", document.contact),
+        ("supplier" if document.side == "purchase" else "customer", document.contact),
         ("reference", document.reference),
         ("currency", document.currency),
         ("location", document.location),

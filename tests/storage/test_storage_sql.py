@@ -179,3 +179,61 @@ def test_no_credentials_in_schema(sqlite_url: str) -> None:
     }
     engine.dispose()
     assert [c for c in columns if any(w in c for w in ("password", "secret", "autoauth"))] == []
+
+
+def _credit_note_entry(connection_id: str) -> JournalEntry:
+    return JournalEntry(
+        connection_id=connection_id,
+        external_id="cn-1",
+        kind="purchase_credit_note",
+        fingerprint="f",
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def test_version_1_sqlite_upgraded_in_place(sqlite_url: str) -> None:
+    """A version-1 database is upgraded on first use, keeping its rows."""
+    with SQLStorage(sqlite_url) as storage:
+        storage.set_state("c", "k", "kept")
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE kashflow_sync_schema SET version = 1")
+    with SQLStorage(sqlite_url) as storage:
+        assert storage.get_state("c", "k") == "kept"
+        storage.claim_journal(_credit_note_entry("c"), "w", T0, T0 + timedelta(minutes=5))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version FROM kashflow_sync_schema").scalar() == 2
+    engine.dispose()
+
+
+def test_version_1_postgresql_widens_the_journal_kind(pg_url: str) -> None:
+    """On PostgreSQL the upgrade widens the journal's kind: a credit note's kind fits."""
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"kfs_upgrade_{datetime.now(timezone.utc):%H%M%S%f}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        with SQLStorage(url) as storage:
+            storage.set_state("c", "k", "kept")
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            # What version 1 wrote: a 16-character kind.
+            conn.exec_driver_sql(
+                "ALTER TABLE kashflow_sync_journal ALTER COLUMN kind TYPE VARCHAR(16)"
+            )
+            conn.exec_driver_sql("UPDATE kashflow_sync_schema SET version = 1")
+        with SQLStorage(url) as storage:
+            assert storage.get_state("c", "k") == "kept"
+            claim = storage.claim_journal(
+                _credit_note_entry("c"), "w", T0, T0 + timedelta(minutes=5)
+            )
+            assert claim.entry.kind == "purchase_credit_note"
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM kashflow_sync_schema").scalar() == 2
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

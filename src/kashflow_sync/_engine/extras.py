@@ -97,7 +97,7 @@ def attach(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEnt
 
 def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
     document = call.document
-    if document.kind != "purchase":
+    if document.side != "purchase":
         # KashFlow has no call listing a sales invoice's attachments: sending again is the only
         # way to be sure, at worst attaching the same file twice (never the invoice).
         return False

@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from lxml import etree
 from zeep import xsd
 
 from .. import errors
+from .._documents import side
 from .._models import ListItem
 from . import _readers
 from ._listparse import LIST_SPECS, read_document_headers, read_items
@@ -47,7 +48,9 @@ __all__ = [
     "recent_documents",
 ]
 
-Kind = Literal["purchase", "sales"]
+#: A document kind (``"purchase"``, ``"sales"`` or a credit note's): each call goes to the
+#: operation of the kind's ledger side (credit notes are receipts and invoices in KashFlow).
+Kind = str
 
 #: The operation and its key parameter for each step, by document kind. KashFlow mixes ids
 #: and numbers across these calls; the parameter names say which one each takes.
@@ -215,8 +218,8 @@ def insert_contact(
     kind: Kind, name: str, code: str = "", now: datetime | None = None
 ) -> Request[int]:
     """Create a supplier (``kind="purchase"``) or customer; the result is its new id."""
-    op, param = _OPS[kind]["insert_contact"]
-    record = _defaults("Supplier" if kind == "purchase" else "Customer")
+    op, param = _OPS[side(kind)]["insert_contact"]
+    record = _defaults("Supplier" if side(kind) == "purchase" else "Customer")
     stamp = (now or datetime.now()).replace(microsecond=0, tzinfo=None)
     record.update(Name=name, Created=stamp, Updated=stamp)
     if code:
@@ -226,8 +229,8 @@ def insert_contact(
 
 def find_contact(kind: Kind, code: str) -> Request[tuple[int, str] | None]:
     """``(id, name)`` of the supplier (``kind="purchase"``) or customer with this code."""
-    op, param = _OPS[kind]["contact"]
-    id_field = "SupplierID" if kind == "purchase" else "CustomerID"
+    op, param = _OPS[side(kind)]["contact"]
+    id_field = "SupplierID" if side(kind) == "purchase" else "CustomerID"
 
     def read(answer: etree._Element) -> tuple[int, str] | None:
         result = answer.find(f"{NS}{op}Result")
@@ -252,7 +255,7 @@ def insert_document(
     The result is KashFlow's new document *number*. Lines go as ``ArrayOfAnyType`` items typed
     ``xsi:type="InvoiceLine"``, which KashFlow requires.
     """
-    op, param = _OPS[kind]["insert"]
+    op, param = _OPS[side(kind)]["insert"]
     line_type = shared_zeep_client().get_type("ns0:InvoiceLine")
     typed = []
     for sort, line in enumerate(lines, start=1):
@@ -268,7 +271,7 @@ def insert_document(
 
 def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
     """The receipt or invoice with this number, or None when KashFlow has none."""
-    op, param = _OPS[kind]["get"]
+    op, param = _OPS[side(kind)]["get"]
 
     def read(answer: etree._Element) -> LedgerDocument | None:
         data = zeep_reply(op, answer).get(f"{op}Result")
@@ -281,7 +284,7 @@ def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
 
 def _document_list(kind: Kind, step: str, value: int) -> Request[list[LedgerDocument]]:
     """A call answering a list of receipts or invoices (headers only), by ``_OPS`` step."""
-    op, param = _OPS[kind][step]
+    op, param = _OPS[side(kind)][step]
 
     def read(answer: etree._Element) -> list[LedgerDocument]:
         result = answer.find(f"{NS}{op}Result")
@@ -310,7 +313,7 @@ def attach_file(
     kind: Kind, number: int, filename: str, content: bytes, content_type: str
 ) -> Request[int]:
     """Attach a file to a receipt or invoice (by document number); the result is its id."""
-    op, number_param = _OPS[kind]["attach"]
+    op, number_param = _OPS[side(kind)]["attach"]
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""
     if not extension:
         extension = (mimetypes.guess_extension(content_type) or "").lstrip(".")
@@ -356,7 +359,7 @@ def insert_payment(
     note: str = "",
 ) -> Request[int]:
     """Record a payment against a receipt or invoice (by number); the result is its id."""
-    op, param = _OPS[kind]["pay"]
+    op, param = _OPS[side(kind)]["pay"]
     payment = _defaults("Payment")
     payment.update(
         PayInvoice=number,
@@ -372,7 +375,7 @@ def insert_payment(
 
 def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
     """Payments recorded against a receipt or invoice (by number)."""
-    op, param = _OPS[kind]["payments"]
+    op, param = _OPS[side(kind)]["payments"]
 
     def read(answer: etree._Element) -> list[LedgerPayment]:
         data = zeep_reply(op, answer).get(f"{op}Result")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from .._convert import as_utc
-from .._documents import PublishAttempt
+from .._documents import DocumentKind, PublishAttempt
 from .._journal import JournalEntry, JournalState
 from ._sql_schema import attempts_table, journal_table
 
@@ -45,7 +45,7 @@ def _entry(row: RowMapping, attempts: Sequence[PublishAttempt]) -> JournalEntry:
     return JournalEntry(
         connection_id=row["connection_id"],
         external_id=row["external_id"],
-        kind=cast("Literal['purchase', 'sales']", row["kind"]),
+        kind=cast("DocumentKind", row["kind"]),
         fingerprint=row["fingerprint"],
         state=cast("JournalState", row["state"]),
         owner=row["owner"],

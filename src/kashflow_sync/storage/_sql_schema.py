@@ -29,7 +29,11 @@ __all__ = [
 ]
 
 #: The version of the tables this release writes; bumped with every schema change.
-SCHEMA_VERSION = 1
+#: 2: the journal's ``kind`` holds credit-note kinds (``purchase_credit_note``: 20 characters).
+SCHEMA_VERSION = 2
+
+#: Older versions this release upgrades in place, each by changes that keep every row.
+_UPGRADABLE = frozenset({1})
 
 
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises schema creation
@@ -122,7 +126,7 @@ journal_table = sa.Table(
     _metadata,
     sa.Column("connection_id", sa.String, primary_key=True),
     sa.Column("external_id", sa.String, primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("fingerprint", sa.String, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("owner", sa.String, nullable=True),
@@ -201,6 +205,8 @@ def ensure_schema(conn: Connection, *, create: bool, url: str) -> None:
         if create:
             # A database created before the index existed gets it once (then this is a lookup).
             journal_listing_index.create(conn, checkfirst=True)
+    elif version in _UPGRADABLE:
+        _upgrade(conn, version)
     else:
         newer = version > SCHEMA_VERSION
         raise SchemaVersionError(
@@ -208,6 +214,18 @@ def ensure_schema(conn: Connection, *, create: bool, url: str) -> None:
             f"this kashflow_sync uses version {SCHEMA_VERSION}"
             + (": upgrade kashflow_sync to use this database" if newer else "")
         )
+
+
+def _upgrade(conn: Connection, version: int) -> None:
+    """Bring version-*version* tables to :data:`SCHEMA_VERSION`, keeping every row.
+
+    From 1: the journal's ``kind`` widens from 16 to 32 characters (SQLite does not enforce a
+    length, so only PostgreSQL's column changes), and the listing index is made sure of.
+    """
+    if version == 1 and conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(f"ALTER TABLE {journal_table.name} ALTER COLUMN kind TYPE VARCHAR(32)")
+    journal_listing_index.create(conn, checkfirst=True)
+    conn.execute(sa.update(_schema).values(version=SCHEMA_VERSION))
 
 
 def _schema_version(conn: Connection) -> int | None:
