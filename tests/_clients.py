@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,9 +45,21 @@ class BlockingAsyncClient:
     def publish_many(self, documents: Any, **kwargs: Any) -> kfs.BatchResult:
         return self._call("publish_many", list(documents), **kwargs)  # type: ignore[no-any-return]
 
+    def forget(self, external_id: str) -> kfs.JournalSummary:
+        return self._call("forget", external_id)  # type: ignore[no-any-return]
+
+    def verify(self, **kwargs: Any) -> list[kfs.JournalSummary]:
+        return self._call("verify", **kwargs)  # type: ignore[no-any-return]
+
+    def journal(self, *args: Any, **kwargs: Any) -> list[kfs.JournalSummary]:
+        return self._call("journal", *args, **kwargs)  # type: ignore[no-any-return]
+
     def __getattr__(self, name: str) -> Any:
         # Offline members (storage, lists, rules, validate, publish_history...) as they are.
-        return getattr(self.client, name)
+        value = getattr(self.client, name)
+        if inspect.iscoroutinefunction(value):
+            raise AttributeError(f"{name} is awaited: give BlockingAsyncClient a method for it")
+        return value
 
 
 @contextlib.contextmanager

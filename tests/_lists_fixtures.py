@@ -7,7 +7,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from kashflow_sync._documents import Attachment, Line, Payment, PurchaseInvoice, SalesInvoice
+import attrs
+
+from kashflow_sync._documents import (
+    Attachment,
+    Line,
+    Payment,
+    PurchaseCreditNote,
+    PurchaseInvoice,
+    SalesCreditNote,
+    SalesInvoice,
+)
 from kashflow_sync._lists import Lists, ListsSnapshot
 from kashflow_sync._models import (
     BankAccount,
@@ -137,6 +147,24 @@ def clean_sale(**changes: Any) -> SalesInvoice:
     }
     fields.update(changes)
     return SalesInvoice(**fields)
+
+
+def clean_sales_credit_note(**changes: Any) -> SalesCreditNote:
+    """A sales credit note (crediting ``s-7``) that validates, with *changes* applied."""
+    fields = attrs.asdict(clean_sale(), recurse=False)
+    del fields["kind"]
+    fields.update(external_id="s-8", reference="CR-8", payment=None, credits="s-7")
+    fields.update(changes)
+    return SalesCreditNote(**fields)
+
+
+def clean_purchase_credit_note(**changes: Any) -> PurchaseCreditNote:
+    """A supplier credit note that validates, with *changes* applied."""
+    fields = attrs.asdict(clean_purchase(), recurse=False)
+    del fields["kind"]
+    fields.update(external_id="p-cn-1", reference="CN-55")
+    fields.update(changes)
+    return PurchaseCreditNote(**fields)
 
 
 def line(**changes: Any) -> Line:

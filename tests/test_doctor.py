@@ -168,6 +168,15 @@ EXPECTED_FACTS: dict[str, dict[str, Any]] = {
     "values_in_currency": {"values_in_currency": True},
     "success_note": {"success_note": True},
     "dropbox_disconnected": {"attachments_accepted": False},
+    # Credit notes' readings leave the invoice facts as they are.
+    "credit_lines=negative_rate": {},
+    "credit_lines=negative_quantity": {},
+    "credit_lines=refused": {},
+    "credit_vat=from_net": {},
+    "apply_answer=always_false": {},
+    "apply_answer=status_no": {},
+    "credit_refund=positive": {},
+    "credit_refund=refused": {},
     # Beyond the alternatives: every digit kept, and banker's rounding at 4 decimals.
     "rate_decimals=None": {"rate_decimals": 6, "rounding": None},
     "rate_decimals=4,half_even": {"rate_decimals": 4, "rounding": "half_even"},

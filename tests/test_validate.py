@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from _lists_fixtures import clean_purchase, clean_sale, line, make_lists
+from _lists_fixtures import (
+    clean_purchase,
+    clean_purchase_credit_note,
+    clean_sale,
+    clean_sales_credit_note,
+    line,
+    make_lists,
+)
 from kashflow_sync import _problem_codes as problem_codes
 from kashflow_sync import _validate as v
 from kashflow_sync._amounts import line_wire_values, unit_rate, vat_from_rate
@@ -95,6 +102,20 @@ ROWS: list[tuple[str, Document, dict[str, Any], str, str]] = [
         {},
         "negative_amount",
         "lines",
+    ),
+    (
+        "credit note written with minus signs",
+        clean_purchase_credit_note(lines=[line(net=D("-100.00"), vat=D("-20.00"))]),
+        {},
+        "negative_amount",
+        "lines",
+    ),
+    (
+        "sales credit note applied and refunded",
+        clean_sales_credit_note(payment=Payment(method="BACS", bank_account="Current Account")),
+        {},
+        "applied_and_refunded",
+        "payment",
     ),
     (
         "no category",
@@ -437,7 +458,11 @@ def test_each_problem_code(
     assert code in PROBLEM_CODES
 
 
-@pytest.mark.parametrize("document", [clean_purchase(), clean_sale()], ids=["purchase", "sale"])
+@pytest.mark.parametrize(
+    "document",
+    [clean_purchase(), clean_sale(), clean_purchase_credit_note(), clean_sales_credit_note()],
+    ids=["purchase", "sale", "purchase credit note", "sales credit note"],
+)
 def test_clean_document_has_no_problems(document: Document, lists: Lists) -> None:
     """A publishable purchase or sale returns an empty list."""
     assert validate_document(document, lists, is_duplicate=no_dup) == []

@@ -33,6 +33,7 @@ from ._engine.ids import Pending
 from ._engine.journal import DEFAULT_LEASE, new_owner
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from ._journal_view import JournalSummary
 from ._logcontext import log_context
 from ._models import SyncReport
@@ -263,6 +264,33 @@ class AsyncKashFlowClient(BaseClient):
         return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))
 
     # ------------------------------------------------------------------ operators
+
+    async def forget(self, external_id: str) -> JournalSummary:
+        """Let a document deleted in KashFlow be published again, once KashFlow confirms it.
+
+        As :meth:`KashFlowClient.forget`, awaited.
+
+        Raises:
+            RejectedError: ``still_in_kashflow``: KashFlow still holds it (its number named).
+            PublishUncertainError: ``publish_unsettled``: its create is uncertain; publish it
+                again first.
+            KashFlowError: ``not_in_journal``: nothing was published under this id.
+
+        """
+        flow = await off_loop(self.storage, self._forget_flow, external_id)
+        with log_context(connection_id=self.connection_id, external_id=external_id):
+            entry = await self._driver.run(flow)
+        return self._summaries([Finding(entry, ())])[0]
+
+    async def verify(self, *, horizon: timedelta = DEFAULT_VERIFY_HORIZON) -> list[JournalSummary]:
+        """Look again for late second copies of documents whose create was sent again.
+
+        As :meth:`KashFlowClient.verify`, awaited.
+        """
+        markers = await off_loop(self.storage, self._verify_markers)
+        with log_context(connection_id=self.connection_id):
+            findings = await self._driver.run(self._verify_flow(markers, horizon))
+        return self._summaries(findings)
 
     async def journal(
         self,

@@ -36,12 +36,22 @@ from ._documents import (
     PublishAttempt,
     PublishResult,
     ResolvedDocument,
+    credited,
+    is_credit_note,
     kashflow_noun,
 )
+from ._engine.call import CreditTarget
 from ._engine.effects import Flow
+from ._engine.forget import forget as forget_flow
 from ._engine.ids import Pending, fill_ids
-from ._engine.journal import DEFAULT_LEASE, Lease, utcnow
-from ._engine.keys import CONTENT_KEY_PREFIX, RESERVED_PREFIX, STATUS, duplicate_key
+from ._engine.journal import DEFAULT_LEASE, Lease, held_by_forget, utcnow
+from ._engine.keys import (
+    CONTENT_KEY_PREFIX,
+    RESERVED_PREFIX,
+    STATUS,
+    VERIFY_KEY_PREFIX,
+    duplicate_key,
+)
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
@@ -52,12 +62,19 @@ from ._engine.listsync import (
 from ._engine.publish import PublishSettings, published_result
 from ._engine.publish import publish as publish_flow
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._engine.verify import Finding
+from ._engine.verify import verify as verify_flow
 from ._facts import AccountFacts, load_account_facts
 from ._journal import JournalEntry
 from ._journal_view import JournalSummary, journal_states, summarise, updated_before
 from ._lists import Lists, ListsSnapshot
 from ._logcontext import log_context
 from ._models import ConnectionStatus, SyncReport
+from ._problem_codes import (
+    CREDIT_NOTES_REFUSED,
+    CREDIT_REFUNDS_REFUSED,
+    UNKNOWN_CREDITED_INVOICE,
+)
 from ._retry import RetryPolicy
 from ._rules import RuleBook, StoredRuleResolver
 from ._validate import validate_document
@@ -75,13 +92,19 @@ CLOCK_RECHECK = 300.0
 
 @attrs.frozen
 class PreparedDocument:
-    """A document ready for the engine: resolved, validated, fingerprinted."""
+    """A document ready for the engine: resolved, validated, fingerprinted.
+
+    ``facts`` are the account's facts the publish depends on (doctor's, read every few
+    minutes); ``credits`` the invoice a credit note credits, as the journal knows it.
+    """
 
     document: Document
     fingerprint: str
     lists: ListsSnapshot
     seen: JournalEntry | None = None
     rate_decimals: int = SAFE_RATE_DECIMALS
+    facts: AccountFacts | None = None
+    credits: CreditTarget | None = None
 
 
 @attrs.define(eq=False)
@@ -117,6 +140,13 @@ class ConnectionCaches:
     ledger: LedgerCache | None
     clock: _ClockSync
     facts: _FactsCache
+
+
+def _rate_decimals(facts: AccountFacts | None) -> int:
+    """Decimals of a unit rate the account keeps: what doctor learned, else the safe 2."""
+    learned = facts.rate_decimals if facts is not None else None
+    # More than 4 kept is as good as 4: the SDK never computes a finer rate.
+    return min(learned, 4) if learned and learned > SAFE_RATE_DECIMALS else SAFE_RATE_DECIMALS
 
 
 class BaseClient:
@@ -340,6 +370,7 @@ class BaseClient:
             )
         resolved = self.resolve(document)
         problems = self._validate_resolved(resolved, self.lists.for_kind(document.kind))
+        problems += self._credit_target(document, self._learned_facts())[1]
         return [p for p in problems if include_notices or p.severity == "error"]
 
     def _validate_resolved(self, resolved: ResolvedDocument, lists: ListsSnapshot) -> list[Problem]:
@@ -353,8 +384,12 @@ class BaseClient:
                     continue
                 key = duplicate_key(kind, contact, reference, gross)
                 found = self.storage.get_state(self.connection_id, key)
+                if found == document.external_id:
+                    return None
                 if found:
-                    return None if found == document.external_id else found
+                    # Released lazily: a forgotten document (deleted in KashFlow) holds nothing.
+                    owner = self.storage.get_journal(self.connection_id, found)
+                    return None if owner is not None and owner.state == "forgotten" else found
             return None
 
         return validate_document(
@@ -381,7 +416,11 @@ class BaseClient:
         self._sync_clock()
         digest = fingerprint(document)
         entry = self.storage.get_journal(self.connection_id, document.external_id)
-        if entry is not None and entry.state == "published":
+        if (
+            entry is not None
+            and entry.state in ("published", "duplicated")
+            and not held_by_forget(entry, self._clock())
+        ):
             return published_result(entry, digest)
         lists = self.lists.for_kind(document.kind)
         pinned = self._pinned.set(lists)
@@ -390,27 +429,92 @@ class BaseClient:
         finally:
             self._pinned.reset(pinned)
         problems = [p for p in self._validate_resolved(resolved, lists) if p.severity == "error"]
+        facts = self._learned_facts()
+        target, credit_problems = self._credit_target(document, facts)
+        problems += credit_problems
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
         return PreparedDocument(
-            resolved.document, digest, lists, entry, self._learned_rate_decimals()
+            resolved.document,
+            digest,
+            lists,
+            entry,
+            _rate_decimals(facts),
+            facts,
+            target,
         )
 
-    def _learned_rate_decimals(self) -> int:
-        """Decimals of a unit rate this account keeps: what doctor learned, else the safe 2.
+    def _learned_facts(self) -> AccountFacts | None:
+        """What doctor learned about the account, read again every few minutes (not per publish).
 
-        The facts change only when doctor runs: they are read again every few minutes, not on
-        every publish.
+        The facts change only when doctor runs.
         """
         cache = self._facts_cache
         now = time.monotonic()
         if cache.read_at is None or now - cache.read_at >= CLOCK_RECHECK:
             cache.facts = self.account_facts
             cache.read_at = now
-        facts = cache.facts
-        learned = facts.rate_decimals if facts is not None else None
-        # More than 4 kept is as good as 4: the SDK never computes a finer rate.
-        return min(learned, 4) if learned and learned > SAFE_RATE_DECIMALS else SAFE_RATE_DECIMALS
+        return cache.facts
+
+    def _credit_target(
+        self, document: Document, facts: AccountFacts | None
+    ) -> tuple[CreditTarget | None, list[Problem]]:
+        """The invoice a credit note credits, as the journal knows it, or why it cannot go.
+
+        A storage read only: an external id must have been published, as an invoice of the
+        same side; a KashFlow number is checked against KashFlow when publishing.
+        """
+        if not is_credit_note(document.kind):
+            return None, []
+        if facts is not None and facts.credit_lines == "refused":
+            return None, [
+                Problem(
+                    CREDIT_NOTES_REFUSED,
+                    "kind",
+                    "This KashFlow account refuses negative lines over the API (learned by "
+                    "kashflow-sync doctor --probe-writes), so it cannot take a credit note",
+                    "Enter the credit note in KashFlow directly; if the account's settings "
+                    "changed, run `kashflow-sync doctor --probe-writes` again.",
+                )
+            ]
+        if facts is not None and facts.credit_refund == "refused" and document.payment:
+            return None, [
+                Problem(
+                    CREDIT_REFUNDS_REFUSED,
+                    "payment",
+                    "This KashFlow account takes no refund payment on a credit note over the API "
+                    "(learned by kashflow-sync doctor --probe-writes)",
+                    "Leave the payment out, and record the refund in KashFlow by hand once the "
+                    "credit note is published.",
+                )
+            ]
+        credits = credited(document)
+        if credits is None:
+            return None, []
+        if isinstance(credits, int):
+            return CreditTarget(number=credits), []
+        noun = kashflow_noun(document.side)
+        entry = self.storage.get_journal(self.connection_id, credits)
+        if entry is None or entry.number is None or entry.state in ("claimed", "forgotten"):
+            message = f"credits names {credits!r}, which has not been published to KashFlow"
+            remedy = (
+                f"Publish {credits!r} first, or give the credited {noun}'s KashFlow number "
+                '(credits=1001 in Python, "credits": 1001 in a document file).'
+            )
+        elif entry.kind != document.side:
+            message = (
+                f"credits names {credits!r}, which is a {kashflow_noun(entry.kind)}, not a {noun}"
+            )
+            remedy = f"Name the {noun} this credit note credits, or leave credits out."
+        else:
+            target = CreditTarget(
+                number=entry.number,
+                external_id=credits,
+                kashflow_id=entry.kashflow_id,
+                contact_id=entry.contact_id,
+            )
+            return target, []
+        return None, [Problem(UNKNOWN_CREDITED_INVOICE, "credits", message, remedy)]
 
     def _publish_flow(
         self, prepared: PreparedDocument, *, owner: str | None = None, defer_id: bool = False
@@ -419,6 +523,14 @@ class BaseClient:
         settings = self._publish_settings
         if prepared.rate_decimals != settings.rate_decimals:
             settings = attrs.evolve(settings, rate_decimals=prepared.rate_decimals)
+        facts = prepared.facts
+        if facts is not None and (facts.credit_lines or facts.credit_refund or facts.apply_false):
+            settings = attrs.evolve(
+                settings,
+                credit_lines=facts.credit_lines,
+                credit_refund=facts.credit_refund,
+                apply_false=facts.apply_false,
+            )
         return publish_flow(
             prepared.document,
             prepared.fingerprint,
@@ -427,6 +539,7 @@ class BaseClient:
             owner=owner,
             seen=prepared.seen,
             defer_id=defer_id,
+            credits=prepared.credits,
         )
 
     def _fill_ids_flow(self, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
@@ -499,6 +612,52 @@ class BaseClient:
         entry = self.storage.get_journal(self.connection_id, external_id)
         return [] if entry is None else list(entry.attempts)
 
+    def _forget_flow(self, external_id: str) -> Flow[JournalEntry]:
+        """The engine's forget flow for *external_id* (checks the id; syncs the clock)."""
+        if not isinstance(external_id, str) or not external_id.strip():
+            raise TypeError(f"external_id must be a non-empty str, not {external_id!r}")
+        self._check_open()
+        self._require_connected()
+        self._sync_clock()
+        return forget_flow(external_id, self._publish_settings)
+
+    def _verify_markers(self) -> list[JournalEntry]:
+        """The open watches on documents sent again (a storage read)."""
+        self._check_open()
+        self._require_connected()
+        self._sync_clock()
+        lister = self._lister()
+        open_ones = lister(self.connection_id, states=("claimed",), exclude_prefix=None)
+        return [e for e in open_ones if e.external_id.startswith(VERIFY_KEY_PREFIX)]
+
+    def _verify_flow(
+        self, markers: Sequence[JournalEntry], horizon: timedelta
+    ) -> Flow[list[Finding]]:
+        """The engine's verify flow over *markers*."""
+        if not isinstance(horizon, timedelta) or horizon < timedelta(0):
+            raise ValueError(f"horizon must be a non-negative timedelta, not {horizon!r}")
+        return verify_flow(self.connection_id, markers, now=self._clock(), horizon=horizon)
+
+    def _summaries(self, findings: Sequence[Finding]) -> list[JournalSummary]:
+        now = self._clock()
+        return [summarise(f.entry, now) for f in findings]
+
+    def _lister(self) -> Callable[..., Sequence[JournalEntry]]:
+        lister = getattr(self.storage, "list_journal", None)
+        if lister is None:
+            kind = type(self.storage).__name__
+            raise errors.StorageError(
+                f"{kind} cannot list the publish journal: it has no list_journal method",
+                code="journal_listing_unsupported",
+                remedy=(
+                    f"Add list_journal to {kind} (see kashflow_sync.typing.Storage.list_journal; "
+                    "the conformance suite in kashflow_sync.testing.conformance tests it). "
+                    "Publishing works without it."
+                ),
+            )
+        listing: Callable[..., Sequence[JournalEntry]] = lister
+        return listing
+
     def _journal(
         self,
         state: str | Collection[str] | None,
@@ -517,18 +676,7 @@ class BaseClient:
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
         ):
             raise ValueError(f"limit must be a positive int or None, not {limit!r}")
-        lister = getattr(self.storage, "list_journal", None)
-        if lister is None:
-            kind = type(self.storage).__name__
-            raise errors.StorageError(
-                f"{kind} cannot list the publish journal: it has no list_journal method",
-                code="journal_listing_unsupported",
-                remedy=(
-                    f"Add list_journal to {kind} (see kashflow_sync.typing.Storage.list_journal; "
-                    "the conformance suite in kashflow_sync.testing.conformance tests it). "
-                    "Publishing works without it."
-                ),
-            )
+        lister = self._lister()
         entries = lister(
             self.connection_id,
             states=states,
@@ -536,4 +684,6 @@ class BaseClient:
             exclude_prefix=CONTENT_KEY_PREFIX if include_contacts else RESERVED_PREFIX,
             limit=limit,
         )
-        return [summarise(entry, now) for entry in entries]
+        # Watches on documents sent again are the SDK's own bookkeeping (see verify()).
+        shown = [e for e in entries if not e.external_id.startswith(VERIFY_KEY_PREFIX)]
+        return [summarise(entry, now) for entry in shown]

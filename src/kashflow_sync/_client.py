@@ -29,6 +29,7 @@ from ._engine.ids import Pending
 from ._engine.journal import DEFAULT_LEASE, new_owner
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from ._engine.settle import DEFAULT_SETTLE_TIME
+from ._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from ._journal_view import JournalSummary
 from ._logcontext import log_context
 from ._models import SyncReport
@@ -283,6 +284,62 @@ class KashFlowClient(BaseClient):
         return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
 
     # ------------------------------------------------------------------ operators
+
+    def forget(self, external_id: str) -> JournalSummary:
+        """Let a document deleted in KashFlow be published again, once KashFlow confirms it.
+
+        Dext's advice for an item published wrongly is "delete the original entries in
+        KashFlow and republish". The journal would answer ``already_published`` forever; so
+        ``forget`` first asks KashFlow for the document the SDK published (by its number,
+        under every reading of "not found"). Gone: the entry becomes ``forgotten`` (its
+        history stays in ``publish_history``) and the next publish creates it anew, exactly
+        once. A ``duplicated`` document whose named copy was deleted adopts the other copy.
+
+        Args:
+            external_id: the document's id.
+
+        Returns:
+            The entry as it now stands (``forgotten``; unchanged when nothing was ever sent).
+
+        Raises:
+            RejectedError: ``still_in_kashflow``: KashFlow still holds it (its number named).
+            PublishUncertainError: ``publish_unsettled``: its create is uncertain; publish it
+                again first.
+            KashFlowError: ``not_in_journal``: nothing was published under this id.
+
+        """
+        with log_context(connection_id=self.connection_id, external_id=external_id):
+            entry = self._driver.run(self._forget_flow(external_id))
+        return self._summaries([Finding(entry, ())])[0]
+
+    def verify(self, *, horizon: timedelta = DEFAULT_VERIFY_HORIZON) -> list[JournalSummary]:
+        """Look again for late second copies of documents whose create was sent again.
+
+        A document is sent again only after KashFlow was shown not to have it once the settle
+        time had passed; a copy KashFlow applies even later (a request stuck in its queue) is
+        a duplicate no protocol can prevent without idempotency keys. Every document sent
+        again is watched: this re-reads its contact's documents in KashFlow, marks any found
+        twice as journal state ``duplicated`` (both numbers in ``message``, which copy to
+        delete in ``remedy``), and puts a ``duplicated`` one whose extra copy was deleted back
+        to ``published``. Run it now and then (``kashflow-sync verify``, or the Celery task).
+
+        Args:
+            horizon: how long after its send a document is watched (default a day).
+
+        Returns:
+            A :class:`~kashflow_sync.JournalSummary` per document this run found in KashFlow
+            twice (``duplicated``), or found clean again (``published``).
+
+        Raises:
+            StorageError: ``journal_listing_unsupported``: the storage cannot list the journal.
+            KashFlowError: KashFlow could not be read; what was found so far is kept, and
+                verifying again is safe.
+
+        """
+        markers = self._verify_markers()
+        with log_context(connection_id=self.connection_id):
+            findings = self._driver.run(self._verify_flow(markers, horizon))
+        return self._summaries(findings)
 
     def journal(
         self,

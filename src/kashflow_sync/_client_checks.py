@@ -8,18 +8,18 @@ import httpx
 
 from . import errors
 from ._config import KASHFLOW_SOAP_URL
-from ._documents import PurchaseInvoice, SalesInvoice
+from ._documents import DOCUMENT_CLASSES
 from ._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 
 __all__ = ["check_connection_id", "check_document", "check_durations", "check_endpoint"]
 
 
 def check_document(document: object) -> None:
-    """Refuse anything but a ``PurchaseInvoice`` or ``SalesInvoice``, naming what it got."""
-    if not isinstance(document, (PurchaseInvoice, SalesInvoice)):
+    """Refuse anything but a document (an invoice or a credit note), naming what it got."""
+    if not isinstance(document, tuple(DOCUMENT_CLASSES.values())):
         raise TypeError(
-            "expected a kashflow_sync.PurchaseInvoice or SalesInvoice, "
-            f"not {type(document).__name__}"
+            "expected a kashflow_sync.PurchaseInvoice, SalesInvoice, PurchaseCreditNote or "
+            f"SalesCreditNote, not {type(document).__name__}"
         )
 
 

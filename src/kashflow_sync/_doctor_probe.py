@@ -27,7 +27,7 @@ import attrs
 from ._doctor_cleanup import Cleanup
 from ._doctor_model import ProbeItem
 from ._doctor_session import DoctorSession
-from ._facts import Rounding
+from ._facts import ApplyFalse, CreditLines, CreditRefund, Rounding
 from ._lists import Lists
 from .soap import operations
 from .soap.records import LedgerDocument, LedgerLine
@@ -63,6 +63,10 @@ class ProbeFindings:
     currency_in_flagged_line_kept: bool | None = None
     attachments_accepted: bool | None = None
     attachment_refusal: str | None = None
+    credit_lines: CreditLines | None = None
+    credit_vat_kept: bool | None = None
+    credit_refund: CreditRefund | None = None
+    apply_false: ApplyFalse | None = None
     evidence: dict[str, str] = attrs.Factory(dict)
 
 

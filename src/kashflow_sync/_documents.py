@@ -9,7 +9,7 @@ by mypy (the parameters are typed ``Decimal | int | str``) and at run time with 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -457,6 +457,10 @@ class Problem:
     severity: Severity = attrs.field(default="error", kw_only=True)
 
 
+def _problems(value: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class PublishResult:
     """A published document: KashFlow's number and internal id for it.
@@ -481,7 +485,7 @@ class PublishResult:
     kashflow_id: int
     status: Literal["published", "already_published"]
     applied: bool | None = attrs.field(default=None, kw_only=True)
-    notices: tuple[Problem, ...] = attrs.field(default=(), kw_only=True, converter=tuple)
+    notices: tuple[Problem, ...] = attrs.field(default=(), kw_only=True, converter=_problems)
 
 
 @attrs.frozen

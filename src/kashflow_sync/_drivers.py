@@ -52,29 +52,35 @@ async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
 
 
 def _renew(storage: Storage, renewal: Renewal) -> bool:
-    """Extend the renewal's lease once (compare-and-set); False when another worker holds it."""
-    try:
-        return bool(storage.update_journal(renewal.renewed(), renewal.owner))
-    except Exception:  # the call in flight decides; a failed renewal shows at the next save
-        log.warning("could not renew the lease of %r", renewal.entry.external_id, exc_info=True)
-        return False
+    """Extend the renewal's leases once (compare-and-set); False when another worker holds one."""
+    held = True
+    for entry in renewal.renewed_entries():
+        try:
+            held = bool(storage.update_journal(entry, renewal.owner)) and held
+        except Exception:  # the call in flight decides; a failed renewal shows at the next save
+            log.warning("could not renew the lease of %r", entry.external_id, exc_info=True)
+            held = False
+    return held
 
 
 def _lease_still_held(storage: Storage, renewal: Renewal) -> None:
-    """Raise ``lease_lost`` unless the journal still says this call holds the lease.
+    """Raise ``lease_lost`` unless the journal still says this call holds every lease it needs.
 
     Checked by the driver immediately before a write is sent, after every step of the flow:
-    a worker that stalled (a pause, a GC, a slow disk) past its lease must not send.
+    a worker that stalled (a pause, a GC, a slow disk) past its lease must not send. Nothing
+    has been sent when this raises, so the error says so (``request_sent=False``): the flow
+    takes it as "not sent", never as an uncertain send.
     """
-    entry = renewal.entry
-    stored = storage.get_journal(entry.connection_id, entry.external_id)
-    if (
-        stored is None
-        or stored.owner != renewal.owner
-        or stored.lease_until is None
-        or stored.lease_until <= renewal.clock()
-    ):
-        raise lease_lost(entry.external_id)
+    now = renewal.clock()
+    for entry in renewal.entries:
+        stored = storage.get_journal(entry.connection_id, entry.external_id)
+        if (
+            stored is None
+            or stored.owner != renewal.owner
+            or stored.lease_until is None
+            or stored.lease_until <= now
+        ):
+            raise lease_lost(renewal.entry.external_id, sent=False)
 
 
 def _interval(renewal: Renewal) -> float:

@@ -33,6 +33,14 @@ log = logging.getLogger("kashflow_sync")
 
 NotFoundForm = Literal["status_no", "empty_object", "mixed"]
 Rounding = Literal["half_up", "half_even", "truncate"]
+#: Which negative a credit note's lines may carry: a negative ``Rate``, a negative
+#: ``Quantity``, either, or none (KashFlow refuses negative lines).
+CreditLines = Literal["rate", "quantity", "either", "refused"]
+#: How a refund on a credit note is recorded: a negative or a positive payment, or not at all.
+CreditRefund = Literal["negative", "positive", "refused"]
+#: What ``applyCreditNoteToInvoice`` answering ``false`` meant: nothing was applied, or it
+#: was applied all the same.
+ApplyFalse = Literal["not_applied", "applied"]
 
 #: The facts only ``--probe-writes`` can learn (they need a receipt to read back).
 WRITE_PROBED = (
@@ -43,6 +51,10 @@ WRITE_PROBED = (
     "attachments_accepted",
     "attachment_refusal",
     "contact_without_code",
+    "credit_lines",
+    "credit_vat_kept",
+    "credit_refund",
+    "apply_false",
 )
 
 
@@ -89,6 +101,16 @@ class AccountFacts:
             example, when no Dropbox is connected to the account).
         attachment_refusal: KashFlow's words when it refused the file.
         contact_without_code: whether KashFlow accepted a new supplier without a ``Code``.
+        credit_lines: which negative lines KashFlow took for a credit note: ``"rate"`` (a
+            negative ``Rate`` only), ``"quantity"`` (a negative ``Quantity`` only),
+            ``"either"``, or ``"refused"`` (no negative line: credit notes cannot be published
+            to this account through the API).
+        credit_vat_kept: True when a credit note's negative ``VatAmount`` came back as sent.
+        credit_refund: how a refund against a credit note is recorded: ``"negative"`` or
+            ``"positive"`` payment amount, or ``"refused"`` (no payment on a credit note).
+        apply_false: what ``applyCreditNoteToInvoice`` answering ``false`` meant, learned by
+            applying a credit that could not be applied: ``"not_applied"``, or ``"applied"``
+            when KashFlow had applied it all the same.
 
     """
 
@@ -109,6 +131,10 @@ class AccountFacts:
     attachments_accepted: bool | None = None
     attachment_refusal: str | None = None
     contact_without_code: bool | None = None
+    credit_lines: CreditLines | None = None
+    credit_vat_kept: bool | None = None
+    credit_refund: CreditRefund | None = None
+    apply_false: ApplyFalse | None = None
 
     def merged_into(self, older: AccountFacts | None) -> AccountFacts:
         """These facts, keeping *older*'s write-probed facts when this run probed no writes."""

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta, timezone
 import attrs
 
 from . import errors
-from ._documents import DocumentKind, PublishAttempt
+from ._documents import DocumentKind, PublishAttempt, kashflow_noun
+from ._engine.notices import step_notices
 from ._errormap import _TRANSPORT_TABLE
 from ._journal import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
+from ._problem_codes import DUPLICATED_IN_KASHFLOW
 
 __all__ = [
     "JOURNAL_STATES",
@@ -92,14 +94,18 @@ class JournalSummary:
         connection_id: the connection whose journal it is in.
         external_id: the host's id of the document (or ``kashflow_sync:contact:...`` for a
             supplier or customer the SDK created, when those are asked for).
-        kind: ``"purchase"`` (a KashFlow receipt) or ``"sales"`` (an invoice).
+        kind: ``"purchase"`` (a KashFlow receipt), ``"sales"`` (an invoice),
+            ``"purchase_credit_note"`` or ``"sales_credit_note"``.
         state: ``claimed`` (nothing sent yet, or refused), ``sending`` (the create call may
             have reached KashFlow: uncertain), ``created`` (in KashFlow, attachment or payment
-            still to do) or ``published``.
+            still to do), ``published``, ``duplicated`` (in KashFlow twice: ``message`` names
+            both copies, ``remedy`` says which to delete) or ``forgotten`` (deleted in
+            KashFlow and forgotten: the next publish creates it anew).
         number: KashFlow's receipt or invoice number, once known.
         kashflow_id: KashFlow's internal id, once known.
         attempts: how many steps were recorded for it (``publish_history`` lists them).
-        last_error: the code of the last failure, if the entry is not published.
+        last_error: the code of the last failure, if the entry is not published
+            (``duplicated`` or ``forgotten`` for entries in those states).
         message: what that failure said.
         remedy: what to do about the entry; None when it is published or being published.
         updated_at: when the entry last changed.
@@ -164,10 +170,36 @@ def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) 
     return "Nothing was sent to KashFlow; publish it again."
 
 
+def _settled_view(entry: JournalEntry) -> tuple[str, str, str] | None:
+    """``(code, message, remedy)`` of an entry that ended ``duplicated`` or ``forgotten``."""
+    if entry.state == "duplicated":
+        notice = next((n for n in step_notices(entry)[1] if n.code == DUPLICATED_IN_KASHFLOW), None)
+        if notice is not None:
+            return "duplicated", notice.message, notice.remedy
+    if entry.state == "forgotten":
+        noun = kashflow_noun(entry.kind)
+        return (
+            "forgotten",
+            f"{noun} {entry.number} was deleted in KashFlow and the entry forgotten",
+            "Publish it again to create it anew (exactly once); its history is kept.",
+        )
+    return None
+
+
 def summarise(entry: JournalEntry, now: datetime) -> JournalSummary:
     """The operator's view of *entry* at time *now* (timezone-aware)."""
     leased = entry.owner is not None and entry.lease_until is not None and entry.lease_until > now
-    failure = None if entry.state == "published" else _last_failure(entry.attempts)
+    settled = _settled_view(entry)
+    failure = None if entry.state == "published" or settled else _last_failure(entry.attempts)
+    code: str | None
+    message: str | None
+    remedy: str | None
+    if settled is not None:
+        code, message, remedy = settled
+    else:
+        code = None if failure is None else failure[0]
+        message = None if failure is None else next(iter(failure[1].splitlines()), "")
+        remedy = _remedy(entry, failure, leased)
     return JournalSummary(
         connection_id=entry.connection_id,
         external_id=entry.external_id,
@@ -176,9 +208,9 @@ def summarise(entry: JournalEntry, now: datetime) -> JournalSummary:
         number=entry.number,
         kashflow_id=entry.kashflow_id,
         attempts=len(entry.attempts),
-        last_error=None if failure is None else failure[0],
-        message=None if failure is None else next(iter(failure[1].splitlines()), ""),
-        remedy=_remedy(entry, failure, leased),
+        last_error=code,
+        message=message,
+        remedy=remedy,
         updated_at=entry.updated_at,
         leased_until=entry.lease_until if leased else None,
     )

@@ -15,6 +15,7 @@ from ._limits import EARLIEST_DATE, LATEST_DATE
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
+    "APPLIED_AND_REFUNDED",
     "ARCHIVED_CATEGORY",
     "ARCHIVED_CUSTOMER",
     "ARCHIVED_PROJECT",
@@ -27,9 +28,13 @@ __all__ = [
     "ATTACHMENT_TYPE_NOT_ALLOWED",
     "CHANGED_AFTER_PUBLISHING",
     "CONFUSABLE_CONTACT",
+    "CREDITS_OTHER_CONTACT",
+    "CREDIT_NOTES_REFUSED",
+    "CREDIT_NOT_APPLIED",
     "DATE_OUT_OF_RANGE",
     "DOCUMENT_FILE_CODES",
     "DUE_BEFORE_ISSUE",
+    "DUPLICATED_IN_KASHFLOW",
     "DUPLICATE_EXTERNAL_ID",
     "DUPLICATE_IN_LEDGER",
     "INVALID_CHARACTERS",
@@ -59,10 +64,12 @@ __all__ = [
     "PROBLEM_CODES",
     "PUBLISH_TIME_CODES",
     "STALE_LISTS",
+    "SUPPLIER_CREDIT_NOT_ALLOCATED",
     "TEXT_TOO_LONG",
     "TOO_MANY_DECIMALS",
     "UNKNOWN_BANK_ACCOUNT",
     "UNKNOWN_CATEGORY",
+    "UNKNOWN_CREDITED_INVOICE",
     "UNKNOWN_CURRENCY",
     "UNKNOWN_CUSTOMER",
     "UNKNOWN_FIELD",
@@ -136,6 +143,16 @@ INVALID_VALUE: Final = "invalid_value"
 ATTACHMENT_NOT_FOUND: Final = "attachment_not_found"
 ATTACHMENT_PATH_REFUSED: Final = "attachment_path_refused"
 DUPLICATE_EXTERNAL_ID: Final = "duplicate_external_id"
+# Credit notes and duplicates found after publishing.
+CREDIT_NOT_APPLIED: Final = "credit_not_applied"
+SUPPLIER_CREDIT_NOT_ALLOCATED: Final = "supplier_credit_not_allocated"
+DUPLICATED_IN_KASHFLOW: Final = "duplicated_in_kashflow"
+UNKNOWN_CREDITED_INVOICE: Final = "unknown_credited_invoice"
+CREDITS_OTHER_CONTACT: Final = "credits_other_contact"
+APPLIED_AND_REFUNDED: Final = "applied_and_refunded"
+CREDIT_NOTES_REFUSED: Final = "credit_notes_refused"
+CREDIT_REFUNDS_REFUSED: Final = "credit_refunds_refused"
+REFUND_NOT_RECORDED: Final = "refund_not_recorded"
 
 #: Every problem code, as a type: ``Problem.code`` is one of these, checked by mypy.
 ProblemCode = Literal[
@@ -192,6 +209,15 @@ ProblemCode = Literal[
     "attachment_not_found",
     "attachment_path_refused",
     "duplicate_external_id",
+    "credit_not_applied",
+    "supplier_credit_not_allocated",
+    "duplicated_in_kashflow",
+    "unknown_credited_invoice",
+    "credits_other_contact",
+    "applied_and_refunded",
+    "credit_notes_refused",
+    "credit_refunds_refused",
+    "refund_not_recorded",
 ]
 
 #: ``Problem.severity``: an ``"error"`` blocks publishing, a ``"notice"`` only informs.
@@ -277,11 +303,55 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
             "(documents from a web request or a task queue must carry content_base64)."
         ),
         DUPLICATE_EXTERNAL_ID: "Two documents of one run have the same external_id.",
+        CREDIT_NOT_APPLIED: (
+            "Notice: a sales credit note is in KashFlow, but KashFlow did not apply it to the "
+            "invoice it credits (the result says why and what to click)."
+        ),
+        SUPPLIER_CREDIT_NOT_ALLOCATED: (
+            "Notice: a supplier credit note is in KashFlow; KashFlow's API cannot allocate it to "
+            "the receipt it credits, which is done in KashFlow (Apply Credit)."
+        ),
+        DUPLICATED_IN_KASHFLOW: (
+            "Notice: KashFlow holds this document twice (an earlier send was applied late); one "
+            "copy is to be deleted in KashFlow."
+        ),
+        UNKNOWN_CREDITED_INVOICE: (
+            "A credit note's credits names an external_id that was never published, or one that "
+            "is not an invoice of the same kind (purchase or sales)."
+        ),
+        CREDITS_OTHER_CONTACT: (
+            "A credit note credits an invoice of another supplier or customer."
+        ),
+        APPLIED_AND_REFUNDED: (
+            "A sales credit note both names the invoice it credits (to be applied to it) and "
+            "carries a payment (a refund): it is one or the other."
+        ),
+        CREDIT_REFUNDS_REFUSED: (
+            "The account takes no payment (refund) on a credit note over the API (doctor "
+            "--probe-writes learned it): the refund is recorded in KashFlow by hand."
+        ),
+        REFUND_NOT_RECORDED: (
+            "Notice: the credit note is in KashFlow, but KashFlow refused the refund payment "
+            "on it; record the refund in KashFlow by hand."
+        ),
+        CREDIT_NOTES_REFUSED: (
+            "The account refuses negative lines over the API (doctor --probe-writes learned it), "
+            "so credit notes cannot be published to it."
+        ),
     }
 )
 
 #: Codes that never block publishing: validate(doc, include_notices=True) reports them.
-NOTICE_CODES: frozenset[ProblemCode] = frozenset({NEW_SUPPLIER, NEW_CUSTOMER})
+NOTICE_CODES: frozenset[ProblemCode] = frozenset(
+    {
+        NEW_SUPPLIER,
+        NEW_CUSTOMER,
+        CREDIT_NOT_APPLIED,
+        SUPPLIER_CREDIT_NOT_ALLOCATED,
+        DUPLICATED_IN_KASHFLOW,
+        REFUND_NOT_RECORDED,
+    }
+)
 #: Codes about document files (the JSON format), found before any document exists.
 DOCUMENT_FILE_CODES: frozenset[ProblemCode] = frozenset(
     {
@@ -332,4 +402,19 @@ MAX_DESCRIPTION_LENGTH = 1000
 MAX_CONTACT_NAME_LENGTH = 100
 
 #: Codes only ``publish`` raises (it checks them against the journal or KashFlow, not the lists).
-PUBLISH_TIME_CODES: frozenset[ProblemCode] = frozenset({STALE_LISTS, CHANGED_AFTER_PUBLISHING})
+PUBLISH_TIME_CODES: frozenset[ProblemCode] = frozenset(
+    {
+        STALE_LISTS,
+        CHANGED_AFTER_PUBLISHING,
+        # Checked against the journal (validate() too) or KashFlow, not the lists:
+        UNKNOWN_CREDITED_INVOICE,
+        CREDITS_OTHER_CONTACT,
+        CREDIT_NOTES_REFUSED,
+        CREDIT_REFUNDS_REFUSED,
+        # Notices on a publish result:
+        CREDIT_NOT_APPLIED,
+        SUPPLIER_CREDIT_NOT_ALLOCATED,
+        DUPLICATED_IN_KASHFLOW,
+        REFUND_NOT_RECORDED,
+    }
+)

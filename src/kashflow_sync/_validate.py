@@ -18,12 +18,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ._amounts import has_pennies_only, line_vat, line_wire_values
-from ._documents import Document, Problem, is_credit_note
+from ._documents import Document, Problem, credited, is_credit_note
 from ._lists import ListsSnapshot
 from ._models import Customer, ItemList, Supplier
 from ._names import describe_characters, lookalike_characters
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
+    APPLIED_AND_REFUNDED,
     ARCHIVED_CUSTOMER,
     ARCHIVED_SUPPLIER,
     ATTACHMENT_EMPTY,
@@ -174,7 +175,9 @@ def validate_document(
                 f"with reference {document.reference.strip()!r} for {gross} is already in "
                 f"KashFlow, published from item {existing!r}.",
                 f"Do not publish this item: it duplicates {existing!r}. Delete or archive it in "
-                "the source app, or correct its reference if it is a different invoice.",
+                "the source app, or correct its reference if it is a different invoice. If "
+                f"{existing!r}'s copy was deleted in KashFlow, run `kashflow-sync forget "
+                f"{existing}` (client.forget({existing!r})) first.",
             )
     return out.problems
 
@@ -367,6 +370,15 @@ def _check_payment(
     payment = document.payment
     if payment is None:
         return
+    if document.kind == "sales_credit_note" and credited(document) is not None:
+        out.add(
+            APPLIED_AND_REFUNDED,
+            "payment",
+            "The credit note names the invoice it credits (to be applied to it) and carries a "
+            "payment (a refund): it is applied or refunded, not both.",
+            "Leave out the payment to apply the credit to the invoice, or leave out credits to "
+            "record the refund.",
+        )
     purchase = document.side == "purchase"
     if payment.method is None or (isinstance(payment.method, str) and _blank(payment.method)):
         out.add(

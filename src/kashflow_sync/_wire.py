@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from . import errors
 from ._amounts import SAFE_RATE_DECIMALS, line_wire_values
@@ -17,7 +17,12 @@ from ._documents import Document, Problem
 from ._lists import ListsSnapshot
 from ._problem_codes import STALE_LISTS
 
-__all__ = ["document_header", "document_lines", "payment_ids"]
+__all__ = ["CreditForm", "document_header", "document_lines", "payment_ids"]
+
+#: Where a credit note's minus goes on each line: on the unit ``Rate`` or on the ``Quantity``
+#: (the VAT amount is negative either way). KashFlow's help puts "a minus in front of the line
+#: item total"; which field it wants over SOAP is not documented (see ``AccountFacts``).
+CreditForm = Literal["rate", "quantity"]
 
 
 def _stale(document: Document, field: str, what: str) -> None:
@@ -35,7 +40,10 @@ def _stale(document: Document, field: str, what: str) -> None:
 
 
 def document_lines(
-    document: Document, lists: ListsSnapshot, rate_decimals: int = SAFE_RATE_DECIMALS
+    document: Document,
+    lists: ListsSnapshot,
+    rate_decimals: int = SAFE_RATE_DECIMALS,
+    credit_form: CreditForm = "rate",
 ) -> list[dict[str, Any]]:
     """The document's lines as ``InvoiceLine`` values (nominal and project ids resolved).
 
@@ -44,6 +52,8 @@ def document_lines(
         lists: the lists it was validated against.
         rate_decimals: decimals of a unit rate the account keeps (see
             :func:`~kashflow_sync._amounts.line_wire_values`).
+        credit_form: for a credit note (its amounts positive, as printed), which field of
+            each line carries the minus that makes KashFlow hold it negative.
 
     """
     foreign = _foreign_currency(document, lists)
@@ -55,14 +65,20 @@ def document_lines(
             _stale(document, f"lines[{index}].category", f"nominal code {line.category}")
         project = lists.projects.find(line.project) if line.project is not None else None
         wire = line_wire_values(line, rate_decimals)
+        quantity, rate, vat = wire.quantity, wire.rate, wire.vat
+        if document.sign < 0:
+            # KashFlow holds a credit note as a document with negative lines: the net is
+            # Quantity x Rate, so exactly one of them carries the minus; the VAT follows it.
+            quantity, rate = (quantity, -rate) if credit_form == "rate" else (-quantity, rate)
+            vat = -vat
         values: dict[str, Any] = {
-            "Quantity": wire.quantity,
+            "Quantity": quantity,
             "Description": wire.description,
-            "Rate": wire.rate,
+            "Rate": rate,
             # KashFlow wants the nominal's internal id here, not its visible code.
             "ChargeType": nominal.kashflow_id if nominal else 0,
             "VatRate": line.vat_rate if line.vat_rate is not None else Decimal(0),
-            "VatAmount": wire.vat,
+            "VatAmount": vat,
             "ProjID": project.kashflow_id if project else 0,
             "Sort": index + 1,
         }
@@ -107,8 +123,14 @@ def document_header(document: Document, lists: ListsSnapshot, contact_id: int) -
     return header
 
 
-def payment_ids(document: Document, lists: ListsSnapshot) -> Mapping[str, Any]:
-    """Payment method id, bank account id, date and amount for the document's payment."""
+def payment_ids(
+    document: Document, lists: ListsSnapshot, *, refund_sign: int = -1
+) -> Mapping[str, Any]:
+    """Payment method id, bank account id, date and amount for the document's payment.
+
+    On a credit note the payment is a refund; KashFlow records it with *refund_sign* (-1: a
+    negative amount against the negative document, 1: a positive one).
+    """
     payment = document.payment
     assert payment is not None and document.issue_date is not None
     method = lists.payment_method(document.kind, payment.method) if payment.method else None
@@ -122,5 +144,6 @@ def payment_ids(document: Document, lists: ListsSnapshot) -> Mapping[str, Any]:
         "method_id": method.kashflow_id,
         "account_id": bank.kashflow_id,
         "paid_on": payment.paid_on or document.issue_date,
-        "amount": payment.amount if payment.amount is not None else document.gross,
+        "amount": (payment.amount if payment.amount is not None else document.gross)
+        * (refund_sign if document.sign < 0 else 1),
     }

@@ -91,8 +91,12 @@ class Storage(Protocol):
         """The journal entry, or None."""
         ...
 
-    def update_journal(self, entry: JournalEntry, owner: str) -> bool:
-        """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise."""
+    def update_journal(self, entry: JournalEntry, owner: str | None) -> bool:
+        """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise.
+
+        ``owner=None`` stores it only while nobody holds it (the stored owner is None): how a
+        published entry is taken for ``forget`` or marked ``duplicated`` by ``verify``.
+        """
         ...
 
     def add_attempt(self, connection_id: str, external_id: str, attempt: PublishAttempt) -> None:

@@ -58,7 +58,8 @@ def attach(probe: SoapProbe, number: int, name: str = "inv.pdf") -> int:
 
 def test_write_operations_are_every_insert_attach_and_delete() -> None:
     """WRITE_OPERATIONS names exactly the WSDL's operations that change the ledger."""
-    writes = {op for op in load_model().operations if op.startswith(("Insert", "Attach", "Delete"))}
+    changing = ("Insert", "Attach", "Delete", "apply")
+    writes = {op for op in load_model().operations if op.startswith(changing)}
     assert set(WRITE_OPERATIONS) == writes
 
 

@@ -85,7 +85,8 @@ def answer(response: httpx.Response) -> etree._Element:
 
 
 def test_default_readings_are_the_fakes_long_standing_behaviour() -> None:
-    """Readings() is Status NO for not-found, 4-dp rates, no conversion, no note, Dropbox on."""
+    """Readings() is Status NO for not-found, 4-dp rates, no conversion, no note, Dropbox on,
+    either sign on credit-note lines, applies answered truly, refunds negative."""
     assert attrs.asdict(Readings()) == {
         "not_found": "status_no",
         "rate_decimals": 4,
@@ -94,6 +95,11 @@ def test_default_readings_are_the_fakes_long_standing_behaviour() -> None:
         "values_in_currency": False,
         "success_note": False,
         "dropbox_connected": True,
+        "credit_lines": "either",
+        "credit_vat": "as_sent",
+        "apply_answer": "truthful",
+        "apply_needs_bank": True,
+        "credit_refund": "negative",
     }
 
 

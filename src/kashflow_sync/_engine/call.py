@@ -15,19 +15,22 @@ import attrs
 
 from .. import errors
 from .._amounts import SAFE_RATE_DECIMALS
-from .._documents import Document
+from .._documents import Document, Problem, PublishAttempt
 from .._journal import JournalEntry
 from .._lists import ListsSnapshot
+from .._wire import CreditForm
 from .effects import Flow, sleep
 from .journal import DEFAULT_LEASE, DEFAULT_WAIT_POLL, Lease, utcnow
 from .ledger import LedgerCache
-from .settle import DEFAULT_SETTLE_TIME, Settle
+from .settle import DEFAULT_SETTLE_TIME, Settle, current_attempts
 
 __all__ = [
     "MAX_SETTLE_WAIT",
     "SETTLE_POLL",
     "Call",
+    "CreditTarget",
     "PublishSettings",
+    "current_attempts",
     "last_outcome",
     "resume_until",
     "settled",
@@ -58,6 +61,14 @@ class PublishSettings:
         rate_decimals: decimals of a unit rate the account keeps (2 unless learned).
         ledger_cache: the shared pre-send lookup, or None to look every time.
         max_settle_wait: the longest settle time waited out within a call.
+        credit_lines: which negative lines the account takes for a credit note, as doctor
+            learned it (``"rate"``, ``"quantity"``, ``"either"``, ``"refused"``), or None:
+            then a negative rate is tried first and, if KashFlow refuses it, a negative
+            quantity (a refusal leaves nothing in KashFlow, so trying again cannot duplicate).
+        credit_refund: how the account records a refund on a credit note (``"negative"``,
+            ``"positive"``, ``"refused"``), or None: then negative first, positive if refused.
+        apply_false: what ``applyCreditNoteToInvoice`` answering false means, as doctor
+            learned it, or None: then KashFlow is read back before a false is believed.
 
     """
 
@@ -71,11 +82,55 @@ class PublishSettings:
     rate_decimals: int = SAFE_RATE_DECIMALS
     ledger_cache: LedgerCache | None = None
     max_settle_wait: timedelta = MAX_SETTLE_WAIT
+    credit_lines: str | None = None
+    credit_refund: str | None = None
+    apply_false: str | None = None
+
+    @property
+    def credit_forms(self) -> tuple[CreditForm, ...]:
+        """The line forms to try for a credit note, in order (each only after a refusal)."""
+        if self.credit_lines == "quantity":
+            return ("quantity",)
+        if self.credit_lines in ("rate", "either"):
+            return ("rate",)
+        return ("rate", "quantity")
+
+    @property
+    def refund_signs(self) -> tuple[int, ...]:
+        """The signs to try for a refund on a credit note, in order (each after a refusal)."""
+        if self.credit_refund == "positive":
+            return (1,)
+        if self.credit_refund == "negative":
+            return (-1,)
+        return (-1, 1)
 
     @property
     def settle(self) -> Settle:
         """The settle rule these settings describe."""
         return Settle(self.settle_time, self.request_deadline, self.clock)
+
+
+@attrs.frozen
+class CreditTarget:
+    """The invoice a credit note credits, as far as it is known before publishing.
+
+    Args:
+        number: its KashFlow receipt or invoice number.
+        external_id: the external id it was published under, when it came through the SDK.
+        kashflow_id: its internal id, when known (else read from KashFlow when needed).
+        contact_id: its supplier's or customer's id, when known.
+
+    """
+
+    number: int
+    external_id: str | None = None
+    kashflow_id: int | None = None
+    contact_id: int | None = None
+
+    def describe(self, noun: str) -> str:
+        """``invoice 1001 ('s-7')``: how messages name it."""
+        extra = f" ({self.external_id!r})" if self.external_id else ""
+        return f"{noun} {self.number}{extra}"
 
 
 @attrs.define
@@ -91,6 +146,19 @@ class Call:
     new_contact: bool = False
     #: A refused attachment: the payment still goes, then this is raised (document kept).
     refused_attachment: errors.KashFlowError | None = None
+    #: The invoice a credit note credits (resolved before publishing), if it names one.
+    credits: CreditTarget | None = None
+    #: What the result should tell a person (a credit that could not be applied...).
+    notices: list[Problem] = attrs.Factory(list)
+    #: The content claim held around the first send (see .content), fenced with the entry.
+    content: JournalEntry | None = None
+    #: Steps recorded by this call that its result reads (see .notices).
+    recorded: list[PublishAttempt] = attrs.Factory(list)
+
+    def note(self, step: str, outcome: str, detail: str = "") -> Flow[None]:
+        """Record a step's outcome in the journal, and keep it for this call's result."""
+        attempt = yield from self.lease.record(self.document.external_id, step, outcome, detail)
+        self.recorded.append(attempt)
 
 
 def settled(call: Call, until: datetime, what: str, look: Callable[[], Flow[T]]) -> Flow[T]:
@@ -114,8 +182,8 @@ def settled(call: Call, until: datetime, what: str, look: Callable[[], Flow[T]])
 
 
 def last_outcome(entry: JournalEntry, step: str) -> str | None:
-    """The outcome last recorded for *step* of *entry*, if any."""
-    outcomes = [a.outcome for a in entry.attempts if a.step == step]
+    """The outcome last recorded for *step* of *entry* (since it was last forgotten), if any."""
+    outcomes = [a.outcome for a in current_attempts(entry) if a.step == step]
     return outcomes[-1] if outcomes else None
 
 

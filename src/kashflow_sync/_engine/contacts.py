@@ -54,12 +54,12 @@ def contact_id(
     found = contacts.find(document.contact)
     if found is not None:
         return found.kashflow_id, False
-    key = contact_journal_key(document.kind, document.contact)
+    key = contact_journal_key(document.side, document.contact)
     existing = yield from get_journal(lease.connection_id, key)
     if existing is not None and existing.state == "published" and existing.kashflow_id:
         return existing.kashflow_id, False
     template = JournalEntry(
-        connection_id=lease.connection_id, external_id=key, kind=document.kind, fingerprint=""
+        connection_id=lease.connection_id, external_id=key, kind=document.side, fingerprint=""
     )
     entry, waited = yield from lease.claim(template)
     taken_over = waited or (existing is not None and existing.owner not in (None, lease.owner))

@@ -26,7 +26,13 @@ from .call import Call
 from .effects import Flow, claim_journal, get_journal, update_journal
 from .keys import content_journal_key
 
-__all__ = ["claim_content", "give_back_content", "settle_content"]
+__all__ = [
+    "claim_content",
+    "content_lost",
+    "give_back_content",
+    "settle_content",
+    "twin_after_send",
+]
 
 
 def _template(call: Call, contact: int) -> JournalEntry | None:
@@ -57,37 +63,124 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
     template = _template(call, contact)
     if template is None:
         return None
-    entry, _waited = yield from lease.claim(template)
-    if entry.state == "published":
-        # Marked once the owner's number was known: it is in KashFlow.
-        raise _duplicate(call, entry.fingerprint, entry.number)
+    while True:
+        entry, _waited = yield from lease.claim(template)
+        if entry.state != "published":
+            break
+        # Marked once the owner's number was known: it is in KashFlow, unless the owner was
+        # forgotten since (its copy deleted in KashFlow): then the content is free again.
+        owner = yield from get_journal(settings.connection_id, entry.fingerprint)
+        if entry.fingerprint != document.external_id and (
+            owner is not None and owner.state != "forgotten"
+        ):
+            raise _duplicate(call, entry.fingerprint, entry.number)
+        now = settings.clock()
+        taken = attrs.evolve(
+            entry,
+            state="claimed",
+            number=None,
+            fingerprint=document.external_id,
+            owner=lease.owner,
+            lease_until=now + lease.duration,
+            updated_at=now,
+        )
+        if (yield from update_journal(taken, None)):
+            return taken
+        # Someone took it first: look again.
     if entry.fingerprint == document.external_id:
         return entry
     try:
         owner = yield from get_journal(settings.connection_id, entry.fingerprint)
-        if owner is not None and owner.number is not None:
-            raise _duplicate(call, entry.fingerprint, owner.number)
-        if owner is not None and owner.state != "claimed":
-            raise _pending(call, entry.fingerprint)
+        if owner is not None and owner.state != "forgotten":
+            if owner.number is not None:
+                raise _duplicate(call, entry.fingerprint, owner.number)
+            if owner.state != "claimed":
+                raise _pending(call, entry.fingerprint)
     except errors.KashFlowError:
         yield from give_back_content(call, entry, None)
         raise
-    # The owner never sent it (refused, or stopped before sending): the content is ours now.
+    # The owner never sent it (refused, stopped before sending, or it was forgotten since):
+    # the content is ours now.
     return (yield from lease.save(entry, fingerprint=document.external_id))
 
 
-def give_back_content(call: Call, entry: JournalEntry | None, number: int | None) -> Flow[None]:
+def give_back_content(call: Call, entry: JournalEntry | None, number: int | None) -> Flow[bool]:
     """Release the content entry; with *number*, mark it as in KashFlow under that number.
 
-    Never fails the publish: if the lease on it was lost, whoever took it over decided from
-    this document's own journal entry, which is the truth.
+    Returns False when this call no longer held it: another external id with the same content
+    took it over while this call stalled (see :func:`content_lost` and
+    :func:`twin_after_send`); True otherwise (also when there was nothing to give back).
     """
     if entry is None:
-        return
+        return True
     released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=call.settings.clock())
     if number is not None:
         released = attrs.evolve(released, state="published", number=number)
-    yield from update_journal(released, call.lease.owner)
+    kept: bool = yield from update_journal(released, call.lease.owner)
+    return kept
+
+
+def _taker(call: Call, entry: JournalEntry) -> Flow[str | None]:
+    """The external id that took *entry* (a content claim) over from this call, if any."""
+    stored = yield from get_journal(entry.connection_id, entry.external_id)
+    if stored is None or stored.fingerprint == call.document.external_id:
+        return None
+    return stored.fingerprint
+
+
+def content_lost(call: Call, entry: JournalEntry | None) -> Flow[errors.KashFlowError]:
+    """The error for a first send the fence stopped because a twin took the content over.
+
+    Nothing was sent: the other external id with the same content is being published, so this
+    one waits for its outcome, exactly as a twin that found the content held does.
+    """
+    taker = None if entry is None else (yield from _taker(call, entry))
+    if taker is None:
+        return errors.PublishUncertainError(
+            f"this call's hold on {call.document.external_id!r} ran out before it was sent; "
+            "nothing was sent",
+            code="lease_lost",
+            remedy="Publish it again: nothing of it reached KashFlow.",
+        )
+    return _pending(call, taker)
+
+
+def twin_after_send(call: Call, entry: JournalEntry, content: JournalEntry | None) -> Flow[None]:
+    """After a send whose content claim a twin took over meanwhile: never a silent duplicate.
+
+    The fence stops a stalled call before it sends, but not one that stalls after the fence
+    and before its bytes leave. If the twin holds a number too, KashFlow has the invoice twice:
+    ``duplicate_created`` names both. If the twin's send is still open, this document is
+    watched, and ``verify`` reports the twin's copy once it lands.
+
+    Raises:
+        PublishUncertainError: ``duplicate_created``: KashFlow holds this invoice twice.
+
+    """
+    taker = None if content is None else (yield from _taker(call, content))
+    if taker is None or entry.number is None:
+        return
+    twin = yield from get_journal(call.settings.connection_id, taker)
+    document = call.document
+    if twin is None or twin.number is None:
+        from .verify import watch_for_late_copy  # the twin may yet land: verify looks later
+
+        yield from watch_for_late_copy(call, entry, twin=taker)
+        return
+    kind = kashflow_noun(document.kind)
+    yield from call.lease.record(
+        document.external_id, "create", "duplicate", f"{twin.number} ({taker})"
+    )
+    raise errors.PublishUncertainError(
+        f"KashFlow now holds {kind}s {entry.number} ({document.external_id!r}) and "
+        f"{twin.number} ({taker!r}): the same invoice under two external ids, sent at once",
+        code="duplicate_created",
+        remedy=(
+            "Delete one of the two in KashFlow by hand, then run `kashflow-sync forget` "
+            "(client.forget()) for the external id whose copy you deleted."
+        ),
+        retryable=False,
+    )
 
 
 def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
@@ -132,7 +225,9 @@ def _duplicate(call: Call, owner: str, number: int | None) -> errors.ValidationE
                 ),
                 remedy=(
                     f"If this is a different invoice, correct its reference; if it is the same "
-                    f"one, do not publish it again ({owner!r} published it)."
+                    f"one, do not publish it again ({owner!r} published it). If that copy was "
+                    f"deleted in KashFlow, run `kashflow-sync forget {owner}` "
+                    f"(client.forget({owner!r})) first."
                 ),
             )
         ],

@@ -14,13 +14,20 @@ import attrs
 from .. import errors
 from .._documents import kashflow_noun
 from .._journal import JournalEntry
-from .._wire import document_header, document_lines
+from .._wire import CreditForm, document_header, document_lines
 from ..soap.records import LedgerDocument
 from .call import Call, settled
 from .contacts import may_have_applied
-from .content import claim_content, give_back_content, settle_content
+from .content import (
+    claim_content,
+    content_lost,
+    give_back_content,
+    settle_content,
+    twin_after_send,
+)
 from .effects import (
     Flow,
+    Renewal,
     documents_for_contact,
     get_document,
     get_state,
@@ -30,6 +37,7 @@ from .effects import (
 )
 from .keys import document_owner_key
 from .ledger import reconcile, refuse_ledger_duplicate, tolerance
+from .verify import watch_for_late_copy
 
 __all__ = ["MAX_SENDS", "create"]
 
@@ -59,36 +67,76 @@ def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         # A contact this call just created has no documents in KashFlow: nothing to look up.
         yield from refuse_ledger_duplicate(document, contact, settings.ledger_cache, settings.clock)
     # Held from just before the first send until the number is known: the same invoice under
-    # another external id waits for it, then finds it (see .content).
-    content = yield from claim_content(call, contact)
+    # another external id waits for it, then finds it (see .content). The driver's pre-write
+    # fence checks it with the document's own entry, so a call that stalled while another
+    # took the content over never sends.
+    call.content = yield from claim_content(call, contact)
     try:
         entry = yield from _send(call, entry, contact, resent=False)
     except GeneratorExit:
         raise
-    except BaseException:
-        yield from give_back_content(call, content, None)
+    except BaseException as exc:
+        content, call.content = call.content, None
+        kept = yield from give_back_content(call, content, None)
+        if not kept and isinstance(exc, errors.KashFlowError) and not exc.request_sent:
+            # The fence stopped the send: the content was taken over while this call stalled,
+            # so the twin that holds it now decides, as for any twin.
+            raise (yield from content_lost(call, content)) from exc
         raise
-    yield from give_back_content(call, content, entry.number)
+    content, call.content = call.content, None
+    if not (yield from give_back_content(call, content, entry.number)):
+        # Sent, but a twin took the content over meanwhile: it may have sent too.
+        yield from twin_after_send(call, entry, content)
     return entry
 
 
+def renewal(call: Call, entry: JournalEntry) -> Renewal:
+    """What keeps this call's leases alive during a KashFlow call, and fences a write.
+
+    The document's entry, and the content claim while the first send holds one.
+    """
+    held = call.lease.renewal(entry)
+    if call.content is None:
+        return held
+    return attrs.evolve(held, also=(call.content,))
+
+
 def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flow[JournalEntry]:
-    """Send the create (again, if *resent*) until KashFlow answers a number or surely refuses."""
+    """Send the create (again, if *resent*) until KashFlow answers a number or surely refuses.
+
+    A credit note whose lines KashFlow refused with a negative rate goes once more with a
+    negative quantity, unless doctor learned which the account takes: a refusal leaves
+    nothing in KashFlow, so this cannot duplicate it.
+    """
     document, lease, settings = call.document, call.lease, call.settings
     header = document_header(document, call.lists, contact)
-    lines = document_lines(document, call.lists, settings.rate_decimals)
-    for _send in range(MAX_SENDS):
+    forms: list[CreditForm] = list(settings.credit_forms) if document.sign < 0 else ["rate"]
+    refusals: list[errors.KashFlowError] = []
+    lines = document_lines(document, call.lists, settings.rate_decimals, forms[0])
+    sends = 0
+    while sends < MAX_SENDS:
+        sends += 1
         # Saved right before the insert: this confirms the lease (compare-and-set on the owner)
         # and tells any later attempt that the document may be in KashFlow.
         entry = yield from lease.save(entry, state="sending")
         try:
             number = yield from renewing(
-                lease.renewal(entry), insert_document(document.kind, header, lines)
+                renewal(call, entry), insert_document(document.kind, header, lines)
             )
         except errors.KashFlowError as exc:
             if not may_have_applied(exc):
-                # KashFlow refused it or never saw it: nothing is there.
+                # KashFlow refused it, never saw it, or the fence stopped it: nothing is there.
                 yield from lease.save(entry, state="claimed")
+                if isinstance(exc, errors.RejectedError) and len(forms) > 1:
+                    refusals.append(exc)
+                    tried = forms.pop(0)
+                    detail = f"{exc.code}: refused with a negative {tried}"
+                    yield from lease.record(document.external_id, "create", "refused", detail)
+                    lines = document_lines(document, call.lists, settings.rate_decimals, forms[0])
+                    sends -= 1
+                    continue
+                if refusals and isinstance(exc, errors.RejectedError):
+                    raise _credit_note_refused(call, [*refusals, exc]) from exc
                 raise
             until = settings.clock() + settings.settle_time
             yield from lease.record(document.external_id, "create", "uncertain", exc.code)
@@ -100,11 +148,32 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
             continue  # proven absent after the settle time: sending again cannot duplicate it
         entry = yield from _created(call, entry, number)
         if resent:
-            # Sent again after an uncertain send: make sure KashFlow did not end up with two.
+            # Sent again after an uncertain send: make sure KashFlow did not end up with two,
+            # now and (verify) once a late copy of the earlier send could have landed.
+            yield from watch_for_late_copy(call, entry)
             yield from no_second_copy(call, contact, number)
         return entry
     raise errors.PublishUncertainError(
         f"KashFlow kept failing to take {document.external_id!r}", code="publish_incomplete"
+    )
+
+
+def _credit_note_refused(call: Call, refusals: list[errors.KashFlowError]) -> errors.KashFlowError:
+    """KashFlow refused a credit note in every line form: say so in its words."""
+    words = {exc.detail or exc.message for exc in refusals}
+    if len(words) == 1:
+        return refusals[-1]  # the same refusal either way: not about the minus sign
+    said = "; ".join(sorted(words))
+    return errors.RejectedError(
+        f"KashFlow refused {call.document.external_id!r} with negative rates and with negative "
+        f"quantities ({said})",
+        code="credit_note_refused",
+        remedy=(
+            "KashFlow took neither form of credit note from the API: enter this credit note "
+            "in KashFlow directly (a receipt or invoice with the line totals negative), and "
+            "run `kashflow-sync doctor --probe-writes` to record what the account accepts."
+        ),
+        detail=said,
     )
 
 
@@ -113,7 +182,7 @@ def _renewed_reconcile(
 ) -> Flow[LedgerDocument | None]:
     """Reconcile while keeping *entry*'s lease alive."""
     found: LedgerDocument | None = yield from renewing(
-        call.lease.renewal(entry), _reconcile(call, contact)
+        renewal(call, entry), _reconcile(call, contact)
     )
     return found
 
@@ -135,7 +204,7 @@ def _found(call: Call, entry: JournalEntry, found: LedgerDocument) -> Flow[Journ
     """KashFlow holds this document: own its number and move the journal on."""
     document, lease = call.document, call.lease
     yield from set_state(
-        lease.connection_id, document_owner_key(document.kind, found.number), document.external_id
+        lease.connection_id, document_owner_key(document.side, found.number), document.external_id
     )
     yield from lease.record(document.external_id, "create", "found", f"number {found.number}")
     return (
@@ -154,7 +223,7 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
     # Known to later duplicate checks at once, before any storage call can yield to them.
     if settings.ledger_cache is not None and entry.contact_id is not None:
         settings.ledger_cache.add(
-            document.kind,
+            document.side,
             entry.contact_id,
             LedgerDocument(
                 kashflow_id=0,
@@ -163,8 +232,8 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
                 due_date=document.due_date,
                 contact_id=entry.contact_id,
                 reference=document.reference,
-                net=document.net,
-                vat=document.vat,
+                net=document.ledger_net,
+                vat=document.ledger_vat,
                 amount_paid=document.net * 0,
             ),
             settings.clock(),
@@ -172,7 +241,7 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
     # The number first: a failure from here on must not lose it.
     entry = yield from lease.save(entry, state="created", number=number)
     yield from set_state(
-        settings.connection_id, document_owner_key(document.kind, number), document.external_id
+        settings.connection_id, document_owner_key(document.side, number), document.external_id
     )
     yield from lease.record(document.external_id, "create", "created", f"number {number}")
     if call.defer_id:
@@ -203,10 +272,10 @@ def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
             continue
         if d.reference.strip().casefold() != document.reference.strip().casefold():
             continue
-        if abs(d.net - document.net) > close or abs(d.vat - document.vat) > close:
+        if abs(d.net - document.ledger_net) > close or abs(d.vat - document.ledger_vat) > close:
             continue
         owner = yield from get_state(
-            call.settings.connection_id, document_owner_key(document.kind, d.number)
+            call.settings.connection_id, document_owner_key(document.side, d.number)
         )
         if owner in (None, document.external_id):
             others.append(d.number)

@@ -36,22 +36,36 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Renewal:
-    """Keep a journal entry's lease alive while a call is in flight.
+    """Keep a journal entry's lease alive while a call is in flight, and fence writes on it.
 
     The driver stores *entry* again with a fresh ``lease_until`` every third of *duration*
     (compare-and-set on *owner*), so a slow call (retries, a slow KashFlow) never outlives
     the lease; a failed renewal means another worker took over, which the next save reports.
+    Right before a write it checks that *owner* still holds every entry it names: the
+    document's own, and *also* the others the call holds for that write (the content claim
+    of a document's first send), so a call that stalled past its lease never sends.
     """
 
     entry: JournalEntry
     owner: str
     duration: timedelta
     clock: Callable[[], datetime] = attrs.field(eq=False)
+    also: tuple[JournalEntry, ...] = ()
+
+    @property
+    def entries(self) -> tuple[JournalEntry, ...]:
+        """Every entry this renewal keeps and fences: the document's first."""
+        return (self.entry, *self.also)
 
     def renewed(self) -> JournalEntry:
         """The entry with its lease extended from now."""
+        return self.renewed_entries()[0]
+
+    def renewed_entries(self) -> tuple[JournalEntry, ...]:
+        """Every entry with its lease extended from now."""
         now = self.clock()
-        return attrs.evolve(self.entry, lease_until=now + self.duration, updated_at=now)
+        until = now + self.duration
+        return tuple(attrs.evolve(e, lease_until=until, updated_at=now) for e in self.entries)
 
 
 @attrs.frozen
@@ -203,6 +217,14 @@ def insert_payment(
     return result
 
 
+def apply_credit_note(invoice_id: int, credit_note_id: int) -> Flow[bool]:
+    """Apply a sales credit note to an invoice (both by internal id); KashFlow's boolean."""
+    result: bool = yield from _kashflow(
+        "apply_credit_note", invoice_id, credit_note_id, writes=True
+    )
+    return result
+
+
 def payments(kind: str, number: int) -> Flow[list[LedgerPayment]]:
     """Payments recorded against a receipt or invoice."""
     result: list[LedgerPayment] = yield from _kashflow("payments", kind, number)
@@ -248,7 +270,7 @@ def get_journal(connection_id: str, external_id: str) -> Flow[JournalEntry | Non
     return result
 
 
-def update_journal(entry: JournalEntry, owner: str) -> Flow[bool]:
+def update_journal(entry: JournalEntry, owner: str | None) -> Flow[bool]:
     """``Storage.update_journal``."""
     result: bool = yield from _storage("update_journal", entry, owner)
     return result

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 
 from .. import errors
+from .._documents import side
 from .effects import Flow, get_document, get_journal, recent_documents, update_journal
 from .journal import Lease
 
@@ -53,8 +54,8 @@ def fill_ids(lease: Lease, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
 
 
 def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
-    for kind in sorted({p.kind for p in pending}):
-        group = [p for p in pending if p.kind == kind]
+    for kind in sorted({side(p.kind) for p in pending}):
+        group = [p for p in pending if side(p.kind) == kind]
         try:
             recent = yield from recent_documents(kind, len(group) + RECENT_MARGIN)
         except errors.KashFlowError:

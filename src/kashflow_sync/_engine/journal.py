@@ -27,7 +27,15 @@ from .effects import (
     update_journal,
 )
 
-__all__ = ["DEFAULT_LEASE", "DEFAULT_WAIT_POLL", "Lease", "new_owner", "utcnow"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_WAIT_POLL",
+    "FORGET_OWNER_PREFIX",
+    "Lease",
+    "held_by_forget",
+    "new_owner",
+    "utcnow",
+]
 
 #: How long a worker owns a document it is publishing before another may take it over.
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -45,12 +53,36 @@ def new_owner() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def lease_lost(external_id: str) -> errors.PublishUncertainError:
-    """The error for a journal entry another worker took over."""
+def lease_lost(external_id: str, *, sent: bool = True) -> errors.PublishUncertainError:
+    """The error for a journal entry another worker took over (or whose lease ran out).
+
+    Args:
+        external_id: the document.
+        sent: False when raised before a write went out (the pre-write fence): nothing of
+            that write reached KashFlow.
+
+    """
     return errors.PublishUncertainError(
-        f"another worker took over publishing {external_id!r}",
+        f"another worker took over publishing {external_id!r}, or this call's hold on it ran "
+        "out" + ("" if sent else "; nothing was sent"),
         code="lease_lost",
         remedy="Let the other worker finish; publish again later to get its result.",
+        request_sent=sent,
+    )
+
+
+#: Lease owners of ``forget`` calls start with this: a published entry held by one is being
+#: checked against KashFlow, and a publish waits for the verdict (forgotten: create it anew).
+FORGET_OWNER_PREFIX = "forget:"
+
+
+def held_by_forget(entry: JournalEntry, now: datetime) -> bool:
+    """Whether a ``forget`` call holds *entry* now (a live lease of a forget owner)."""
+    return (
+        entry.owner is not None
+        and entry.owner.startswith(FORGET_OWNER_PREFIX)
+        and entry.lease_until is not None
+        and entry.lease_until > now
     )
 
 
@@ -89,7 +121,9 @@ class Lease:
                 now,
                 now + self.duration,
             )
-            if claim.acquired or claim.entry.state == "published":
+            if claim.acquired or (
+                claim.entry.state == "published" and not held_by_forget(claim.entry, now)
+            ):
                 return claim.entry, held_by_another
             held_by_another = True
             # Another worker is on it: wait for its outcome or for its lease to run out.
@@ -126,7 +160,10 @@ class Lease:
                 self.owner,
             )
 
-    def record(self, external_id: str, step: str, outcome: str, detail: str = "") -> Flow[None]:
-        """Append one step's outcome to the entry's history."""
+    def record(
+        self, external_id: str, step: str, outcome: str, detail: str = ""
+    ) -> Flow[PublishAttempt]:
+        """Append one step's outcome to the entry's history; returns what was appended."""
         attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=detail)
         yield from add_attempt(self.connection_id, external_id, attempt)
+        return attempt

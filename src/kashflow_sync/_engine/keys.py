@@ -22,11 +22,13 @@ __all__ = [
     "LISTS_VERSION",
     "RESERVED_PREFIX",
     "STATUS",
+    "VERIFY_KEY_PREFIX",
     "contact_journal_key",
     "content_journal_key",
     "document_owner_key",
     "duplicate_key",
     "money_key",
+    "verify_journal_key",
 ]
 
 #: ``ConnectionStatus`` value of the connection.
@@ -47,6 +49,8 @@ ACCOUNT_FACTS = "doctor.account_facts"
 CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
 #: Journal keys of document contents: which external id owns an invoice (see ``.content``).
 CONTENT_KEY_PREFIX = f"{RESERVED_PREFIX}content:"
+#: Journal keys of documents to look at again for a late second copy (see ``.verify``).
+VERIFY_KEY_PREFIX = f"{RESERVED_PREFIX}verify:"
 
 
 def contact_journal_key(kind: str, name: str) -> str:
@@ -66,6 +70,12 @@ def content_journal_key(kind: str, contact_id: int, reference: str, gross: Decim
     """
     digest = hashlib.sha256(reference.strip().casefold().encode()).hexdigest()[:32]
     return f"{CONTENT_KEY_PREFIX}{kind}:{contact_id}:{money_key(gross)}:{digest}"
+
+
+def verify_journal_key(external_id: str) -> str:
+    """The journal key of the watch on *external_id*'s create (fixed length, hashed id)."""
+    digest = hashlib.sha256(external_id.encode()).hexdigest()[:32]
+    return f"{VERIFY_KEY_PREFIX}{digest}"
 
 
 def document_owner_key(kind: str, number: int) -> str:

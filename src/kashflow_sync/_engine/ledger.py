@@ -181,6 +181,17 @@ class LedgerCache:
             bucket = by_reference.setdefault(reference_key(document.reference), {})
             bucket[document.number] = (now, document)
 
+    def drop(self, kind: str, contact_id: int, number: int) -> None:
+        """Forget document *number* of the contact: it was deleted in KashFlow (``forget``).
+
+        The contact's fetched documents are dropped too, so the next check reads KashFlow.
+        """
+        key = (kind, contact_id)
+        with self._lock:
+            self._fetched.pop(key, None)
+            for bucket in self._created.get(key, {}).values():
+                bucket.pop(number, None)
+
     def start_fetch(self, kind: str, contact_id: int, now: datetime) -> object | None:
         """A token if the caller should fetch the contact's documents; None if another is.
 
@@ -218,25 +229,26 @@ def ledger_view(
     From the cache when fresh enough; calls that need the same contact at once share one
     fetch (see :meth:`LedgerCache.start_fetch`).
     """
+    side = document.side  # a contact's credit notes and invoices come in one list
     if cache is None:
-        found: list[LedgerDocument] = yield from documents_for_contact(document.kind, contact_id)
+        found: list[LedgerDocument] = yield from documents_for_contact(side, contact_id)
         return [d for d in found if _same_reference(d, document)]
     while True:
         now = clock()
-        cached = cache.get(document.kind, contact_id, now, document.reference)
+        cached = cache.get(side, contact_id, now, document.reference)
         if cached is not None:
             return cached
-        token = cache.start_fetch(document.kind, contact_id, now)
+        token = cache.start_fetch(side, contact_id, now)
         if token is None:
             yield from sleep(FETCH_POLL)  # another call is fetching it: use its answer
             continue
         try:
-            held = yield from documents_for_contact(document.kind, contact_id)
+            held = yield from documents_for_contact(side, contact_id)
             # Stored before the fetch is released: a call waiting on it must find either the
             # fetch under way or its answer, never neither (it would download it again).
-            cache.put(document.kind, contact_id, held, now)
+            cache.put(side, contact_id, held, now)
         finally:
-            cache.end_fetch(document.kind, contact_id, token)
+            cache.end_fetch(side, contact_id, token)
         return [d for d in held if _same_reference(d, document)]
 
 
@@ -257,8 +269,12 @@ def refuse_ledger_duplicate(
         return
     held = yield from ledger_view(document, contact_id, cache, clock)
     close = tolerance(document) * 2
+    # Compared as KashFlow holds them: a credit note is negative there, so it never matches
+    # an invoice with the same reference and total (nor the other way round).
     found = [
-        d for d in held if _same_reference(d, document) and abs(d.gross - document.gross) <= close
+        d
+        for d in held
+        if _same_reference(d, document) and abs(d.gross - document.ledger_gross) <= close
     ]
     if not found:
         return
@@ -305,9 +321,9 @@ def reconcile(
     """
     try:
         started_at = clock() if clock is not None else None
-        held = yield from documents_for_contact(document.kind, contact_id)
+        held = yield from documents_for_contact(document.side, contact_id)
         if cache is not None and started_at is not None:
-            cache.put(document.kind, contact_id, held, started_at)
+            cache.put(document.side, contact_id, held, started_at)
         matches, conflicts = [], []
         for candidate in held:
             if candidate.issue_date != document.issue_date or not _same_reference(
@@ -316,14 +332,14 @@ def reconcile(
                 continue
             # A document another journal entry created is not ours, however alike.
             owner = yield from get_state(
-                connection_id, document_owner_key(document.kind, candidate.number)
+                connection_id, document_owner_key(document.side, candidate.number)
             )
             if owner not in (None, document.external_id):
                 continue
             close = tolerance(document)
             if (
-                abs(candidate.net - document.net) <= close
-                and abs(candidate.vat - document.vat) <= close
+                abs(candidate.net - document.ledger_net) <= close
+                and abs(candidate.vat - document.ledger_vat) <= close
             ):
                 matches.append(candidate)
             else:
@@ -355,7 +371,8 @@ def reconcile(
         noun = kashflow_noun(document.kind)
         raise errors.PublishUncertainError(
             f"KashFlow holds {noun} {held_text} with the reference and date of "
-            f"{document.external_id!r} (net {document.net}, VAT {document.vat}), after a send "
+            f"{document.external_id!r} (net {document.ledger_net}, VAT {document.ledger_vat}), "
+            "after a send "
             "whose outcome is unknown; not sending it again",
             code="publish_ambiguous",
             remedy=(

@@ -14,29 +14,38 @@ keeps saying where it stands: nothing is guessed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import attrs
 
 from .. import errors
-from .._documents import Document, Problem, PublishResult, kashflow_noun
+from .._documents import Document, Problem, PublishAttempt, PublishResult, kashflow_noun
 from .._journal import JournalEntry
 from .._lists import ListsSnapshot
 from .._problem_codes import CHANGED_AFTER_PUBLISHING
-from .call import MAX_SETTLE_WAIT, Call, PublishSettings, last_outcome
+from .call import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .contacts import contact_id
 from .content import settle_content
 from .create import MAX_SENDS, create, no_second_copy
 from .effects import Flow, get_document, set_state
-from .extras import attach, pay
+from .extras import apply_credit, attach, credited_invoice, pay
 from .journal import Lease, new_owner
 from .keys import duplicate_key
+from .notices import APPLY_DONE, step_notices
 
-__all__ = ["MAX_SENDS", "MAX_SETTLE_WAIT", "PublishSettings", "publish", "published_result"]
+__all__ = [
+    "MAX_SENDS",
+    "MAX_SETTLE_WAIT",
+    "PublishSettings",
+    "publish",
+    "published_result",
+    "result_of",
+]
 
 
 def published_result(entry: JournalEntry, fingerprint: str) -> PublishResult:
-    """The ``already_published`` result of a published entry.
+    """The ``already_published`` result of a published (or ``duplicated``) entry.
 
     Raises:
         ValidationError: ``changed_after_publishing``: it was published with other content.
@@ -54,25 +63,37 @@ def published_result(entry: JournalEntry, fingerprint: str) -> PublishResult:
                         "with different content; KashFlow keeps that first version"
                     ),
                     remedy=(
-                        f"Correct {kind} {entry.number} in KashFlow, or publish the new document "
-                        "under a new external_id if it really is a different one."
+                        f"Correct {kind} {entry.number} in KashFlow; or delete it in KashFlow, "
+                        f"run `kashflow-sync forget {entry.external_id}` "
+                        f"(client.forget({entry.external_id!r})) and publish the corrected "
+                        "document again; or publish it under a new external_id if it really "
+                        "is a different one."
                     ),
                 )
             ],
             external_id=entry.external_id,
         )
-    return _result(entry, "already_published")
+    return result_of(entry, "already_published")
 
 
-def _result(
-    entry: JournalEntry, status: Literal["published", "already_published"]
+def result_of(
+    entry: JournalEntry,
+    status: Literal["published", "already_published"],
+    also: Sequence[PublishAttempt] = (),
 ) -> PublishResult:
+    """The result an entry stands for, with what its recorded steps say a person should know.
+
+    *also*: steps recorded since *entry* was read (its attempts are as of its claim).
+    """
+    applied, notices = step_notices(entry, also)
     return PublishResult(
         external_id=entry.external_id,
         kind=entry.kind,
         number=entry.number or 0,
         kashflow_id=entry.kashflow_id or 0,
         status=status,
+        applied=applied,
+        notices=notices,
     )
 
 
@@ -85,6 +106,7 @@ def publish(
     owner: str | None = None,
     seen: JournalEntry | None = None,
     defer_id: bool = False,
+    credits: CreditTarget | None = None,
 ) -> Flow[PublishResult]:
     """Publish a validated, resolved document exactly once (see the module docstring).
 
@@ -100,6 +122,8 @@ def publish(
         defer_id: do not read the new document's internal id (a batch learns them all with
             one lookup afterwards); the entry is then published still leased to *owner*, for
             :func:`~.ids.fill_ids` to complete and release.
+        credits: for a credit note naming the invoice it credits, that invoice as far as the
+            journal knows it (its number at least).
 
     """
     lease = Lease(
@@ -118,10 +142,16 @@ def publish(
     entry, waited = yield from lease.claim(template)
     if entry.state == "published":
         return published_result(entry, fingerprint)
-    call = Call(document, lists, settings, lease, defer_id=defer_id)
+    if entry.state == "duplicated":
+        # In KashFlow (twice): never sent again; the result says which copy to delete.
+        yield from lease.release(document.external_id)
+        return published_result(entry, fingerprint)
+    call = Call(document, lists, settings, lease, defer_id=defer_id, credits=credits)
     call.taken_over = waited or (seen is not None and seen.owner not in (None, lease.owner))
     try:
-        if entry.fingerprint != fingerprint:
+        if entry.state == "forgotten":
+            entry = yield from _anew(entry, fingerprint, lease)
+        elif entry.fingerprint != fingerprint:
             entry = yield from _content_changed(entry, fingerprint, lease)
         entry = yield from _run(call, entry)
     except GeneratorExit:
@@ -136,7 +166,29 @@ def publish(
             yield from lease.release(document.external_id)
         raise
     yield from _remember_for_duplicates(document, entry, settings.connection_id)
-    return _result(entry, "published")
+    return result_of(entry, "published", call.recorded)
+
+
+def _anew(entry: JournalEntry, fingerprint: str, lease: Lease) -> Flow[JournalEntry]:
+    """A forgotten entry (its copy deleted in KashFlow) starts over; its history stays.
+
+    ``publish: anew`` is recorded first: the steps before it belong to the deleted copy (see
+    :func:`~.settle.current_attempts`).
+    """
+    attempt = yield from lease.record(entry.external_id, "publish", "anew", f"was {entry.number}")
+    entry = attrs.evolve(entry, attempts=(*entry.attempts, attempt))
+    return (
+        yield from lease.save(
+            entry,
+            state="claimed",
+            fingerprint=fingerprint,
+            contact_id=None,
+            number=None,
+            kashflow_id=None,
+            attachment_done=False,
+            payment_done=False,
+        )
+    )
 
 
 def _content_changed(entry: JournalEntry, fingerprint: str, lease: Lease) -> Flow[JournalEntry]:
@@ -169,10 +221,19 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     resumed = entry.state == "created"
     if resumed:
         entry = yield from _resume(call, entry)
+    if call.credits is not None and last_outcome(entry, "apply") not in APPLY_DONE:
+        assert entry.contact_id is not None
+        call.credits = yield from credited_invoice(call, entry.contact_id)
     if entry.state in ("claimed", "sending"):
         entry = yield from create(call, entry)
     if document.attachment is not None and not entry.attachment_done:
         entry = yield from attach(call, entry, resumed=resumed)
+    if call.credits is not None and last_outcome(entry, "apply") not in APPLY_DONE:
+        if document.kind == "sales_credit_note":
+            entry = yield from apply_credit(call, entry, resumed=resumed)
+        else:
+            # KashFlow's API has no call to allocate a supplier credit: say what to click.
+            yield from call.note("apply", "not_possible", call.credits.describe("receipt"))
     if document.payment is not None and not entry.payment_done:
         entry = yield from pay(call, entry, resumed=resumed)
     if call.refused_attachment is not None:

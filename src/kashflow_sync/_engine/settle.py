@@ -22,12 +22,27 @@ from datetime import datetime, timedelta
 import attrs
 
 from .. import errors
+from .._documents import PublishAttempt
 from .._journal import JournalEntry
 
-__all__ = ["DEFAULT_SETTLE_TIME", "Settle"]
+__all__ = ["DEFAULT_SETTLE_TIME", "Settle", "current_attempts"]
 
 #: ASP.NET's default request limit (110 s) plus a margin.
 DEFAULT_SETTLE_TIME = timedelta(seconds=120)
+
+
+def current_attempts(entry: JournalEntry) -> tuple[PublishAttempt, ...]:
+    """*entry*'s attempts since it was last forgotten (all of them if it never was).
+
+    A forgotten document is published anew under the same entry (``forget``), which records
+    ``publish: anew`` first: what happened to the copy deleted in KashFlow must not steer the
+    new one.
+    """
+    attempts = entry.attempts
+    for index in range(len(attempts) - 1, -1, -1):
+        if attempts[index].step == "publish" and attempts[index].outcome == "anew":
+            return attempts[index + 1 :]
+    return attempts
 
 
 @attrs.frozen
@@ -58,7 +73,8 @@ class Settle:
         """
         if taken_over:
             return self.clock() + self.request_deadline + self.settle_time
-        times = [a.at for a in entry.attempts if step is None or a.step in (step, "publish")]
+        attempts = current_attempts(entry)
+        times = [a.at for a in attempts if step is None or a.step in (step, "publish")]
         base = max(times) if times else (entry.updated_at or self.clock())
         return base + self.settle_time
 

@@ -38,7 +38,13 @@ from .. import errors
 from .._base_client import ConnectionCaches
 from .._client import KashFlowClient
 from .._docjson import document_from_json
-from .._documents import Document, PurchaseInvoice, SalesInvoice
+from .._documents import (
+    Document,
+    PurchaseCreditNote,
+    PurchaseInvoice,
+    SalesCreditNote,
+    SalesInvoice,
+)
 from ._results import (
     PublishTaskResult,
     RefreshTaskResult,
@@ -166,7 +172,7 @@ class _WorkerCaches:
 
 
 def _document(document: Any) -> Document:
-    if isinstance(document, (PurchaseInvoice, SalesInvoice)):
+    if isinstance(document, (PurchaseInvoice, SalesInvoice, PurchaseCreditNote, SalesCreditNote)):
         return document  # a pickle serializer carries the object itself
     if not isinstance(document, Mapping):
         raise errors.ValidationError(

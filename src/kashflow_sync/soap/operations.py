@@ -29,9 +29,12 @@ from .transport import shared_zeep_client
 
 __all__ = [
     "OPERATIONS",
+    "apply_credit_note",
     "attach_file",
     "auto_auth_ip",
     "customers_modified_since",
+    "delete_invoice",
+    "delete_invoice_payment",
     "delete_receipt",
     "delete_receipt_attachment",
     "delete_receipt_payment",
@@ -396,6 +399,35 @@ def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
     return Request(op, {param: number}, read, idempotent=True, not_found=_empty)
 
 
+def apply_credit_note(invoice_id: int, credit_note_id: int) -> Request[bool]:
+    """Apply a sales credit note to the invoice it credits, both by internal id.
+
+    ``applyCreditNoteToInvoice`` answers a boolean whose meaning KashFlow does not document
+    (``false`` may mean "not applied", or nothing at all): the publisher reads back whether it
+    happened before trusting a ``false``.
+
+    Raises:
+        ProtocolError: ``not_a_boolean``: the answer is neither true nor false.
+
+    """
+    op = "applyCreditNoteToInvoice"
+
+    def read(answer: etree._Element) -> bool:
+        text = (answer.findtext(f"{NS}{op}Result") or "").strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0", ""):
+            return False
+        raise errors.ProtocolError(
+            f"KashFlow's {op} answer is not true or false ({text[:40]!r})",
+            code="not_a_boolean",
+            operation=op,
+        )
+
+    params = {"InvoiceID": invoice_id, "CreditNoteID": credit_note_id}
+    return Request(op, params, read, idempotent=False)
+
+
 # ---------------------------------------------------------------------- deletes
 #
 # Deletes take numbers or ids KashFlow may hand out again once the thing is gone (a new
@@ -440,6 +472,23 @@ def delete_receipt(number: int) -> Request[int]:
     return _delete("DeleteReceipt", {"ReceiptNumber": number})
 
 
+def delete_invoice(number: int) -> Request[int]:
+    """Delete a sales invoice (or credit note) by its number; 1, or 0 if KashFlow had none."""
+    return _delete("DeleteInvoice", {"InvoiceNumber": number})
+
+
+def delete_invoice_payment(number: int, payment_number: int) -> Request[int]:
+    """Delete one payment of the invoice *number*; 1 (its answer has no result), or 0 if absent."""
+
+    def read(_answer: etree._Element) -> int:
+        return 1  # Status OK is the whole answer: KashFlow declares no result for it
+
+    params = {"InvoiceNumber": number, "InvoicePaymentNumber": payment_number}
+    return Request(
+        "DeleteInvoicePayment", params, read, idempotent=False, not_found=_nothing_deleted
+    )
+
+
 def delete_supplier(supplier_id: int) -> Request[int]:
     """Delete a supplier by its internal id; 1, or 0 if KashFlow had no such supplier."""
     return _delete("DeleteSupplier", {"SupplierID": supplier_id})
@@ -464,4 +513,7 @@ OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "delete_receipt_attachment": delete_receipt_attachment,
     "delete_receipt": delete_receipt,
     "delete_supplier": delete_supplier,
+    "delete_invoice": delete_invoice,
+    "delete_invoice_payment": delete_invoice_payment,
+    "apply_credit_note": apply_credit_note,
 }

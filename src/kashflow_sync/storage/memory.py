@@ -203,10 +203,11 @@ class MemoryStorage:
             stored = None if conn is None else conn.journal.get(external_id)
             return None if conn is None or stored is None else self._with_attempts(conn, stored)
 
-    def update_journal(self, entry: JournalEntry, owner: str) -> bool:
+    def update_journal(self, entry: JournalEntry, owner: str | None) -> bool:
         """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise.
 
-        ``created_at`` and the attempts are kept as stored (attempts only grow through
+        ``owner=None`` stores it only while nobody holds it. ``created_at`` and the attempts
+        are kept as stored (attempts only grow through
         :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
         """
         check_keys(entry.connection_id, external_id=entry.external_id)

@@ -362,10 +362,11 @@ class SQLStorage:
         with self._tx(write=False) as conn:
             return read_entry(conn, connection_id, external_id)
 
-    def update_journal(self, entry: JournalEntry, owner: str) -> bool:
+    def update_journal(self, entry: JournalEntry, owner: str | None) -> bool:
         """Store *entry* if *owner* still holds it; returns False (storing nothing) otherwise.
 
-        ``created_at`` and the attempts are kept as stored (attempts only grow through
+        ``owner=None`` stores it only while nobody holds it. ``created_at`` and the attempts
+        are kept as stored (attempts only grow through
         :meth:`add_attempt`); ``updated_at`` is the entry's, or now when it has none.
         """
         check_keys(entry.connection_id, external_id=entry.external_id)

@@ -8,10 +8,8 @@ attachments go with it.
 
 from __future__ import annotations
 
-import attrs
-
 from ._messages import NotFound, Rejected, detail
-from ._postings import Postings
+from ._postings import Postings, settled
 from ._records import DocumentKind
 
 __all__ = ["Deletions"]
@@ -30,12 +28,17 @@ class Deletions(Postings):
             key = (kind, payment.document_number)
             document = self._documents.get(key)
             if document is not None:
-                paid = document.amount_paid - payment.amount
-                self._documents[key] = attrs.evolve(
-                    document, amount_paid=paid, paid=int(paid > 0 and paid >= document.gross)
-                )
+                self._documents[key] = settled(document, -payment.amount)
             self._touch("documents", "payments")
             return 1
+
+    def _delete_invoice_payment(self, number: int, pay_id: int) -> None:
+        """Delete a payment of the invoice *number* (``DeleteInvoicePayment`` answers no result)."""
+        with self._lock:
+            payment = self._payments.get(pay_id)
+            if payment is None or payment.kind != "invoice" or payment.document_number != number:
+                raise NotFound(detail("invoice_payment_not_found"))
+            self._delete_payment("invoice", pay_id)
 
     def _delete_receipt_attachment(self, receipt_dbid: int, attachment_id: int) -> int:
         """Delete one attachment of the receipt with internal id *receipt_dbid*."""

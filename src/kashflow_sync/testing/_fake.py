@@ -12,7 +12,7 @@ import httpx
 
 from .._config import Credentials
 from ._control import ControlApi
-from ._deletes import Deletions
+from ._credits import Credits
 from ._faults import Faults
 from ._late import LateWrite, LateWrites
 from ._readings import Readings
@@ -33,7 +33,7 @@ _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 Seed = str | Mapping[str, Any] | None
 
 
-class FakeKashFlow(Deletions):
+class FakeKashFlow(Credits):
     """An in-memory KashFlow ledger that answers KashFlow's SOAP 1.1 API like the real one.
 
     Use it in-process through an httpx transport::

@@ -63,6 +63,9 @@ WRITE_OPERATIONS: frozenset[str] = frozenset(
         "DeleteReceiptAttachment",
         "DeleteReceipt",
         "DeleteSupplier",
+        "DeleteInvoice",
+        "DeleteInvoicePayment",
+        "applyCreditNoteToInvoice",
     }
 )
 

@@ -48,6 +48,19 @@ STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
         "bad_pay_method": "There is no payment method with ID {id}",
         "bad_pay_account": "There is no bank account with ID {id}",
         "bad_pay_amount": "The payment amount must be greater than zero",
+        # Credit notes: KashFlow's wording for these refusals is unknown (see Readings).
+        "line_negative_quantity": "Line {line}: the quantity must be greater than zero",
+        "line_negative_rate": "Line {line}: the rate cannot be negative",
+        "line_double_negative": "Line {line}: the quantity and the rate cannot both be negative",
+        "credit_note_payment_refused": "Payments cannot be recorded against a credit note",
+        "credit_note_refund_sign": "A refund on a credit note must be a negative amount",
+        "invoice_id_not_found": "There is no invoice with that ID",
+        "credit_not_a_credit_note": "Invoice {id} is not a credit note",
+        "credit_other_customer": "The credit note and the invoice are for different customers",
+        "credit_nothing_to_apply": "There is nothing left to apply",
+        "credit_needs_bank": (
+            "A bank account and a payment method are needed to apply a credit note"
+        ),
         "bad_base64": "The file content is not valid Base64",
         "receipt_payment_not_found": "There is no receipt payment with that number",
         "invoice_payment_not_found": "There is no invoice payment with that number",

@@ -83,6 +83,13 @@ def handlers(f: FakeKashFlow) -> dict[str, Handler]:
         ),
         "DeleteReceipt": lambda p, ip: f._delete_document("receipt", p["ReceiptNumber"]),
         "DeleteSupplier": lambda p, ip: f._delete_supplier(p["SupplierID"]),
+        "DeleteInvoice": lambda p, ip: f._delete_document("invoice", p["InvoiceNumber"]),
+        "DeleteInvoicePayment": lambda p, ip: f._delete_invoice_payment(
+            p["InvoiceNumber"], p["InvoicePaymentNumber"]
+        ),
+        "applyCreditNoteToInvoice": lambda p, ip: f._apply_credit_note(
+            p["InvoiceID"], p["CreditNoteID"]
+        ),
     }
 
 

@@ -26,9 +26,20 @@ from ._records import (
     PaymentRecord,
 )
 
-__all__ = ["Postings"]
+__all__ = ["Postings", "settled"]
 
 _ZERO = Decimal("0.00")
+
+
+def settled(document: DocumentRecord, amount: Decimal) -> DocumentRecord:
+    """*document* with *amount* more paid (negative: less); ``Paid`` once nothing is left.
+
+    A credit note's gross is negative: it is settled once as much has gone the other way (a
+    refund, or a credit applied), whichever sign the account records a refund with.
+    """
+    paid = document.amount_paid + amount
+    settled_in_full = paid != 0 and abs(paid) >= abs(document.gross)
+    return attrs.evolve(document, amount_paid=paid, paid=int(settled_in_full))
 
 
 class Postings(Contacts):
@@ -247,6 +258,17 @@ class Postings(Contacts):
         project = item["ProjID"]
         if project and project not in self._projects:
             raise Rejected(detail("line_bad_project", line=number, id=project))
+        self._check_sign(number, item["Quantity"], item["Rate"])
+
+    def _check_sign(self, number: int, quantity: Decimal, rate: Decimal) -> None:
+        """Refuse a negative line the way ``Readings.credit_lines`` says KashFlow does."""
+        reading = self._readings.credit_lines
+        if quantity < 0 and rate < 0:
+            raise Rejected(detail("line_double_negative", line=number))
+        if quantity < 0 and reading in ("negative_rate", "refused"):
+            raise Rejected(detail("line_negative_quantity", line=number))
+        if rate < 0 and reading in ("negative_quantity", "refused"):
+            raise Rejected(detail("line_negative_rate", line=number))
 
     def _line(self, number: int, item: Mapping[str, Any], convert_by: Decimal | None) -> LineRecord:
         in_currency = item.get("ValuesInCurrency") == 1
@@ -284,8 +306,7 @@ class Postings(Contacts):
                 raise Rejected(detail("bad_pay_method", id=method))
             if account not in self._banks:
                 raise Rejected(detail("bad_pay_account", id=account))
-            if amount <= 0:
-                raise Rejected(detail("bad_pay_amount"))
+            self._check_pay_amount(document, amount)
             record = PaymentRecord(
                 kashflow_id=self._take("payment"),
                 kind=kind,
@@ -296,13 +317,26 @@ class Postings(Contacts):
                 amount=amount,
                 note=wire.get("PayNote"),
             )
-            self._payments[record.kashflow_id] = record
-            paid = document.amount_paid + amount
-            self._documents[(kind, document.number)] = attrs.evolve(
-                document, amount_paid=paid, paid=int(paid >= document.gross)
-            )
-            self._touch("documents", "payments")
+            self._store_payment(record)
             return record
+
+    def _check_pay_amount(self, document: DocumentRecord, amount: Decimal) -> None:
+        """Refuse a payment amount KashFlow would (see ``Readings.credit_refund``)."""
+        if document.gross >= 0 or self._readings.credit_refund == "positive":
+            if amount <= 0:
+                raise Rejected(detail("bad_pay_amount"))
+        elif self._readings.credit_refund == "refused":
+            raise Rejected(detail("credit_note_payment_refused"))
+        elif amount >= 0:
+            raise Rejected(detail("credit_note_refund_sign"))
+
+    def _store_payment(self, record: PaymentRecord) -> None:
+        """Keep *record*; its document's AmountPaid and Paid follow."""
+        with self._lock:
+            self._payments[record.kashflow_id] = record
+            key = (record.kind, record.document_number)
+            self._documents[key] = settled(self._documents[key], record.amount)
+            self._touch("documents", "payments")
 
     def _attach(self, kind: DocumentKind, number: int, wire: Mapping[str, Any]) -> AttachmentRecord:
         """Validate and store an attachment for the document with visible *number*."""

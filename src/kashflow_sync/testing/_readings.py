@@ -17,10 +17,20 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["DEFAULT_SUCCESS_NOTE", "LineAmounts", "Readings", "store_line"]
+__all__ = [
+    "CREDIT_READINGS",
+    "DEFAULT_SUCCESS_NOTE",
+    "LineAmounts",
+    "Readings",
+    "store_line",
+]
 
 NotFoundReading = Literal["status_no", "empty_object"]
 RoundingReading = Literal["half_up", "half_even"]
+CreditLinesReading = Literal["either", "negative_rate", "negative_quantity", "refused"]
+CreditVatReading = Literal["as_sent", "from_net"]
+ApplyAnswerReading = Literal["truthful", "always_false", "status_no"]
+CreditRefundReading = Literal["negative", "positive", "refused"]
 
 #: The one note on a successful answer that KashFlow's own change-log quotes (for GetReceipts).
 DEFAULT_SUCCESS_NOTE = (
@@ -89,6 +99,26 @@ class Readings:
         dropbox_connected: True (default) accepts attachments. False plays an account
             whose Dropbox is not connected: ``AttachFileToReceipt`` and
             ``AttachFileToInvoice`` answer ``Status=NO`` and the document stays as it was.
+        credit_lines: which negative lines KashFlow takes (a credit note is a receipt or an
+            invoice with negative lines; the SOAP API has no credit-note insert, and nothing
+            public says which sign KashFlow wants where). ``"either"`` (default): a negative
+            ``Rate`` or a negative ``Quantity``. ``"negative_rate"``: only a negative rate (a
+            negative quantity is refused). ``"negative_quantity"``: only a negative quantity.
+            ``"refused"``: no negative line at all (as Hubdoc reports of some ledgers).
+        credit_vat: the sign KashFlow keeps on a negative line's ``VatAmount``. ``"as_sent"``
+            (default) keeps it as sent; ``"from_net"`` gives it the line net's sign whatever
+            sign was sent.
+        apply_answer: what ``applyCreditNoteToInvoice`` answers. ``"truthful"`` (default):
+            true when it applied the credit, false (nothing done) when it could not.
+            ``"always_false"``: false even when it applied it (a boolean nobody can trust).
+            ``"status_no"``: ``Status=NO`` with the reason when it could not apply it.
+        apply_needs_bank: True (default) plays KashFlow's help: applying creates two zero-sum
+            payments, so it cannot be done on an account with no bank account or no sales
+            payment method. False applies regardless.
+        credit_refund: what a payment against a credit note (a refund) must look like.
+            ``"negative"`` (default): a negative ``PayAmount`` (a positive one is refused).
+            ``"positive"``: a positive one (a negative one is refused, as for invoices).
+            ``"refused"``: no payment can be recorded against a credit note.
 
     """
 
@@ -106,6 +136,21 @@ class Readings:
     success_note: bool | str = attrs.field(default=False, converter=_note)
     dropbox_connected: bool = attrs.field(
         default=True, validator=attrs.validators.instance_of(bool)
+    )
+    credit_lines: CreditLinesReading = attrs.field(
+        default="either",
+        validator=attrs.validators.in_(("either", "negative_rate", "negative_quantity", "refused")),
+    )
+    credit_vat: CreditVatReading = attrs.field(
+        default="as_sent", validator=attrs.validators.in_(("as_sent", "from_net"))
+    )
+    apply_answer: ApplyAnswerReading = attrs.field(
+        default="truthful",
+        validator=attrs.validators.in_(("truthful", "always_false", "status_no")),
+    )
+    apply_needs_bank: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    credit_refund: CreditRefundReading = attrs.field(
+        default="negative", validator=attrs.validators.in_(("negative", "positive", "refused"))
     )
 
     @property
@@ -134,7 +179,30 @@ class Readings:
             "values_in_currency": cls(values_in_currency=True),
             "success_note": cls(success_note=True),
             "dropbox_disconnected": cls(dropbox_connected=False),
+            **{name: readings for name, readings in CREDIT_READINGS.items() if name != "default"},
         }
+
+    @classmethod
+    def credit_alternatives(cls) -> Mapping[str, Readings]:
+        """The defaults and each reported reading of credit notes on its own.
+
+        For tests of credit notes under every reading (see :data:`CREDIT_READINGS`).
+        """
+        return CREDIT_READINGS
+
+
+#: The defaults and each credit-note reading on its own, keyed by a short test id.
+CREDIT_READINGS: Mapping[str, Readings] = {
+    "default": Readings(),
+    "credit_lines=negative_rate": Readings(credit_lines="negative_rate"),
+    "credit_lines=negative_quantity": Readings(credit_lines="negative_quantity"),
+    "credit_lines=refused": Readings(credit_lines="refused"),
+    "credit_vat=from_net": Readings(credit_vat="from_net"),
+    "apply_answer=always_false": Readings(apply_answer="always_false"),
+    "apply_answer=status_no": Readings(apply_answer="status_no"),
+    "credit_refund=positive": Readings(credit_refund="positive"),
+    "credit_refund=refused": Readings(credit_refund="refused"),
+}
 
 
 @attrs.frozen
@@ -179,4 +247,6 @@ def store_line(
     net = (rate * quantity).quantize(_CENT, rounding=mode)
     if readings.recompute_vat:
         vat = Decimal("0.00") if vat_rate < 0 else (net * vat_rate / _HUNDRED).quantize(_CENT, mode)
+    elif readings.credit_vat == "from_net" and net < 0:
+        vat = -abs(vat)
     return LineAmounts(rate=rate, net=net, vat=vat)

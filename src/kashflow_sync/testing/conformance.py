@@ -375,6 +375,18 @@ class StorageConformance(JournalListingConformance):
         assert not storage.update_journal(_entry(connection_id), "worker-a")
         assert storage.get_journal(connection_id, "doc-1") is None
 
+    def test_update_journal_unheld_entry(self, storage: Storage, connection_id: str) -> None:
+        """owner=None updates an entry nobody holds, and refuses one somebody holds."""
+        entry = _claim(storage, _entry(connection_id), "worker-a").entry
+        published = attrs.evolve(entry, state="published", number=7, owner=None, lease_until=None)
+        assert not storage.update_journal(published, None)  # worker-a holds it
+        assert storage.update_journal(published, "worker-a")
+        forgotten = attrs.evolve(published, state="forgotten")
+        assert storage.update_journal(forgotten, None)
+        stored = storage.get_journal(connection_id, "doc-1")
+        assert stored is not None
+        assert (stored.state, stored.owner) == ("forgotten", None)
+
     def test_update_journal_can_release(self, storage: Storage, connection_id: str) -> None:
         """An owner that stores the entry without owner or lease lets anyone claim it."""
         entry = _claim(storage, _entry(connection_id), "worker-a").entry

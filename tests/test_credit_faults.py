@@ -1,0 +1,85 @@
+"""Credit notes under fire: every fault kind, both clients, 0 duplicates and 0 lost.
+
+As the invoice fault suite (tests/test_publish_faults.py), for what credit notes add: the
+negative insert, the apply step (a journaled write, looked up before any resend) and the
+refund. Batches are published again until every document reports success; then the ledger
+must hold each credit note once, each customer credit note applied once (one payment on it and
+one on its invoice) and each supplier credit note refunded once, with its file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from _clients import KINDS, any_client
+from kashflow_sync import errors
+from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow
+from test_credit_notes import sale, sales_credit, supplier_credit
+
+N = 30
+RATE = 0.15
+
+FAULTS = {
+    "drop_response": {},  # applied, the answer lost
+    "http_error_500": {"kind": "http_error", "status": 500},  # refused before applying
+    "delay": {"seconds": 30.0},  # applied, answered after the client timed out
+    "reset_before": {},  # dropped before processing
+    "malformed_response": {},  # applied, answered with garbage
+    "late_apply": {"apply_after": 0.02, "op": WRITE_OPERATIONS},  # applied after the timeout
+}
+
+
+def _publish_until_done(client: object, documents: list[object]) -> None:
+    pending = documents
+    for _round in range(15):
+        batch = client.publish_many(pending, concurrency=4)  # type: ignore[attr-defined]
+        for item in batch.failed:
+            assert isinstance(
+                item.error,
+                (errors.PublishUncertainError, errors.TransientError, errors.ProtocolError),
+            ), item.error
+        pending = [d for d, item in zip(pending, batch, strict=True) if not item.ok]
+        if not pending:
+            return
+    raise AssertionError(f"{len(pending)} documents never published")
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+@pytest.mark.parametrize("client_kind", KINDS)
+def test_credit_notes_under_fault_land_exactly_once(name: str, client_kind: str) -> None:
+    """Each credit note once, each applied once, each refund once, despite the fault."""
+    options = dict(FAULTS[name])
+    kind = str(options.pop("kind", name))
+    settle = timedelta(seconds=1) if kind == "late_apply" else timedelta(0)
+    fake = FakeKashFlow()
+    invoices = [sale(i, prefix=name) for i in range(N)]
+    credits = [sales_credit(i, prefix=name) for i in range(N)]
+    refunds = [supplier_credit(i, prefix=name, refund=i % 2 == 0) for i in range(N)]
+    with any_client(client_kind, fake, timeout=5.0, settle_time=settle) as client:
+        client.connect()
+        _publish_until_done(client, invoices)
+        fake.faults.random(kind, RATE, seed=name, **options)  # type: ignore[arg-type]
+        _publish_until_done(client, [*credits, *refunds])
+        fired = len(fake.faults.fired)
+        fake.faults.clear()
+        fake.settle()
+        again = client.publish_many([*credits, *refunds])
+    assert fired >= 5, f"the fault fired only {fired} times"
+    assert not again.failed, [i.error for i in again.failed]
+    assert all(item.result.status == "already_published" for item in again)  # type: ignore[union-attr]
+    assert all(item.result.applied for item in again.items[:N])  # type: ignore[union-attr]
+    held = Counter(d.customer_reference for d in [*fake.receipts, *fake.invoices])
+    wanted = {d.reference for d in [*invoices, *credits, *refunds]}
+    assert {ref: n for ref, n in held.items() if n != 1} == {}, "a document landed twice"
+    assert set(held) == wanted, "a document was lost"
+    for invoice in fake.invoices:
+        assert abs(invoice.amount_paid) == Decimal("48.00"), invoice.number  # applied once
+    applied = [p for p in fake.payments if p.kind == "invoice"]
+    assert len(applied) == 2 * N
+    refund_payments = [p for p in fake.payments if p.kind == "receipt"]
+    assert len(refund_payments) == len([d for d in refunds if d.payment is not None])
+    assert len(fake.attachments) == N
