@@ -358,9 +358,14 @@ def _show_outcome(console: Console, doc: Any, outcome: Any) -> None:
     else:
         what = kashflow_noun(outcome.kind)
         status = outcome.status.replace("_", " ")
+        applied = "  applied" if outcome.applied else ""
         console.ok(
-            f"{doc.external_id}  {what} {outcome.number} (id {outcome.kashflow_id})  {status}"
+            f"{doc.external_id}  {what} {outcome.number} (id {outcome.kashflow_id})  "
+            f"{status}{applied}"
         )
+        for notice in outcome.notices:  # what a person should do in KashFlow
+            console.warn(f"{doc.external_id}  {notice.message}")
+            console.wrapped(notice.remedy, indent=6, prefix=console.styled("→ ", "cyan"))
 
 
 def _show_interrupted(docs: Sequence[Any], run: BatchRun) -> None:
@@ -402,7 +407,9 @@ def _publish_json(
                 kind=outcome.kind,
                 number=outcome.number,
                 kashflow_id=outcome.kashflow_id,
+                applied=outcome.applied,
             )
+            data["notices"] += [problem_json(p) for p in outcome.notices]
         items.append(data)
     result: dict[str, Any] = {
         "ok": code == EXIT_OK,

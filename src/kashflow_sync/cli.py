@@ -85,6 +85,7 @@ COMMANDS: list[str] = [
     "kashflow_sync._cli_commands:register_status",
     "kashflow_sync._cli_publish:register",
     "kashflow_sync._cli_journal:register",
+    "kashflow_sync._cli_forget:register",
     "kashflow_sync._cli_commands:register_schema",
     "kashflow_sync._cli_doctor:register",
     "kashflow_sync.testing._serve:add_fake_parser",

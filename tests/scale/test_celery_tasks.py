@@ -101,7 +101,15 @@ def test_publish_returns_plain_json_with_the_number(env: Env) -> None:
     connection_id = env.connected()
     doc = purchase(1, prefix=f"json{uuid.uuid4().hex[:6]}")
     out = result(env.tasks.publish.delay(connection_id, kfs.document_to_json(doc)))
-    assert set(out) == {"external_id", "status", "number", "kashflow_id", "error"}
+    assert set(out) == {
+        "external_id",
+        "status",
+        "number",
+        "kashflow_id",
+        "error",
+        "applied",
+        "notices",
+    }
     assert (out["external_id"], out["status"], out["error"]) == (doc.external_id, "published", None)
     assert isinstance(out["number"], int) and isinstance(out["kashflow_id"], int)
     assert ledger_check(env.fake, [doc]) == (0, 0)
@@ -266,3 +274,23 @@ def test_workers_keep_lists_between_tasks_yet_see_a_refresh(env: Env) -> None:
     ]
     assert {o["status"] for o in outs} == {"published"}
     assert len(env.fake.calls_to("InsertSupplier")) == inserted
+
+
+@pytest.mark.parametrize("factor", [1.05, 1.5, 3.0])
+def test_verify_reports_every_copy_applied_after_the_settle_time(env: Env, factor: float) -> None:
+    """A create KashFlow applies after the worker gave up and after its settle time is a
+    second copy: the verify task reports it (duplicated), and nothing else."""
+    connection_id = env.connected("verify")
+    doc = purchase(1, prefix=f"late{uuid.uuid4().hex[:6]}", attach=False, pay=False)
+    settle, timeout = 3.0, 5.0  # as _scale_app's defaults
+    env.fake.faults.late_apply(factor * settle, op="InsertReceipt", times=1)
+    out = result(env.tasks.publish.delay(connection_id, kfs.document_to_json(doc)))
+    assert out["status"] == "published" or out["error"]["code"] == "duplicate_created", out
+    env.fake.settle(timeout=factor * settle + timeout + 10)
+    report = result(env.tasks.verify.delay(connection_id))
+    copies = [r for r in env.fake.receipts if r.customer_reference == doc.reference]
+    reported = [e["external_id"] for e in report["entries"] if e["state"] == "duplicated"]
+    assert report["status"] == "verified" and report["error"] is None
+    assert reported == ([doc.external_id] if len(copies) > 1 else [])
+    if factor > 1.2:
+        assert len(copies) == 2, "the late write made no duplicate: the test proves nothing"

@@ -65,7 +65,8 @@ def test_backoff_waits_at_least_retry_after_up_to_the_cap(
 
 
 def test_published_result_is_plain_json() -> None:
-    """A publish result survives json.dumps exactly, with the contract's five keys."""
+    """A publish result survives json.dumps exactly: the contract's five keys, then what a
+    credit note adds (whether it was applied, and notices)."""
     out = published(kfs.PublishResult("doc-1", "purchase", 12, 345, "already_published"))
     assert json.loads(json.dumps(out)) == {
         "external_id": "doc-1",
@@ -73,6 +74,8 @@ def test_published_result_is_plain_json() -> None:
         "number": 12,
         "kashflow_id": 345,
         "error": None,
+        "applied": None,
+        "notices": [],
     }
 
 

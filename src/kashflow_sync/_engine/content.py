@@ -142,6 +142,9 @@ def content_lost(call: Call, entry: JournalEntry | None) -> Flow[errors.KashFlow
             code="lease_lost",
             remedy="Publish it again: nothing of it reached KashFlow.",
         )
+    twin = yield from get_journal(call.settings.connection_id, taker)
+    if twin is not None and twin.number is not None:
+        return _duplicate(call, taker, twin.number)
     return _pending(call, taker)
 
 

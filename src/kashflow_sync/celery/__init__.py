@@ -9,6 +9,7 @@ tasks carry only the connection id and the document)::
     tasks = register(celery_app, client_factory)
     tasks.publish.delay(connection_id, kfs.document_to_json(doc))  # result: a JSON dict
     tasks.refresh.delay(connection_id)
+    tasks.verify.delay(connection_id)                               # late second copies
     tasks.schedule_refreshes(list_connection_ids)                   # every 48 h, on beat
 
 Publishing through tasks keeps the exactly-once promise when workers die and Celery delivers a
@@ -29,10 +30,12 @@ except ImportError as _missing:  # pragma: no cover - exercised in a subprocess 
 
 from ._results import (
     ErrorJSON,
+    JournalEntryJSON,
     ListChangesJSON,
     ProblemJSON,
     PublishTaskResult,
     RefreshTaskResult,
+    VerifyTaskResult,
 )
 from ._tasks import (
     DEFAULT_CACHED_CONNECTIONS,
@@ -53,11 +56,13 @@ __all__ = [
     "DEFAULT_RETRY_BACKOFF",
     "DEFAULT_RETRY_BACKOFF_MAX",
     "ErrorJSON",
+    "JournalEntryJSON",
     "KashFlowTasks",
     "ListChangesJSON",
     "ProblemJSON",
     "PublishTaskResult",
     "RefreshTaskResult",
+    "VerifyTaskResult",
     "backoff",
     "register",
     "should_retry",

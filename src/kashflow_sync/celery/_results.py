@@ -8,23 +8,29 @@ AutoAuth key, so neither do these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, TypedDict
 
 from .. import errors
-from .._documents import PublishResult
+from .._documents import Problem, PublishResult
+from .._journal_view import JournalSummary
 from .._models import SyncReport
 
 __all__ = [
     "ErrorJSON",
+    "JournalEntryJSON",
     "ListChangesJSON",
     "ProblemJSON",
     "PublishTaskResult",
     "RefreshTaskResult",
+    "VerifyTaskResult",
     "error_json",
     "failed_publish",
     "failed_refresh",
+    "failed_verify",
     "published",
     "refreshed",
+    "verified",
 ]
 
 
@@ -67,6 +73,10 @@ class PublishTaskResult(TypedDict):
     number: int | None
     kashflow_id: int | None
     error: ErrorJSON | None
+    #: For a credit note naming the invoice it credits: whether it was applied to it.
+    applied: bool | None
+    #: What a person should do in KashFlow (a credit that could not be applied...).
+    notices: list[ProblemJSON]
 
 
 class ListChangesJSON(TypedDict):
@@ -88,6 +98,40 @@ class RefreshTaskResult(TypedDict):
     error: ErrorJSON | None
 
 
+class JournalEntryJSON(TypedDict):
+    """One journal entry as ``tasks.verify`` reports it."""
+
+    external_id: str
+    kind: str
+    state: str
+    number: int | None
+    message: str | None
+    remedy: str | None
+
+
+class VerifyTaskResult(TypedDict):
+    """The result of ``tasks.verify``: ``status`` ``"verified"`` or ``"failed"``.
+
+    ``entries`` lists what this run found: documents KashFlow holds twice (state
+    ``duplicated``, with which copy to delete) and ones whose extra copy was deleted since
+    (back to ``published``).
+    """
+
+    connection_id: str
+    status: Literal["verified", "failed"]
+    entries: list[JournalEntryJSON]
+    error: ErrorJSON | None
+
+
+def _problem(problem: Problem) -> ProblemJSON:
+    return {
+        "code": problem.code,
+        "field": problem.field,
+        "message": problem.message,
+        "remedy": problem.remedy,
+    }
+
+
 def error_json(exc: errors.KashFlowError) -> ErrorJSON:
     """*exc* as JSON-ready data (validation problems included)."""
     data: ErrorJSON = {
@@ -97,10 +141,7 @@ def error_json(exc: errors.KashFlowError) -> ErrorJSON:
         "retryable": exc.retryable,
     }
     if isinstance(exc, errors.ValidationError):
-        data["problems"] = [
-            {"code": p.code, "field": p.field, "message": p.message, "remedy": p.remedy}
-            for p in exc.problems
-        ]
+        data["problems"] = [_problem(p) for p in exc.problems]
     return data
 
 
@@ -112,6 +153,8 @@ def published(result: PublishResult) -> PublishTaskResult:
         "number": result.number or None,
         "kashflow_id": result.kashflow_id or None,
         "error": None,
+        "applied": result.applied,
+        "notices": [_problem(p) for p in result.notices],
     }
 
 
@@ -122,6 +165,38 @@ def failed_publish(external_id: str | None, exc: errors.KashFlowError) -> Publis
         "status": "failed",
         "number": None,
         "kashflow_id": None,
+        "error": error_json(exc),
+        "applied": None,
+        "notices": [],
+    }
+
+
+def verified(connection_id: str, rows: Sequence[JournalSummary]) -> VerifyTaskResult:
+    """The task result of a verify run."""
+    return {
+        "connection_id": connection_id,
+        "status": "verified",
+        "entries": [
+            {
+                "external_id": r.external_id,
+                "kind": r.kind,
+                "state": r.state,
+                "number": r.number,
+                "message": r.message,
+                "remedy": r.remedy,
+            }
+            for r in rows
+        ],
+        "error": None,
+    }
+
+
+def failed_verify(connection_id: str, exc: errors.KashFlowError) -> VerifyTaskResult:
+    """The task result of a verify run that could not finish."""
+    return {
+        "connection_id": connection_id,
+        "status": "failed",
+        "entries": [],
         "error": error_json(exc),
     }
 

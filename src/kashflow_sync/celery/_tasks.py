@@ -48,10 +48,13 @@ from .._documents import (
 from ._results import (
     PublishTaskResult,
     RefreshTaskResult,
+    VerifyTaskResult,
     failed_publish,
     failed_refresh,
+    failed_verify,
     published,
     refreshed,
+    verified,
 )
 
 __all__ = [
@@ -195,6 +198,10 @@ class KashFlowTasks:
             :class:`~kashflow_sync.celery.PublishTaskResult`.
         refresh: ``refresh(connection_id, only=None)``; its result is a
             :class:`~kashflow_sync.celery.RefreshTaskResult`.
+        verify: ``verify(connection_id)``: look for late second copies of documents sent
+            again (``client.verify()``); its result is a
+            :class:`~kashflow_sync.celery.VerifyTaskResult`. Run it now and then per
+            connection (hourly, say, on Celery beat).
         prefix: the tasks' name prefix (``"kashflow_sync"``: ``kashflow_sync.publish``).
 
     """
@@ -204,6 +211,7 @@ class KashFlowTasks:
     refresh: Task[..., RefreshTaskResult]
     prefix: str
     queue: str | None = None
+    verify: Task[..., VerifyTaskResult] | None = None
 
     def schedule_refreshes(
         self,
@@ -283,7 +291,8 @@ def register(
             documents up in KashFlow). Only clients on the same storage object share them.
 
     Returns:
-        The registered tasks: ``tasks.publish.delay(connection_id, kfs.document_to_json(doc))``.
+        The registered tasks: ``tasks.publish.delay(connection_id, kfs.document_to_json(doc))``,
+        ``tasks.refresh.delay(connection_id)``, ``tasks.verify.delay(connection_id)``.
 
     """
     if max_retries < 0 or retry_backoff < 0 or retry_backoff_max < retry_backoff:
@@ -362,4 +371,21 @@ def register(
             return failed_refresh(connection_id, exc)
         return refreshed(connection_id, report)
 
-    return KashFlowTasks(app=app, publish=publish, refresh=refresh, prefix=prefix, queue=queue)
+    @app.task(name=f"{prefix}.verify", **options)
+    def verify(self: Task[..., Any], connection_id: str) -> VerifyTaskResult:
+        try:
+            with caches.client(client_factory, connection_id) as client:
+                rows = client.verify()
+        except errors.KashFlowError as exc:
+            retry_or_give_up(self, exc, f"{connection_id} verify", f"{connection_id}: not verified")
+            return failed_verify(connection_id, exc)
+        for row in rows:
+            if row.state == "duplicated":
+                log.warning(
+                    "%s/%s: %s -> %s", connection_id, row.external_id, row.message, row.remedy
+                )
+        return verified(connection_id, rows)
+
+    return KashFlowTasks(
+        app=app, publish=publish, refresh=refresh, prefix=prefix, queue=queue, verify=verify
+    )
