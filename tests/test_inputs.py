@@ -389,3 +389,13 @@ def test_document_from_json_keeps_attachments_inside_base_dir(folder: Path) -> N
     assert [p.code for p in caught.value.problems] == ["attachment_path_refused"]
     allowed = kfs.document_from_json(data, base_dir=folder, allow_outside_attachments=True)
     assert allowed.attachment is not None
+
+
+def test_a_nul_in_an_attachment_path_is_a_problem(folder: Path) -> None:
+    """A NUL in the path (no file name holds one) is attachment_not_found, not a ValueError."""
+    data = {**json.loads(DOC + "}"), "attachment": "scans/inv\u0000.pdf"}
+    with pytest.raises(errors.ValidationError) as caught:
+        kfs.document_from_json(data, base_dir=folder)
+    assert [(p.code, p.field) for p in caught.value.problems] == [
+        ("attachment_not_found", "attachment.path")
+    ]

@@ -109,6 +109,16 @@ def _attachment(
                 "base_dir= to document_from_json when the data comes from a trusted file.",
             )
         ]
+    elif "\x00" in data["path"]:
+        # No file system takes it; the path functions would raise ValueError, not OSError.
+        return None, [
+            Problem(
+                ATTACHMENT_NOT_FOUND,
+                _join(field, "path"),
+                f"{data['path']!r} holds a NUL character, which no file name can",
+                "Correct the path: it is relative to the JSON file's folder.",
+            )
+        ]
     else:
         file = base_dir / data["path"]
         outside = _outside(file, base_dir)
