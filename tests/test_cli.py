@@ -596,6 +596,8 @@ def test_commands_are_registered_in_one_list() -> None:
         "status",
         "publish",
         "journal",
+        "forget",
+        "verify",
         "schema",
         "doctor",
         "fake",

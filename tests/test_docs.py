@@ -20,6 +20,7 @@ import pytest
 
 from kashflow_sync import _errormap, errors
 from kashflow_sync._validate import PROBLEM_CODES
+from kashflow_sync.storage import _sql_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -108,6 +109,8 @@ def _specific_codes() -> set[str]:
             continue
         codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text()))
     codes |= {row[1] for row in _errormap._TRANSPORT_TABLE}
+    failures = [*_sql_errors.SQLSTATES.values(), *_sql_errors.SQLITE_CODES.values()]
+    codes |= {failure.code for failure in failures}
     return codes
 
 

@@ -64,6 +64,12 @@ def register(commands: Subparsers) -> None:
         metavar="N",
         help="documents published at once (default: %(default)s)",
     )
+    parser.add_argument(
+        "--allow-outside-attachments",
+        action="store_true",
+        help="read attachment paths that lead out of their document file's folder (refused by "
+        "default, so a document file cannot upload any file you can read)",
+    )
     add_account_options(parser)
     parser.set_defaults(run=run_publish)
 
@@ -172,7 +178,9 @@ def run_publish(args: argparse.Namespace) -> int:
     from ._docfiles import read_document_files
     from ._models import ConnectionStatus
 
-    documents = read_document_files(args.files)
+    documents = read_document_files(
+        args.files, allow_outside_attachments=args.allow_outside_attachments
+    )
     creds = credentials(required=not args.dry_run)
     console = Console()
     with open_client(

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import errors
 from ._docjson import document_from_json
-from ._docschema import loads
+from ._docschema import JsonTooDeep, loads, too_deep, too_deep_problem
 from ._documents import Document, Problem
 from ._problem_codes import (
     DUPLICATE_EXTERNAL_ID,
@@ -70,7 +70,9 @@ def _decode(path: Path) -> tuple[Any, list[Problem]]:
     try:
         # Numbers with a fraction stay exact (Decimal), so the format can refuse them for money
         # and take them for rates; NaN and Infinity are not JSON.
-        return loads(text), []
+        data = loads(text)
+    except JsonTooDeep:
+        return None, [too_deep_problem()]
     except (json.JSONDecodeError, ValueError) as exc:
         where = (
             f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -80,9 +82,14 @@ def _decode(path: Path) -> tuple[Any, list[Problem]]:
         return None, [
             Problem(INVALID_JSON, "", f"is not valid JSON{where}", "Correct the JSON syntax.")
         ]
+    # Refused here, before anything recursive (the schema check, the builder) walks it.
+    deep = too_deep(data)
+    return (data, []) if deep is None else (None, [deep])
 
 
-def _documents_in(path: Path, data: Any) -> tuple[list[Document], list[Problem]]:
+def _documents_in(
+    path: Path, data: Any, allow_outside: bool
+) -> tuple[list[Document], list[Problem]]:
     if isinstance(data, list):
         if not data:
             return [], [Problem(NO_DOCUMENTS, "", "the list holds no documents", "Add documents.")]
@@ -104,18 +111,30 @@ def _documents_in(path: Path, data: Any) -> tuple[list[Document], list[Problem]]
             )
             continue
         try:
-            documents.append(document_from_json(item, base_dir=path.parent, where=where))
+            documents.append(
+                document_from_json(
+                    item,
+                    base_dir=path.parent,
+                    where=where,
+                    allow_outside_attachments=allow_outside,
+                )
+            )
         except errors.ValidationError as exc:
             problems.extend(exc.problems)
     return documents, problems
 
 
-def read_document_files(paths: Sequence[str | Path]) -> list[tuple[Path, Document]]:
+def read_document_files(
+    paths: Sequence[str | Path], *, allow_outside_attachments: bool = False
+) -> list[tuple[Path, Document]]:
     """Read documents from JSON files and folders, reporting every problem of every file.
 
     Args:
         paths: files, each holding one document or a list of them, and folders (their
             ``*.json`` files, in name order).
+        allow_outside_attachments: read attachment paths that lead out of their document
+            file's folder too; by default they are refused (``attachment_path_refused``), so a
+            document file cannot upload any file this process can read.
 
     Returns:
         ``(file, document)`` pairs in the order read.
@@ -132,7 +151,7 @@ def read_document_files(paths: Sequence[str | Path]) -> list[tuple[Path, Documen
         data, found = _decode(path)
         documents: list[Document] = []
         if not found:
-            documents, found = _documents_in(path, data)
+            documents, found = _documents_in(path, data, allow_outside_attachments)
         for index, document in enumerate(documents):
             earlier = seen.get(document.external_id)
             if earlier is not None:
@@ -155,11 +174,17 @@ def read_document_files(paths: Sequence[str | Path]) -> list[tuple[Path, Documen
     return loaded
 
 
-def load_documents(path: str | Path) -> list[Document]:
+def load_documents(path: str | Path, *, allow_outside_attachments: bool = False) -> list[Document]:
     """The documents in one JSON file, or in a folder's ``*.json`` files.
+
+    Args:
+        path: the file or folder.
+        allow_outside_attachments: read attachment paths outside the file's folder too (see
+            :func:`read_document_files`).
 
     Raises:
         DocumentFileError: every problem found, by file (see :func:`read_document_files`).
 
     """
-    return [document for _file, document in read_document_files([path])]
+    read = read_document_files([path], allow_outside_attachments=allow_outside_attachments)
+    return [document for _file, document in read]

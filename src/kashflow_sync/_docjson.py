@@ -23,7 +23,7 @@ import cattrs
 from cattrs.strategies import configure_union_passthrough
 
 from . import errors
-from ._docschema import schema_problems
+from ._docschema import repeated_keys, schema_problems, too_deep
 from ._documents import DOCUMENT_CLASSES, Attachment, Document, Problem
 from ._problem_codes import ATTACHMENT_NOT_FOUND, ATTACHMENT_PATH_REFUSED, INVALID_VALUE
 
@@ -87,7 +87,7 @@ _converter = _make_converter()
 
 
 def _attachment(
-    data: Any, field: str, base_dir: Path | None
+    data: Any, field: str, base_dir: Path | None, allow_outside: bool
 ) -> tuple[Attachment | None, list[Problem]]:
     if data is None:
         return None, []
@@ -109,8 +109,35 @@ def _attachment(
                 "base_dir= to document_from_json when the data comes from a trusted file.",
             )
         ]
+    elif "\x00" in data["path"]:
+        # No file system takes it; the path functions would raise ValueError, not OSError.
+        return None, [
+            Problem(
+                ATTACHMENT_NOT_FOUND,
+                _join(field, "path"),
+                f"{data['path']!r} holds a NUL character, which no file name can",
+                "Correct the path: it is relative to the JSON file's folder.",
+            )
+        ]
     else:
         file = base_dir / data["path"]
+        outside = _outside(file, base_dir)
+        if outside is not None and not allow_outside:
+            # A document file may come from elsewhere (an export, an e-mail): it must not be
+            # able to upload /etc/passwd or ~/.ssh/id_rsa into the ledger by naming it.
+            return None, [
+                Problem(
+                    ATTACHMENT_PATH_REFUSED,
+                    _join(field, "path"),
+                    f"the attachment {data['path']!r} is outside the document file's folder "
+                    f"{base_dir.resolve()}"
+                    + ("" if str(outside) == data["path"] else f" (it leads to {outside})"),
+                    "Put the file in the document file's folder (or a folder inside it) and name "
+                    "it relative to that folder. To read files from elsewhere on purpose, allow "
+                    "it: kashflow-sync publish --allow-outside-attachments (in Python, "
+                    "allow_outside_attachments=True).",
+                )
+            ]
         try:
             content = file.read_bytes()
         except OSError as exc:
@@ -130,6 +157,16 @@ def _attachment(
     return Attachment(filename=filename, content=content, content_type=content_type), []
 
 
+def _outside(file: Path, folder: Path) -> Path | None:
+    """Where *file* really is when that is not inside *folder*; None when it is inside.
+
+    Both are resolved first, so neither ``..`` nor a symbolic link in the folder that points
+    out of it gets past.
+    """
+    target = file.resolve()
+    return None if target.is_relative_to(folder.resolve()) else target
+
+
 def _format_exception(exc: BaseException, type_: type | None) -> str:
     """A refused value in words: the models' own checks already say what is wrong."""
     if isinstance(exc, ValueError) and str(exc):
@@ -137,9 +174,13 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
     return cattrs.v.format_exception(exc, type_)
 
 
-def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Document | list[Problem]:
+def _build(
+    data: Mapping[str, Any], where: str, base_dir: Path | None, allow_outside: bool
+) -> Document | list[Problem]:
     """The document from schema-valid *data*, or the problems found building it."""
-    attachment, problems = _attachment(data.get("attachment"), _join(where, "attachment"), base_dir)
+    attachment, problems = _attachment(
+        data.get("attachment"), _join(where, "attachment"), base_dir, allow_outside
+    )
     if problems:
         return problems
     fields = {k: v for k, v in data.items() if k not in ("$schema", "kind", "attachment")}
@@ -162,18 +203,25 @@ def _build(data: Mapping[str, Any], where: str, base_dir: Path | None) -> Docume
 
 
 def document_from_json(
-    data: Mapping[str, Any], *, base_dir: str | Path | None = None, where: str = ""
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | Path | None = None,
+    where: str = "",
+    allow_outside_attachments: bool = False,
 ) -> Document:
     """Build a document from its JSON form (the ``kashflow-sync publish`` file format).
 
     Args:
         data: one decoded document. Money as decimal strings or whole numbers; JSON numbers
             with a fraction are refused, except for ``vat_rate`` and ``quantity``.
-        base_dir: the folder an attachment ``path`` is relative to. Without it a ``path``
-            attachment is refused (``attachment_path_refused``): data from a web request or a
-            task queue must not name files on this machine. Attachments given as
-            ``content_base64`` need none.
+        base_dir: the folder an attachment ``path`` is relative to, and the one it must be
+            in: a path leading out of it (``/etc/hostname``, ``../x.pdf``, a symbolic link
+            out) is refused (``attachment_path_refused``). Without *base_dir* every ``path``
+            attachment is refused: data from a web request or a task queue must not name files
+            on this machine. Attachments given as ``content_base64`` need none.
         where: prefixed to the field paths of problems (e.g. ``[2]``).
+        allow_outside_attachments: read an attachment ``path`` outside *base_dir* too, for
+            document files you wrote yourself.
 
     Returns:
         A :class:`~kashflow_sync.PurchaseInvoice` (the data names a ``supplier``) or a
@@ -186,11 +234,16 @@ def document_from_json(
             path, message and remedy.
 
     """
-    copied = _copy(data) if isinstance(data, Mapping) else data
-    problems = schema_problems(copied, where)
+    # Walked without recursion first: the copy and the schema check recurse.
+    deep = too_deep(data, where)
+    if deep is not None:
+        problems = [deep]
+    else:
+        copied = _copy(data) if isinstance(data, Mapping) else data
+        problems = repeated_keys(data, where) + schema_problems(copied, where)
     if not problems:
         folder = Path(base_dir) if base_dir is not None else None
-        built = _build(copied, where, folder)
+        built = _build(copied, where, folder, allow_outside_attachments)
         if isinstance(built, list):
             problems = built
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -19,14 +19,38 @@ from importlib import resources
 from typing import Any
 
 from ._documents import RESERVED_PREFIX, Problem
-from ._problem_codes import INVALID_VALUE, MISSING_FIELD, UNKNOWN_FIELD, ProblemCode
+from ._problem_codes import (
+    DUPLICATE_KEY,
+    INVALID_JSON,
+    INVALID_VALUE,
+    MISSING_FIELD,
+    UNKNOWN_FIELD,
+    ProblemCode,
+)
 
-__all__ = ["SCHEMA_ID", "JsonNumber", "document_schema", "loads", "schema_problems"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "SCHEMA_ID",
+    "JsonNumber",
+    "JsonTooDeep",
+    "document_schema",
+    "loads",
+    "repeated_keys",
+    "schema_problems",
+    "too_deep",
+    "too_deep_problem",
+]
 
 #: The ``$id`` of the shipped schema: the format's name and version, not a web address.
 SCHEMA_ID = "urn:kashflow-sync:document:1"
 
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: How deep lists and objects may nest in a document file. The format needs 4 (a list of
+#: documents, a document, its lines, a line); anything far deeper is not a document file, and
+#: past ~1,000 levels Python's JSON reader and every recursive check would give up with a
+#: RecursionError instead of a problem.
+MAX_JSON_DEPTH = 32
 
 
 class JsonNumber(Decimal):
@@ -38,6 +62,35 @@ class JsonNumber(Decimal):
     """
 
 
+class JsonTooDeep(ValueError):
+    """JSON text nesting lists and objects deeper than :data:`MAX_JSON_DEPTH`."""
+
+
+class _RepeatedKeys(dict[str, Any]):
+    """A JSON object that had some key more than once; ``repeated`` names them.
+
+    It holds the last value of each, as :func:`json.loads` would, so that every other problem
+    of the file can still be found; :func:`repeated_keys` reports them.
+    """
+
+    repeated: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for key, _value in pairs:
+        if key in seen:
+            repeated[key] = None
+        seen.add(key)
+    marked = _RepeatedKeys(data)
+    marked.repeated = tuple(repeated)
+    return marked
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -45,12 +98,95 @@ def _refuse_constant(name: str) -> Any:
 def loads(text: str) -> Any:
     """Decode JSON text as the format reads it: fractions as :class:`JsonNumber`, no NaN.
 
+    An object with a key twice keeps the last value, as JSON readers do, and remembers the key:
+    :func:`repeated_keys` reports it.
+
     Raises:
         json.JSONDecodeError: the text is not JSON.
+        JsonTooDeep: it nests too deep for the reader to follow (a ``ValueError``).
         ValueError: it holds NaN or Infinity.
 
     """
-    return json.loads(text, parse_float=JsonNumber, parse_constant=_refuse_constant)
+    try:
+        return json.loads(
+            text,
+            parse_float=JsonNumber,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_object,
+        )
+    except RecursionError:
+        raise JsonTooDeep(too_deep_problem().message) from None
+
+
+def too_deep(data: object, where: str = "") -> Problem | None:
+    """The problem of *data* nesting deeper than :data:`MAX_JSON_DEPTH`, or None.
+
+    Walks without recursion, so no depth can exhaust the stack: the schema check and the
+    document builder recurse, and run only on data this passed.
+
+    Args:
+        data: decoded JSON (as :func:`loads` returns it, or a host's own mapping).
+        where: prefixed to the field path, e.g. ``[2]``.
+
+    """
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if not isinstance(value, (Mapping, list)):
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            return too_deep_problem(_prefixed(where, _path(path)))
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        stack += [(item, (*path, key)) for key, item in items]
+    return None
+
+
+def too_deep_problem(field: str = "") -> Problem:
+    """The problem of JSON nesting deeper than :data:`MAX_JSON_DEPTH`, found at *field*."""
+    return Problem(
+        INVALID_JSON,
+        field,
+        f"lists and objects nest more than {MAX_JSON_DEPTH} levels deep; a document file needs "
+        "4 (a list of documents, a document, its lines, a line)",
+        "Check what wrote the data: a document is an object whose lines are a list of objects.",
+    )
+
+
+def repeated_keys(data: object, where: str = "") -> list[Problem]:
+    """A ``duplicate_key`` problem for each key an object of *data* had twice (see :func:`loads`).
+
+    Args:
+        data: decoded JSON no deeper than :data:`MAX_JSON_DEPTH` (see :func:`too_deep`).
+        where: prefixed to the field paths, e.g. ``[2]``.
+
+    """
+    found: list[Problem] = []
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _RepeatedKeys):
+            found += [
+                Problem(
+                    DUPLICATE_KEY,
+                    _prefixed(where, _path((*path, key))),
+                    f'the key "{key}" appears more than once in one object; JSON readers keep '
+                    "only the last value, silently",
+                    f'Keep one "{key}" with the right value (a file merged or edited by hand '
+                    "often repeats a key).",
+                )
+                for key in value.repeated
+            ]
+        if isinstance(value, Mapping):
+            stack += [(item, (*path, key)) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(item, (*path, index)) for index, item in enumerate(value)]
+    return sorted(found, key=lambda problem: problem.field)
+
+
+def _prefixed(where: str, field: str) -> str:
+    if not where:
+        return field
+    return f"{where}{'.' if field and not field.startswith('[') else ''}{field}"
 
 
 @cache

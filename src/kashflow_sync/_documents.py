@@ -42,6 +42,11 @@ __all__ = [
 #: Larger amounts are refused at construction: no invoice is that big, and KashFlow's
 #: decimal fields (.NET decimal) and its totals would overflow long before.
 MAX_AMOUNT = Decimal("1e12")
+#: More decimal places are refused at construction. KashFlow's decimal fields keep at most 28;
+#: a quotient of amounts of a penny or more (28 significant digits in Python's default decimal
+#: context) fits in 40. Without a bound, ``Decimal("1E-999999999")`` would be written out as a
+#: billion zeros.
+MAX_DECIMAL_PLACES = 40
 
 #: external_ids starting with this are the SDK's own journal keys.
 RESERVED_PREFIX = "kashflow_sync:"
@@ -138,8 +143,16 @@ def _money(value: Money) -> Decimal:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"money must be a finite Decimal, not {value!r}")
-        if abs(value) >= MAX_AMOUNT:
-            raise ValueError(f"amount {value} is too large (limit {MAX_AMOUNT:,.0f})")
+        # copy_abs, not abs(): abs() rounds to the context, which overflows on an exponent
+        # beyond its limit (Decimal("1E+999999999")) instead of answering.
+        if value.copy_abs() >= MAX_AMOUNT:
+            raise ValueError(f"amount {value:.6} is too large (limit {MAX_AMOUNT:,.0f})")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES:
+            raise ValueError(
+                f"amount {value:.6} has {-exponent} decimal places; at most "
+                f"{MAX_DECIMAL_PLACES} are kept (KashFlow keeps 28): round it"
+            )
         return value
     raise TypeError(f"money must be a decimal.Decimal, not {type(value).__name__} ({value!r})")
 

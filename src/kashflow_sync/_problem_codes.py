@@ -37,6 +37,9 @@ __all__ = [
     "DUPLICATED_IN_KASHFLOW",
     "DUPLICATE_EXTERNAL_ID",
     "DUPLICATE_IN_LEDGER",
+    "DUPLICATE_KEY",
+    "EMPTY_CURRENCY",
+    "HIDDEN_CHARACTERS",
     "INVALID_CHARACTERS",
     "INVALID_JSON",
     "INVALID_VALUE",
@@ -153,6 +156,10 @@ APPLIED_AND_REFUNDED: Final = "applied_and_refunded"
 CREDIT_NOTES_REFUSED: Final = "credit_notes_refused"
 CREDIT_REFUNDS_REFUSED: Final = "credit_refunds_refused"
 REFUND_NOT_RECORDED: Final = "refund_not_recorded"
+DUPLICATE_KEY: Final = "duplicate_key"
+# Inputs that would write something other than what the person sees.
+HIDDEN_CHARACTERS: Final = "hidden_characters"
+EMPTY_CURRENCY: Final = "empty_currency"
 
 #: Every problem code, as a type: ``Problem.code`` is one of these, checked by mypy.
 ProblemCode = Literal[
@@ -218,6 +225,9 @@ ProblemCode = Literal[
     "credit_notes_refused",
     "credit_refunds_refused",
     "refund_not_recorded",
+    "duplicate_key",
+    "hidden_characters",
+    "empty_currency",
 ]
 
 #: ``Problem.severity``: an ``"error"`` blocks publishing, a ``"notice"`` only informs.
@@ -300,7 +310,9 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         ATTACHMENT_NOT_FOUND: "The attachment's file does not exist or cannot be read.",
         ATTACHMENT_PATH_REFUSED: (
             "An attachment given as a file path where no folder to read it from was allowed "
-            "(documents from a web request or a task queue must carry content_base64)."
+            "(documents from a web request or a task queue must carry content_base64), or a "
+            "path outside the document file's folder (kashflow-sync publish "
+            "--allow-outside-attachments allows it)."
         ),
         DUPLICATE_EXTERNAL_ID: "Two documents of one run have the same external_id.",
         CREDIT_NOT_APPLIED: (
@@ -338,6 +350,20 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
             "The account refuses negative lines over the API (doctor --probe-writes learned it), "
             "so credit notes cannot be published to it."
         ),
+        DUPLICATE_KEY: (
+            "A JSON object in a document file has the same key twice; JSON readers keep only "
+            "the last, silently, so the file is refused rather than half read."
+        ),
+        HIDDEN_CHARACTERS: (
+            "A supplier or customer name, reference or attachment name holds an invisible "
+            "character that changes what it is but not how it looks: a bidirectional control "
+            "(U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), a zero-width character "
+            "in a reference, or a C1 control (U+0080-U+009F, in any text)."
+        ),
+        EMPTY_CURRENCY: (
+            "The currency is given but empty; it would have been read as the account's home "
+            "currency."
+        ),
     }
 )
 
@@ -364,6 +390,7 @@ DOCUMENT_FILE_CODES: frozenset[ProblemCode] = frozenset(
         ATTACHMENT_NOT_FOUND,
         ATTACHMENT_PATH_REFUSED,
         DUPLICATE_EXTERNAL_ID,
+        DUPLICATE_KEY,
     }
 )
 

@@ -63,7 +63,7 @@ from ._problem_codes import (
     Severity,
 )
 from ._validate_lines import check_line, gone
-from ._validate_values import check_characters, check_dates
+from ._validate_values import check_characters, check_currency, check_dates
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
@@ -147,6 +147,7 @@ def validate_document(
     out = _Collector(explain)
     contact_id, contact_name = _check_contact(out, document, lists, create_missing_contacts)
     _check_header(out, document, lists)
+    check_currency(out, document)
     check_dates(out, document)
     for index, line in enumerate(document.lines):
         check_line(out, document, index, line, lists)

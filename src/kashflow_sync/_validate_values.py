@@ -1,5 +1,11 @@
 """Validation of values every document carries: dates KashFlow can hold, texts it can carry.
 
+Texts are checked twice: for characters KashFlow or the journal cannot carry at all (NUL, a lone
+surrogate), and for invisible ones that would write something other than what a person sees: a
+bidirectional control in a supplier name creates a new supplier that looks like the existing
+one, a zero-width space in a reference defeats the duplicate check, a C1 control is text decoded
+with the wrong encoding.
+
 Called by :func:`~kashflow_sync._validate.validate_document`; like the rest of validation these
 are pure functions over values that report into its problem collector.
 """
@@ -16,10 +22,29 @@ from ._limits import (
     describe_character,
     unsendable_character,
 )
-from ._problem_codes import DATE_OUT_OF_RANGE, INVALID_CHARACTERS
+from ._names import BIDI_CONTROLS, C1_CONTROLS, ZERO_WIDTH, describe_characters, hidden_characters
+from ._problem_codes import DATE_OUT_OF_RANGE, EMPTY_CURRENCY, HIDDEN_CHARACTERS, INVALID_CHARACTERS
 from ._validate_lines import ProblemSink
 
-__all__ = ["check_characters", "check_dates", "document_texts"]
+__all__ = ["check_characters", "check_currency", "check_dates", "document_texts"]
+
+#: What is refused where. A name or an attachment's name identifies something a person picks by
+#: sight: no bidirectional control. A reference is matched by the duplicate checks: nothing
+#: invisible at all (a zero-width space in a name is harmless: names are matched without them).
+#: Descriptions may hold right-to-left text, which needs its bidi marks. No text holds C1.
+_HIDDEN_IN_NAMES = BIDI_CONTROLS | C1_CONTROLS
+_HIDDEN: dict[str, frozenset[str]] = {
+    "supplier": _HIDDEN_IN_NAMES,
+    "customer": _HIDDEN_IN_NAMES,
+    "attachment": _HIDDEN_IN_NAMES,
+    "reference": _HIDDEN_IN_NAMES | ZERO_WIDTH,
+}
+_WHAT = {
+    "supplier": "supplier name",
+    "customer": "customer name",
+    "attachment": "attachment's file name",
+    "reference": "reference",
+}
 
 
 def check_dates(out: ProblemSink, document: Document) -> None:
@@ -68,16 +93,32 @@ def document_texts(document: Document) -> list[tuple[str, str]]:
     return [(field, text) for field, text in candidates if isinstance(text, str) and text]
 
 
+def check_currency(out: ProblemSink, document: Document) -> None:
+    """Report a currency given as an empty text, which would be read as the home currency."""
+    if document.currency is not None and not document.currency.strip():
+        out.add(
+            EMPTY_CURRENCY,
+            "currency",
+            f"The currency is empty ({document.currency!r}); it would have been published in "
+            "the account's home currency.",
+            "Give the currency's code (e.g. GBP, EUR, USD), or leave the currency out (None, "
+            "or null in a document file) for the account's home currency.",
+        )
+
+
 def check_characters(out: ProblemSink, document: Document) -> set[str]:
     """Report texts KashFlow or the journal cannot carry; return the fields that hold one.
 
     A lone surrogate cannot be encoded to send and NUL cannot be stored in PostgreSQL: found
-    here, they stop the publish before any request rather than halfway through it.
+    here, they stop the publish before any request rather than halfway through it. Invisible
+    characters that make a name or reference look like another are reported too (see
+    :func:`_check_hidden`); they can be stored, so their fields are not returned.
     """
     bad_fields: set[str] = set()
     for field, text in document_texts(document):
         bad = unsendable_character(text)
         if bad is None:
+            _check_hidden(out, field, text)
             continue
         bad_fields.add(field)
         out.add(
@@ -89,3 +130,31 @@ def check_characters(out: ProblemSink, document: Document) -> set[str]:
             "with the wrong encoding).",
         )
     return bad_fields
+
+
+def _check_hidden(out: ProblemSink, field: str, text: str) -> None:
+    """Report the invisible characters *text* may not hold in *field* (see :data:`_HIDDEN`)."""
+    found = hidden_characters(text, _HIDDEN.get(field, C1_CONTROLS))
+    if not found:
+        return
+    what = _WHAT.get(field, "text")
+    seen = "".join(ch for ch in text if ch not in found)
+    controls = [ch for ch in found if ch in C1_CONTROLS]
+    out.add(
+        HIDDEN_CHARACTERS,
+        field,
+        f"The {what} {text!r} holds {describe_characters(found)}: invisible, "
+        + (
+            "a C1 control is left by text decoded with the wrong encoding."
+            if len(controls) == len(found)
+            else f"so it would be written as another text than the {seen!r} it looks like."
+        ),
+        f"Retype the {what} without {'it' if len(found) == 1 else 'them'} (copy-and-paste from "
+        "web pages and PDFs, and text decoded with the wrong encoding, leave such characters); "
+        + (
+            "a name or reference that looks the same must be the same, or KashFlow gets a new "
+            "supplier, customer or duplicate invoice that nobody can tell apart."
+            if field in _HIDDEN
+            else "they would reach KashFlow as stray characters."
+        ),
+    )

@@ -14,9 +14,10 @@ import json
 import os
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
-from celery import Celery
+from celery import Celery, current_task
 
 import kashflow_sync as kfs
 from kashflow_sync.celery import KashFlowTasks, register
@@ -45,10 +46,18 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
         # Keyed by pid: a prefork child never uses its parent's database connections.
         return kfs.SQLStorage(config["db"]), httpx.Client(timeout=config.get("timeout", 5.0))
 
+    @functools.cache
+    def demoted(pid: int) -> kfs.SQLStorage:
+        # The journal's database as a primary demoted by a failover sees it: reads only.
+        read_only = "options=" + quote("-c default_transaction_read_only=on")
+        return kfs.SQLStorage(f"{config['db']}{'&' if '?' in config['db'] else '?'}{read_only}")
+
     def client_factory(connection_id: str) -> kfs.KashFlowClient:
         if connection_id == "host-bug":
             raise RuntimeError("the host's factory has a bug")
         storage, http = resources(os.getpid())
+        if connection_id.startswith("demoted-") and current_task.request.retries < 2:
+            storage = demoted(os.getpid())  # the first two runs meet a failover
         fake = config["fake"]
         return kfs.KashFlowClient(
             kfs.Credentials(fake["username"], fake["password"], fake["autoauth_key"]),

@@ -162,6 +162,18 @@ def test_transient_trouble_is_retried_until_it_passes(env: Env) -> None:
     assert ledger_check(env.fake, [doc]) == (0, 0)
 
 
+def test_a_read_only_database_is_retried_until_the_primary_is_back(env: Env) -> None:
+    """A failover's read-only primary in the first two runs: the third run publishes, once."""
+    connection_id = env.connected("demoted")
+    doc = purchase(8, prefix=f"demoted{uuid.uuid4().hex[:6]}")
+    out = result(env.tasks.publish.delay(connection_id, kfs.document_to_json(doc)))
+    assert (out["status"], out["error"]) == ("published", None)
+    assert ledger_check(env.fake, [doc]) == (0, 0)
+    retried = f"{connection_id}/{doc.external_id}: "
+    runs = [line for line in env.worker.text().splitlines() if retried in line]
+    assert len(runs) == 2 and all("(database_read_only); run" in line for line in runs)
+
+
 def test_retries_running_out_end_as_a_retryable_failure(env: Env) -> None:
     """When the task's retries run out the result says failed, retryable, with a remedy."""
     connection_id = env.connected()

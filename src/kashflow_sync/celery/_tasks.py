@@ -13,9 +13,10 @@ What ends how:
   published, or failed with the error's code, message and remedy. A failed document is data
   for the host, not a crash.
 - Errors that mean "not now" (``TransientError``, ``PublishUncertainError``, ``ProtocolError``
-  and an unreachable database, when ``retryable``) are retried with exponential backoff and
-  jitter; when the retries run out the result says ``failed`` with ``retryable: true`` and the
-  journal keeps the document's state for ``client.journal()``.
+  and a database failure that passes by itself, such as a failover's read-only primary, when
+  ``retryable``) are retried with exponential backoff and jitter; when the retries run out
+  the result says ``failed`` with ``retryable: true`` and the journal keeps the document's
+  state for ``client.journal()``.
 - Only a bug ends a task in Celery's ``FAILURE`` state: an exception that is not a
   ``KashFlowError`` (in the SDK, the host's client factory or its storage), with its traceback.
 """
