@@ -602,7 +602,9 @@ def test_commands_are_registered_in_one_list() -> None:
         "doctor",
         "fake",
     }
-    assert len(cli.COMMANDS) == len(names)
+    # One registrar may add related commands (forget and verify come from one module).
+    assert len({spec.partition(":")[0] for spec in cli.COMMANDS}) <= len(names)
+    assert len(cli.COMMANDS) == len(names) - 1
 
 
 def test_publish_says_which_supplier_it_will_create(
