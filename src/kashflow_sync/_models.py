@@ -17,6 +17,7 @@ from typing import Generic, TypeVar, overload
 import attrs
 
 from ._names import closest, name_key, skeleton
+from ._similar import NameIndex
 
 __all__ = [
     "LIST_NAMES",
@@ -258,7 +259,7 @@ T = TypeVar("T", bound=ListItem)
 class ItemList(Sequence[T], Generic[T]):
     """A synced list: a read-only sequence with lookups by id and by human key or name."""
 
-    __slots__ = ("_by_id", "_by_key", "_by_name", "_by_skeleton", "_items")
+    __slots__ = ("_by_id", "_by_key", "_by_name", "_by_skeleton", "_items", "_similar")
 
     def __init__(self, items: Sequence[T]) -> None:
         """Wrap *items* (kept in KashFlow's order)."""
@@ -267,6 +268,7 @@ class ItemList(Sequence[T], Generic[T]):
         self._by_key: dict[str, T] = {}
         self._by_name: dict[str, T] = {}
         self._by_skeleton: dict[str, T] | None = None  # built on first use: only for new names
+        self._similar: NameIndex[T] | None = None  # likewise
         for item in self._items:
             self._by_key.setdefault(name_key(item.key), item)
             self._by_name.setdefault(name_key(item.name), item)
@@ -322,6 +324,16 @@ class ItemList(Sequence[T], Generic[T]):
                 self._by_skeleton.setdefault(skeleton(item.name), item)
                 self._by_skeleton.setdefault(skeleton(item.key), item)
         return self._by_skeleton.get(skeleton(key))
+
+    def similar(self, key: str, *, limit: int = 3) -> list[T]:
+        """Active items whose names are near-misses of *key*, closest first (see ``_similar``).
+
+        Only for a *key* that :meth:`find` and :meth:`lookalike` do not match: a typo, a
+        dropped word, "Ltd" for "Limited"; never a name differing in a number.
+        """
+        if self._similar is None:
+            self._similar = NameIndex((i.name, i) for i in self.active)
+        return self._similar.similar(key, limit=limit)
 
     def closest_names(self, key: str, *, limit: int = 3) -> list[str]:
         """Names of active items that read most like *key*, best first (for "did you mean")."""
