@@ -41,7 +41,13 @@ from ._documents import (
 from ._engine.effects import Flow
 from ._engine.ids import Pending, fill_ids
 from ._engine.journal import DEFAULT_LEASE, Lease, utcnow
-from ._engine.keys import CONTENT_KEY_PREFIX, RESERVED_PREFIX, STATUS, duplicate_key
+from ._engine.keys import (
+    CONTENT_KEY_PREFIX,
+    LIST_LOCK_PREFIX,
+    RESERVED_PREFIX,
+    STATUS,
+    duplicate_key,
+)
 from ._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from ._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
@@ -536,4 +542,7 @@ class BaseClient:
             exclude_prefix=CONTENT_KEY_PREFIX if include_contacts else RESERVED_PREFIX,
             limit=limit,
         )
-        return [summarise(entry, now) for entry in entries]
+        # The lists' lock entries (see _engine.contacts.list_contact) are no contact's.
+        return [
+            summarise(e, now) for e in entries if not e.external_id.startswith(LIST_LOCK_PREFIX)
+        ]

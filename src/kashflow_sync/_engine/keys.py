@@ -20,12 +20,14 @@ __all__ = [
     "CUSTOMERS_FULL_SYNC_AT",
     "CUSTOMERS_WATERMARK",
     "LISTS_VERSION",
+    "LIST_LOCK_PREFIX",
     "RESERVED_PREFIX",
     "STATUS",
     "contact_journal_key",
     "content_journal_key",
     "document_owner_key",
     "duplicate_key",
+    "list_lock_key",
     "money_key",
 ]
 
@@ -47,6 +49,8 @@ ACCOUNT_FACTS = "doctor.account_facts"
 CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
 #: Journal keys of document contents: which external id owns an invoice (see ``.content``).
 CONTENT_KEY_PREFIX = f"{RESERVED_PREFIX}content:"
+#: Journal keys held, like a lock, while a contact the SDK created is added to a stored list.
+LIST_LOCK_PREFIX = f"{RESERVED_PREFIX}lists:"
 
 
 def contact_journal_key(kind: str, name: str) -> str:
@@ -56,6 +60,11 @@ def contact_journal_key(kind: str, name: str) -> str:
     share one list match, so two spellings of one new supplier never create two.
     """
     return f"{CONTACT_KEY_PREFIX}{kind}:{name_key(name)}"
+
+
+def list_lock_key(name: str) -> str:
+    """The journal key whose lease serialises additions to the stored list *name*."""
+    return f"{LIST_LOCK_PREFIX}{name}"
 
 
 def content_journal_key(kind: str, contact_id: int, reference: str, gross: Decimal) -> str:
