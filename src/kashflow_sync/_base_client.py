@@ -81,13 +81,18 @@ CLOCK_RECHECK = 300.0
 
 @attrs.frozen
 class PreparedDocument:
-    """A document ready for the engine: resolved, validated, fingerprinted."""
+    """A document ready for the engine: resolved, validated, fingerprinted.
+
+    ``check_duplicates`` is False when the contact's rule switched duplicate checking off: the
+    engine then neither looks in KashFlow for a copy nor claims the content before sending.
+    """
 
     document: Document
     fingerprint: str
     lists: ListsSnapshot
     seen: JournalEntry | None = None
     rate_decimals: int = SAFE_RATE_DECIMALS
+    check_duplicates: bool = True
 
 
 @attrs.define(eq=False)
@@ -367,7 +372,8 @@ class BaseClient:
             document,
             lists,
             create_missing_contacts=self.create_missing_contacts,
-            is_duplicate=is_duplicate,
+            # The contact's rule may allow documents sharing reference and total.
+            is_duplicate=is_duplicate if resolved.check_duplicates else None,
             explain=resolved.explain,
         )
 
@@ -399,7 +405,12 @@ class BaseClient:
         if problems:
             raise errors.ValidationError(problems, external_id=document.external_id)
         return PreparedDocument(
-            resolved.document, digest, lists, entry, self._learned_rate_decimals()
+            resolved.document,
+            digest,
+            lists,
+            entry,
+            self._learned_rate_decimals(),
+            check_duplicates=resolved.check_duplicates,
         )
 
     def _learned_rate_decimals(self) -> int:
@@ -425,6 +436,8 @@ class BaseClient:
         settings = self._publish_settings
         if prepared.rate_decimals != settings.rate_decimals:
             settings = attrs.evolve(settings, rate_decimals=prepared.rate_decimals)
+        if not prepared.check_duplicates and settings.check_ledger:
+            settings = attrs.evolve(settings, check_ledger=False)
         return publish_flow(
             prepared.document,
             prepared.fingerprint,
