@@ -16,7 +16,7 @@ from typing import Generic, TypeVar, overload
 
 import attrs
 
-from ._names import closest, name_key, skeleton
+from ._names import name_key, skeleton
 from ._similar import NameIndex
 
 __all__ = [
@@ -331,13 +331,16 @@ class ItemList(Sequence[T], Generic[T]):
         Only for a *key* that :meth:`find` and :meth:`lookalike` do not match: a typo, a
         dropped word, "Ltd" for "Limited"; never a name differing in a number.
         """
+        return self._name_index().similar(key, limit=limit)
+
+    def _name_index(self) -> NameIndex[T]:
         if self._similar is None:
             self._similar = NameIndex((i.name, i) for i in self.active)
-        return self._similar.similar(key, limit=limit)
+        return self._similar
 
     def closest_names(self, key: str, *, limit: int = 3) -> list[str]:
         """Names of active items that read most like *key*, best first (for "did you mean")."""
-        return closest(key, (i.name for i in self.active), limit=limit)
+        return self._name_index().closest(key, limit=limit)
 
 
 @attrs.frozen

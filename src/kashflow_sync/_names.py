@@ -6,17 +6,16 @@ the same contact, and :func:`name_key` makes them compare equal. A name spelled 
 of another script that look like Latin ones (a Cyrillic A, U+0410, in "Acme") is not the same text,
 but it is almost never a different business: :func:`skeleton` maps such letters to the Latin
 ones they imitate, so validation can flag the look-alike instead of creating a new contact.
-:func:`closest` finds the nearest existing names for a new one, for a notice.
+Near-misses and "did you mean" names are found in :mod:`kashflow_sync._similar`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-__all__ = ["closest", "describe_characters", "lookalike_characters", "name_key", "skeleton"]
+__all__ = ["describe_characters", "lookalike_characters", "name_key", "skeleton"]
 
 #: Characters with no width: never meant, always left by copy-and-paste or OCR.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -87,16 +86,3 @@ def describe_characters(characters: Iterable[str]) -> str:
     return ", ".join(
         f"'{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'UNNAMED')})" for ch in characters
     )
-
-
-def closest(text: str, names: Iterable[str], *, limit: int = 3) -> list[str]:
-    """Up to *limit* of *names* that read most like *text* (case and spacing aside), best first.
-
-    Uses :func:`difflib.get_close_matches` on the :func:`name_key` of each name, with its
-    default similarity cutoff of 0.6, so unrelated names are not offered.
-    """
-    by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(name_key(name), name)
-    keys = difflib.get_close_matches(name_key(text), list(by_key), n=limit)
-    return [by_key[key] for key in keys]

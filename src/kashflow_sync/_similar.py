@@ -41,6 +41,7 @@ by word. ``benchmarks/bench_contacts.py`` measures it on 20,000 suppliers.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -50,13 +51,17 @@ import attrs
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from ._names import skeleton
+from ._names import name_key, skeleton
 
 __all__ = ["Canonical", "NameIndex", "canonical", "similar"]
 
-#: Characters dropped without a trace: ``O'Brien`` is ``OBrien``, ``L.L.P.`` is ``LLP``.
-_DROPPED = dict.fromkeys(map(ord, "'\u2018\u2019\u02bc`.\u00b7"))
-_AND = {ord("&"): " and ", ord("+"): " and "}
+#: Apostrophes and dots are dropped without a trace (``O'Brien`` is ``OBrien``, ``L.L.P.`` is
+#: ``LLP``); ``&`` and ``+`` read as ``and``.
+_FOLD: dict[int, str | None] = {
+    **dict.fromkeys(map(ord, "'\u2018\u2019\u02bc`.\u00b7")),
+    ord("&"): " and ",
+    ord("+"): " and ",
+}
 #: Anything but letters and digits separates words.
 _SEPARATORS = re.compile(r"[\W_]+")
 _DIGITS = re.compile(r"\d+")
@@ -114,10 +119,17 @@ def _number(digits: str) -> str:
     return str(int(digits))
 
 
+#: Names seen lately, canonical: a list reloaded after a change holds the same names, so its
+#: index is rebuilt from here rather than from scratch (about 64k names: a few MB).
+_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def canonical(name: str) -> Canonical:
     """The words and numbers of *name* as :func:`similar` compares them (module docstring)."""
-    text = _strip_accents(skeleton(name)).translate(_DROPPED).translate(_AND)
-    text = _DIGITS.sub(lambda m: _number(m.group()), text)
+    text = _strip_accents(skeleton(name)).translate(_FOLD)
+    if _DIGITS.search(text):
+        text = _DIGITS.sub(lambda m: _number(m.group()), text)
     tokens = [_SYNONYMS.get(t, t) for t in _SEPARATORS.split(text) if t]
     named = [t for t in tokens if t != "and"]
     if len(named) > 1 and named[0] == "the":
@@ -197,7 +209,15 @@ class NameIndex(Generic[T]):
     dictionary reads and one RapidFuzz pass over the names with as many words.
     """
 
-    __slots__ = ("_by_drop", "_by_joined", "_by_sorted", "_by_words", "_entries", "_spaced")
+    __slots__ = (
+        "_by_drop",
+        "_by_joined",
+        "_by_sorted",
+        "_by_words",
+        "_entries",
+        "_keys",
+        "_spaced",
+    )
 
     def __init__(self, named: Iterable[tuple[str, T]]) -> None:
         """Index each ``(name, value)`` of *named*."""
@@ -206,8 +226,10 @@ class NameIndex(Generic[T]):
         self._by_sorted: dict[tuple[str, ...], list[int]] = {}
         self._by_words: dict[tuple[str, ...], list[int]] = {}
         self._by_drop: dict[tuple[str, ...], list[int]] = {}
-        # Per number of words: the spaced texts and their entries, for rule 3's first pass.
-        self._spaced: dict[int, tuple[list[str], list[int]]] = {}
+        # Per number of words and length: the spaced texts and their entries, for rule 3's
+        # first pass (a text within two edits is at most two characters longer or shorter).
+        self._spaced: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
+        self._keys: list[str] | None = None  # for closest(): built on first use
         for index, (name, value) in enumerate(named):
             canon = canonical(name)
             self._entries.append((name, canon, value))
@@ -216,7 +238,8 @@ class NameIndex(Generic[T]):
             self._by_words.setdefault(canon.words, []).append(index)
             for fewer in _drop_one(canon.words):
                 self._by_drop.setdefault(fewer, []).append(index)
-            texts, indexes = self._spaced.setdefault(len(canon.words), ([], []))
+            bucket = (len(canon.words), len(canon.spaced))
+            texts, indexes = self._spaced.setdefault(bucket, ([], []))
             texts.append(canon.spaced)
             indexes.append(index)
 
@@ -231,16 +254,14 @@ class NameIndex(Generic[T]):
         found.update(self._by_drop.get(query.words, ()))
         for fewer in _drop_one(query.words):
             found.update(self._by_words.get(fewer, ()))
-        texts, indexes = self._spaced.get(len(query.words), ([], []))
-        if texts:
-            hits = process.extract(
-                query.spaced,
-                texts,
-                scorer=OSA.distance,
-                score_cutoff=MAX_EDITS,
-                limit=None,
-            )
-            found.update(indexes[position] for _text, _score, position in hits)
+        size = len(query.spaced)
+        for length in range(size - MAX_EDITS, size + MAX_EDITS + 1):
+            texts, indexes = self._spaced.get((len(query.words), length), ([], []))
+            if texts:
+                hits = process.extract(
+                    query.spaced, texts, scorer=OSA.distance, score_cutoff=MAX_EDITS, limit=None
+                )
+                found.update(indexes[position] for _text, _score, position in hits)
         return found
 
     def similar(self, name: str, *, limit: int = 3) -> list[T]:
@@ -259,3 +280,20 @@ class NameIndex(Generic[T]):
         written = skeleton(name)
         matches.sort(key=lambda entry: (-fuzz.ratio(written, skeleton(entry[0])), entry[0]))
         return [value for _name, _canon, value in matches[:limit]]
+
+    def closest(self, name: str, *, limit: int = 3) -> list[str]:
+        """Up to *limit* names that read most like *name*, best first, for a "did you mean".
+
+        Looser than :meth:`similar` (any name sharing most of its letters): RapidFuzz's ratio
+        (difflib's measure, computed in C) of the :func:`~kashflow_sync._names.name_key` of
+        each, 60 or more, so unrelated names are not offered.
+        """
+        if self._keys is None:
+            self._keys = [name_key(entry[0]) for entry in self._entries]
+        hits = process.extract(
+            name_key(name), self._keys, scorer=fuzz.ratio, score_cutoff=60, limit=limit * 4
+        )
+        names: dict[str, str] = {}
+        for key, _score, position in hits:
+            names.setdefault(key, self._entries[position][0])
+        return list(names.values())[:limit]
