@@ -326,7 +326,7 @@ class ItemList(Sequence[T], Generic[T]):
         return self._by_skeleton.get(skeleton(key))
 
     def similar(self, key: str, *, limit: int = 3) -> list[T]:
-        """Active items whose names are near-misses of *key*, closest first (see ``_similar``).
+        """Active items whose names are near-misses of *key*, closest first.
 
         Only for a *key* that :meth:`find` and :meth:`lookalike` do not match: a typo, a
         dropped word, "Ltd" for "Limited"; never a name differing in a number.
