@@ -247,3 +247,73 @@ def test_index_finds_what_the_rule_finds() -> None:
     for _existing, written, _outcome in PAIRS:
         by_rule = {n for n in names if similar(canonical(written), canonical(n))}
         assert set(index.similar(written, limit=len(names))) == by_rule, written
+
+
+# ---------------------------------------------------------------------- a list that grew
+
+
+def _answers(items: ItemList[Supplier], names: list[str]) -> list[Any]:
+    return [
+        (
+            items.find(n),
+            items.lookalike(n),
+            items.similar(n, limit=5),
+            items.closest_names(n, limit=5),
+        )
+        for n in names
+    ]
+
+
+def test_extended_list_answers_as_a_fresh_one() -> None:
+    """A list grown by appended contacts answers every look-up as one built from scratch."""
+    old = ItemList([Supplier(n, f"EX{n:02d}", row[0]) for n, row in enumerate(PAIRS)])
+    queries = [row[1] for row in PAIRS] + ["Brand New Ltd", "Brnad New Ltd", "Unit 5 Ltd"]
+    _answers(old, queries)  # every index built before the list grows
+    added = [Supplier(900, "NEW01", "Brand New Ltd"), Supplier(901, "NEW02", "Unit 5 Ltd")]
+    grown = old.extended([*old, *added])
+    assert grown is not None
+    assert _answers(grown, queries) == _answers(ItemList([*old, *added]), queries)
+
+
+def test_extending_leaves_the_old_list_as_it_was() -> None:
+    """The list it grew from does not see the appended contacts, even under shared keys."""
+    old = ItemList([Supplier(1, "A1", "Acme Paper Ltd")])
+    old.similar("warm")
+    # Same joined words as the old name, and same word count and length: shared index slots.
+    added = [Supplier(2, "A2", "Acme Paper Limited"), Supplier(3, "A3", "Acme Paqer Ltd")]
+    grown = old.extended([*old, *added])
+    assert grown is not None
+    assert {s.kashflow_id for s in grown.similar("Acme Paper", limit=5)} == {1, 2, 3}
+    assert old.similar("Acme Paper", limit=5) == [old[0]]
+    assert old.find("Acme Paqer Ltd") is None
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [Supplier(1, "A1", "Acme Paper Ltd", archived=True), Supplier(2, "B1", "Brand New")],
+        [Supplier(2, "B1", "Brand New")],
+    ],
+    ids=["an item changed", "an item gone"],
+)
+def test_a_list_that_did_not_only_grow_is_built_anew(items: list[Supplier]) -> None:
+    """extended() refuses a list whose earlier items changed or went: it is built from scratch."""
+    assert ItemList([Supplier(1, "A1", "Acme Paper Ltd")]).extended(items) is None
+
+
+def test_lists_view_reuses_the_index_after_a_contact_is_added() -> None:
+    """After the SDK appends a contact, the reloaded suppliers keep their name index."""
+    from _lists_fixtures import CONNECTION, make_storage
+    from kashflow_sync._engine.keys import LISTS_VERSION
+    from kashflow_sync._lists import Lists
+
+    storage = make_storage()
+    lists = Lists(storage, CONNECTION)
+    lists.suppliers.similar("warm the index")
+    stored = storage.load_list(CONNECTION, "suppliers")
+    storage.replace_list(CONNECTION, "suppliers", [*stored, Supplier(555, "NEW01", "Brand New")])
+    storage.set_state(CONNECTION, LISTS_VERSION, "after-contact")
+    reloaded = lists.suppliers
+    assert reloaded.find("Brand New") is not None
+    assert reloaded._similar is not None  # extended, not waiting to be built from scratch
+    assert reloaded.similar("Brnad New") == [reloaded.find("Brand New")]

@@ -45,7 +45,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 from rapidfuzz import fuzz, process
@@ -230,18 +230,53 @@ class NameIndex(Generic[T]):
         # first pass (a text within two edits is at most two characters longer or shorter).
         self._spaced: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
         self._keys: list[str] | None = None  # for closest(): built on first use
-        for index, (name, value) in enumerate(named):
+        self._add(named, shared=False)
+
+    def extended(self, named: Iterable[tuple[str, T]]) -> NameIndex[T]:
+        """A new index of this one's names and *named*'s, this one left as it is.
+
+        What a list that only grew costs (a contact the SDK added): copies of the tables and
+        the new names, instead of every name again.
+        """
+        grown: NameIndex[T] = NameIndex(())
+        grown._entries = list(self._entries)
+        grown._by_joined = dict(self._by_joined)
+        grown._by_sorted = dict(self._by_sorted)
+        grown._by_words = dict(self._by_words)
+        grown._by_drop = dict(self._by_drop)
+        grown._spaced = dict(self._spaced)
+        grown._add(named, shared=True)
+        return grown
+
+    def _add(self, named: Iterable[tuple[str, T]], *, shared: bool) -> None:
+        """Index *named* after the names already here.
+
+        With *shared*, the tables' lists belong to another index too: a list that grows is
+        replaced by a grown copy, never appended to.
+        """
+
+        def put(table: dict[Any, list[int]], key: Any, index: int) -> None:
+            if shared:
+                table[key] = [*table.get(key, ()), index]
+            else:
+                table.setdefault(key, []).append(index)
+
+        for index, (name, value) in enumerate(named, start=len(self._entries)):
             canon = canonical(name)
             self._entries.append((name, canon, value))
-            self._by_joined.setdefault(canon.joined, []).append(index)
-            self._by_sorted.setdefault(tuple(sorted(canon.words)), []).append(index)
-            self._by_words.setdefault(canon.words, []).append(index)
+            put(self._by_joined, canon.joined, index)
+            put(self._by_sorted, tuple(sorted(canon.words)), index)
+            put(self._by_words, canon.words, index)
             for fewer in _drop_one(canon.words):
-                self._by_drop.setdefault(fewer, []).append(index)
+                put(self._by_drop, fewer, index)
             bucket = (len(canon.words), len(canon.spaced))
-            texts, indexes = self._spaced.setdefault(bucket, ([], []))
-            texts.append(canon.spaced)
-            indexes.append(index)
+            texts, indexes = self._spaced.get(bucket, ([], []))
+            if shared:
+                texts, indexes = [*texts, canon.spaced], [*indexes, index]
+            else:
+                texts.append(canon.spaced)
+                indexes.append(index)
+            self._spaced[bucket] = (texts, indexes)
 
     def __len__(self) -> int:
         """Number of names indexed."""
