@@ -34,9 +34,10 @@ with the word's length do, and the number rule is exact.
 
 **Speed** (:class:`NameIndex`). Rules 1, 2 and 4 are dictionary look-ups (each name indexed by
 its joined words, its sorted words, and its words less one). Rule 3 first asks RapidFuzz for
-the names of as many words within two edits of the whole text (a C loop over every name: a
-name within two edits word by word is within two edits as a whole), then checks those few word
-by word. ``benchmarks/bench_contacts.py`` measures it on 20,000 suppliers.
+the names within two edits of the whole text (a C loop over the names of as many words and a
+length within two characters: a name within two edits word by word is within two edits as a
+whole), then checks those few word by word. ``benchmarks/bench_contacts.py`` measures it on
+20,000 suppliers.
 """
 
 from __future__ import annotations
