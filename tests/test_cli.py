@@ -504,13 +504,34 @@ def test_dry_run_shows_gross_after_rules_and_computed_vat(connected: Any, docs: 
 
 
 def test_dry_run_announces_a_new_supplier_with_the_closest(connected: Any, docs: Path) -> None:
-    """A typo'd supplier is ready to publish but announced: will create, closest existing."""
+    """A close name said to be new is ready to publish but announced: will create, closest."""
     path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
-    result = connected("publish", "--dry-run", path)
+    result = connected("publish", "--dry-run", "--create-contacts", path)
     assert result.code == 0
     assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
-    notices = connected("publish", "--dry-run", "--json", path).json()["documents"][0]["notices"]
-    assert [n["code"] for n in notices] == ["new_supplier"]
+    data = connected("publish", "--dry-run", "--create-contacts", "--json", path).json()
+    assert [n["code"] for n in data["documents"][0]["notices"]] == ["new_supplier"]
+
+
+def test_misspelt_supplier_is_refused_naming_the_existing_one(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """'Acme Papr Ltd' is similar_contact (exit 1), naming Acme Paper Ltd; nothing is sent."""
+    path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
+    suppliers = len(kashflow_fake.suppliers)
+    result = connected("publish", path)
+    assert result.code == cli.EXIT_FAILED
+    said = " ".join(result.out.split())  # the message is wrapped to the terminal
+    assert "similar_contact" in said and "'Acme Paper Ltd' (ACME01)" in said
+    assert "kashflow-sync publish --create-contacts" in said
+    assert len(kashflow_fake.suppliers) == suppliers and kashflow_fake.receipts == []
+
+
+def test_create_and_no_create_contacts_exclude_each_other(connected: Any, docs: Path) -> None:
+    """Saying both --create-contacts and --no-create-contacts is a usage error."""
+    path = str(write_doc(docs, purchase()))
+    result = connected("publish", "--create-contacts", "--no-create-contacts", path)
+    assert result.code == cli.EXIT_USAGE and "not allowed with" in result.err
 
 
 def test_no_create_contacts_refuses_a_new_supplier(
@@ -612,7 +633,7 @@ def test_publish_says_which_supplier_it_will_create(
 ) -> None:
     """A real publish announces a supplier it creates; never a new supplier without a word."""
     path = str(write_doc(docs, purchase(supplier="Acme Papr Ltd")))
-    result = connected("publish", path)
+    result = connected("publish", "--create-contacts", path)
     assert result.code == 0
     assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in result.out
     assert any(s.name == "Acme Papr Ltd" for s in kashflow_fake.suppliers)

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import kashflow_sync as kfs
@@ -38,7 +39,7 @@ def http_client(served_fake: FakeKashFlow) -> Iterator[kfs.KashFlowClient]:
 
 def test_validate_leaves_notices_out_unless_asked(http_client: kfs.KashFlowClient) -> None:
     """A new supplier does not block: validate() is [], with include_notices the notice shows."""
-    doc = purchase(supplier="Acme Papr Ltd")
+    doc = attrs.evolve(purchase(supplier="Acme Papr Ltd"), create_contact=True)
     assert http_client.validate(doc) == []
     [notice] = http_client.validate(doc, include_notices=True)
     assert notice.code == "new_supplier" and notice.severity == "notice"

@@ -186,7 +186,11 @@ def test_code_of_an_uncertain_new_contact_is_never_someone_elses(
     first = attrs.evolve(purchase(10, attach=False, pay=False), supplier="Acme Paperclips Ltd")
     with pytest.raises(errors.KashFlowError):
         client.publish(first)
-    client.publish(attrs.evolve(purchase(11, attach=False, pay=False), supplier="Acme Papers Inc"))
+    # "Acme Papers Inc" is a near-miss of "Acme Paper Ltd": said to be a new supplier.
+    other = attrs.evolve(
+        purchase(11, attach=False, pay=False), supplier="Acme Papers Inc", create_contact=True
+    )
+    client.publish(other)
     result = client.publish(first)
     receipt = fake.receipt(result.number)
     owner = fake.find_supplier("Acme Paperclips Ltd")

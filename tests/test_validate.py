@@ -75,6 +75,13 @@ ROWS: list[tuple[str, Document, dict[str, Any], str, str]] = [
         "confusable_contact",
         "supplier",
     ),
+    (
+        "near-miss of a supplier",
+        clean_purchase(supplier="Acme Papr Ltd"),
+        {},
+        "similar_contact",
+        "supplier",
+    ),
     ("archived supplier", clean_purchase(supplier="OLD01"), {}, "archived_supplier", "supplier"),
     (
         "removed supplier",
@@ -576,8 +583,10 @@ def test_missing_contact_created_by_default(lists: Lists) -> None:
 
 
 def test_new_supplier_notice_names_the_closest(lists: Lists) -> None:
-    """A typo of an existing supplier is announced with the closest existing names."""
-    [notice] = validate_document(clean_purchase(supplier="Acme Papr Ltd"), lists)
+    """A typo said to be a new supplier is announced with the closest existing names."""
+    document = clean_purchase(supplier="Acme Papr Ltd", create_contact=True)
+    [notice] = validate_document(document, lists)
+    assert notice.severity == "notice"
     assert "will create supplier 'Acme Papr Ltd' (closest: Acme Paper Ltd)" in notice.message
 
 

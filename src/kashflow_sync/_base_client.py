@@ -47,6 +47,7 @@ from ._engine.ids import Pending, fill_ids
 from ._engine.journal import DEFAULT_LEASE, Lease, held_by_forget, utcnow
 from ._engine.keys import (
     CONTENT_KEY_PREFIX,
+    LIST_LOCK_PREFIX,
     RESERVED_PREFIX,
     STATUS,
     VERIFY_KEY_PREFIX,
@@ -96,6 +97,8 @@ class PreparedDocument:
 
     ``facts`` are the account's facts the publish depends on (doctor's, read every few
     minutes); ``credits`` the invoice a credit note credits, as the journal knows it.
+    ``check_duplicates`` is False when the contact's rule switched duplicate checking off: the
+    engine then neither looks in KashFlow for a copy nor claims the content before sending.
     """
 
     document: Document
@@ -105,6 +108,7 @@ class PreparedDocument:
     rate_decimals: int = SAFE_RATE_DECIMALS
     facts: AccountFacts | None = None
     credits: CreditTarget | None = None
+    check_duplicates: bool = True
 
 
 @attrs.define(eq=False)
@@ -396,7 +400,8 @@ class BaseClient:
             document,
             lists,
             create_missing_contacts=self.create_missing_contacts,
-            is_duplicate=is_duplicate,
+            # The contact's rule may allow documents sharing reference and total.
+            is_duplicate=is_duplicate if resolved.check_duplicates else None,
             explain=resolved.explain,
         )
 
@@ -442,6 +447,7 @@ class BaseClient:
             _rate_decimals(facts),
             facts,
             target,
+            check_duplicates=resolved.check_duplicates,
         )
 
     def _learned_facts(self) -> AccountFacts | None:
@@ -531,6 +537,8 @@ class BaseClient:
                 credit_refund=facts.credit_refund,
                 apply_false=facts.apply_false,
             )
+        if not prepared.check_duplicates and settings.check_ledger:
+            settings = attrs.evolve(settings, check_ledger=False)
         return publish_flow(
             prepared.document,
             prepared.fingerprint,
@@ -684,6 +692,7 @@ class BaseClient:
             exclude_prefix=CONTENT_KEY_PREFIX if include_contacts else RESERVED_PREFIX,
             limit=limit,
         )
-        # Watches on documents sent again are the SDK's own bookkeeping (see verify()).
-        shown = [e for e in entries if not e.external_id.startswith(VERIFY_KEY_PREFIX)]
-        return [summarise(entry, now) for entry in shown]
+        # Watches on documents sent again (see verify()) and the lists' lock entries (see
+        # _engine.contacts.list_contact) are the SDK's own bookkeeping, no document's.
+        own = (VERIFY_KEY_PREFIX, LIST_LOCK_PREFIX)
+        return [summarise(e, now) for e in entries if not e.external_id.startswith(own)]

@@ -51,11 +51,18 @@ def register(commands: Subparsers) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="validate only (offline); publish nothing"
     )
-    parser.add_argument(
+    contacts = parser.add_mutually_exclusive_group()
+    contacts.add_argument(
         "--no-create-contacts",
         action="store_true",
         help="refuse documents whose supplier or customer is not in KashFlow, instead of "
         "creating it",
+    )
+    contacts.add_argument(
+        "--create-contacts",
+        action="store_true",
+        help="the suppliers and customers not in KashFlow are new ones: create them even when "
+        "a name is close to an existing one's (no similar_contact problem)",
     )
     parser.add_argument(
         "--concurrency",
@@ -181,6 +188,9 @@ def run_publish(args: argparse.Namespace) -> int:
     documents = read_document_files(
         args.files, allow_outside_attachments=args.allow_outside_attachments
     )
+    if args.create_contacts:
+        # The document field create_contact says it per document; the flag says it for all.
+        documents = [(path, attrs.evolve(doc, create_contact=True)) for path, doc in documents]
     creds = credentials(required=not args.dry_run)
     console = Console()
     with open_client(

@@ -429,6 +429,12 @@ class Rule:
     """Defaults for documents from one supplier or to one customer; every field optional.
 
     What a document says always wins; a rule only fills what the document leaves blank.
+
+    ``check_duplicates=False`` is Dext's duplicate detection "Off" for this contact: its
+    documents that share a reference and a total (a fixed monthly reference) are all
+    published, where otherwise the second is ``duplicate_in_ledger``. It switches off both the
+    offline check and the look in KashFlow before the first send, for this contact only (the
+    client's ``check_ledger_duplicates=False`` does so for every contact).
     """
 
     category: int | None = None
@@ -438,14 +444,20 @@ class Rule:
     bank_account: int | str | None = None
     description: str | None = None
     due_days: int | None = None
+    check_duplicates: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
 
 @attrs.frozen
 class ResolvedDocument:
-    """A document with rule defaults filled in, and what set each field."""
+    """A document with rule defaults filled in, and what set each field.
+
+    ``check_duplicates`` is False when the contact's rule switched duplicate checking off
+    (``Rule(check_duplicates=False)``); ``explain["check_duplicates"]`` then names the rule.
+    """
 
     document: Document
     explain: Mapping[str, str]
+    check_duplicates: bool = attrs.field(default=True, kw_only=True)
 
 
 @attrs.frozen

@@ -183,6 +183,9 @@ class Lists(_ListReader):
         self._connection_id = connection_id
         # dict.setdefault, clear and pop are atomic: threads sharing the view need no lock.
         self._cache: dict[str, ItemList[Any]] = {}
+        # The lists held before the version changed: a list that only grew since (a contact
+        # the SDK created) is rebuilt from its predecessor, keeping its indexes.
+        self._previous: dict[str, ItemList[Any]] = {}
         self._version: str | None = None
 
     def __repr__(self) -> str:
@@ -194,13 +197,18 @@ class Lists(_ListReader):
         if version != self._version:
             # Cleared before the version is noted: a list loaded from here on is at least as
             # new as this version (a sync stores a list, then bumps the version).
+            self._previous = {**self._previous, **self._cache}
             self._cache.clear()
             self._version = version
 
     def _load(self, name: str) -> ItemList[Any]:
         cached = self._cache.get(name)
         if cached is None:
-            loaded = ItemList(self._storage.load_list(self._connection_id, name))
+            items = self._storage.load_list(self._connection_id, name)
+            before = self._previous.pop(name, None)
+            loaded = before.extended(items) if before is not None else None
+            if loaded is None:
+                loaded = ItemList(items)
             cached = self._cache.setdefault(name, loaded)
         return cached
 
@@ -226,6 +234,8 @@ class Lists(_ListReader):
         """Forget cached lists (all, or one) so the next read comes from storage."""
         if name is None:
             self._cache.clear()
+            self._previous.clear()
             self._version = None
         else:
             self._cache.pop(name, None)
+            self._previous.pop(name, None)

@@ -9,14 +9,15 @@ SDK has never seen does not break a sync.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Generic, TypeVar, overload
 
 import attrs
 
-from ._names import closest, name_key, skeleton
+from ._names import name_key, skeleton
+from ._similar import NameIndex
 
 __all__ = [
     "LIST_NAMES",
@@ -255,10 +256,18 @@ def _decimal_key(value: Decimal) -> str:
 T = TypeVar("T", bound=ListItem)
 
 
+def _skeletons(table: dict[str, T], items: Iterable[T]) -> dict[str, T]:
+    """*table* with each item under the skeletons of its name and key (first one wins)."""
+    for item in items:
+        table.setdefault(skeleton(item.name), item)
+        table.setdefault(skeleton(item.key), item)
+    return table
+
+
 class ItemList(Sequence[T], Generic[T]):
     """A synced list: a read-only sequence with lookups by id and by human key or name."""
 
-    __slots__ = ("_by_id", "_by_key", "_by_name", "_by_skeleton", "_items")
+    __slots__ = ("_by_id", "_by_key", "_by_name", "_by_skeleton", "_items", "_similar")
 
     def __init__(self, items: Sequence[T]) -> None:
         """Wrap *items* (kept in KashFlow's order)."""
@@ -267,9 +276,35 @@ class ItemList(Sequence[T], Generic[T]):
         self._by_key: dict[str, T] = {}
         self._by_name: dict[str, T] = {}
         self._by_skeleton: dict[str, T] | None = None  # built on first use: only for new names
-        for item in self._items:
+        self._similar: NameIndex[T] | None = None  # likewise
+        self._index(self._items)
+
+    def _index(self, items: Iterable[T]) -> None:
+        for item in items:
             self._by_key.setdefault(name_key(item.key), item)
             self._by_name.setdefault(name_key(item.name), item)
+
+    def extended(self, items: Sequence[T]) -> ItemList[T] | None:
+        """*items* as a list, reusing this one's indexes if *items* only adds to it; else None.
+
+        A contact the SDK creates is appended to the stored list: reloading it then costs the
+        new items, not a new name index over every item.
+        """
+        known = len(self._items)
+        if len(items) < known or tuple(items[:known]) != self._items:
+            return None
+        added = tuple(items[known:])
+        grown: ItemList[T] = ItemList(())
+        grown._items = self._items + added
+        grown._by_id = {**self._by_id, **{i.kashflow_id: i for i in added}}
+        grown._by_key = dict(self._by_key)
+        grown._by_name = dict(self._by_name)
+        grown._index(added)
+        if self._by_skeleton is not None:
+            grown._by_skeleton = _skeletons(dict(self._by_skeleton), added)
+        if self._similar is not None:
+            grown._similar = self._similar.extended((i.name, i) for i in added if not i.archived)
+        return grown
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -317,15 +352,25 @@ class ItemList(Sequence[T], Generic[T]):
         would be mistaken for.
         """
         if self._by_skeleton is None:
-            self._by_skeleton = {}
-            for item in self._items:
-                self._by_skeleton.setdefault(skeleton(item.name), item)
-                self._by_skeleton.setdefault(skeleton(item.key), item)
+            self._by_skeleton = _skeletons({}, self._items)
         return self._by_skeleton.get(skeleton(key))
+
+    def similar(self, key: str, *, limit: int = 3) -> list[T]:
+        """Active items whose names are near-misses of *key*, closest first.
+
+        Only for a *key* that :meth:`find` and :meth:`lookalike` do not match: a typo, a
+        dropped word, "Ltd" for "Limited"; never a name differing in a number.
+        """
+        return self._name_index().similar(key, limit=limit)
+
+    def _name_index(self) -> NameIndex[T]:
+        if self._similar is None:
+            self._similar = NameIndex((i.name, i) for i in self.active)
+        return self._similar
 
     def closest_names(self, key: str, *, limit: int = 3) -> list[str]:
         """Names of active items that read most like *key*, best first (for "did you mean")."""
-        return closest(key, (i.name for i in self.active), limit=limit)
+        return self._name_index().closest(key, limit=limit)
 
 
 @attrs.frozen

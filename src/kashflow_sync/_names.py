@@ -9,13 +9,12 @@ created with one would look identical to another (:func:`hidden_characters`). A 
 with letters of another script that look like Latin ones (a Cyrillic A, U+0410, in "Acme") is
 not the same text, but it is almost never a different business: :func:`skeleton` maps such
 letters to the Latin ones they imitate, so validation can flag the look-alike instead of
-creating a new contact.
-:func:`closest` finds the nearest existing names for a new one, for a notice.
+creating a new contact. Near-misses and "did you mean" names are found in
+:mod:`kashflow_sync._similar`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -24,7 +23,6 @@ __all__ = [
     "BIDI_CONTROLS",
     "C1_CONTROLS",
     "ZERO_WIDTH",
-    "closest",
     "describe_characters",
     "hidden_characters",
     "lookalike_characters",
@@ -133,16 +131,3 @@ def _describe(ch: str) -> str:
         kind = "C1 CONTROL CHARACTER" if ch in C1_CONTROLS else "CONTROL CHARACTER"
         return f"U+{ord(ch):04X} {unicodedata.name(ch, kind)}"
     return f"'{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'UNNAMED')})"
-
-
-def closest(text: str, names: Iterable[str], *, limit: int = 3) -> list[str]:
-    """Up to *limit* of *names* that read most like *text* (case and spacing aside), best first.
-
-    Uses :func:`difflib.get_close_matches` on the :func:`name_key` of each name, with its
-    default similarity cutoff of 0.6, so unrelated names are not offered.
-    """
-    by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(name_key(name), name)
-    keys = difflib.get_close_matches(name_key(text), list(by_key), n=limit)
-    return [by_key[key] for key in keys]

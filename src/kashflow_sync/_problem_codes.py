@@ -66,6 +66,7 @@ __all__ = [
     "PAYMENT_WITHOUT_AMOUNT",
     "PROBLEM_CODES",
     "PUBLISH_TIME_CODES",
+    "SIMILAR_CONTACT",
     "STALE_LISTS",
     "SUPPLIER_CREDIT_NOT_ALLOCATED",
     "TEXT_TOO_LONG",
@@ -133,6 +134,7 @@ INVALID_CHARACTERS: Final = "invalid_characters"
 ATTACHMENT_NO_FILENAME: Final = "attachment_no_filename"
 CHANGED_AFTER_PUBLISHING: Final = "changed_after_publishing"
 CONFUSABLE_CONTACT: Final = "confusable_contact"
+SIMILAR_CONTACT: Final = "similar_contact"
 # Notices: reported by validate(doc, include_notices=True), never blocking.
 NEW_SUPPLIER: Final = "new_supplier"
 NEW_CUSTOMER: Final = "new_customer"
@@ -205,6 +207,7 @@ ProblemCode = Literal[
     "attachment_no_filename",
     "changed_after_publishing",
     "confusable_contact",
+    "similar_contact",
     "new_supplier",
     "new_customer",
     "invalid_json",
@@ -295,6 +298,11 @@ PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(
         CONFUSABLE_CONTACT: (
             "The supplier or customer looks like an existing one but is spelled with look-alike "
             "letters from another script (a Cyrillic A, U+0410, for a Latin A)."
+        ),
+        SIMILAR_CONTACT: (
+            "The supplier or customer is not in KashFlow but is a near-miss of one that is (a "
+            'typo, a dropped word, "Ltd" for "Limited"): probably the same contact. Use its '
+            "name, or say it is new with create_contact=True (CLI: --create-contacts)."
         ),
         NEW_SUPPLIER: "Notice: the supplier is not in KashFlow; publishing will create it.",
         NEW_CUSTOMER: "Notice: the customer is not in KashFlow; publishing will create it.",

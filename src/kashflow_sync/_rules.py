@@ -272,7 +272,8 @@ def apply_rule(document: Document, rule: Rule | None, source_label: str) -> Reso
     ``project`` and ``description`` when blank; ``due_date`` as issue date + ``due_days``; and
     the payment's ``method`` and ``bank_account`` when the document has a payment (a rule never
     creates one). A line's VAT missing while its rate is known is worked out (half-up to the
-    penny; exempt gives 0).
+    penny; exempt gives 0). A rule with ``check_duplicates=False`` gives a result with
+    ``check_duplicates`` False and ``explain["check_duplicates"]`` naming the rule.
 
     Args:
         document: the document as the host captured it.
@@ -302,7 +303,12 @@ def apply_rule(document: Document, rule: Rule | None, source_label: str) -> Reso
         explain["payment"] = FROM_DOCUMENT
         changes["payment"] = _fill_payment(document.payment, rule, source, explain)
     filled = attrs.evolve(document, **changes)
-    return ResolvedDocument(document=filled, explain=MappingProxyType(explain))
+    check_duplicates = rule is None or rule.check_duplicates
+    if not check_duplicates:
+        explain["check_duplicates"] = source
+    return ResolvedDocument(
+        document=filled, explain=MappingProxyType(explain), check_duplicates=check_duplicates
+    )
 
 
 class StoredRuleResolver:

@@ -20,8 +20,7 @@ from typing import Any, Literal
 from ._amounts import has_pennies_only, line_vat, line_wire_values
 from ._documents import Document, Problem, credited, is_credit_note
 from ._lists import ListsSnapshot
-from ._models import Customer, ItemList, Supplier
-from ._names import describe_characters, lookalike_characters
+from ._models import ItemList
 from ._problem_codes import (
     ALLOWED_ATTACHMENT_TYPES,
     APPLIED_AND_REFUNDED,
@@ -31,7 +30,6 @@ from ._problem_codes import (
     ATTACHMENT_NO_FILENAME,
     ATTACHMENT_TOO_LARGE,
     ATTACHMENT_TYPE_NOT_ALLOWED,
-    CONFUSABLE_CONTACT,
     DUE_BEFORE_ISSUE,
     DUPLICATE_IN_LEDGER,
     MAX_ATTACHMENT_BYTES,
@@ -45,8 +43,6 @@ from ._problem_codes import (
     MISSING_PAYMENT_METHOD,
     MISSING_REFERENCE,
     NEGATIVE_AMOUNT,
-    NEW_CUSTOMER,
-    NEW_SUPPLIER,
     PAYMENT_EXCEEDS_TOTAL,
     PAYMENT_NOT_POSITIVE,
     PAYMENT_WITHOUT_AMOUNT,
@@ -55,13 +51,12 @@ from ._problem_codes import (
     TOO_MANY_DECIMALS,
     UNKNOWN_BANK_ACCOUNT,
     UNKNOWN_CURRENCY,
-    UNKNOWN_CUSTOMER,
     UNKNOWN_PAYMENT_METHOD,
-    UNKNOWN_SUPPLIER,
     UNSUPPORTED_LOCATION,
     ProblemCode,
     Severity,
 )
+from ._validate_contact import check_unmatched_contact, match_contact
 from ._validate_lines import check_line, gone
 from ._validate_values import check_characters, check_currency, check_dates
 
@@ -199,9 +194,20 @@ def _check_contact(
         return None, None
     written = document.contact.strip()
     contacts = lists.suppliers if purchase else lists.customers
-    item = contacts.find(written)
-    if item is None:
-        return _check_new_contact(out, field, written, contacts, create_missing)
+    match = match_contact(written, contacts)
+    item = match.item
+    if match.verdict != "found" or item is None:
+        check_unmatched_contact(
+            out,
+            field,
+            written,
+            match,
+            contacts,
+            create_missing=create_missing,
+            create_contact=document.create_contact,
+        )
+        # A look-alike is some other contact's name: no duplicate check under it.
+        return None, None if match.verdict == "lookalike" else written
     if item.archived:
         out.add(
             ARCHIVED_SUPPLIER if purchase else ARCHIVED_CUSTOMER,
@@ -210,58 +216,6 @@ def _check_contact(
             f"Restore the {field} in KashFlow and refresh lists, or choose another {field}.",
         )
     return item.kashflow_id, item.name
-
-
-def _check_new_contact(
-    out: _Collector,
-    field: Literal["supplier", "customer"],
-    written: str,
-    contacts: ItemList[Supplier] | ItemList[Customer],
-    create_missing: bool,
-) -> tuple[int | None, str | None]:
-    """A contact not in the lists: a look-alike of one (error), refused, or created (notice)."""
-    imitated = contacts.lookalike(written)
-    if imitated is not None:
-        odd = describe_characters(lookalike_characters(written))
-        # Letters of another script that look Latin: the same business, mistyped or pasted.
-        out.add(
-            CONFUSABLE_CONTACT,
-            field,
-            f"The {field} {written!r} looks like {imitated.name!r} ({imitated.code}) but is "
-            f"spelled with look-alike letters: {odd}.",
-            f"Retype the {field}'s name (it was probably pasted or read by OCR), or use the "
-            f"{field} code {imitated.code}.",
-        )
-        return None, None
-    nearest = contacts.closest_names(written)
-    hint = f" (closest: {', '.join(nearest)})" if nearest else ""
-    if not create_missing:
-        out.add(
-            UNKNOWN_SUPPLIER if field == "supplier" else UNKNOWN_CUSTOMER,
-            field,
-            f"No {field} called or coded {written!r} is in KashFlow{hint}.",
-            f"Create the {field} in KashFlow and refresh lists, or correct the name to an "
-            f"existing {field}.",
-        )
-    elif len(written) > MAX_CONTACT_NAME_LENGTH:
-        out.add(
-            TEXT_TOO_LONG,
-            field,
-            f"The new {field}'s name is {len(written)} characters; KashFlow keeps "
-            f"{MAX_CONTACT_NAME_LENGTH}.",
-            f"Shorten the {field} name, or pick an existing {field}.",
-        )
-    else:
-        meant = f"if you meant {nearest[0]}, correct the name; " if nearest else ""
-        out.add(
-            NEW_SUPPLIER if field == "supplier" else NEW_CUSTOMER,
-            field,
-            f"Publishing will create {field} {written!r}{hint}.",
-            f"Nothing to do if {written!r} is a new {field}; {meant}to refuse new {field}s, "
-            "build the client with create_missing_contacts=False.",
-            severity="notice",
-        )
-    return None, written
 
 
 def _check_header(out: _Collector, document: Document, lists: ListsSnapshot) -> None:

@@ -4,29 +4,59 @@ A new contact is itself published under a journal entry of its own (key
 :func:`~.keys.contact_journal_key`), so two documents from one new supplier, in one process or
 many, never create it twice. The code chosen for it is kept in the entry's ``fingerprint`` while
 the insert is uncertain, so a later attempt looks under that code first.
+
+Once created, the contact is added to the stored list and the lists version is changed, so this
+client, a long-lived worker's and every other client of the storage find it by name at once
+(:func:`list_contact`), without a refresh. The stored list is one value that every writer
+replaces whole, so two workers adding two new suppliers at once would each write the list they
+read, and one supplier would be lost: the addition is made under a short lease on a journal entry
+of its own (:func:`~.keys.list_lock_key`), the compare-and-set every storage already offers.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+import attrs
+
 from .. import errors
-from .._documents import Document
+from .._documents import Document, side
 from .._journal import JournalEntry
 from .._lists import ListsSnapshot
-from .._models import ItemList
-from .effects import Flow, find_contact, get_journal, insert_contact, renewing
+from .._models import Customer, ItemList, Supplier
+from .effects import (
+    Flow,
+    find_contact,
+    get_journal,
+    insert_contact,
+    load_list,
+    renewing,
+    replace_list,
+    set_state,
+)
 from .journal import Lease
-from .keys import contact_journal_key
+from .keys import LISTS_VERSION, contact_journal_key, list_lock_key
 from .settle import Settle
 
-__all__ = ["REFUSALS", "contact_code", "contact_id", "may_have_applied"]
+__all__ = [
+    "LIST_LEASE",
+    "REFUSALS",
+    "contact_code",
+    "contact_id",
+    "list_contact",
+    "may_have_applied",
+]
 
 #: Times a new contact's insert is tried again with another code after KashFlow says the code
 #: is taken (another contact got it between our lookup and our insert).
 CODE_RETRIES = 3
+
+#: How long adding a new contact to a stored list may hold the list: a worker killed while
+#: holding it delays the next addition by at most this.
+LIST_LEASE = timedelta(seconds=30)
 
 #: Answers in which KashFlow itself said no: nothing of the request was applied.
 REFUSALS = (
@@ -57,6 +87,8 @@ def contact_id(
     key = contact_journal_key(document.side, document.contact)
     existing = yield from get_journal(lease.connection_id, key)
     if existing is not None and existing.state == "published" and existing.kashflow_id:
+        # Created earlier, yet not in these lists: the creator may have died before listing it.
+        yield from list_contact(document, lease, existing.kashflow_id, existing.fingerprint)
         return existing.kashflow_id, False
     template = JournalEntry(
         connection_id=lease.connection_id, external_id=key, kind=document.side, fingerprint=""
@@ -71,6 +103,7 @@ def contact_id(
                 remedy="Refresh the lists so the contact is found by name, then retry.",
                 retryable=False,
             )
+        yield from list_contact(document, lease, entry.kashflow_id, entry.fingerprint)
         return entry.kashflow_id, False
     try:
         new_id, code = yield from _create(document, entry, contacts, lease, settle, taken_over)
@@ -78,7 +111,37 @@ def contact_id(
         yield from lease.release(key)
         raise
     yield from lease.record(document.external_id, "contact", "created", f"{code} id {new_id}")
+    yield from list_contact(document, lease, new_id, code)
     return new_id, True
+
+
+def list_contact(document: Document, lease: Lease, kashflow_id: int, code: str) -> Flow[None]:
+    """Add the contact the SDK created for *document* to the stored list, if it is not there.
+
+    Read, added and written under the list's own lease (see the module docstring), then the
+    lists version is changed so every client reloads. The next refresh from KashFlow remains the
+    truth: it keeps the contact by its id and corrects anything KashFlow holds differently.
+    """
+    if not code:
+        return  # an entry from before codes were kept: only a refresh can list it
+    purchase = side(document.kind) == "purchase"
+    name = "suppliers" if purchase else "customers"
+    cls = Supplier if purchase else Customer
+    item = cls(kashflow_id=kashflow_id, code=code, name=document.contact.strip())
+    cid = lease.connection_id
+    holder = attrs.evolve(lease, duration=LIST_LEASE)
+    lock = list_lock_key(name)
+    template = JournalEntry(connection_id=cid, external_id=lock, kind=document.side, fingerprint="")
+    yield from holder.claim(template)
+    try:
+        # Read under the lease, right before writing: whatever another worker added is kept.
+        stored = yield from load_list(cid, name)
+        if any(i.kashflow_id == kashflow_id for i in stored):
+            return
+        yield from replace_list(cid, name, [*stored, item])
+        yield from set_state(cid, LISTS_VERSION, uuid.uuid4().hex)
+    finally:
+        yield from holder.release(lock)
 
 
 def _create(

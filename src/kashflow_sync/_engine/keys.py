@@ -20,6 +20,7 @@ __all__ = [
     "CUSTOMERS_FULL_SYNC_AT",
     "CUSTOMERS_WATERMARK",
     "LISTS_VERSION",
+    "LIST_LOCK_PREFIX",
     "RESERVED_PREFIX",
     "STATUS",
     "VERIFY_KEY_PREFIX",
@@ -27,6 +28,7 @@ __all__ = [
     "content_journal_key",
     "document_owner_key",
     "duplicate_key",
+    "list_lock_key",
     "money_key",
     "verify_journal_key",
 ]
@@ -51,6 +53,8 @@ CONTACT_KEY_PREFIX = f"{RESERVED_PREFIX}contact:"
 CONTENT_KEY_PREFIX = f"{RESERVED_PREFIX}content:"
 #: Journal keys of documents to look at again for a late second copy (see ``.verify``).
 VERIFY_KEY_PREFIX = f"{RESERVED_PREFIX}verify:"
+#: Journal keys held, like a lock, while a contact the SDK created is added to a stored list.
+LIST_LOCK_PREFIX = f"{RESERVED_PREFIX}lists:"
 
 
 def contact_journal_key(kind: str, name: str) -> str:
@@ -60,6 +64,11 @@ def contact_journal_key(kind: str, name: str) -> str:
     share one list match, so two spellings of one new supplier never create two.
     """
     return f"{CONTACT_KEY_PREFIX}{kind}:{name_key(name)}"
+
+
+def list_lock_key(name: str) -> str:
+    """The journal key whose lease serialises additions to the stored list *name*."""
+    return f"{LIST_LOCK_PREFIX}{name}"
 
 
 def content_journal_key(kind: str, contact_id: int, reference: str, gross: Decimal) -> str:

@@ -237,6 +237,7 @@ class StorageConformance(JournalListingConformance):
             bank_account=1200,
             description="Paper",
             due_days=30,
+            check_duplicates=False,
         )
         storage.set_rule(connection_id, "supplier", "Acme Paper Ltd", rule)
         assert storage.get_rule(connection_id, "supplier", "Acme Paper Ltd") == rule
