@@ -458,6 +458,10 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
         "Receipt 1",
         "Invoice",
         "kept, marked archived",
+        "similar_contact",
+        "applied        True",
+        "Apply Credit",
+        "'forgotten'",
         "Done",
     ):
         assert fragment in out

@@ -1,10 +1,11 @@
 """``kashflow-sync demo``: the whole flow against a fake KashFlow served on this machine.
 
 It connects with AutoAuth, syncs the lists, sets a supplier rule, shows validation catching a
-document's problems offline, publishes a purchase invoice (two lines, an attachment, a payment)
-and a sales invoice, proves a second publish is a no-op, then changes the account and shows what
-a refresh reports. Every step goes over real HTTP on loopback, through the same code a real
-account uses.
+document's problems offline (a misspelt supplier among them), publishes a purchase invoice (two
+lines, an attachment, a payment) and a sales invoice, proves a second publish is a no-op,
+publishes credit notes (one applied to the invoice it credits), publishes again a document
+deleted in KashFlow, then changes the account and shows what a refresh reports. Every step
+goes over real HTTP on loopback, through the same code a real account uses.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ._cli_output import Console, show_problems, sync_progress
 from ._client import KashFlowClient
 from ._documents import (
@@ -21,8 +24,10 @@ from ._documents import (
     Line,
     Payment,
     PublishResult,
+    PurchaseCreditNote,
     PurchaseInvoice,
     Rule,
+    SalesCreditNote,
     SalesInvoice,
 )
 from ._models import SyncReport
@@ -76,6 +81,8 @@ def run_demo(console: Console | None = None) -> int:
             _show_ledger(console, fake)
             _publish_again(console, client, fake, purchase)
             _history(console, client, results[0])
+            _credit_notes(console, client, fake)
+            _forget(console, client, fake, purchase)
             _refresh(console, client, fake)
     console.heading("Done")
     console.ok(f"The whole tour took {time.perf_counter() - started:.1f}s.")
@@ -189,6 +196,10 @@ def _validate(console: Console, client: KashFlowClient, fake: FakeKashFlow) -> N
     sent = len(fake.calls) - calls_before
     console.fail(f"{len(problems)} problems found, with {sent} requests sent to KashFlow:")
     show_problems(console, problems)
+    misspelt = attrs.evolve(_purchase_invoice(), supplier="Acme Papr Ltd")
+    console.print()
+    console.step("A misspelt supplier, 'Acme Papr Ltd', is a question for a person, not a new one:")
+    show_problems(console, [p for p in client.validate(misspelt) if p.field == "supplier"])
 
 
 def _purchase_invoice() -> PurchaseInvoice:
@@ -333,8 +344,65 @@ def _history(console: Console, client: KashFlowClient, result: PublishResult) ->
     console.table(("step", "outcome", "detail"), rows, indent=4)
 
 
+def _credit_notes(console: Console, client: KashFlowClient, fake: FakeKashFlow) -> None:
+    console.heading("9. Credit notes")
+    sale_credit = SalesCreditNote(
+        external_id="dext-sale-77-credit",
+        customer="Bloggs & Co",
+        reference="CR-77",
+        issue_date=date(2026, 11, 20),
+        lines=[
+            Line(
+                description="Phase 1 discount",
+                net=Decimal("300.00"),
+                vat_rate=Decimal("20"),
+                category=4000,
+            )
+        ],
+        credits="dext-sale-77",
+    )
+    result = client.publish(sale_credit)
+    invoice = fake.invoice(fake.invoices[0].number)
+    console.ok(f"{sale_credit.external_id} -> credit note {result.number} (an invoice, negative)")
+    console.detail(
+        "applied",
+        f"{result.applied}: invoice {invoice.number if invoice else '?'} now has "
+        f"{_gbp(invoice.amount_paid if invoice else Decimal(0))} credited against it",
+    )
+    returned = PurchaseCreditNote(
+        external_id="dext-item-1001-return",
+        supplier="Acme Paper Ltd",
+        reference="CN-1001",
+        issue_date=date(2026, 11, 21),
+        lines=[Line(description="Toner sent back", net=Decimal("60.00"), project=1)],
+        credits="dext-item-1001",
+    )
+    result = client.publish(returned)
+    console.ok(f"{returned.external_id} -> supplier credit note (receipt {result.number})")
+    for notice in result.notices:
+        console.warn(notice.message)
+        console.wrapped(notice.remedy, indent=4, prefix=console.styled("→ ", "cyan"))
+
+
+def _forget(
+    console: Console, client: KashFlowClient, fake: FakeKashFlow, purchase: PurchaseInvoice
+) -> None:
+    console.heading("10. Deleted in KashFlow, published again")
+    number = client.publish(purchase).number
+    for payment in [p for p in fake.payments if p.kind == "receipt" and p.pay_invoice == number]:
+        fake._delete_payment("receipt", payment.kashflow_id)
+    fake._delete_document("receipt", number)
+    console.step(f"In KashFlow: receipt {number} deleted (it was published wrongly, say)")
+    summary = client.forget(purchase.external_id)
+    console.ok(f"client.forget: KashFlow confirmed it gone; the journal says {summary.state!r}")
+    again = client.publish(purchase)
+    console.ok(
+        f"{purchase.external_id} published again as receipt {again.number}: {again.status!r}"
+    )
+
+
 def _refresh(console: Console, client: KashFlowClient, fake: FakeKashFlow) -> None:
-    console.heading("9. KashFlow changes; refresh the lists")
+    console.heading("11. KashFlow changes; refresh the lists")
     fake.remove_supplier("RAIL01")
     fake.rename_nominal_code(7502, "Telephone and internet")
     fake.add_project(4, "Shop fit-out", reference="SHOP")
