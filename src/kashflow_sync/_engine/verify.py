@@ -25,7 +25,6 @@ from typing import Any
 
 import attrs
 
-from .. import errors
 from .._documents import PublishAttempt, kashflow_noun, side
 from .._journal import JournalEntry, JournalState
 from ..soap.records import LedgerDocument
@@ -166,15 +165,20 @@ def verify(
 
     """
     findings: list[Finding] = []
+    fetched: dict[tuple[str, int], list[LedgerDocument]] = {}  # one read per contact per run
     for marker in markers:
-        finding = yield from _verify_one(connection_id, marker, now, horizon)
+        finding = yield from _verify_one(connection_id, marker, now, horizon, fetched)
         if finding is not None:
             findings.append(finding)
     return findings
 
 
 def _verify_one(
-    connection_id: str, marker: JournalEntry, now: datetime, horizon: timedelta
+    connection_id: str,
+    marker: JournalEntry,
+    now: datetime,
+    horizon: timedelta,
+    fetched: dict[tuple[str, int], list[LedgerDocument]],
 ) -> Flow[Finding | None]:
     what = _watched(marker)
     entry = yield from get_journal(connection_id, marker.fingerprint)
@@ -189,10 +193,10 @@ def _verify_one(
         # Nothing left to watch: the document was forgotten, or published anew since.
         yield from _end(marker, now, "ended")
         return None
-    try:
-        held = yield from documents_for_contact(side(entry.kind), entry.contact_id)
-    except errors.KashFlowError:
-        raise
+    key = (side(entry.kind), entry.contact_id)
+    if key not in fetched:
+        fetched[key] = yield from documents_for_contact(*key)
+    held = fetched[key]
     ours = any(d.number == entry.number for d in held)
     others = []
     for copy in _copies(held, what, entry.number):
