@@ -17,7 +17,7 @@ import pytest
 
 from _clients import KINDS, any_client
 from kashflow_sync import errors
-from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow
+from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow, Readings
 from test_credit_notes import sale, sales_credit, supplier_credit
 
 N = 30
@@ -83,3 +83,66 @@ def test_credit_notes_under_fault_land_exactly_once(name: str, client_kind: str)
     refund_payments = [p for p in fake.payments if p.kind == "receipt"]
     assert len(refund_payments) == len([d for d in refunds if d.payment is not None])
     assert len(fake.attachments) == N
+
+
+#: The faults of the mixed run: several kinds at once, each at its own rate.
+MIXED = [
+    ("drop_response", {}, 0.06),
+    ("malformed_response", {}, 0.04),
+    ("http_error", {"status": 503}, 0.05),
+    ("late_apply", {"apply_after": 0.02, "op": WRITE_OPERATIONS}, 0.05),
+]
+
+
+@pytest.mark.parametrize(
+    "reading", Readings.credit_alternatives().values(), ids=list(Readings.credit_alternatives())
+)
+@pytest.mark.parametrize("client_kind", KINDS)
+def test_every_reading_under_mixed_faults(reading: Readings, client_kind: str) -> None:
+    """Under each credit-note reading, with four fault kinds at once: each credit note once,
+    to the penny, applied to its own invoice once (or refused whole, where KashFlow takes
+    no negative line)."""
+    fake = FakeKashFlow(readings=reading)
+    n = 12
+    invoices = [sale(i, prefix="mix") for i in range(n)]
+    credits = [sales_credit(i, prefix="mix") for i in range(n)]
+    refunds = [supplier_credit(i, prefix="mix") for i in range(n)]
+    with any_client(client_kind, fake, timeout=5.0, settle_time=timedelta(seconds=1)) as client:
+        client.connect()
+        _publish_until_done(client, invoices)
+        for kind, options, rate in MIXED:
+            fake.faults.random(kind, rate, seed=f"{kind}-{client_kind}", **options)  # type: ignore[arg-type]
+        if reading.credit_lines == "refused":
+            batch = client.publish_many([*credits, *refunds])
+            for item in batch.failed:
+                assert item.error is not None
+                assert item.error.code == "credit_note_refused" or isinstance(
+                    item.error,
+                    (errors.PublishUncertainError, errors.TransientError, errors.ProtocolError),
+                ), item.error
+            fake.faults.clear()
+            fake.settle()
+            assert [d for d in [*fake.invoices, *fake.receipts] if d.net < 0] == []
+            return
+        _publish_until_done(client, [*credits, *refunds])
+        fired = len(fake.faults.fired)
+        fake.faults.clear()
+        fake.settle()
+        again = client.publish_many([*credits, *refunds])
+    assert fired >= 5, f"the faults fired only {fired} times"
+    assert all(item.result is not None for item in again)
+    held = Counter(d.customer_reference for d in [*fake.receipts, *fake.invoices])
+    assert {ref: count for ref, count in held.items() if count != 1} == {}
+    by_reference = {d.customer_reference: d for d in [*fake.receipts, *fake.invoices]}
+    for invoice, note in zip(invoices, credits, strict=True):
+        billed, credited = by_reference[invoice.reference], by_reference[note.reference]
+        assert (credited.net, credited.vat) == (Decimal("-40.00"), Decimal("-8.00"))
+        # Applied to its own invoice, once: one payment on each, naming both numbers.
+        on_invoice = [
+            p for p in fake.payments if p.kind == "invoice" and p.document_number == billed.number
+        ]
+        assert len(on_invoice) == 1 and f"invoice {billed.number}" in (on_invoice[0].note or "")
+        assert f"Credit note {credited.number} " in (on_invoice[0].note or "")
+    refunded = [p for p in fake.payments if p.kind == "receipt"]
+    expected = 0 if reading.credit_refund == "refused" else n
+    assert len(refunded) == expected

@@ -8,8 +8,11 @@ after the caller gave up) is a second copy no protocol can prevent without idemp
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -128,10 +131,14 @@ def test_a_resend_with_no_late_copy_is_watched_then_retired() -> None:
     assert after == lookups + 1
 
 
-def test_a_duplicate_resolved_by_a_person_goes_back_to_published() -> None:
-    """The other copy deleted in KashFlow: the next verify marks the document published."""
+@contextlib.contextmanager
+def _duplicated(prefix: str) -> Iterator[tuple[FakeKashFlow, kfs.KashFlowClient, Any, int]]:
+    """A document KashFlow holds twice, as verify reported it.
+
+    Yields the fake, the client, the document, the journal's number and the other copy's.
+    """
     fake = FakeKashFlow()
-    doc = purchase(1, prefix="fix", attach=False, pay=False)
+    doc = purchase(1, prefix=prefix, attach=False, pay=False)
     with make_client(
         fake, fake.http_client(timeout=SETTLE), settle_time=timedelta(seconds=SETTLE)
     ) as client:
@@ -140,8 +147,15 @@ def test_a_duplicate_resolved_by_a_person_goes_back_to_published() -> None:
         _publish(client, doc)
         fake.settle()
         [summary] = client.verify()
-        assert client.publish(doc).notices[0].code == "duplicated_in_kashflow"
+        assert summary.number is not None
         other = next(r.number for r in fake.receipts if r.number != summary.number)
+        yield fake, client, doc, summary.number, other
+
+
+def test_a_duplicate_resolved_by_a_person_goes_back_to_published() -> None:
+    """The other copy deleted in KashFlow: the next verify marks the document published."""
+    with _duplicated("fix") as (fake, client, doc, _ours, other):
+        assert client.publish(doc).notices[0].code == "duplicated_in_kashflow"
         fake._delete_document("receipt", other)
         [resolved] = client.verify()
         result = client.publish(doc)
@@ -151,18 +165,8 @@ def test_a_duplicate_resolved_by_a_person_goes_back_to_published() -> None:
 
 def test_forget_on_a_duplicate_whose_named_copy_was_deleted_adopts_the_other() -> None:
     """The person deleted the journal's copy and kept the other: forget adopts the survivor."""
-    fake = FakeKashFlow()
-    doc = purchase(1, prefix="adopt", attach=False, pay=False)
-    with make_client(
-        fake, fake.http_client(timeout=SETTLE), settle_time=timedelta(seconds=SETTLE)
-    ) as client:
-        client.connect()
-        fake.faults.late_apply(3 * SETTLE, op="InsertReceipt", times=1)
-        _publish(client, doc)
-        fake.settle()
-        [summary] = client.verify()
-        survivor = next(r.number for r in fake.receipts if r.number != summary.number)
-        fake._delete_document("receipt", summary.number)  # type: ignore[arg-type]
+    with _duplicated("adopt") as (fake, client, doc, ours, survivor):
+        fake._delete_document("receipt", ours)
         adopted = client.forget(doc.external_id)
         result = client.publish(doc)
     assert adopted.state == "published" and adopted.number == survivor

@@ -635,7 +635,7 @@ class BaseClient:
         self._require_connected()
         self._sync_clock()
         lister = self._lister()
-        open_ones = lister(self.connection_id, states=("claimed",), exclude_prefix=None)
+        open_ones = lister(self.connection_id, states=("watching",), exclude_prefix=None)
         return [e for e in open_ones if e.external_id.startswith(VERIFY_KEY_PREFIX)]
 
     def _verify_flow(

@@ -316,17 +316,10 @@ def _credits(value: Any) -> str | int | None:
 
 
 @attrs.frozen
-class PurchaseInvoice(_DocumentBase):
-    """A supplier's invoice to publish as a KashFlow receipt (purchase).
-
-    ``supplier`` is a supplier name or code; one not in the synced lists is created on publish
-    unless the client was built with ``create_missing_contacts=False`` (a name close to an
-    existing supplier's is the problem ``similar_contact`` unless ``create_contact=True``).
-    """
+class _FromSupplier(_DocumentBase):
+    """A document of a supplier: a KashFlow receipt (negative lines for a credit note)."""
 
     supplier: str = attrs.field(kw_only=True)
-
-    kind: Literal["purchase"] = attrs.field(default="purchase", init=False)
 
     @property
     def contact(self) -> str:
@@ -340,12 +333,10 @@ class PurchaseInvoice(_DocumentBase):
 
 
 @attrs.frozen
-class SalesInvoice(_DocumentBase):
-    """A sales invoice to a customer; ``customer`` is a customer name or code."""
+class _ToCustomer(_DocumentBase):
+    """A document to a customer: a KashFlow invoice (negative lines for a credit note)."""
 
     customer: str = attrs.field(kw_only=True)
-
-    kind: Literal["sales"] = attrs.field(default="sales", init=False)
 
     @property
     def contact(self) -> str:
@@ -359,7 +350,26 @@ class SalesInvoice(_DocumentBase):
 
 
 @attrs.frozen
-class PurchaseCreditNote(_DocumentBase):
+class PurchaseInvoice(_FromSupplier):
+    """A supplier's invoice to publish as a KashFlow receipt (purchase).
+
+    ``supplier`` is a supplier name or code; one not in the synced lists is created on publish
+    unless the client was built with ``create_missing_contacts=False`` (a name close to an
+    existing supplier's is the problem ``similar_contact`` unless ``create_contact=True``).
+    """
+
+    kind: Literal["purchase"] = attrs.field(default="purchase", init=False)
+
+
+@attrs.frozen
+class SalesInvoice(_ToCustomer):
+    """A sales invoice to a customer; ``customer`` is a customer name or code."""
+
+    kind: Literal["sales"] = attrs.field(default="sales", init=False)
+
+
+@attrs.frozen
+class PurchaseCreditNote(_FromSupplier):
     """A supplier's credit note (a refund, returned goods), amounts as printed: positive.
 
     KashFlow's API has no credit-note insert: the SDK writes it as KashFlow's own help enters
@@ -368,24 +378,13 @@ class PurchaseCreditNote(_DocumentBase):
     allocate a supplier credit to a receipt, so the result says what to click in KashFlow.
     """
 
-    supplier: str = attrs.field(kw_only=True)
     credits: str | int | None = attrs.field(default=None, kw_only=True, converter=_credits)
 
     kind: Literal["purchase_credit_note"] = attrs.field(default="purchase_credit_note", init=False)
 
-    @property
-    def contact(self) -> str:
-        """The supplier, under the name every document kind shares."""
-        return self.supplier
-
-    @property
-    def side(self) -> Side:
-        """The ledger side: ``"purchase"`` (a receipt with negative lines)."""
-        return "purchase"
-
 
 @attrs.frozen
-class SalesCreditNote(_DocumentBase):
+class SalesCreditNote(_ToCustomer):
     """A credit note to a customer, amounts as printed: positive.
 
     Written as KashFlow takes one: an invoice with negative lines, then, when ``credits`` names
@@ -393,20 +392,9 @@ class SalesCreditNote(_DocumentBase):
     with ``applyCreditNoteToInvoice`` (a journaled write, exactly once).
     """
 
-    customer: str = attrs.field(kw_only=True)
     credits: str | int | None = attrs.field(default=None, kw_only=True, converter=_credits)
 
     kind: Literal["sales_credit_note"] = attrs.field(default="sales_credit_note", init=False)
-
-    @property
-    def contact(self) -> str:
-        """The customer, under the name every document kind shares."""
-        return self.customer
-
-    @property
-    def side(self) -> Side:
-        """The ledger side: ``"sales"`` (an invoice with negative lines)."""
-        return "sales"
 
 
 Document = PurchaseInvoice | SalesInvoice | PurchaseCreditNote | SalesCreditNote

@@ -23,8 +23,12 @@ __all__ = [
 #: and payment may still be missing. ``published``: every step done. ``duplicated``: published,
 #: but KashFlow was later found to hold a second copy (an earlier send applied late; see
 #: ``verify``): a person deletes one. ``forgotten``: published, then deleted in KashFlow and
-#: forgotten (``forget``): the next publish creates it anew.
-JournalState = Literal["claimed", "sending", "created", "published", "duplicated", "forgotten"]
+#: forgotten (``forget``): the next publish creates it anew. ``watching``: not a document but
+#: the SDK's own watch on one that was sent twice (key ``kashflow_sync:verify:...``), which
+#: ``verify`` reads.
+JournalState = Literal[
+    "claimed", "sending", "created", "published", "duplicated", "forgotten", "watching"
+]
 #: Every journal state, in the order a document moves through them.
 JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
 #: The states of a document whose publish has not finished: what an operator looks at.

@@ -141,6 +141,7 @@ def content_lost(call: Call, entry: JournalEntry | None) -> Flow[errors.KashFlow
             "nothing was sent",
             code="lease_lost",
             remedy="Publish it again: nothing of it reached KashFlow.",
+            request_sent=False,
         )
     twin = yield from get_journal(call.settings.connection_id, taker)
     if twin is not None and twin.number is not None:

@@ -81,7 +81,7 @@ def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = N
     owner = call.lease.owner if claim.acquired else stored.owner
     watch = attrs.evolve(
         stored,
-        state="claimed",
+        state="watching",
         number=entry.number,
         contact_id=entry.contact_id,
         owner=None,
@@ -150,7 +150,7 @@ def verify(
     Args:
         connection_id: the connection.
         markers: the open watches (journal entries under ``VERIFY_KEY_PREFIX``, state
-            ``claimed``).
+            ``watching``).
         now: the time horizons are judged against (the clock leases are judged on).
         horizon: how long after a send a watch keeps looking.
 
