@@ -163,20 +163,32 @@ EXPECTED_FACTS: dict[str, dict[str, Any]] = {
     "not_found=empty_object": {"not_found": "empty_object"},
     "rate_decimals=2": {"rate_decimals": 2, "rounding": "half_up"},
     "rate_decimals=2,half_even": {"rate_decimals": 2, "rounding": "half_even"},
-    "recompute_vat": {"recompute_vat": True, "rate_decimals": 4},
-    "rate_decimals=2,recompute_vat": {"recompute_vat": True, "rate_decimals": 2},
+    # A VAT KashFlow works out itself is not kept as sent on a credit note either.
+    "recompute_vat": {"recompute_vat": True, "rate_decimals": 4, "credit_vat_kept": False},
+    "rate_decimals=2,recompute_vat": {
+        "recompute_vat": True,
+        "rate_decimals": 2,
+        "credit_vat_kept": False,
+    },
     "values_in_currency": {"values_in_currency": True},
     "success_note": {"success_note": True},
     "dropbox_disconnected": {"attachments_accepted": False},
-    # Credit notes' readings leave the invoice facts as they are.
-    "credit_lines=negative_rate": {},
-    "credit_lines=negative_quantity": {},
-    "credit_lines=refused": {},
-    "credit_vat=from_net": {},
-    "apply_answer=always_false": {},
-    "apply_answer=status_no": {},
-    "credit_refund=positive": {},
-    "credit_refund=refused": {},
+    # Credit notes' readings leave the invoice facts as they are, and are learned.
+    "credit_lines=negative_rate": {"credit_lines": "rate"},
+    "credit_lines=negative_quantity": {"credit_lines": "quantity"},
+    # Nothing is taken, so nothing else about credit notes can be learned.
+    "credit_lines=refused": {
+        "credit_lines": "refused",
+        "credit_vat_kept": None,
+        "credit_refund": None,
+        "apply_false": None,
+    },
+    "credit_vat=from_net": {"credit_vat_kept": False},
+    "apply_answer=always_false": {"apply_false": "applied"},
+    # True when it applied, Status NO when it could not: a false is never seen.
+    "apply_answer=status_no": {"apply_false": None},
+    "credit_refund=positive": {"credit_refund": "positive"},
+    "credit_refund=refused": {"credit_refund": "refused"},
     # Beyond the alternatives: every digit kept, and banker's rounding at 4 decimals.
     "rate_decimals=None": {"rate_decimals": 6, "rounding": None},
     "rate_decimals=4,half_even": {"rate_decimals": 4, "rounding": "half_even"},
@@ -191,6 +203,10 @@ DEFAULT_FACTS: dict[str, Any] = {
     "values_in_currency": False,
     "attachments_accepted": True,
     "contact_without_code": True,
+    "credit_lines": "either",
+    "credit_vat_kept": True,
+    "credit_refund": "negative",
+    "apply_false": "not_applied",
 }
 READINGS: dict[str, Readings] = {
     **Readings.alternatives(),
@@ -263,6 +279,8 @@ def test_read_only_leaves_write_facts_open(run: Any, fake: FakeKashFlow) -> None
     assert verdicts["not_found"] == "confirmed"
     for key in ("rate_decimals", "rounding", "values_in_currency", "attachments"):
         assert verdicts[key] == "open"
+    for key in ("credit_lines", "credit_vat", "credit_refund", "apply_false"):
+        assert verdicts[key] == "open"
 
 
 # ---------------------------------------------------------------------------- failed deletes
@@ -273,7 +291,15 @@ DELETES = {
     "DeleteReceiptAttachment": {"attachment", "receipt", "supplier"},
     "DeleteReceipt": {"receipt", "supplier"},
     "DeleteSupplier": {"supplier"},
+    # An applied credit note and a refunded one have payments; every invoice is the customer's.
+    "DeleteInvoicePayment": {"payment", "invoice", "customer"},
+    "DeleteInvoice": {"invoice", "customer"},
+    "DeleteCustomer": {"customer"},
 }
+
+
+def _labels(left: list[dict[str, Any]], kind: str) -> list[str]:
+    return sorted(item["label"] for item in left if item["kind"] == kind)
 
 
 @pytest.mark.parametrize("operation", list(DELETES))
@@ -288,14 +314,23 @@ def test_a_failed_delete_reports_exactly_what_is_left(
     left = result.json()["probe"]["left"]
     assert {item["kind"] for item in left} == DELETES[operation]
     assert all(item["how_to_remove"] and item["reason"] for item in left)
-    new_receipts = {r.number for r in fake.receipts} - {r.number for r in before[2]}
-    reported = {i["label"] for i in left if i["kind"] == "receipt"}
-    assert {f"receipt {n} (" in " ".join(reported) for n in new_receipts} <= {True}
-    assert len(reported) == len(new_receipts)
-    new_suppliers = [s for s in fake.suppliers if s not in before[0]]
-    assert [s.name for s in new_suppliers] == [
-        item["label"].split("'")[1] for item in left if item["kind"] == "supplier"
-    ]
+    for kind, now, then in (
+        ("receipt", fake.receipts, before[2]),
+        ("invoice", fake.invoices, before[3]),
+    ):
+        new = [
+            f"{kind} {d.number} (reference {d.customer_reference})" for d in now if d not in then
+        ]
+        assert _labels(left, kind) == sorted(new)
+    for kind, now, then in (
+        ("supplier", fake.suppliers, before[0]),
+        ("customer", fake.customers, before[1]),
+    ):
+        assert [c.name for c in now if c not in then] == [
+            label.split("'")[1] for label in _labels(left, kind)
+        ]
+    new_payments = sorted(p.kashflow_id for p in fake.payments if p not in before[4])
+    assert sorted(int(label.split()[1]) for label in _labels(left, "payment")) == new_payments
 
 
 def test_a_failed_delete_is_said_in_the_text_report(run: Any, fake: FakeKashFlow) -> None:
@@ -342,12 +377,15 @@ def test_ctrl_c_during_cleanup_says_what_is_left(
     run: Any, fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C during the cleanup stops it and lists what is still in KashFlow."""
+    before = ledger(fake)
     interrupt_on(monkeypatch, "DeleteReceipt")
     result = probe(run)
     assert result.code == cli.EXIT_INTERRUPTED
     left = result.json()["probe"]["left"]
-    assert {item["kind"] for item in left} == {"receipt", "supplier"}
-    assert len([i for i in left if i["kind"] == "receipt"]) == len(fake.receipts)
+    # The customer's side was not reached: it is all still there, and said to be.
+    assert {item["kind"] for item in left} == {"receipt", "supplier", "invoice", "customer"}
+    assert len(_labels(left, "receipt")) == len(fake.receipts) - len(before[2])
+    assert len(_labels(left, "invoice")) == len(fake.invoices) - len(before[3])
 
 
 # ---------------------------------------------------------------------------- confirmation
@@ -520,3 +558,5 @@ def test_check_your_account_page_shows_real_runs() -> None:
     assert "everything the probe made is deleted again" in page
     assert "LEFT: receipt" in " ".join(page.split())
     assert '"rate_decimals": 4' in page
+    assert '"credit_lines": "either"' in page and '"apply_false": "not_applied"' in page
+    assert "deleted customer 'kashflow-sync doctor probe" in " ".join(page.split())

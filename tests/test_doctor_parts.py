@@ -114,18 +114,50 @@ def test_session_logs_every_request(read_only: DoctorSession) -> None:
         operations.delete_supplier(999),
         operations.delete_receipt_payment(999),
         operations.delete_receipt_attachment(999, 999),
+        operations.delete_customer(999),
+        operations.delete_invoice(999),
+        operations.delete_invoice_payment(999, 999),
     ],
-    ids=["DeleteReceipt", "DeleteSupplier", "DeleteReceiptPayment", "DeleteReceiptAttachment"],
+    ids=[
+        "DeleteReceipt",
+        "DeleteSupplier",
+        "DeleteReceiptPayment",
+        "DeleteReceiptAttachment",
+        "DeleteCustomer",
+        "DeleteInvoice",
+        "DeleteInvoicePayment",
+    ],
 )
 def test_deleting_what_is_not_there_reads_as_nothing_deleted(
     fake: FakeKashFlow, reading: str, request_: object
 ) -> None:
     """Under either not-found reading a delete of something absent answers 0, not an error."""
+    if reading == "empty_object" and request_.operation == "DeleteInvoicePayment":  # type: ignore[attr-defined]
+        pytest.skip("its answer has no result to be 0: see the test below")
     fake.readings = Readings(not_found=reading)  # type: ignore[arg-type]
     with DoctorSession(
         fake.url, fake.credentials, allow_writes=True, transport=fake.transport()
     ) as session:
         assert session.call(request_) == 0  # type: ignore[arg-type]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fake bug: under not_found='empty_object' the fake's 'not found' answer looks up "
+    "<DeleteInvoicePaymentResult> (testing/_schema.py empty_result), which "
+    "DeleteInvoicePaymentResponse does not have: KeyError, answered as a SOAP server fault",
+)
+def test_deleting_an_absent_invoice_payment_under_empty_object_answers_ok(
+    fake: FakeKashFlow,
+) -> None:
+    """Under the empty-object reading DeleteInvoicePayment of nothing answers Status OK."""
+    fake.readings = Readings(not_found="empty_object")
+    with DoctorSession(
+        fake.url, fake.credentials, allow_writes=True, transport=fake.transport()
+    ) as session:
+        sent = session.exchange(operations.delete_invoice_payment(999, 999))
+    assert (sent.status, sent.error) == ("OK", None)
+    assert fake.errors == []
 
 
 def test_deletes_are_never_repeated_blindly() -> None:
@@ -135,6 +167,10 @@ def test_deletes_are_never_repeated_blindly() -> None:
         operations.delete_supplier(1),
         operations.delete_receipt_payment(1),
         operations.delete_receipt_attachment(1, 1),
+        operations.delete_customer(1),
+        operations.delete_invoice(1),
+        operations.delete_invoice_payment(1, 1),
+        operations.apply_credit_note(1, 2),
     ):
         assert request.idempotent is False
 
@@ -147,6 +183,16 @@ def test_delete_supplier_removes_it(fake: FakeKashFlow) -> None:
     ) as session:
         assert session.call(operations.delete_supplier(supplier.kashflow_id)) == 1
     assert fake.find_supplier("THROW01") is None
+
+
+def test_delete_customer_removes_it(fake: FakeKashFlow) -> None:
+    """DeleteCustomer by id answers 1 and the customer is gone."""
+    customer = fake.add_customer("Throwaway Customer", "THROW02")
+    with DoctorSession(
+        fake.url, fake.credentials, allow_writes=True, transport=fake.transport()
+    ) as session:
+        assert session.call(operations.delete_customer(customer.kashflow_id)) == 1
+    assert fake.find_customer("THROW02") is None
 
 
 # ---------------------------------------------------------------------------- the clock

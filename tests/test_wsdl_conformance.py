@@ -42,6 +42,7 @@ EXPECTED_OPERATIONS = (
     "AttachFileToInvoice",
     "AttachFileToReceipt",
     "AutoAuthIP",
+    "DeleteCustomer",
     "DeleteInvoice",
     "DeleteInvoicePayment",
     "DeleteReceipt",
@@ -539,10 +540,10 @@ PROJECT_TYPES = sorted(_Wsdl.parse(PROJECT_WSDL).types)
 REPLY_SAMPLES = ("AutoAuthIP", "GetSuppliers", "GetReceipt", "GetNominalCodesExtended")
 
 
-def test_project_operations_are_the_expected_37() -> None:
-    """The project's SOAP 1.1 binding holds exactly the 37 operations the SDK and fake use."""
+def test_project_operations_are_the_expected_38() -> None:
+    """The project's SOAP 1.1 binding holds exactly the 38 operations the SDK and fake use."""
     assert sorted(PROJECT_OPERATIONS) == sorted(EXPECTED_OPERATIONS)
-    assert len(EXPECTED_OPERATIONS) == 37
+    assert len(EXPECTED_OPERATIONS) == 38
 
 
 def test_project_port_type_matches_its_binding(wsdls: tuple[_Wsdl, _Wsdl]) -> None:

@@ -37,8 +37,10 @@ Subparsers = Any  # argparse's private _SubParsersAction
 _WHAT_PROBING_DOES = (
     "--probe-writes creates a throwaway supplier and receipt in this KashFlow account "
     "(a second receipt in another currency if the account has one; a tiny attachment; a "
-    "payment), reads them back, then deletes them all again. If this machine's IP is not "
-    "allowed yet and a key is set, AutoAuthIP adds it to the access list (that stays)."
+    "payment), then a throwaway customer and invoice, and credit notes on both sides (refunds "
+    "on them; one applied to the invoice); it reads them back, then deletes them all again. "
+    "If this machine's IP is not allowed yet and a key is set, AutoAuthIP adds it to the "
+    "access list (that stays)."
 )
 
 
@@ -60,7 +62,8 @@ def register(commands: Subparsers) -> None:
     parser.add_argument(
         "--probe-writes",
         action="store_true",
-        help="also create, read back and delete a throwaway supplier and receipt (asks first)",
+        help="also create, read back and delete throwaway receipts, invoices and credit notes "
+        "(asks first)",
     )
     parser.add_argument(
         "--yes", action="store_true", help="do not ask before --probe-writes (for scripts)"

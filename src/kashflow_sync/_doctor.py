@@ -3,7 +3,8 @@
 One run checks the connection (endpoint, SOAP API, credentials, IP access list, AutoAuth),
 the clock, how long a full list sync takes (into a throwaway in-memory storage), and how the
 account answers lookups of things that do not exist; with ``probe_writes`` it also makes,
-reads back and deletes a throwaway supplier and receipts (:mod:`._doctor_probe`). It returns a
+reads back and deletes a throwaway supplier and customer with receipts, an invoice and credit
+notes (:mod:`._doctor_probe`, :mod:`._doctor_credit`). It returns a
 :class:`~._doctor_model.DoctorReport`; the command line draws it and stores the facts.
 
 Read-only by default, enforced where requests leave (:class:`~._doctor_session.DoctorSession`):
@@ -51,7 +52,8 @@ class DoctorOptions:
         endpoint: KashFlow's SOAP URL.
         credentials: username, password and optional AutoAuth key.
         app_name: the comment AutoAuth puts beside this machine's IP (only with writes).
-        probe_writes: make, read back and delete a throwaway supplier and receipts.
+        probe_writes: make, read back and delete a throwaway supplier and customer with
+            receipts, an invoice and credit notes.
         transport: an httpx transport instead of the network (tests, docs).
         now: this machine's clock, in UTC.
         client_factory: builds the client for the throwaway list sync

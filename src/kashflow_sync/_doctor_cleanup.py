@@ -1,23 +1,30 @@
 """Removing what ``doctor --probe-writes`` made: children first, nothing left silently.
 
-Cleanup asks KashFlow what hangs off the throwaway supplier rather than trusting its own
-notes, so a receipt, payment or attachment whose creation answer was lost is found and deleted
-too. A delete that fails with an uncertain outcome (no answer) is checked by looking the thing
-up. What cannot be deleted is reported with its numbers and names and how to remove it by hand;
-a parent whose children are still there is kept (deleting it could fail or, worse, orphan them).
+Cleanup asks KashFlow what hangs off each throwaway contact rather than trusting its own
+notes, so a receipt, invoice, credit note, payment or attachment whose creation answer was
+lost is found and deleted too. A delete that fails with an uncertain outcome (no answer) is
+checked by looking the thing up. What cannot be deleted is reported with its numbers and
+names and how to remove it by hand; a parent whose children are still there is kept
+(deleting it could fail or, worse, orphan them).
+
+A sales credit note is an invoice with negative lines, and applying it to an invoice makes a
+payment on each: they are deleted as any invoice's payments are (``DeleteInvoicePayment``),
+before the invoices (``DeleteInvoice``) and the customer (``DeleteCustomer``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from ._doctor_model import ProbeItem
 from ._doctor_session import DoctorSession, Exchange
+from ._doctor_throwaway import Throwaway
 from .soap import codec, operations
+from .soap.records import LedgerDocument
 
 __all__ = ["Cleanup"]
 
@@ -30,23 +37,19 @@ class _Pending:
 
 
 class Cleanup:
-    """Deletes a throwaway supplier and everything on it, recording each outcome in *items*.
+    """Deletes throwaway contacts and everything on them, recording each outcome in *items*.
 
     Args:
         session: the doctor's session (writes allowed).
         items: where each :class:`ProbeItem` is appended.
-        supplier_name: the throwaway supplier's name, for the report and the manual remedy.
-        reference: the throwaway receipts' reference.
+        reference: the throwaway documents' reference (for the report and the manual remedy).
 
     """
 
-    def __init__(
-        self, session: DoctorSession, items: list[ProbeItem], supplier_name: str, reference: str
-    ) -> None:
+    def __init__(self, session: DoctorSession, items: list[ProbeItem], reference: str) -> None:
         """Prepare; nothing is sent until :meth:`run`."""
         self.session = session
         self.items = items
-        self.supplier_name = supplier_name
         self.reference = reference
         self._pending: list[_Pending] = []
 
@@ -62,111 +65,109 @@ class Cleanup:
         for pending in unique.values():
             self._record(ProbeItem(pending.kind, pending.label, "left", reason, pending.how))
 
-    def unknown_supplier(self) -> None:
-        """Record a supplier whose creation got no answer: it may exist."""
+    def _unknown_contact(self, contact: Throwaway) -> None:
+        """Record a contact whose creation got no answer: it may exist."""
+        words = contact.words
+        insert = "InsertSupplier" if contact.side == "purchase" else "InsertCustomer"
         self._record(
             ProbeItem(
-                "supplier",
-                f"supplier '{self.supplier_name}'",
+                words.contact,
+                f"{words.contact} '{contact.name}'",
                 "unknown",
-                "InsertSupplier got no answer, so it may have been created",
-                f"In KashFlow open Suppliers and look for '{self.supplier_name}'; delete it if "
-                "it is there.",
+                f"{insert} got no answer, so it may have been created",
+                f"In KashFlow open {words.contacts_page} and look for '{contact.name}'; delete "
+                "it if it is there.",
             )
         )
 
     # -- the sweep --------------------------------------------------------------------------
 
-    def run(self, supplier_id: int, known_receipts: list[int], *, supplier_code: str = "") -> None:
-        """Delete every receipt of *supplier_id* (and theirs), then the supplier itself.
+    def run(self, contacts: Sequence[Throwaway]) -> None:
+        """Delete every document of each contact (and theirs), then the contact itself.
 
-        Args:
-            supplier_id: the throwaway supplier's id.
-            known_receipts: the numbers of the receipts made (the sweep finds any others).
-            supplier_code: the code KashFlow gave the supplier, if known: it is how the
-                supplier is looked up when its delete gets no answer.
-
+        Everything known is pending from the start, so an interruption part-way reports
+        what the later contacts still hold too; a contact that may exist (its creation went
+        unanswered) is reported first, as it needs no request.
         """
-        code = f", code {supplier_code}" if supplier_code else ""
-        supplier = _Pending(
-            "supplier",
-            f"supplier '{self.supplier_name}' (id {supplier_id}{code})",
-            f"In KashFlow open Suppliers, find '{self.supplier_name}' and delete it (after its "
-            "receipts).",
+        for contact in contacts:
+            if contact.unknown:
+                self._unknown_contact(contact)
+        made = [c for c in contacts if c.kashflow_id is not None and not c.unknown]
+        for contact in made:
+            self._pending += [self._contact_pending(contact)]
+            self._pending += [self._document_pending(contact, n) for n in contact.documents]
+        for contact in made:
+            self._sweep(contact)
+
+    def _contact_pending(self, contact: Throwaway) -> _Pending:
+        words = contact.words
+        code = f", code {contact.code}" if contact.code else ""
+        return _Pending(
+            words.contact,
+            f"{words.contact} '{contact.name}' (id {contact.kashflow_id}{code})",
+            f"In KashFlow open {words.contacts_page}, find '{contact.name}' and delete it (after "
+            f"its {words.document}s).",
         )
-        self._pending = [supplier] + [self._receipt_pending(n) for n in known_receipts]
-        numbers = set(known_receipts)
-        listed = self.session.exchange(operations.documents_for_contact("purchase", supplier_id))
+
+    def _document_pending(self, contact: Throwaway, number: int) -> _Pending:
+        noun, page = contact.words.document, contact.words.documents_page
+        return _Pending(
+            noun,
+            f"{noun} {number} (reference {self.reference})",
+            f"In KashFlow open {page}, find {noun} {number} (reference {self.reference}), "
+            f"delete its payments, then delete the {noun}.",
+        )
+
+    def _sweep(self, contact: Throwaway) -> None:
+        assert contact.kashflow_id is not None
+        pending = self._contact_pending(contact)
+        known = list(contact.documents)
+        numbers = set(known)
+        listed = self.session.exchange(
+            operations.documents_for_contact(contact.side, contact.kashflow_id)
+        )
         if listed.error is None:
             numbers |= {d.number for d in listed.value()}
-            self._pending += [self._receipt_pending(n) for n in numbers - set(known_receipts)]
-        kept = [number for number in sorted(numbers) if not self._receipt(number)]
+            self._pending += [self._document_pending(contact, n) for n in numbers - set(known)]
+        kept = [number for number in sorted(numbers) if not self._document(contact, number)]
         if kept:
+            noun = contact.words.document
             which = ", ".join(str(n) for n in kept)
-            still = f"receipts {which} are" if len(kept) > 1 else f"receipt {which} is"
+            still = f"{noun}s {which} are" if len(kept) > 1 else f"{noun} {which} is"
             self._record(
                 ProbeItem(
-                    "supplier",
-                    supplier.label,
+                    pending.kind,
+                    pending.label,
                     "left",
                     f"kept because its {still} still there",
-                    supplier.how,
+                    pending.how,
                 )
             )
             return
+        delete = (
+            operations.delete_supplier if contact.side == "purchase" else operations.delete_customer
+        )
         self._delete(
-            supplier,
-            operations.delete_supplier(supplier_id),
-            verify=functools.partial(self._supplier_gone, supplier_id, supplier_code),
+            pending,
+            delete(contact.kashflow_id),
+            verify=functools.partial(self._contact_gone, contact),
         )
 
-    def _receipt_pending(self, number: int) -> _Pending:
-        return _Pending(
-            "receipt",
-            f"receipt {number} (reference {self.reference})",
-            f"In KashFlow open Purchases, find receipt {number} (reference {self.reference}), "
-            "delete its payments, then delete the receipt.",
-        )
-
-    def _receipt(self, number: int) -> bool:
-        """Delete receipt *number* with its payments and attachments; True when it is gone."""
-        pending = self._receipt_pending(number)
-        found = self.session.exchange(operations.get_document("purchase", number))
+    def _document(self, contact: Throwaway, number: int) -> bool:
+        """Delete document *number* with its payments and attachments; True when it is gone."""
+        side, noun = contact.side, contact.words.document
+        pending = self._document_pending(contact, number)
+        found = self.session.exchange(operations.get_document(side, number))
         if found.error is None and found.result is None:
             self._pending = [p for p in self._pending if p.label != pending.label]
             return True  # nothing to delete: an insert that never landed
-        children_gone = True
-        payments = self.session.exchange(operations.payments("purchase", number))
-        for payment in payments.result or []:
-            children_gone &= self._delete(
-                _Pending(
-                    "payment",
-                    f"payment {payment.kashflow_id} of {payment.amount} on receipt {number}",
-                    f"In KashFlow open receipt {number} (reference {self.reference}) and delete "
-                    f"its payment of {payment.amount}.",
-                ),
-                operations.delete_receipt_payment(payment.kashflow_id),
-                verify=functools.partial(self._payment_gone, number, payment.kashflow_id),
-            )
-        dbid = found.result.kashflow_id if found.result is not None else 0
-        if dbid:
-            files = self.session.exchange(operations.receipt_attachments(dbid))
-            for attachment in files.result or []:
-                children_gone &= self._delete(
-                    _Pending(
-                        "attachment",
-                        f"attachment {attachment.kashflow_id} ({attachment.filename}) on receipt "
-                        f"{number}",
-                        f"In KashFlow open receipt {number} (reference {self.reference}) and "
-                        f"remove the attached file {attachment.filename}.",
-                    ),
-                    operations.delete_receipt_attachment(dbid, attachment.kashflow_id),
-                    verify=functools.partial(self._attachment_gone, dbid, attachment.kashflow_id),
-                )
+        children_gone = self._payments(contact, number)
+        if side == "purchase":
+            children_gone &= self._attachments(number, found.result)
         if not children_gone:
             self._record(
                 ProbeItem(
-                    "receipt",
+                    noun,
                     pending.label,
                     "left",
                     "kept because a payment or attachment on it is still there",
@@ -174,11 +175,56 @@ class Cleanup:
                 )
             )
             return False
+        delete = operations.delete_receipt if side == "purchase" else operations.delete_invoice
         return self._delete(
             pending,
-            operations.delete_receipt(number),
-            verify=functools.partial(self._receipt_gone, number),
+            delete(number),
+            verify=functools.partial(self._document_gone, contact, number),
         )
+
+    def _payments(self, contact: Throwaway, number: int) -> bool:
+        """Delete every payment of document *number* (a refund, an applied credit)."""
+        side, noun = contact.side, contact.words.document
+        gone = True
+        payments = self.session.exchange(operations.payments(side, number))
+        for payment in payments.result or []:
+            request = (
+                operations.delete_receipt_payment(payment.kashflow_id)
+                if side == "purchase"
+                else operations.delete_invoice_payment(number, payment.kashflow_id)
+            )
+            gone &= self._delete(
+                _Pending(
+                    "payment",
+                    f"payment {payment.kashflow_id} of {payment.amount} on {noun} {number}",
+                    f"In KashFlow open {noun} {number} (reference {self.reference}) and delete "
+                    f"its payment of {payment.amount}.",
+                ),
+                request,
+                verify=functools.partial(self._payment_gone, contact, number, payment.kashflow_id),
+            )
+        return gone
+
+    def _attachments(self, number: int, document: LedgerDocument | None) -> bool:
+        """Delete every file attached to receipt *number* (KashFlow lists none for invoices)."""
+        dbid = document.kashflow_id if document is not None else 0
+        if not dbid:
+            return True
+        gone = True
+        files = self.session.exchange(operations.receipt_attachments(dbid))
+        for attachment in files.result or []:
+            gone &= self._delete(
+                _Pending(
+                    "attachment",
+                    f"attachment {attachment.kashflow_id} ({attachment.filename}) on receipt "
+                    f"{number}",
+                    f"In KashFlow open receipt {number} (reference {self.reference}) and "
+                    f"remove the attached file {attachment.filename}.",
+                ),
+                operations.delete_receipt_attachment(dbid, attachment.kashflow_id),
+                verify=functools.partial(self._attachment_gone, dbid, attachment.kashflow_id),
+            )
+        return gone
 
     def _delete(
         self,
@@ -206,20 +252,23 @@ class Cleanup:
 
     # -- checks after an unsure delete --------------------------------------------------------
 
-    def _receipt_gone(self, number: int) -> bool | None:
-        found = self.session.exchange(operations.get_document("purchase", number))
+    def _document_gone(self, contact: Throwaway, number: int) -> bool | None:
+        found = self.session.exchange(operations.get_document(contact.side, number))
         return None if found.error is not None else found.result is None
 
-    def _supplier_gone(self, supplier_id: int, code: str) -> bool | None:
-        if code:
-            found = self.session.exchange(operations.find_contact("purchase", code))
+    def _contact_gone(self, contact: Throwaway) -> bool | None:
+        if contact.code:
+            found = self.session.exchange(operations.find_contact(contact.side, contact.code))
             return None if found.error is not None else found.result is None
-        # Without the code: only a "There is no supplier" refusal proves it gone.
-        listed = self.session.exchange(operations.documents_for_contact("purchase", supplier_id))
+        # Without the code: only a "There is no supplier/customer" refusal proves it gone.
+        assert contact.kashflow_id is not None
+        listed = self.session.exchange(
+            operations.documents_for_contact(contact.side, contact.kashflow_id)
+        )
         return True if (listed.status or "").upper() == "NO" and listed.error is None else None
 
-    def _payment_gone(self, number: int, pay_id: int) -> bool | None:
-        found = self.session.exchange(operations.payments("purchase", number))
+    def _payment_gone(self, contact: Throwaway, number: int, pay_id: int) -> bool | None:
+        found = self.session.exchange(operations.payments(contact.side, number))
         if found.error is not None:
             return None
         return all(p.kashflow_id != pay_id for p in found.value())

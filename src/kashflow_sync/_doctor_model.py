@@ -122,7 +122,8 @@ class ProbeItem:
     """Something ``--probe-writes`` created, and whether it is gone again.
 
     Attributes:
-        kind: ``"supplier"``, ``"receipt"``, ``"attachment"`` or ``"payment"``.
+        kind: ``"supplier"``, ``"customer"``, ``"receipt"``, ``"invoice"`` (a credit note is
+            a receipt or invoice with negative lines), ``"attachment"`` or ``"payment"``.
         label: what it is, with its numbers and names (all made up by doctor).
         state: ``"deleted"``, ``"left"`` (still in KashFlow) or ``"unknown"`` (it may exist:
             the request that would have created it went unanswered).

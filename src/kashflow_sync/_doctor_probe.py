@@ -1,32 +1,36 @@
-"""``doctor --probe-writes``: a throwaway supplier and receipt, read back, then deleted.
+"""``doctor --probe-writes``: throwaway documents, read back, then deleted.
 
 What it learns needs a receipt KashFlow has stored: how many decimals of a line's ``Rate`` it
 keeps and how it rounds them (lines with awkward quantities and rates on a half), whether it
 keeps the VAT sent (a line a penny off), whether foreign-currency values are honoured (a second
 receipt in another currency, one line marked ``ValuesInCurrency=1`` and one not), and whether
-attachments are accepted (a tiny text file). A payment tests the payment path.
+attachments are accepted (a tiny text file). A payment tests the payment path. Then how the
+account takes credit notes, on receipts and on invoices (:mod:`._doctor_credit`).
 
-Everything hangs off a supplier doctor creates for the purpose, so cleanup can find all of it
-from KashFlow itself even when an answer was lost: every receipt of that supplier, every
-payment and attachment of those receipts, is doctor's. Cleanup deletes them children first
-(payments, attachments, receipts, the supplier) and keeps a parent whose children could not be
-deleted, saying exactly what is left and how to remove it by hand. Ctrl-C during the probe
-starts the cleanup; Ctrl-C during the cleanup stops it and reports what is left.
+Everything hangs off a supplier and a customer doctor creates for the purpose, so cleanup can
+find all of it from KashFlow itself even when an answer was lost: every receipt of that
+supplier and invoice of that customer, every payment and attachment of those, is doctor's.
+Cleanup deletes them children first (payments, attachments, documents, the contact) and keeps
+a parent whose children could not be deleted, saying exactly what is left and how to remove it
+by hand. Ctrl-C during the probe starts the cleanup; Ctrl-C during the cleanup stops it and
+reports what is left.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
 
 from ._doctor_cleanup import Cleanup
+from ._doctor_credit import CreditProbe
 from ._doctor_model import ProbeItem
 from ._doctor_session import DoctorSession
+from ._doctor_throwaway import Throwaway, create_contact, insert, read_back, vat_of
 from ._facts import ApplyFalse, CreditLines, CreditRefund, Rounding
 from ._lists import Lists
 from .soap import operations
@@ -67,11 +71,15 @@ class ProbeFindings:
     credit_vat_kept: bool | None = None
     credit_refund: CreditRefund | None = None
     apply_false: ApplyFalse | None = None
+    #: The credit-note line forms each side took (``"purchase"``, ``"sales"``), where learned.
+    credit_forms: dict[str, tuple[str, ...]] = attrs.Factory(dict)
+    #: Whether every credit note came back with the (negative) net sent.
+    credit_net_kept: bool | None = None
+    #: Whether every credit line's negative VAT, sent as the SDK sends it, came back as sent.
+    credit_vat_as_sent: bool | None = None
+    #: Whether an apply answered true was applied (read back), where one was answered true.
+    apply_true_applied: bool | None = None
     evidence: dict[str, str] = attrs.Factory(dict)
-
-
-def _vat(net: Decimal, rate: Decimal) -> Decimal:
-    return (net * rate / 100).quantize(_CENT, ROUND_HALF_UP) if rate > 0 else Decimal("0.00")
 
 
 def _line(description: str, quantity: Decimal, rate: Decimal, **more: Any) -> dict[str, Any]:
@@ -94,17 +102,14 @@ class WriteProbe:
         self.session = session
         self.lists = lists
         self.today = today
-        self.supplier_name = f"kashflow-sync doctor probe {stamp} (safe to delete)"
+        name = f"kashflow-sync doctor probe {stamp} (safe to delete)"
+        self.supplier = Throwaway("purchase", name)
+        self.customer = Throwaway("sales", name)
         self.reference = f"KFSYNC-DOCTOR-{stamp}"
-        self.supplier_code = ""
         self.findings = ProbeFindings()
         self.notes: list[str] = []
         self.items: list[ProbeItem] = []
         self.interrupted = False
-        self._supplier_id: int | None = None
-        self._supplier_unknown = False
-        #: The numbers of the receipts this probe created (the cleanup removes them).
-        self._receipts: list[int] = []
         self._cleanup: Cleanup | None = None
         self._vat_rate = self._pick_vat_rate()
         self._charge_type = self._pick_nominal()
@@ -136,13 +141,8 @@ class WriteProbe:
             self._clean_up()
 
     def _create_and_learn(self) -> None:
-        # Until its answer is in, the supplier may exist: Ctrl-C or a lost answer leave it so.
-        self._supplier_unknown = True
-        made = self.session.exchange(operations.insert_contact("purchase", self.supplier_name))
-        self._supplier_unknown = made.error is not None and made.status is None
+        made = create_contact(self.session, self.supplier)
         if made.error is not None:
-            if not made.error.request_sent:
-                self._supplier_unknown = False
             if made.status is not None:
                 self.findings.contact_without_code = False
             self.findings.evidence["contact_without_code"] = (
@@ -150,20 +150,30 @@ class WriteProbe:
             )
             self.notes.append(f"could not create the throwaway supplier: {made.error}")
             return
-        self._supplier_id = made.value()
         self.findings.contact_without_code = True
         self.findings.evidence["contact_without_code"] = (
             "InsertSupplier without a Code was accepted"
         )
         home = self._insert(self._home_lines(), currency=None)
-        if home is None:
-            return
-        self._attach(home)
-        document = self._read(home)
-        if document is not None:
-            self._learn_rates(document)
-            self._pay(home, document)
-        self._probe_currency()
+        if home is not None:
+            self._attach(home)
+            document = self._read(home)
+            if document is not None:
+                self._learn_rates(document)
+                self._pay(home, document)
+            self._probe_currency()
+        CreditProbe(
+            self.session,
+            self.lists,
+            self.findings,
+            self.notes,
+            supplier=self.supplier,
+            customer=self.customer,
+            reference=self.reference,
+            today=self.today,
+            vat_rate=self._vat_rate,
+            purchase_nominal=self._charge_type,
+        ).run(receipt_taken=home is not None)
 
     def _home_currency(self) -> str:
         home = next((c for c in self.lists.currencies.active if c.is_default), None)
@@ -171,7 +181,9 @@ class WriteProbe:
 
     def _home_lines(self) -> list[dict[str, Any]]:
         rate = self._vat_rate
-        lines = [_line("doctor: 100.00 x 3", Decimal(3), THIRD, VatAmount=_vat(Decimal(100), rate))]
+        lines = [
+            _line("doctor: 100.00 x 3", Decimal(3), THIRD, VatAmount=vat_of(Decimal(100), rate))
+        ]
         for places, pair in HALVES.items():
             for which, value in zip(("down", "up"), pair, strict=True):
                 lines.append(
@@ -179,11 +191,11 @@ class WriteProbe:
                         f"doctor: half at {places} dp ({which})",
                         Decimal(1),
                         value,
-                        VatAmount=_vat(value, rate),
+                        VatAmount=vat_of(value, rate),
                     )
                 )
         if rate > 0:
-            off = _vat(Decimal(10), rate) + _CENT
+            off = vat_of(Decimal(10), rate) + _CENT
             lines.append(_line("doctor: VAT a penny off", Decimal(1), Decimal(10), VatAmount=off))
         for line in lines:
             line.update(VatRate=rate, ChargeType=self._charge_type)
@@ -196,38 +208,28 @@ class WriteProbe:
         currency: str | None,
         exchange_rate: Decimal | None = None,
     ) -> int | None:
-        assert self._supplier_id is not None
-        issued = datetime(self.today.year, self.today.month, self.today.day)
-        header: dict[str, Any] = {
-            "CustomerID": self._supplier_id,
-            "CustomerReference": self.reference,
-            "InvoiceDate": issued,
-            "DueDate": issued,
-        }
-        if currency:
-            header["CurrencyCode"] = currency
-        if exchange_rate:
-            header["ExchangeRate"] = exchange_rate
-        sent = self.session.exchange(operations.insert_document("purchase", header, lines))
+        sent = insert(
+            self.session,
+            self.supplier,
+            reference=self.reference,
+            today=self.today,
+            lines=lines,
+            currency=currency,
+            exchange_rate=exchange_rate,
+        )
         if sent.error is not None:
             # A lost answer may still have made it; the cleanup finds it through the supplier.
             self.notes.append(
                 f"could not create a {currency or 'home'}-currency receipt: {sent.error}"
             )
             return None
-        number: int = sent.value()
-        self._receipts.append(number)
-        return number
+        return sent.value()
 
     def _read(self, number: int) -> LedgerDocument | None:
-        found = self.session.exchange(operations.get_document("purchase", number))
+        found = read_back(self.session, self.supplier, number)
         if found.error is not None or found.result is None:
             self.notes.append(f"could not read receipt {number} back: {found.error}")
             return None
-        if found.answer is not None and not self.supplier_code:
-            # The code KashFlow gave the supplier (none was sent): the receipt names it, and
-            # it is how the cleanup can look the supplier up to check it is gone.
-            self.supplier_code = (found.answer.findtext(".//{KashFlow}Customer") or "").strip()
         return found.result
 
     def _attach(self, number: int) -> None:
@@ -313,8 +315,8 @@ class WriteProbe:
         if line is None:
             f.evidence["recompute_vat"] = "not probed: the account has no VAT rate above 0"
             return
-        sent = _vat(Decimal(10), self._vat_rate) + _CENT
-        computed = _vat((line.rate * line.quantity).quantize(_CENT), line.vat_rate)
+        sent = vat_of(Decimal(10), self._vat_rate) + _CENT
+        computed = vat_of((line.rate * line.quantity).quantize(_CENT), line.vat_rate)
         if line.vat_amount == sent:
             f.recompute_vat = False
         elif line.vat_amount == computed:
@@ -332,7 +334,7 @@ class WriteProbe:
             return
         currency = foreign[0]
         rate = currency.exchange_rate if currency.exchange_rate not in (0, 1) else Decimal("1.25")
-        vat = _vat(Decimal(10), self._vat_rate)
+        vat = vat_of(Decimal(10), self._vat_rate)
         common = {"VatRate": self._vat_rate, "VatAmount": vat, "ChargeType": self._charge_type}
         lines = [
             _line(
@@ -372,15 +374,9 @@ class WriteProbe:
             self._mark_rest_left("cleanup interrupted (Ctrl-C) before it got here")
 
     def _sweep(self) -> None:
-        cleanup = Cleanup(self.session, self.items, self.supplier_name, self.reference)
+        cleanup = Cleanup(self.session, self.items, self.reference)
         self._cleanup = cleanup
-        numbers = list(self._receipts)
-        if self._supplier_unknown:
-            cleanup.unknown_supplier()
-            return
-        if self._supplier_id is None:
-            return
-        cleanup.run(self._supplier_id, numbers, supplier_code=self.supplier_code)
+        cleanup.run([self.supplier, self.customer])
 
     def _mark_rest_left(self, reason: str) -> None:
         if self._cleanup is not None:

@@ -44,6 +44,23 @@ def _yes_no(value: bool | None, yes: str, no: str) -> str | None:
     return None if value is None else (yes if value else no)
 
 
+_CREDIT_LINES = {
+    "either": "a minus on the Rate or the Quantity",
+    "rate": "a minus on the Rate only",
+    "quantity": "a minus on the Quantity only",
+    "refused": "refused: no negative lines",
+}
+_REFUNDS = {
+    "negative": "a negative payment",
+    "positive": "a positive payment",
+    "refused": "refused",
+}
+_APPLY_FALSE = {
+    "not_applied": "not applied",
+    "applied": "may be applied all the same (read back)",
+}
+
+
 def learned_lines(facts: AccountFacts) -> list[tuple[str, str]]:
     """``(fact, what was learned)`` in words, for the facts this run settled."""
     forms = {"status_no": "Status NO", "empty_object": "Status OK, empty object"}
@@ -69,6 +86,13 @@ def learned_lines(facts: AccountFacts) -> list[tuple[str, str]]:
         ),
         ("attachments", _yes_no(facts.attachments_accepted, "accepted", "refused")),
         ("supplier without a Code", _yes_no(facts.contact_without_code, "accepted", "refused")),
+        ("credit-note lines", _CREDIT_LINES.get(facts.credit_lines or "")),
+        (
+            "credit-note VAT",
+            _yes_no(facts.credit_vat_kept, "kept as sent", "given the net's sign or worked out"),
+        ),
+        ("refund on a credit note", _REFUNDS.get(facts.credit_refund or "")),
+        ("apply answering false", _APPLY_FALSE.get(facts.apply_false or "")),
     ]
     return [(name, value) for name, value in rows if value is not None]
 
@@ -95,7 +119,10 @@ def show_report(
         console.styled("kashflow-sync doctor", "bold"), f" · {report.endpoint} as {username!r}"
     )
     if report.writes_probed:
-        console.print("Probing writes: a throwaway supplier and receipt, deleted afterwards.")
+        console.print(
+            "Probing writes: a throwaway supplier and customer with receipts, an invoice and "
+            "credit notes, deleted afterwards."
+        )
     else:
         console.print("Read-only: only Get... lookups are sent (--probe-writes also tries writes).")
 

@@ -1,6 +1,7 @@
 """The SDK's uncertain assumptions, each confirmed, contradicted or left open by one run.
 
-The assumptions are those of ``kashflow-soap-notes.md`` section 8 that an account can settle:
+The assumptions are those of ``kashflow-soap-notes.md`` sections 8 and 9 (credit notes) that
+an account can settle:
 each :class:`~._doctor_model.Assumption` says what the SDK assumes, the verdict, and the
 evidence. :func:`learned_facts` turns the same findings into the
 :class:`~kashflow_sync.AccountFacts` kept for the connection.
@@ -49,9 +50,28 @@ ASSUMPTIONS: dict[str, str] = {
         "An attachment may be refused (for example without Dropbox connected); the document "
         "stays published and the refusal is reported with a remedy."
     ),
+    "credit_lines": (
+        "A credit note is a receipt or an invoice whose lines carry a minus on the Rate or on "
+        "the Quantity, or KashFlow refuses negative lines; the SDK sends the form both take, "
+        "tries a negative rate then a negative quantity when unsure, and refuses before "
+        "writing where none is taken."
+    ),
+    "credit_vat": (
+        "A credit line's VatAmount, sent negative like its net, is kept as sent (whether "
+        "KashFlow keeps any VatAmount as sent or gives it the net's sign)."
+    ),
+    "credit_refund": (
+        "A refund on a credit note is a payment of negative amount, or of positive amount, or "
+        "refused; the SDK tries negative then positive, and reports a refusal as a notice."
+    ),
+    "apply_false": (
+        "applyCreditNoteToInvoice answers true when it applied the credit; a false may mean "
+        "'not applied' or come even when it was applied, so the SDK reads the credit note's "
+        "payments back before believing a false (unless doctor learned what it means)."
+    ),
 }
 
-_NOT_PROBED = "needs --probe-writes (a throwaway receipt, deleted afterwards)"
+_NOT_PROBED = "needs --probe-writes (throwaway documents, deleted afterwards)"
 
 
 def _not_found(lookups: Sequence[LookupAnswer]) -> Assumption:
@@ -110,6 +130,30 @@ def _probe_verdicts(f: ProbeFindings) -> dict[str, Verdict | None]:
         "recompute_vat": None if f.recompute_vat is None else "confirmed",
         "values_in_currency": currency,
         "attachments": None if f.attachments_accepted is None else "confirmed",
+        **_credit_verdicts(f),
+    }
+
+
+def _credit_verdicts(f: ProbeFindings) -> dict[str, Verdict | None]:
+    """Every learned reading of credit notes is one the SDK handles; a sign lost is not."""
+    lines: Verdict | None = None
+    if f.credit_net_kept is False:
+        lines = "contradicted"  # a minus KashFlow dropped: the credit note became an invoice
+    elif f.credit_lines is not None or len(f.credit_forms) == 2:
+        lines = "confirmed"
+    vat: Verdict | None = None
+    if f.credit_vat_as_sent is not None:
+        vat = "confirmed" if f.credit_vat_as_sent else "contradicted"
+    apply: Verdict | None = None
+    if f.apply_true_applied is False:
+        apply = "contradicted"  # true, yet nothing applied: the SDK would trust a true
+    elif f.apply_false is not None or f.apply_true_applied:
+        apply = "confirmed"
+    return {
+        "credit_lines": lines,
+        "credit_vat": vat,
+        "credit_refund": None if f.credit_refund is None else "confirmed",
+        "apply_false": apply,
     }
 
 

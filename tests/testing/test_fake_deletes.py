@@ -1,4 +1,5 @@
-"""FakeKashFlow: DeleteReceiptPayment, DeleteReceiptAttachment, DeleteReceipt, DeleteSupplier."""
+"""FakeKashFlow: DeleteReceiptPayment, DeleteReceiptAttachment, DeleteReceipt, DeleteSupplier,
+DeleteCustomer."""
 
 from __future__ import annotations
 
@@ -129,11 +130,28 @@ def test_delete_supplier_refused_while_it_has_receipts(
     assert probe.call("GetSupplier", SupplierCode="OFFICE01").Status == "NO"
 
 
+def test_delete_customer_refused_while_it_has_invoices(
+    fake: FakeKashFlow, probe: SoapProbe
+) -> None:
+    """A customer with invoices stays; without, it goes and GetCustomer no longer finds it."""
+    smith = fake.find_customer("SMITH01")
+    assert smith is not None
+    invoice = fake.add_invoice("SMITH01", net=Decimal("1.00"))
+    refused = probe.call("DeleteCustomer", CustomerID=smith.kashflow_id)
+    assert refused.Status == "NO" and "invoices" in refused.StatusDetail
+    assert fake.find_customer("SMITH01") is not None
+    probe.call("DeleteInvoice", InvoiceNumber=invoice.number)
+    result = probe.call("DeleteCustomer", CustomerID=smith.kashflow_id)
+    assert (result.Status, result.DeleteCustomerResult) == ("OK", 1)
+    assert probe.call("GetCustomer", CustomerCode="SMITH01").Status == "NO"
+
+
 ABSENT: list[tuple[str, dict[str, Any], str]] = [
     ("DeleteReceiptPayment", {"ReceiptPaymentNumber": 4}, "There is no receipt payment"),
     ("DeleteReceiptAttachment", {"ReceiptID": 4, "AttachmentID": 4}, "There is no receipt"),
     ("DeleteReceipt", {"ReceiptNumber": 404}, "There is no receipt with that number"),
     ("DeleteSupplier", {"SupplierID": 4}, "There is no supplier with that ID"),
+    ("DeleteCustomer", {"CustomerID": 404}, "There is no customer with that ID"),
 ]
 
 

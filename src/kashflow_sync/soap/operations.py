@@ -33,6 +33,7 @@ __all__ = [
     "attach_file",
     "auto_auth_ip",
     "customers_modified_since",
+    "delete_customer",
     "delete_invoice",
     "delete_invoice_payment",
     "delete_receipt",
@@ -494,6 +495,11 @@ def delete_supplier(supplier_id: int) -> Request[int]:
     return _delete("DeleteSupplier", {"SupplierID": supplier_id})
 
 
+def delete_customer(customer_id: int) -> Request[int]:
+    """Delete a customer by its internal id; 1, or 0 if KashFlow had no such customer."""
+    return _delete("DeleteCustomer", {"CustomerID": customer_id})
+
+
 #: Every builder by name: the vocabulary of the engine's KashFlow effects.
 OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "auto_auth_ip": auto_auth_ip,
@@ -513,6 +519,7 @@ OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "delete_receipt_attachment": delete_receipt_attachment,
     "delete_receipt": delete_receipt,
     "delete_supplier": delete_supplier,
+    "delete_customer": delete_customer,
     "delete_invoice": delete_invoice,
     "delete_invoice_payment": delete_invoice_payment,
     "apply_credit_note": apply_credit_note,

@@ -1,9 +1,9 @@
 """What KashFlow's Delete operations do to the ledger (DeleteReceipt and friends).
 
 The fake's refusals where something still depends on what is being deleted (a receipt with
-payments, a supplier with receipts) are assumptions: KashFlow's own rules are not published,
-but accounting ledgers commonly keep a document that has money against it. A receipt's
-attachments go with it.
+payments, a supplier with receipts, a customer with invoices) are assumptions: KashFlow's own
+rules are not published, but accounting ledgers commonly keep a document that has money
+against it. A receipt's attachments go with it.
 """
 
 from __future__ import annotations
@@ -81,4 +81,20 @@ class Deletions(Postings):
             del self._suppliers[supplier_id]
             del self._supplier_by_code[supplier.code.upper()]
             self._touch("suppliers")
+            return 1
+
+    def _delete_customer(self, customer_id: int) -> int:
+        """Delete a customer by internal id; refused while it has invoices (credit notes too)."""
+        with self._lock:
+            customer = self._customers.get(customer_id)
+            if customer is None:
+                raise NotFound(detail("customer_id_not_found"))
+            if any(
+                k == "invoice" and d.contact_id == customer_id
+                for (k, _), d in self._documents.items()
+            ):
+                raise Rejected(detail("customer_has_invoices"))
+            del self._customers[customer_id]
+            del self._customer_by_code[customer.code.upper()]
+            self._touch("customers")
             return 1

@@ -63,6 +63,7 @@ WRITE_OPERATIONS: frozenset[str] = frozenset(
         "DeleteReceiptAttachment",
         "DeleteReceipt",
         "DeleteSupplier",
+        "DeleteCustomer",
         "DeleteInvoice",
         "DeleteInvoicePayment",
         "applyCreditNoteToInvoice",

@@ -68,6 +68,7 @@ STATUS_DETAILS: Mapping[str, str] = MappingProxyType(
         "receipt_has_payments": "The receipt has payments; delete them first",
         "invoice_has_payments": "The invoice has payments; delete them first",
         "supplier_has_receipts": "The supplier has receipts and cannot be deleted",
+        "customer_has_invoices": "The customer has invoices and cannot be deleted",
         "filename_required": "A file name is required",
         # Assumed wording: attachments live in the account's Dropbox (Dext's help), but no
         # public source quotes KashFlow's refusal when none is connected.

@@ -83,6 +83,7 @@ def handlers(f: FakeKashFlow) -> dict[str, Handler]:
         ),
         "DeleteReceipt": lambda p, ip: f._delete_document("receipt", p["ReceiptNumber"]),
         "DeleteSupplier": lambda p, ip: f._delete_supplier(p["SupplierID"]),
+        "DeleteCustomer": lambda p, ip: f._delete_customer(p["CustomerID"]),
         "DeleteInvoice": lambda p, ip: f._delete_document("invoice", p["InvoiceNumber"]),
         "DeleteInvoicePayment": lambda p, ip: f._delete_invoice_payment(
             p["InvoiceNumber"], p["InvoicePaymentNumber"]
