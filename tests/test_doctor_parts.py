@@ -141,12 +141,6 @@ def test_deleting_what_is_not_there_reads_as_nothing_deleted(
         assert session.call(request_) == 0  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fake bug: under not_found='empty_object' the fake's 'not found' answer looks up "
-    "<DeleteInvoicePaymentResult> (testing/_schema.py empty_result), which "
-    "DeleteInvoicePaymentResponse does not have: KeyError, answered as a SOAP server fault",
-)
 def test_deleting_an_absent_invoice_payment_under_empty_object_answers_ok(
     fake: FakeKashFlow,
 ) -> None:

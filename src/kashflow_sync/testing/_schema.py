@@ -132,9 +132,12 @@ class SchemaModel:
         """What ``<operation>Result`` holds when KashFlow answers "not found" with an empty value.
 
         An array type gives ``[]``; a complexType an empty object (see :meth:`empty_object`);
-        an ``int`` result 0.
+        an ``int`` result 0; an operation whose answer has no result (``DeleteInvoicePayment``)
+        None, answered as ``Status=OK`` alone.
         """
-        field = self.elements[f"{operation}Response"].by_name[f"{operation}Result"]
+        field = self.elements[f"{operation}Response"].by_name.get(f"{operation}Result")
+        if field is None:
+            return None
         if field.builtin:
             return _EMPTY_SCALARS.get(field.type_name)
         spec = self.types[field.type_name]
