@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-MODULES = ["test_wsdl_conformance.py", "test_listparse_wsdl.py"]
+MODULES = ["test_wsdl_conformance.py", "test_listparse_wsdl.py", "test_wire_names_wsdl.py"]
 
 
 def run_without_reference(
