@@ -71,6 +71,12 @@ HOSTILE = {
     "attributes": answer(
         _in(SUPPLIER, "<Supplier>", f'<Supplier note="{SECRET} from {IP}" by="{USER}">')
     ),
+    # A quote left open (closed by one in a name, then one in a later tag) must not turn the
+    # elements between into one attribute's value.
+    "an attribute's quote left open": answer()
+    .replace("<GetSuppliersResult>", '<GetSuppliersResult note="left open>')
+    .replace("Plumbing</Name>", 'Plumbing "the best</Name>')
+    .replace("<Status>", f'<Status by="{USER}">'),
     "escaped text": answer(
         _in(SUPPLIER, "Jane Doe Plumbing", "Jane&#32;Doe Plumbing"),
         f"{SECRET.replace('-', '&#45;')} &amp; {KEY.replace('-', '&#x2D;')} from {IP}",

@@ -159,13 +159,15 @@ _TOKEN = re.compile(
     r"<!--(?P<comment>.*?)(?:(?P<comment_end>-->)|\Z)"
     r"|<!\[CDATA\[(?P<cdata>.*?)(?:(?P<cdata_end>\]\]>)|\Z)"
     r"|<(?P<close>/)?(?P<name>[A-Za-z_][\w.:-]*)"
-    r"(?P<attrs>(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)(?P<tag_end>>|\Z)"
+    # An attribute value never holds "<" (XML forbids it), so a quote left open cannot turn
+    # the markup after it into one attribute's value.
+    r"(?P<attrs>(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*)(?P<tag_end>>|\Z)"
     r"|<[!?][^>]*>?"
     r"|(?P<text>[^<]+)"
     r"|<",
     re.S,
 )
-_ATTRIBUTE = re.compile(r"(=\s*)([\"'])(.*?)\2", re.S)
+_ATTRIBUTE = re.compile(r"(=\s*)([\"'])([^<]*?)\2")
 
 
 class Scrubber:
