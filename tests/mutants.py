@@ -1,6 +1,6 @@
 """Mutation check: each bug the suite once missed is planted in turn; its tests must catch it.
 
-Run from the repository root (about a minute and a half; CI runs it after the tests)::
+Run from the repository root (about a minute on a quiet machine; CI runs it after the tests)::
 
     .venv/bin/python tests/mutants.py             # every mutant
     .venv/bin/python tests/mutants.py NAME ...    # only these
