@@ -9,12 +9,17 @@ Usage::
 Needs ``KASHFLOW_SYNC_TEST_PG`` (a PostgreSQL SQLAlchemy URL whose user may CREATE DATABASE) and
 a broker, ``KASHFLOW_SYNC_TEST_REDIS`` (default ``redis://127.0.0.1:6379/0``).
 
-Throughput: the fake KashFlow is served on loopback with 20 ms added to every call (a slow
-KashFlow, roughly what the real one costs per call); one ``celery worker --concurrency N``
-(N prefork processes) publishes ``--docs`` documents with attachment and payment, journal on
-PostgreSQL. Timed from the first enqueue to the last result; the median of ``--repeat`` runs.
-Measured with the workers' per-process caches on (the default) and off, in the same run: the
-caches hand each task's new client the lists and ledger lookups of the one before.
+Throughput: the fake KashFlow is served on loopback by a process of its own, with 20 ms added
+to every call (a slow KashFlow, roughly what the real one costs per call); one ``celery worker
+--concurrency N`` (N prefork processes) publishes ``--docs`` documents with attachment and
+payment, journal on PostgreSQL. Timed from the first enqueue to the last result; the median of
+``--repeat`` runs, and its ratio to the fewest processes measured (``--workers``' smallest).
+CPU per document is what the worker processes (main and pool) and the fake's process spent
+while those documents were published, read from /proc around each timed batch: the workers'
+start-up, the warm-up tasks, connecting, and this process's enqueueing and polling for
+results are not in it. Measured with the workers' per-process caches on (the default) and off,
+in the same run: the caches hand each task's new client the lists and ledger lookups of the
+one before.
 
 Connections: a scratch database gets 10, then 100, then 1,000 connected connections (each with
 two published documents). At each size, the median refresh time of 20 connections picked at
@@ -28,7 +33,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import signal
 import statistics
 import subprocess
@@ -45,6 +49,8 @@ from kashflow_sync.testing import FakeKashFlow
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+from bench_engine import _credentials, control, fake_process  # noqa: E402
+
 from _support import purchase  # noqa: E402
 
 PG = os.environ.get("KASHFLOW_SYNC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -102,11 +108,10 @@ def throughput(args: argparse.Namespace, log_dir: Path) -> None:
 def _throughput(args: argparse.Namespace, log_dir: Path, cached: int) -> dict[int, float]:
     from _celery_bench_app import build
 
-    base = {}
-    with FakeKashFlow.serve() as fake:
-        fake.faults.delay(0.02, times=None)
-        creds = fake.credentials
-        results: dict[int, list[float]] = {}
+    rates: dict[int, list[float]] = {}
+    cpu: dict[int, tuple[float, float]] = {}  # processes -> (workers, fake) CPU s per document
+    with fake_process() as fake:
+        control(fake, "POST", "/faults", {"kind": "delay", "seconds": 0.02, "times": None})
         for processes in args.workers:
             run_id = uuid.uuid4().hex[:8]
             config = {
@@ -118,17 +123,16 @@ def _throughput(args: argparse.Namespace, log_dir: Path, cached: int) -> dict[in
                 "sync_commit": args.sync_commit,
                 "cached_connections": cached,
                 "fake": {
-                    "url": fake.url,
-                    "username": creds.username,
-                    "password": creds.password,
-                    "autoauth_key": creds.autoauth_key,
+                    "url": fake["url"],
+                    "username": fake["username"],
+                    "password": fake["password"],
+                    "autoauth_key": fake["autoauth_key"],
                 },
             }
             _app, tasks = build(config)
             used: list[str] = []
-            cpu_before = _cpu()
-            published = 0
             worker = start_worker(config, processes, log_dir / f"w{processes}.log")
+            workers_cpu = fake_cpu = 0.0
             try:
                 # Warm up: every process imports, opens its pools, and publishes once.
                 warm = f"bench-warm-{run_id}"
@@ -140,7 +144,6 @@ def _throughput(args: argparse.Namespace, log_dir: Path, cached: int) -> dict[in
                 ]
                 for r in warmups:
                     r.get(timeout=120)
-                published += len(warmups)
                 for _ in range(args.repeat):
                     connection_id = f"bench-{uuid.uuid4().hex[:8]}"
                     used.append(connection_id)
@@ -149,28 +152,57 @@ def _throughput(args: argparse.Namespace, log_dir: Path, cached: int) -> dict[in
                         kfs.document_to_json(purchase(i, prefix=connection_id))
                         for i in range(args.docs)
                     ]
+                    spent = _cpu_of(worker.pid), _cpu_of(int(fake["pid"]))
                     started = time.perf_counter()
                     pending = [tasks.publish.delay(connection_id, d) for d in docs]
                     outs = [r.get(timeout=600) for r in pending]
                     elapsed = time.perf_counter() - started
+                    workers_cpu += _cpu_of(worker.pid) - spent[0]
+                    fake_cpu += _cpu_of(int(fake["pid"])) - spent[1]
                     assert all(o["status"] == "published" for o in outs), outs[:2]
-                    results.setdefault(processes, []).append(args.docs / elapsed)
-                    published += args.docs
+                    rates.setdefault(processes, []).append(args.docs / elapsed)
             finally:
                 stop(worker)
                 _forget(config, used)
-            # The workers' CPU (children, counted once they have exited) and this process's
-            # (the fake KashFlow serving them), per document: what two cores can sustain.
-            cpu_per_doc = (_cpu() - cpu_before) / max(published, 1)
-            median = statistics.median(results[processes])
-            base.setdefault("one", median)
-            runs = ", ".join(f"{r:.1f}" for r in results[processes])
-            print(
-                f"  {processes} process(es): median {median:6.1f} docs/s  "
-                f"(x{median / base['one']:.2f})  runs: {runs};  "
-                f"CPU {cpu_per_doc * 1000:.0f} ms/doc (workers + fake)"
-            )
-    return {p: statistics.median(r) for p, r in results.items()}
+            timed = args.docs * args.repeat
+            cpu[processes] = (workers_cpu / timed, fake_cpu / timed)
+    fewest = min(rates)
+    base = statistics.median(rates[fewest])
+    for processes, samples in rates.items():
+        median = statistics.median(samples)
+        runs = ", ".join(f"{r:.1f}" for r in samples)
+        workers_ms, fake_ms = (seconds * 1000 for seconds in cpu[processes])
+        print(
+            f"  {processes} process(es): median {median:6.1f} docs/s "
+            f"(x{median / base:.2f} of {fewest} process(es))  runs: {runs};  "
+            f"CPU per doc: workers {workers_ms:.0f} ms, fake {fake_ms:.0f} ms"
+        )
+    return {p: statistics.median(r) for p, r in rates.items()}
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds *pid* and every process below it have spent so far (Linux's /proc)."""
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        # After the command: state, ppid, ... utime and stime are the 12th and 13th.
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    tree, grew = {pid}, True
+    while grew:
+        below = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    return sum(spent.get(p, 0.0) for p in tree)
 
 
 def _forget(config: dict[str, Any], connections: list[str]) -> None:
@@ -186,20 +218,11 @@ def _forget(config: dict[str, Any], connections: list[str]) -> None:
             storage.purge(connection_id)
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that have exited."""
-    me, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _connect(fake: FakeKashFlow, connection_id: str) -> None:
+def _connect(fake: dict[str, str], connection_id: str) -> None:
     with (
         kfs.SQLStorage(PG) as storage,
         kfs.KashFlowClient(
-            fake.credentials, endpoint=fake.url, storage=storage, connection_id=connection_id
+            _credentials(fake), endpoint=fake["url"], storage=storage, connection_id=connection_id
         ) as client,
     ):
         client.connect()

@@ -5,11 +5,15 @@
    payment, by ``AsyncKashFlowClient`` from one event loop and by ``KashFlowClient`` on threads,
    at concurrency 1, 4, 8 and 16; each level repeated, medians. The issue's bar: async at 8 reaches
    at least 6x async at 1.
-2. Cost per publish, before vs after: one publish (validate, journal, ledger lookup, insert,
-   read, attach, pay: the default path) by the sync client, timed in the client's process only
-   (CPU seconds, ``time.process_time``), the fake again in a process of its own. The same
-   worker runs against the current source tree and against a baseline commit (default: the one
-   before the engine), alternating, in one run; the ratio is after / before.
+2. Cost per publish, before vs after: one publish of a receipt with attachment and payment
+   by the sync client, timed in the client's process only (CPU seconds, ``time.process_time``;
+   wall too), the fake again in a process of its own, KashFlow calls per publish counted by it.
+   The same worker runs against the current source tree and against a baseline commit
+   (default: the one before the engine), alternating, in one run. The two trees do not make
+   the same calls by default: the new one keeps a contact's documents for the duplicate check
+   (``ledger_cache_ttl``, 2 minutes), the old one looks them up before every publish. So the
+   new tree runs twice: with the cache off (``ledger_cache_ttl=0``: the old tree's calls, the
+   like-for-like ratio) and with its defaults (the ratio a user upgrading sees).
 
 Run: ``python benchmarks/bench_engine.py [--docs 48] [--repeat 3] [--rounds 80] [--runs 4]
 [--baseline 2faa9cf] [--after REF]``. ``--skip-scaling`` or ``--skip-cost`` run one half.
@@ -43,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextlib.contextmanager
 def fake_process() -> Iterator[dict[str, str]]:
-    """``kashflow-sync fake serve`` in a subprocess; yields its URLs and credentials."""
+    """``kashflow-sync fake serve`` in a subprocess; yields its URLs, credentials and pid."""
     command = [
         sys.executable,
         "-c",
@@ -58,6 +62,7 @@ def fake_process() -> Iterator[dict[str, str]]:
     try:
         assert proc.stdout is not None
         details: dict[str, str] = json.loads(proc.stdout.readline())
+        details["pid"] = str(proc.pid)
         yield details
     finally:
         proc.terminate()
@@ -208,18 +213,19 @@ _CONNECT_OPS = {
 
 _WORKER = r"""
 import json, statistics, sys, time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
 import kashflow_sync as kfs
 from kashflow_sync import RetryPolicy
 
-url, user, password, key, rounds, prefix = sys.argv[1:7]
+url, user, password, key, rounds, prefix, options = sys.argv[1:8]
 creds = kfs.Credentials(user, password, key)
 retry = RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
+settings = {name: timedelta(seconds=value) for name, value in json.loads(options).items()}
 with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
-    creds, endpoint=url, http_client=http, retry=retry
+    creds, endpoint=url, http_client=http, retry=retry, **settings
 ) as client:
     client.connect()
     cpu, wall = [], []
@@ -252,7 +258,10 @@ def _tree(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def _worker(src: Path, details: dict[str, str], rounds: int, prefix: str) -> dict[str, Any]:
+def _worker(
+    src: Path, details: dict[str, str], rounds: int, prefix: str, options: dict[str, float]
+) -> dict[str, Any]:
+    """Run the cost worker on the source tree *src*; *options* are client durations in s."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     out = subprocess.run(
         [
@@ -265,6 +274,7 @@ def _worker(src: Path, details: dict[str, str], rounds: int, prefix: str) -> dic
             details["autoauth_key"],
             str(rounds),
             prefix,
+            json.dumps(options),
         ],
         env=env,
         capture_output=True,
@@ -276,12 +286,27 @@ def _worker(src: Path, details: dict[str, str], rounds: int, prefix: str) -> dic
     return result
 
 
+#: What is compared: the tree each runs on, and the client's settings.
+_COST_RUNS = {
+    "before": ("before", {}),
+    "after, ledger cache off": ("after", {"ledger_cache_ttl": 0.0}),
+    "after, defaults": ("after", {}),
+}
+
+
+def _calls_per_publish(details: dict[str, str]) -> float:
+    calls = control(details, "GET", "/calls")
+    publishing = [c for c in calls if c["operation"] not in _CONNECT_OPS]
+    return len(publishing) / sum(1 for c in calls if c["operation"] == "InsertReceipt")
+
+
 def cost(baseline: str, rounds: int, runs: int, after: str | None = None) -> None:
     print(
         f"2. sync publish cost in the client's process, before ({baseline}) vs after "
-        f"({after or 'this tree'}):"
-        f" receipts with attachment and payment, default path, {rounds} per run, {runs} "
-        "alternating runs each (medians of per-run medians)"
+        f"({after or 'this tree'}): receipts with attachment and payment, {rounds} per run, "
+        f"{runs} alternating runs each (medians of per-run medians). The after tree caches the "
+        "duplicate check's ledger lookup by default; with the cache off it makes the before "
+        "tree's calls."
     )
     with (
         tempfile.TemporaryDirectory() as before_dir,
@@ -292,20 +317,29 @@ def cost(baseline: str, rounds: int, runs: int, after: str | None = None) -> Non
             "before": _tree(baseline, Path(before_dir)),
             "after": _tree(after, Path(after_dir)) if after else ROOT / "src",
         }
-        samples: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in _COST_RUNS}
+        calls: dict[str, list[float]] = {name: [] for name in _COST_RUNS}
+        names = list(_COST_RUNS)
         for run in range(runs):
-            order = ("before", "after") if run % 2 == 0 else ("after", "before")
+            order = names if run % 2 == 0 else names[::-1]
             for name in order:
+                tree, options = _COST_RUNS[name]
                 control(details, "POST", "/reset", {"seed": "demo"})
-                samples[name].append(_worker(trees[name], details, rounds, f"{name}{run}"))
+                prefix = f"r{run}{names.index(name)}"
+                samples[name].append(_worker(trees[tree], details, rounds, prefix, options))
+                calls[name].append(_calls_per_publish(details))
     cpu = {n: statistics.median(s["cpu"] for s in v) * 1000 for n, v in samples.items()}
     wall = {n: statistics.median(s["wall"] for s in v) * 1000 for n, v in samples.items()}
-    for name in ("before", "after"):
-        print(f"  {name:6s}: {cpu[name]:5.2f} ms CPU, {wall[name]:5.2f} ms wall per publish")
-    print(
-        f"  after / before: CPU {cpu['after'] / cpu['before']:.2f}, "
-        f"wall {wall['after'] / wall['before']:.2f}"
-    )
+    for name in names:
+        print(
+            f"  {name:24s}: {cpu[name]:5.2f} ms CPU, {wall[name]:5.2f} ms wall, "
+            f"{statistics.median(calls[name]):.2f} KashFlow calls per publish"
+        )
+    for name in names[1:]:
+        print(
+            f"  {name} / before: CPU {cpu[name] / cpu['before']:.2f}, "
+            f"wall {wall[name] / wall['before']:.2f}"
+        )
 
 
 def main() -> None:

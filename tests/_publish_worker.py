@@ -1,9 +1,10 @@
 """A publishing process for the crash and multi-worker tests (run as a subprocess).
 
-Usage: python _publish_worker.py URL USER PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS [CLIENT
-[ID_SUFFIX]]. CLIENT is ``sync`` (default) or ``async``; ID_SUFFIX is added to every external id
-(the same invoices under other ids). Prints one JSON line: how many documents it published,
-found already published, or failed (each failure as its class name and code).
+Usage: python _publish_worker.py URL USER PASSWORD KEY DB_URL COUNT PREFIX LEASE_SECONDS
+CONNECTION_ID [CLIENT [ID_SUFFIX]]. CLIENT is ``sync`` (default) or ``async``; ID_SUFFIX is added
+to every external id (the same invoices under other ids). Prints one JSON line: how many
+documents it published, found already published, or failed (each failure as its class name and
+code). The test that starts it owns CONNECTION_ID and purges it afterwards.
 """
 
 from __future__ import annotations
@@ -45,16 +46,16 @@ def _code(error: Any) -> str:
 
 
 def main() -> None:
-    url, user, password, key, db, count, prefix, lease = sys.argv[1:9]
-    kind = sys.argv[9] if len(sys.argv) > 9 else "sync"
-    suffix = sys.argv[10] if len(sys.argv) > 10 else ""
+    url, user, password, key, db, count, prefix, lease, connection_id = sys.argv[1:10]
+    kind = sys.argv[10] if len(sys.argv) > 10 else "sync"
+    suffix = sys.argv[11] if len(sys.argv) > 11 else ""
     creds = kfs.Credentials(user, password, key)
     docs = [purchase(i, prefix=prefix) for i in range(int(count))]
     if suffix:
         docs = [attrs.evolve(d, external_id=d.external_id + suffix) for d in docs]
     options: dict[str, Any] = {
         "storage": kfs.SQLStorage(db),
-        "connection_id": "crash-test",
+        "connection_id": connection_id,
         "retry": FAST_RETRY,
         "publish_lease": timedelta(seconds=float(lease)),
         "timeout": min(10.0, float(lease) / 2),

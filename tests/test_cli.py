@@ -17,6 +17,7 @@ import pytest
 
 import kashflow_sync as kfs
 from kashflow_sync import _cli_account, _client, cli, errors
+from kashflow_sync._cli_publish import _batch_exit_code
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -383,6 +384,21 @@ def test_kashflow_down_exits_4(connected: Any, docs: Path, kashflow_fake: FakeKa
     assert result.code == cli.EXIT_TRANSIENT
 
 
+def test_a_batch_with_a_document_to_fix_and_one_to_retry_exits_1(
+    connected: Any, docs: Path, kashflow_fake: FakeKashFlow
+) -> None:
+    """Documents to fix (1) come before "run again later" (4), as docs/cli.md says."""
+    kashflow_fake.faults.http_error(503, op="InsertReceipt", times=None)
+    bad_line = {"description": "Paper", "net": "10.00", "vat_rate": "20", "category": 9999}
+    wrong = write_doc(docs, purchase("wrong", lines=[bad_line]), "a.json")
+    later = write_doc(docs, purchase("later"), "b.json")
+    result = connected("publish", "--json", str(wrong), str(later))
+    errors_by_id = {d["external_id"]: d["error"] for d in result.json()["documents"]}
+    assert errors_by_id["wrong"]["code"] == "validation_failed"
+    assert errors_by_id["later"]["retryable"] is True
+    assert result.code == cli.EXIT_FAILED
+
+
 def test_after_outage_publish_completes_once(
     connected: Any, docs: Path, kashflow_fake: FakeKashFlow
 ) -> None:
@@ -441,6 +457,25 @@ def test_default_db_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pat
 def test_exit_code_for_each_error(error: BaseException, code: int) -> None:
     """Each error class maps to its documented exit code."""
     assert cli.exit_code_for(error) == code
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "code"),
+    [
+        ([], cli.EXIT_OK),
+        ([errors.TransientError("x"), errors.RejectedError("x")], cli.EXIT_FAILED),
+        ([errors.RejectedError("x"), errors.ConfigurationError("x")], cli.EXIT_USAGE),
+        ([errors.ConfigurationError("x"), errors.AuthenticationError("x")], cli.EXIT_AUTH),
+        ([errors.PublishUncertainError("x"), errors.TransientError("x")], cli.EXIT_TRANSIENT),
+    ],
+    ids=["none", "fix before retry", "usage before fix", "auth first", "retry"],
+)
+def test_a_batch_exits_with_its_most_pressing_failure(
+    outcomes: list[errors.KashFlowError], code: int
+) -> None:
+    """3, then 2, then 1, then 4: whatever order the documents came in."""
+    assert _batch_exit_code(outcomes) == code
+    assert _batch_exit_code(outcomes[::-1]) == code
 
 
 # ---------------------------------------------------------------------------- demo

@@ -114,11 +114,18 @@ def test_soap_fault_maps_to_transient(client: kfs.KashFlowClient, fake: FakeKash
 
 def test_timeout_over_loopback_maps_to_transient(served_fake: FakeKashFlow) -> None:
     """A KashFlow slower than the client timeout -> TransientError code timeout."""
-    with httpx.Client(timeout=0.2) as http, make_client(served_fake, http) as client:
-        client.connect()
-        served_fake.faults.delay(0.6, op="GetCurrencies", times=None)
-        with pytest.raises(errors.TransientError) as info:
-            client.refresh_lists(only=["currencies"])
+    storage = kfs.MemoryStorage()
+    # connect() makes a dozen ordinary calls: under a generous timeout, so only the delayed
+    # call below can time out, however loaded the machine is.
+    with httpx.Client(timeout=30) as http, make_client(served_fake, http, storage=storage) as c:
+        c.connect()
+    served_fake.faults.delay(1.5, op="GetCurrencies", times=None)
+    with (
+        httpx.Client(timeout=0.3) as http,
+        make_client(served_fake, http, storage=storage) as client,
+        pytest.raises(errors.TransientError) as info,
+    ):
+        client.refresh_lists(only=["currencies"])
     assert info.value.code == "timeout"
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 import yaml
 
@@ -41,6 +44,10 @@ CONTACT_DATA = (
 )
 
 
+#: A bank account named after its holder, as small businesses' often are.
+BANK_ACCOUNT = "J Doe personal saver"
+
+
 @pytest.fixture
 def hostile() -> FakeKashFlow:
     """A fake that repeats the caller's secrets in every refusal, with a company user name."""
@@ -51,6 +58,7 @@ def hostile() -> FakeKashFlow:
         fake.add_supplier(
             "Jane Doe Plumbing", "JANE01", email="jane@doe.example", Mobile="07700 900123"
         )
+        fake.add_bank_account(BANK_ACCOUNT, 1200)
         yield fake
 
 
@@ -76,7 +84,39 @@ def run_recorded(
     return code, out, cassette.read_text()
 
 
-PRIVATE = (PASSWORD, KEY, COMPANY, *CONTACT_DATA, "Jane Doe", "jane@doe.example", "07700 900123")
+def recorded_text(cassette: str) -> str:
+    """Every string the cassette holds, read back from its YAML: a raw search of the file
+    misses a value YAML folded across two lines ("J\\n        Doe personal saver")."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(key)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, bytes):
+            found.append(node.decode("utf-8", "replace"))
+        elif node is not None:
+            found.append(str(node))
+
+    walk(yaml.safe_load(cassette))
+    text = "\n".join(found)
+    return f"{text}\n{html.unescape(text)}"
+
+
+PRIVATE = (
+    PASSWORD,
+    KEY,
+    COMPANY,
+    *CONTACT_DATA,
+    "Jane Doe",
+    "jane@doe.example",
+    "07700 900123",
+    BANK_ACCOUNT,
+)
 
 
 def test_cassette_and_json_hold_no_secret_company_or_contact_data(
@@ -93,9 +133,76 @@ def test_cassette_and_json_hold_no_secret_company_or_contact_data(
     code, out, cassette = run_recorded(hostile, tmp_path, monkeypatch, capsys)
     assert code == cli.EXIT_FAILED  # the supplier is left: its delete failed
     assert "Dropbox" in json.loads(out)["facts"]["attachment_refusal"]
+    recorded = recorded_text(cassette)
+    assert "<AccountName>REDACTED</AccountName>" in recorded  # the bank accounts were fetched
     for private in PRIVATE:
         assert private not in out, f"{private!r} in the JSON report"
-        assert private not in cassette, f"{private!r} in the cassette"
+        assert private not in recorded, f"{private!r} in the cassette"
+
+
+def rewrite_answers(
+    fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch, operation: str, rewrite: Any
+) -> None:
+    """Pass the fake's answers to *operation* through *rewrite* (their body as text)."""
+    app = fake._app
+    handle = app.handle
+
+    def hostile_handle(**request: Any) -> Any:
+        reply = handle(**request)
+        action = (request.get("soap_action") or "").strip('"').rpartition("/")[2]
+        if action != operation or not reply.body:
+            return reply
+        return attrs.evolve(reply, body=rewrite(reply.body.decode()).encode())
+
+    monkeypatch.setattr(app, "handle", hostile_handle)
+
+
+IP = "203.0.113.9"
+SHOUT = f"{PASSWORD} {KEY} from {IP} as {COMPANY}"
+
+
+def _cut(body: str) -> str:
+    return body[: body.index("</soap:Body>")]
+
+
+#: GetSuppliers answers as a hostile or broken server could send them.
+HOSTILE_ANSWERS = {
+    "cut before </soap:Body>": _cut,
+    "text after an inline element": lambda body: body.replace(
+        "</GetSuppliersResult>", f"</GetSuppliersResult><Note>Login <b>refused</b> {SHOUT}</Note>"
+    ),
+    "comments": lambda body: body.replace(
+        "<Supplier>", f"<Supplier><!-- {SHOUT}, Jane Doe Plumbing -->"
+    ),
+    "CDATA, cut short": lambda body: _cut(
+        re.sub(r"<Name>(.*?)</Name>", r"<Name><![CDATA[\1]]></Name>", body)
+    ),
+    "attributes": lambda body: body.replace("<Supplier>", f'<Supplier note="{SHOUT}">'),
+    "an HTML error page": lambda _body: (
+        "<html><head><title>Runtime Error</title></head><body><h1>Server Error</h1>"
+        f"<p>Login <b>refused</b> {SHOUT}<br/>key <i>{KEY}</i> password {PASSWORD}</p>"
+        "</body></html>"
+    ),
+}
+
+
+@pytest.mark.parametrize("hostile_answer", HOSTILE_ANSWERS)
+def test_hostile_answers_leave_nothing_private_in_the_cassette_or_the_report(
+    hostile: FakeKashFlow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    hostile_answer: str,
+) -> None:
+    """The supplier list comes back truncated, commented, as an error page...: nothing leaks."""
+    rewrite_answers(hostile, monkeypatch, "GetSuppliers", HOSTILE_ANSWERS[hostile_answer])
+    _code, out, cassette = run_recorded(hostile, tmp_path, monkeypatch, capsys)
+    recorded = recorded_text(cassette)
+    assert "GetSuppliers" in recorded
+    json.loads(out)
+    for private in (*PRIVATE, IP):
+        assert private not in out, f"{private!r} in the JSON report"
+        assert private not in recorded, f"{private!r} in the cassette"
 
 
 def test_cassette_records_the_whole_session(

@@ -10,6 +10,8 @@ Settings come from the environment:
     KASHFLOW_SYNC_BROKER    the broker (default redis://127.0.0.1:6379/0; amqp://... works too)
     KASHFLOW_SYNC_RESULTS   where task results are kept (default: the broker's Redis)
     KASHFLOW_SYNC_QUEUE     the queue name (default kashflow-sync)
+    KASHFLOW_SYNC_KEY_PREFIX  with Redis, a prefix for every key the app writes there (queues
+                            and results), so several apps can share one Redis
     KASHFLOW_SYNC_DB        the journal every worker shares (PostgreSQL across machines;
                             default a SQLite file, fine for workers on one machine)
     KASHFLOW_ENDPOINT       KashFlow's SOAP endpoint (default KashFlow's own)
@@ -49,6 +51,9 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
 )
+if os.environ.get("KASHFLOW_SYNC_KEY_PREFIX"):
+    keys = {"global_keyprefix": os.environ["KASHFLOW_SYNC_KEY_PREFIX"]}
+    app.conf.update(broker_transport_options=keys, result_backend_transport_options=keys)
 
 
 @functools.cache

@@ -13,11 +13,14 @@ Recording needs vcrpy (``pip install 'kashflow-sync[record]'``).
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
+import attrs
 from lxml import etree
 
 from . import errors
@@ -67,9 +70,17 @@ OTHER_PERSONAL = {
     "Project": frozenset({"Name", "Reference", "Description"}),
     "BankAccount": frozenset({"AccountName"}),
 }
-#: Elements scrubbed under any parent (a document's contact and links).
+#: Elements scrubbed under any parent (a document's contact and links, a lookup's code).
 ANYWHERE_PERSONAL = frozenset(
-    {"CustomerName", "SupplierName", "Customer", "DeliveryAddress", "PermaLink"}
+    {
+        "CustomerName",
+        "SupplierName",
+        "Customer",
+        "DeliveryAddress",
+        "PermaLink",
+        "SupplierCode",
+        "CustomerCode",
+    }
 )
 #: Keys of the JSON report whose values are identifiers, never KashFlow's or anyone's words.
 JSON_IDENTIFIERS = frozenset(
@@ -108,6 +119,55 @@ _IPV6 = re.compile(
 
 def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _personal(name: str, parent: str) -> bool:
+    """Whether the text of element *name* under *parent* is credentials or personal data."""
+    if name in CREDENTIAL_ELEMENTS or name in ANYWHERE_PERSONAL:
+        return True
+    if parent in CONTACT_PARENTS:
+        return name not in CONTACT_KEEP and not _CHECKBOX.match(name)
+    return name in OTHER_PERSONAL.get(parent, ())
+
+
+@attrs.frozen
+class _Context:
+    """Where a piece of text stands: inside which element, and whether it is private there.
+
+    Text directly inside a personal element is private, and so is everything nested in one
+    (``<Name>Acme <b>Paper</b></Name>``), except in a contact, whose children are judged one
+    by one. Text directly inside a contact is private too: only its children are data.
+    """
+
+    name: str = ""
+    private: bool = False
+    hides_children: bool = False
+
+    def enter(self, name: str) -> _Context:
+        """The context inside a child element called *name*."""
+        personal = _personal(name, self.name)
+        return _Context(
+            name,
+            self.hides_children or personal or name in CONTACT_PARENTS,
+            self.hides_children or (personal and name not in CONTACT_PARENTS),
+        )
+
+
+# A body that is not well-formed XML, as tokens: comments, CDATA sections, tags (either of
+# the three cut off at the end of a truncated body), declarations, and the text between them.
+_TOKEN = re.compile(
+    r"<!--(?P<comment>.*?)(?:(?P<comment_end>-->)|\Z)"
+    r"|<!\[CDATA\[(?P<cdata>.*?)(?:(?P<cdata_end>\]\]>)|\Z)"
+    r"|<(?P<close>/)?(?P<name>[A-Za-z_][\w.:-]*)"
+    # An attribute value never holds "<" (XML forbids it), so a quote left open cannot turn
+    # the markup after it into one attribute's value.
+    r"(?P<attrs>(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*)(?P<tag_end>>|\Z)"
+    r"|<[!?][^>]*>?"
+    r"|(?P<text>[^<]+)"
+    r"|<",
+    re.S,
+)
+_ATTRIBUTE = re.compile(r"(=\s*)([\"'])([^<]*?)\2")
 
 
 class Scrubber:
@@ -156,45 +216,91 @@ class Scrubber:
         return data
 
     def body(self, body: bytes | str | None) -> bytes | str | None:
-        """A SOAP body with credentials and personal elements replaced (same type back)."""
+        """A SOAP body with credentials and personal elements replaced (same type back).
+
+        A well-formed body is scrubbed as a tree; anything else (a truncated answer, an HTML
+        error page) token by token by the same rules, so what needs no scrubbing stays as it
+        came, truncation and all.
+        """
         if not body:
             return body
         raw = body.encode() if isinstance(body, str) else body
         try:
             root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError:
-            text = self.text(raw.decode("utf-8", "replace"))
-            for name in CREDENTIAL_ELEMENTS:
-                text = re.sub(
-                    rf"(<(?:[\w.-]+:)?{name}\b[^>]*>)(.*?)(</(?:[\w.-]+:)?{name}>)",
-                    rf"\g<1>{REDACTED}\g<3>",
-                    text,
-                    flags=re.S,
-                )
-            scrubbed = text.encode()
+            scrubbed = self._markup(raw.decode("utf-8", "replace")).encode()
         else:
-            for element in root.iter():
-                if not isinstance(element.tag, str):
-                    continue
-                if self._personal(element):
-                    element.text = REDACTED
-                elif element.text:
-                    element.text = self.text(element.text)
+            self._tree(root)
             scrubbed = etree.tostring(root, encoding="utf-8", xml_declaration=True)
         return scrubbed.decode() if isinstance(body, str) else scrubbed
 
-    @staticmethod
-    def _personal(element: etree._Element) -> bool:
-        if len(element):  # a container (a <Customer> in a list): its children are judged
-            return False
-        name = _local(element.tag)
-        if name in CREDENTIAL_ELEMENTS or name in ANYWHERE_PERSONAL:
-            return True
-        parent = element.getparent()
-        parent_name = _local(parent.tag) if parent is not None else ""
-        if parent_name in CONTACT_PARENTS:
-            return name not in CONTACT_KEEP and not _CHECKBOX.match(name)
-        return name in OTHER_PERSONAL.get(parent_name, ())
+    def _masked(self, text: str, private: bool) -> str:
+        """*text* as it may be written: REDACTED if *private*, else with secrets masked."""
+        return REDACTED if private and text.strip() else self.text(text)
+
+    def _tree(self, root: etree._Element) -> None:
+        """Scrub a parsed body in place: every text, tail, comment and attribute value."""
+        contexts: dict[etree._Element, _Context] = {}
+        for node in root.iter():
+            parent = node.getparent()
+            outer = contexts[parent] if parent is not None else _Context()
+            if isinstance(node.tag, str):
+                inner = contexts[node] = outer.enter(_local(node.tag))
+                for name, value in node.attrib.items():
+                    node.set(name, self.text(str(value)))
+                if node.text:
+                    node.text = self._masked(node.text, inner.private)
+                elif not len(node) and _personal(inner.name, outer.name):
+                    node.text = REDACTED
+            elif node.text and not isinstance(node, etree._Entity):
+                # A comment or processing instruction is private where its element's text is.
+                node.text = self._masked(node.text, outer.private)
+            if node.tail:  # text after a child is its parent's text
+                node.tail = self._masked(node.tail, outer.private)
+
+    def _markup(self, text: str) -> str:
+        """A body that is not well-formed XML, scrubbed token by token (see :meth:`body`)."""
+        out: list[str] = []
+        stack = [_Context()]
+        for token in _TOKEN.finditer(text):
+            private = stack[-1].private
+            if token["text"] is not None:
+                out.append(self._escaped(token["text"], private))
+            elif token["comment"] is not None:
+                end = token["comment_end"] or ""
+                out.append(f"<!--{self._masked(token['comment'], private)}{end}")
+            elif token["cdata"] is not None:
+                end = token["cdata_end"] or ""
+                out.append(f"<![CDATA[{self._masked(token['cdata'], private)}{end}")
+            elif token["name"] is not None:
+                out.append(self._tag(token, stack))
+            else:  # a declaration, a processing instruction or a stray "<"
+                out.append(self.text(token[0]))
+        return "".join(out)
+
+    def _tag(self, token: re.Match[str], stack: list[_Context]) -> str:
+        """One start or end tag, its attribute values scrubbed; keeps *stack* in step."""
+        name = token["name"].rpartition(":")[2]
+        attributes, end = token["attrs"], token["tag_end"]
+        if token["close"]:
+            names = [context.name for context in stack]
+            if name in names[1:]:  # an end tag with no start tag open is ignored
+                del stack[len(names) - 1 - names[::-1].index(name) :]
+        elif end and not attributes.rstrip().endswith("/"):
+            stack.append(stack[-1].enter(name))
+        if end:
+            attributes = _ATTRIBUTE.sub(
+                lambda m: m[1] + m[2] + self._escaped(m[3], False) + m[2], attributes
+            )
+        else:  # cut off inside the tag: scrub what is there as text
+            attributes = self.text(attributes)
+        return f"<{token['close'] or ''}{token['name']}{attributes}{end}"
+
+    def _escaped(self, raw: str, private: bool) -> str:
+        """Escaped text scrubbed by what it means (``&amp;`` and all); unchanged when clean."""
+        plain = html.unescape(raw)
+        masked = self._masked(plain, private)
+        return raw if masked == plain else xml_escape(masked, {'"': "&quot;", "'": "&apos;"})
 
     # -- vcrpy hooks ------------------------------------------------------------------------
 

@@ -3,15 +3,21 @@
 Storage effects go to a real ``MemoryStorage`` (the reference implementation: pure memory);
 KashFlow effects are answered in order from a script per operation, and every effect is logged,
 so a test states what the engine must ask and what it decides from each answer.
+
+:meth:`Script.run` performs the effects itself. :meth:`Script.drive` hands them to the clients'
+own drivers (sync or async) instead, with the script as KashFlow: what the drivers add to the
+flow, such as the lease check right before a write, is then under test too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import asyncio
+from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from kashflow_sync import errors
+from kashflow_sync._drivers import AsyncDriver, SyncDriver
 from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
 from kashflow_sync._engine.publish import PublishSettings
 from kashflow_sync.soap.records import LedgerDocument
@@ -107,6 +113,7 @@ class Script:
         self.clock = clock or Clock()
         self.before = before
         self.effects: list[Effect] = []
+        self.sent: list[str] = []
 
     def settings(self, **changes: Any) -> PublishSettings:
         """Publish settings on this script's clock (check_ledger on, 5-minute lease)."""
@@ -127,6 +134,53 @@ class Script:
     def sleeps(self) -> list[float]:
         """The sleeps asked for, in order."""
         return [e.seconds for e in self.effects if isinstance(e, Sleep)]
+
+    def drive(self, flow: Flow[T], driver: str) -> T:
+        """Run *flow* through the clients' ``"sync"`` or ``"async"`` driver; the script is KashFlow.
+
+        Effects are logged (and *before* called) as the flow yields them, before the driver
+        performs them; :attr:`sent` lists the KashFlow calls the driver really made.
+        """
+        watched = self._watched(flow)
+        if driver == "sync":
+            sync = SyncDriver(_Service(self), self.storage, lambda: None, sleep=self.clock.advance)
+            return sync.run(watched)
+
+        async def sleep(seconds: float) -> None:
+            self.clock.advance(seconds)
+
+        aio = AsyncDriver(_AsyncService(self), self.storage, lambda: None, sleep=sleep)
+        return asyncio.run(aio.run(watched))
+
+    def _watched(self, flow: Flow[T]) -> Generator[Effect, Any, T]:
+        try:
+            effect = next(flow)
+            while True:
+                self.effects.append(effect)
+                if self.before is not None:
+                    self.before(effect)
+                try:
+                    result = yield effect
+                except BaseException as exc:
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+
+    def answer(self, effect: KashFlowCall) -> Any:
+        """KashFlow's scripted answer to *effect* (raised if it is an exception)."""
+        queue = self.answers.get(effect.name)
+        if not queue:
+            raise AssertionError(f"unscripted KashFlow call {effect.name}{effect.args}")
+        self.sent.append(effect.name)
+        answer = queue.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return answer(effect)
+        return answer
 
     def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its end; an unscripted KashFlow call fails the test."""
@@ -153,16 +207,28 @@ class Script:
             self.clock.advance(effect.seconds)
             return None
         assert isinstance(effect, KashFlowCall)
-        queue = self.answers.get(effect.name)
-        if not queue:
-            raise AssertionError(f"unscripted KashFlow call {effect.name}{effect.args}")
-        answer = queue.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        if callable(answer):
-            return answer(effect)
-        return answer
+        return self.answer(effect)
 
     def journal(self, external_id: str = "item-42") -> Any:
         """The stored journal entry."""
         return self.storage.get_journal(CONNECTION, external_id)
+
+
+class _Service:
+    """KashFlow for the sync driver: the script's answers."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.script.answer(KashFlowCall(name, args, kwargs))
+
+
+class _AsyncService:
+    """KashFlow for the async driver: the script's answers."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.script.answer(KashFlowCall(name, args, kwargs))

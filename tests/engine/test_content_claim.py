@@ -115,6 +115,7 @@ def test_a_twin_after_an_uncertain_first_send_is_duplicate_pending() -> None:
         run(twin, TWIN, "b")
     assert info.value.code == "duplicate_pending" and info.value.retryable
     assert twin.calls == ["documents_for_contact"]
+    assert twin.sleeps == []  # the first gave the content back: nothing to wait out
     assert content_entry(storage).owner is None  # given back at once, not held by the twin
 
 
@@ -129,6 +130,7 @@ def test_a_twin_takes_the_content_over_when_the_first_was_refused() -> None:
         storage=storage,
     )
     assert run(twin, TWIN, "b").number == 43
+    assert twin.sleeps == []  # the first gave the content back: nothing to wait out
     held = content_entry(storage)
     assert (held.fingerprint, held.state, held.number) == ("item-43", "published", 43)
 

@@ -6,6 +6,7 @@ engine makes and what it decides (see ``_script.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -37,10 +38,13 @@ BARE = clean_purchase(attachment=None, payment=None)
 FULL = clean_purchase()
 
 
+def _flow(script: Script, document: Document = BARE, owner: str = "me", **settings: object):
+    return publish(document, fingerprint(document), LISTS, script.settings(**settings), owner=owner)
+
+
 def run(script: Script, document: Document = BARE, owner: str = "me", **settings: object):
     """Publish *document* through *script*."""
-    flow = publish(document, fingerprint(document), LISTS, script.settings(**settings), owner=owner)
-    return script.run(flow)
+    return script.run(_flow(script, document, owner, **settings))
 
 
 def seed(storage: MemoryStorage, document: Document = BARE, **fields: object) -> None:
@@ -123,15 +127,76 @@ def test_another_calls_live_lease_is_waited_out() -> None:
     assert result.status == "published"
 
 
-def test_lease_taken_over_mid_publish_is_lease_lost() -> None:
-    """Another worker took the entry while the insert was out: lease_lost, nothing guessed."""
+#: The clients' two drivers: the lease check before a write is theirs, not the flow's.
+DRIVERS = ["sync", "async"]
 
-    def take_over(effect: object) -> None:
+
+def _before_insert(act: Callable[[], None]) -> Callable[[object], None]:
+    """A hook doing *act* once the flow asks for the insert, before the driver sends it."""
+
+    def hook(effect: object) -> None:
         if isinstance(effect, KashFlowCall) and effect.name == "insert_document":
-            entry = script.journal()
-            script.storage.update_journal(attrs.evolve(entry, owner="thief"), "me")
+            act()
 
-    script = Script({"documents_for_contact": [[]], "insert_document": [42]}, before=take_over)
+    return hook
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out(driver: str) -> None:
+    """Another worker took the entry after the last save: lease_lost, and no insert is sent."""
+    script = Script({"documents_for_contact": [[]] * 2, "insert_document": [42]})
+
+    def take_over() -> None:
+        entry = script.journal()
+        script.storage.update_journal(attrs.evolve(entry, owner="thief"), "me")
+
+    script.before = _before_insert(take_over)
+    with pytest.raises(errors.PublishUncertainError) as info:
+        script.drive(_flow(script), driver)
+    assert info.value.code == "lease_lost"
+    assert "insert_document" not in script.sent
+    assert script.journal().owner == "thief"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_lease_that_ran_out_is_confirmed_again_before_the_insert_goes_out(driver: str) -> None:
+    """Stalled past its lease after the last save (no one took over): never sent unleased."""
+    leased_when_sent: list[bool] = []
+
+    def insert(_effect: object) -> int:
+        entry = script.journal()
+        leased_when_sent.append(entry.owner == "me" and entry.lease_until > script.clock())
+        return 42
+
+    script = Script(
+        {
+            "documents_for_contact": [[]] * 3,
+            "insert_document": [insert],
+            "get_document": [ledger(42)],
+        }
+    )
+    stalled: list[int] = []
+
+    def stall() -> None:
+        if not stalled:  # once: the 5-minute lease runs out between the save and the send
+            stalled.append(1)
+            script.clock.advance(301)
+
+    script.before = _before_insert(stall)
+    result = script.drive(_flow(script), driver)
+    assert (result.status, result.number) == ("published", 42)
+    assert leased_when_sent == [True]
+
+
+def test_lease_taken_over_while_the_insert_is_out_is_lease_lost() -> None:
+    """Another worker took the entry while the insert was in flight: the save after it fails."""
+
+    def taken_while_out(_effect: object) -> int:
+        entry = script.journal()
+        script.storage.update_journal(attrs.evolve(entry, owner="thief"), "me")
+        return 42
+
+    script = Script({"documents_for_contact": [[]], "insert_document": [taken_while_out]})
     with pytest.raises(errors.PublishUncertainError) as info:
         run(script)
     assert info.value.code == "lease_lost"
@@ -313,6 +378,31 @@ def test_taking_over_a_lease_waits_for_the_old_holders_request_deadline() -> Non
     result = script.run(flow)
     assert sum(script.sleeps) == pytest.approx(3.0)  # deadline 3 s + settle 0
     assert result.number == 42
+
+
+def test_a_live_lease_waited_out_then_taken_over_waits_for_the_old_holders_request() -> None:
+    """Held live when this call came (seen=None): once its lease ran out, wait deadline + settle."""
+    sent_at: list[object] = []
+
+    def insert(_effect: object) -> int:
+        sent_at.append(script.clock())
+        return 42
+
+    script = Script(
+        {
+            "documents_for_contact": [[]] * 20,
+            "insert_document": [insert],
+            "get_document": [ledger(42)],
+        }
+    )
+    seed(script.storage, state="sending")
+    stored = script.storage.get_journal(CONNECTION, "item-42")
+    lease_end = START + timedelta(seconds=10)
+    assert script.storage.claim_journal(stored, "dead-worker", START, lease_end).acquired
+    result = run(script, request_deadline=timedelta(seconds=3))
+    assert result.number == 42
+    # Its last request may have left just before its lease ran out: 3 s to arrive, settle 0.
+    assert sent_at[0] >= lease_end + timedelta(seconds=3)
 
 
 @pytest.mark.parametrize("failure", [refused(), never_sent()], ids=["refused", "never_sent"])

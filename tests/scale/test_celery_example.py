@@ -6,17 +6,39 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import redis
 from _services import service_url
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "celery_app"
 
 
-def test_celery_example_publishes_the_folder_once(tmp_path: Path) -> None:
+@pytest.fixture
+def redis_keys() -> Iterator[str]:
+    """A key prefix of this run's own on the test Redis; its keys are deleted afterwards."""
+    prefix = f"kfs-example-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(service_url("redis"))
+    try:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        assert list(client.scan_iter(f"{prefix}*")) == []
+    finally:
+        client.close()
+
+
+def test_celery_example_publishes_the_folder_once(tmp_path: Path, redis_keys: str) -> None:
     """run_demo.py exits 0: five documents published, then all already_published."""
-    queue = f"kfs-example-{uuid.uuid4().hex[:10]}"  # apart from other runs on the same Redis
-    env = {**os.environ, "KASHFLOW_SYNC_BROKER": service_url("redis"), "KASHFLOW_SYNC_QUEUE": queue}
+    env = {
+        **os.environ,
+        "KASHFLOW_SYNC_BROKER": service_url("redis"),
+        # Apart from other runs on the same Redis: its own queue, and every key under a prefix.
+        "KASHFLOW_SYNC_QUEUE": redis_keys.rstrip(":"),
+        "KASHFLOW_SYNC_KEY_PREFIX": redis_keys,
+    }
     env.pop("KASHFLOW_SYNC_DB", None)
     proc = subprocess.run(
         [sys.executable, str(EXAMPLE / "run_demo.py")],
@@ -27,6 +49,10 @@ def test_celery_example_publishes_the_folder_once(tmp_path: Path) -> None:
         env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    client = redis.Redis.from_url(env["KASHFLOW_SYNC_BROKER"])
+    written = [key.decode() for key in client.scan_iter(f"*{env['KASHFLOW_SYNC_QUEUE']}*")]
+    client.close()
+    assert written and all(key.startswith(redis_keys) for key in written)  # gone afterwards
     assert proc.stdout.count("already_published") == 5
     assert "KashFlow holds 4 receipts and 1 invoices" in proc.stdout
     assert "Journal: 0 document(s) not finished" in proc.stdout

@@ -64,6 +64,33 @@ def test_backoff_waits_at_least_retry_after_up_to_the_cap(
     assert low <= wait <= high
 
 
+def test_a_task_retry_waits_at_least_the_errors_retry_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KashFlow answered 503 with Retry-After 45: the task's next run is 45 s away, not ~1 s."""
+    fake = FakeKashFlow()
+    storage = kfs.MemoryStorage()
+
+    def factory(connection_id: str) -> kfs.KashFlowClient:
+        return make_client(fake, storage=storage, connection_id=connection_id)
+
+    with factory("busy") as setup:
+        setup.connect()
+    tasks = register(Celery("retry-after"), factory, retry_backoff=1.0, retry_backoff_max=300.0)
+    countdowns: list[float] = []
+
+    def retry(*, exc: Exception, countdown: float, max_retries: int) -> Exception:
+        countdowns.append(countdown)
+        return exc  # what Celery's retry raises; the task ends there
+
+    monkeypatch.setattr(tasks.publish, "retry", retry)
+    fake.faults.http_error(503, times=None, retry_after=45)
+    outcome = tasks.publish.apply(args=("busy", kfs.document_to_json(purchase(1, prefix="ra"))))
+    assert isinstance(outcome.result, errors.TransientError)
+    assert outcome.result.retry_after == 45
+    assert countdowns == [45.0]
+
+
 def test_published_result_is_plain_json() -> None:
     """A publish result survives json.dumps exactly: the contract's five keys, then what a
     credit note adds (whether it was applied, and notices)."""

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import kashflow_sync as kfs
+from _support import make_client, purchase
+from kashflow_sync import _base_client
 from kashflow_sync._journal import JournalEntry
 from kashflow_sync.storage import SQLStorage
 from kashflow_sync.testing import FakeKashFlow
@@ -81,3 +83,26 @@ def test_without_a_database_clock_a_fast_worker_would_take_it_over(sqlite_url: s
     client._sync_clock()
     mine = client._clock()
     assert storage.claim_journal(entry, "fast-worker", mine, mine + timedelta(minutes=5)).acquired
+
+
+def test_publish_judges_and_stamps_on_the_databases_clock(
+    storage: SQLStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine ten minutes fast publishes on the database's time: leases, saves, history."""
+    import uuid
+
+    monkeypatch.setattr(_base_client, "utcnow", lambda: _now() + timedelta(minutes=10))
+    cid = f"clock-pub-{uuid.uuid4().hex[:8]}"
+    doc = purchase(1, prefix="clock")
+    fake = FakeKashFlow()
+    try:
+        with make_client(fake, storage=storage, connection_id=cid) as client:
+            assert client._local_clock() - _now() > timedelta(minutes=9)  # the fast machine
+            client.connect()
+            assert client.publish(doc).status == "published"
+        entry = storage.get_journal(cid, doc.external_id)
+        assert entry is not None and entry.attempts
+        for stamp in (entry.updated_at, *(attempt.at for attempt in entry.attempts)):
+            assert stamp is not None and abs(stamp - _now()) < timedelta(minutes=1)
+    finally:
+        storage.purge(cid)

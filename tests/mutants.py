@@ -1,0 +1,299 @@
+"""Mutation check: each bug the suite once missed is planted in turn; its tests must catch it.
+
+Run from the repository root (about a minute on a quiet machine; CI runs it after the tests)::
+
+    .venv/bin/python tests/mutants.py             # every mutant
+    .venv/bin/python tests/mutants.py NAME ...    # only these
+    .venv/bin/python tests/mutants.py --list      # names and what each plants
+
+Each mutant replaces one exact snippet of the source with a bug, in a scratch copy of ``src``
+and ``tests`` (the working tree is never touched), and runs the tests named for it there:
+``caught`` when they fail, ``MISSED`` when they pass. The covering tests are first run on the
+unchanged copy, which must pass, so a failure is the mutant's doing, not the machine's.
+
+A snippet that is not found exactly once (its code moved or changed) stops the run, naming the
+mutant: update its ``find`` text in the table below to the code as it now reads, keeping the
+same bug. Exit status: 0 all caught, 1 some missed, 2 the check could not run.
+
+Why not mutmut or cosmic-ray: they generate thousands of operator mutants and need the package
+importable from a copied tree; what is wanted here is a fixed list of realistic bugs, each
+aimed at one promise, which a table of snippets says plainly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from _reference import REFERENCE_ENV, REFERENCE_WSDL  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted bug: *find* (exactly once in *path*) becomes *replace*; *tests* must fail."""
+
+    name: str
+    path: str
+    find: str
+    replace: str
+    tests: tuple[str, ...]
+    plants: str
+
+
+FLOW = "tests/engine/test_publish_flow.py::"
+SCRUB = "tests/test_doctor_scrub.py"
+RECORD = "tests/test_doctor_record.py"
+
+MUTANTS = (
+    Mutant(
+        "fence-ignores-lease-expiry",
+        "src/kashflow_sync/_drivers.py",
+        "        or stored.lease_until is None\n        or stored.lease_until <= renewal.clock()\n",
+        "",
+        (FLOW + "test_a_lease_that_ran_out_is_confirmed_again_before_the_insert_goes_out",),
+        "the pre-write lease check skips its lease-expiry clause",
+    ),
+    Mutant(
+        "async-driver-without-fence",
+        "src/kashflow_sync/_drivers.py",
+        "            if effect.writes and effect.renew is not None:\n"
+        "                await off_loop(self.storage, _lease_still_held, self.storage, "
+        "effect.renew)\n",
+        "",
+        (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
+        "the async driver sends writes without checking the lease",
+    ),
+    Mutant(
+        "sync-driver-without-fence",
+        "src/kashflow_sync/_drivers.py",
+        "            if effect.writes and effect.renew is not None:\n"
+        "                _lease_still_held(self.storage, effect.renew)\n",
+        "",
+        (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
+        "the sync driver sends writes without checking the lease",
+    ),
+    Mutant(
+        "claim-hides-the-wait",
+        "src/kashflow_sync/_engine/journal.py",
+        "            held_by_another = True\n",
+        "            held_by_another = False\n",
+        (FLOW + "test_a_live_lease_waited_out_then_taken_over_waits_for_the_old_holders_request",),
+        "Lease.claim never reports that it waited out another worker's lease",
+    ),
+    Mutant(
+        "content-claim-kept-after-a-failed-send",
+        "src/kashflow_sync/_engine/create.py",
+        "    except BaseException:\n        yield from give_back_content(call, content, None)\n"
+        "        raise\n",
+        "    except BaseException:\n        raise\n",
+        ("tests/engine/test_content_claim.py",),
+        "a send that failed never gives its content claim back",
+    ),
+    Mutant(
+        "publish-on-the-local-clock",
+        "src/kashflow_sync/_base_client.py",
+        "            clock=self._clock,\n            lease=publish_lease,\n",
+        "            clock=self._local_clock,\n            lease=publish_lease,\n",
+        (
+            "tests/storage/test_database_clock.py::"
+            "test_publish_judges_and_stamps_on_the_databases_clock",
+        ),
+        "publish settings use this machine's clock, not the storage's",
+    ),
+    Mutant(
+        "task-retry-ignores-retry-after",
+        "src/kashflow_sync/celery/_tasks.py",
+        "task.request.retries, retry_backoff, retry_backoff_max, retry_after=exc.retry_after",
+        "task.request.retries, retry_backoff, retry_backoff_max",
+        (
+            "tests/scale/test_celery_units.py::"
+            "test_a_task_retry_waits_at_least_the_errors_retry_after",
+        ),
+        "the Celery task's retry does not pass retry_after to the backoff",
+    ),
+    Mutant(
+        "batch-exit-4-before-1",
+        "src/kashflow_sync/_cli_publish.py",
+        "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_FAILED, EXIT_TRANSIENT):",
+        "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_TRANSIENT, EXIT_FAILED):",
+        ("tests/test_cli.py::test_a_batch_with_a_document_to_fix_and_one_to_retry_exits_1",),
+        "a batch's exit code puts 'run again later' (4) before 'documents to fix' (1)",
+    ),
+    Mutant(
+        "scrubber-lists-contacts-unmasked",
+        "src/kashflow_sync/_doctor_record.py",
+        '        "Supplier",\n        "Customer",\n',
+        "",
+        (RECORD, SCRUB),
+        "doctor's scrubber drops Supplier and Customer from the contact elements",
+    ),
+    Mutant(
+        "scrubber-inserts-unmasked",
+        "src/kashflow_sync/_doctor_record.py",
+        '        "supl",\n        "custr",\n',
+        "",
+        (SCRUB,),
+        "doctor's scrubber drops a supplier or customer insert from the contact elements",
+    ),
+    Mutant(
+        "scrubber-keeps-bank-account-names",
+        "src/kashflow_sync/_doctor_record.py",
+        '"BankAccount": frozenset({"AccountName"}),',
+        '"BankAccount": frozenset(),',
+        (RECORD, SCRUB),
+        "doctor's scrubber stops masking bank accounts' names",
+    ),
+    Mutant(
+        "scrubber-skips-tails",
+        "src/kashflow_sync/_doctor_record.py",
+        "            if node.tail:  # text after a child is its parent's text\n"
+        "                node.tail = self._masked(node.tail, outer.private)\n",
+        "",
+        (RECORD, SCRUB),
+        "text after an inline element (an XML tail) is written as it came",
+    ),
+    Mutant(
+        "scrubber-truncated-keeps-personal",
+        "src/kashflow_sync/_doctor_record.py",
+        'out.append(self._escaped(token["text"], private))',
+        'out.append(self._escaped(token["text"], False))',
+        (RECORD, SCRUB),
+        "a body that is not well-formed XML keeps its personal elements",
+    ),
+    Mutant(
+        "reader-asks-for-SupplierId",
+        "src/kashflow_sync/soap/operations.py",
+        'id_field = "SupplierID" if side(kind) == "purchase" else "CustomerID"',
+        'id_field = "SupplierId" if side(kind) == "purchase" else "CustomerID"',
+        ("tests/test_wire_names_wsdl.py",),
+        "find_contact reads SupplierId, a name KashFlow does not send",
+    ),
+    Mutant(
+        "reader-asks-for-AutoAuthIpResult",
+        "src/kashflow_sync/soap/operations.py",
+        'answer.findtext(f"{NS}AutoAuthIPResult")',
+        'answer.findtext(f"{NS}AutoAuthIpResult")',
+        ("tests/test_wire_names_wsdl.py",),
+        "AutoAuthIP's answer is read under a name KashFlow does not send",
+    ),
+)
+
+
+class CannotRun(Exception):
+    """The check itself cannot run (a snippet moved, the unchanged tests fail)."""
+
+
+def scratch_copy() -> Path:
+    """A fresh copy of what the tests need: src, tests and the pytest configuration."""
+    folder = Path(tempfile.mkdtemp(prefix="kfs-mutant-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for part in ("src", "tests"):
+        shutil.copytree(ROOT / part, folder / part, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", folder / "pyproject.toml")
+    return folder
+
+
+def planted(text: str, mutant: Mutant) -> str:
+    """*text* with *mutant* planted; CannotRun unless its snippet is there exactly once."""
+    found = text.count(mutant.find)
+    if found != 1:
+        raise CannotRun(
+            f"mutant {mutant.name!r}: its snippet is in {mutant.path} {found} times, not once; "
+            f"update its find text in {Path(__file__).relative_to(ROOT)} to the code as it is now"
+        )
+    return text.replace(mutant.find, mutant.replace)
+
+
+def run_tests(tree: Path, tests: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """pytest on *tests* in *tree*, importing the package from the copy."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tree / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        REFERENCE_ENV: str(REFERENCE_WSDL),
+    }
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    return subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
+
+
+def _first_failure(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("FAILED ")]
+    return lines[0].removeprefix("FAILED ").split(" - ")[0] if lines else output[-300:]
+
+
+def check(mutants: Sequence[Mutant]) -> int:
+    """Plant each mutant in turn; print caught/missed; the exit status (see the module)."""
+    for mutant in mutants:  # every snippet first: a stale table fails before anything runs
+        planted((ROOT / mutant.path).read_text(), mutant)
+    baseline = scratch_copy()
+    try:
+        tests = sorted({test for mutant in mutants for test in mutant.tests})
+        started = time.monotonic()
+        unchanged = run_tests(baseline, tests)
+        if unchanged.returncode != 0:
+            raise CannotRun(
+                "the covering tests fail with no mutant planted:\n" + unchanged.stdout[-3000:]
+            )
+        print(f"baseline: the covering tests pass ({time.monotonic() - started:.0f} s)")
+    finally:
+        shutil.rmtree(baseline, ignore_errors=True)
+    missed = []
+    for mutant in mutants:
+        tree = scratch_copy()
+        try:
+            target = tree / mutant.path
+            target.write_text(planted(target.read_text(), mutant))
+            started = time.monotonic()
+            outcome = run_tests(tree, mutant.tests)
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+        seconds = time.monotonic() - started
+        if outcome.returncode == 1:
+            print(f"caught  {mutant.name}  ({seconds:.0f} s; {_first_failure(outcome.stdout)})")
+        elif outcome.returncode == 0:
+            missed.append(mutant.name)
+            print(f"MISSED  {mutant.name}: {mutant.plants}; {', '.join(mutant.tests)} pass")
+        else:  # collection errors, no tests found: not a verdict on the mutant
+            raise CannotRun(
+                f"mutant {mutant.name!r}: pytest exited {outcome.returncode}:\n"
+                + outcome.stdout[-3000:]
+                + outcome.stderr[-2000:]
+            )
+    print(f"{len(mutants) - len(missed)} of {len(mutants)} mutants caught")
+    return 1 if missed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="only these mutants")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for mutant in MUTANTS:
+            print(f"{mutant.name}: {mutant.plants} ({mutant.path})")
+        return 0
+    by_name = {mutant.name: mutant for mutant in MUTANTS}
+    unknown = [name for name in args.names if name not in by_name]
+    if unknown:
+        parser.error(f"no mutant {', '.join(unknown)}; --list shows them")
+    chosen = [by_name[name] for name in args.names] or list(MUTANTS)
+    try:
+        return check(chosen)
+    except CannotRun as exc:
+        print(f"mutation check cannot run: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
