@@ -53,12 +53,14 @@ class Mutant:
 FLOW = "tests/engine/test_publish_flow.py::"
 SCRUB = "tests/test_doctor_scrub.py"
 RECORD = "tests/test_doctor_record.py"
+STALL = "tests/engine/test_fenced_content.py::test_a_stalled_twin_is_fenced_out"
+CREDIT = "tests/engine/test_credit_flow.py::"
 
 MUTANTS = (
     Mutant(
         "fence-ignores-lease-expiry",
         "src/kashflow_sync/_drivers.py",
-        "        or stored.lease_until is None\n        or stored.lease_until <= renewal.clock()\n",
+        "            or stored.lease_until is None\n            or stored.lease_until <= now\n",
         "",
         (FLOW + "test_a_lease_that_ran_out_is_confirmed_again_before_the_insert_goes_out",),
         "the pre-write lease check skips its lease-expiry clause",
@@ -93,9 +95,8 @@ MUTANTS = (
     Mutant(
         "content-claim-kept-after-a-failed-send",
         "src/kashflow_sync/_engine/create.py",
-        "    except BaseException:\n        yield from give_back_content(call, content, None)\n"
-        "        raise\n",
-        "    except BaseException:\n        raise\n",
+        "        kept = yield from give_back_content(call, content, None)\n",
+        "        kept = True\n",
         ("tests/engine/test_content_claim.py",),
         "a send that failed never gives its content claim back",
     ),
@@ -169,6 +170,54 @@ MUTANTS = (
         'out.append(self._escaped(token["text"], False))',
         (RECORD, SCRUB),
         "a body that is not well-formed XML keeps its personal elements",
+    ),
+    Mutant(
+        "fence-forgets-the-content-claim",
+        "src/kashflow_sync/_engine/create.py",
+        "    return attrs.evolve(held, also=(call.content,))\n",
+        "    return held\n",
+        ("tests/engine/test_fenced_content.py",),
+        "the pre-write fence checks the document's entry but not its content claim",
+    ),
+    Mutant(
+        "fence-stop-counted-as-sent",
+        "src/kashflow_sync/_drivers.py",
+        "raise lease_lost(renewal.entry.external_id, sent=False)",
+        "raise lease_lost(renewal.entry.external_id, sent=True)",
+        (STALL,),
+        "a write the fence stopped is recorded as an uncertain send",
+    ),
+    Mutant(
+        "apply-believes-false",
+        "src/kashflow_sync/_engine/extras.py",
+        '    elif settings.apply_false != "not_applied" and (yield from landed()):\n',
+        "    elif False:\n",
+        (CREDIT + "test_a_false_answer_is_read_back",),
+        "a false answer from applyCreditNoteToInvoice is believed without reading KashFlow back",
+    ),
+    Mutant(
+        "apply-resent-after-a-kill",
+        "src/kashflow_sync/_engine/publish.py",
+        "            entry = yield from apply_credit(call, entry, resumed=resumed)\n",
+        "            entry = yield from apply_credit(call, entry, resumed=False)\n",
+        (CREDIT + "test_an_uncertain_apply_not_found_is_sent_again_only_on_the_next_publish",),
+        "a resumed credit note applies again without looking whether it was applied",
+    ),
+    Mutant(
+        "forget-without-asking",
+        "src/kashflow_sync/_engine/forget.py",
+        "    held = yield from get_document(kind, number)\n",
+        "    held = None\n",
+        ("tests/test_forget.py::test_still_in_kashflow_is_refused",),
+        "forget lets go of a document without asking KashFlow whether it is still there",
+    ),
+    Mutant(
+        "resend-not-watched",
+        "src/kashflow_sync/_engine/create.py",
+        "            yield from watch_for_late_copy(call, entry)\n",
+        "",
+        ("tests/test_verify.py::test_a_duplicate_resolved_by_a_person_goes_back_to_published",),
+        "a document sent again is not watched, so a late second copy stays silent",
     ),
     Mutant(
         "reader-asks-for-SupplierId",

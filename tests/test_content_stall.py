@@ -145,8 +145,9 @@ def test_a_stalled_twin_never_sends_a_second_copy(
     assert "create:uncertain" not in steps  # nothing was sent: never "uncertain"
 
 
-def test_a_lease_that_ran_out_before_the_send_is_not_sent() -> None:
-    """No twin at all: a lease that merely ran out stops the send; the next publish sends."""
+def test_a_lease_that_ran_out_before_the_send_is_held_again_then_sent() -> None:
+    """No twin at all: the fence stops the send of a lease that ran out; nobody took it, so
+    the call holds it again and sends, once. Never an uncertain send."""
     storage = PausingStorage(_stall_inside_sending_save)
     fake = FakeKashFlow()
     clock = ManualClock()
@@ -154,27 +155,19 @@ def test_a_lease_that_ran_out_before_the_send_is_not_sent() -> None:
     with make_client(fake, storage=storage, publish_lease=LEASE) as client:
         client.connect()
         client._local_clock = clock  # type: ignore[assignment]
-        caught: list[BaseException] = []
-
-        def publish() -> None:
-            try:
-                client.publish(first)
-            except kfs.errors.KashFlowError as exc:
-                caught.append(exc)
-
-        thread = threading.Thread(target=publish)
+        outcome: list[object] = []
+        thread = threading.Thread(target=lambda: outcome.append(client.publish(first)))
         thread.start()
         assert storage.paused.wait(timeout=30)
         clock.advance(LEASE * 2)
         storage.resume.set()
         thread.join(timeout=30)
-        [error] = caught
-        assert error.code == "lease_lost" and not error.request_sent  # type: ignore[attr-defined]
-        assert fake.receipts == []
         steps = [(a.step, a.outcome) for a in client.publish_history(first.external_id)]
-        assert ("create", "uncertain") not in steps
-        assert client.publish(first).status == "published"
+    [result] = outcome
+    assert isinstance(result, kfs.PublishResult) and result.status == "published"
+    assert ("create", "uncertain") not in steps
     assert len(fake.receipts) == 1
+    assert [c.operation for c in fake.calls].count("InsertReceipt") == 1
 
 
 @pytest.mark.skipif(not PG_URL, reason="set KASHFLOW_SYNC_TEST_PG to a PostgreSQL SQLAlchemy URL")

@@ -385,12 +385,6 @@ def test_credit_verdicts(found: dict[str, Any], expected: dict[str, str | None])
 # ---------------------------------------------------------------------------- the scrubber
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the --json scrubber (_doctor_record.JSON_IDENTIFIERS, on another branch) does not "
-    "list credit_lines, credit_refund and apply_false, so a password or user name that is "
-    "a letter of their values garbles them, as it would not rounding or not_found",
-)
 def test_a_short_password_cannot_garble_the_credit_facts_in_json() -> None:
     """The credit-note facts are identifiers: the JSON scrubber leaves them as they are."""
     facts = {"credit_lines": "either", "credit_refund": "negative", "apply_false": "applied"}

@@ -30,10 +30,12 @@ from .effects import (
     Renewal,
     documents_for_contact,
     get_document,
+    get_journal,
     get_state,
     insert_document,
     renewing,
     set_state,
+    update_journal,
 )
 from .keys import document_owner_key
 from .ledger import reconcile, refuse_ledger_duplicate, tolerance
@@ -114,6 +116,7 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
     refusals: list[errors.KashFlowError] = []
     lines = document_lines(document, call.lists, settings.rate_decimals, forms[0])
     sends = 0
+    confirmed_again = False
     while sends < MAX_SENDS:
         sends += 1
         # Saved right before the insert: this confirms the lease (compare-and-set on the owner)
@@ -126,6 +129,14 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
         except errors.KashFlowError as exc:
             if not may_have_applied(exc):
                 # KashFlow refused it, never saw it, or the fence stopped it: nothing is there.
+                if not confirmed_again and stopped_by_fence(exc):
+                    # The leases ran out (a stall); if nobody took them, hold them again and
+                    # send: nothing of this send left.
+                    confirmed_again = True
+                    held = yield from _hold_again(call, entry)
+                    if held is not None:
+                        entry, sends = held, sends - 1
+                        continue
                 yield from lease.save(entry, state="claimed")
                 if isinstance(exc, errors.RejectedError) and len(forms) > 1:
                     refusals.append(exc)
@@ -156,6 +167,42 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
     raise errors.PublishUncertainError(
         f"KashFlow kept failing to take {document.external_id!r}", code="publish_incomplete"
     )
+
+
+def stopped_by_fence(exc: errors.KashFlowError) -> bool:
+    """Whether *exc* is the drivers' pre-write fence refusing a send (nothing was sent)."""
+    return exc.code == "lease_lost" and not exc.request_sent
+
+
+def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
+    """After the fence stopped a send: this call's leases again, if nobody took them since.
+
+    The content claim first (its own compare-and-set on the owner that holds it, or on no
+    owner), then the document's entry (saved ``sending``, confirming the lease). None when
+    another call holds either: then that call decides.
+    """
+    lease, content = call.lease, call.content
+    if content is not None:
+        stored = yield from get_journal(content.connection_id, content.external_id)
+        if (
+            stored is None
+            or stored.fingerprint != call.document.external_id
+            or stored.owner not in (None, lease.owner)
+            or stored.state == "published"
+        ):
+            return None
+        now = call.settings.clock()
+        held = attrs.evolve(
+            stored, owner=lease.owner, lease_until=now + lease.duration, updated_at=now
+        )
+        if not (yield from update_journal(held, stored.owner)):
+            return None
+        call.content = held
+    try:
+        again: JournalEntry = yield from lease.save(entry, state="sending")
+    except errors.PublishUncertainError:
+        return None
+    return again
 
 
 def _credit_note_refused(call: Call, refusals: list[errors.KashFlowError]) -> errors.KashFlowError:
