@@ -127,10 +127,10 @@ class AnswerParser:
             self.size += len(piece)
             try:
                 self._parser().feed(piece)
-            except etree.XMLSyntaxError:
+                self._take_events()
+            except etree.LxmlError:  # XMLSyntaxError, or an encoding lxml cannot read
                 self._fail("it is not well-formed XML")
                 return
-            self._take_events()
             self._check(piece)
 
     def close(self) -> None:
@@ -144,10 +144,10 @@ class AnswerParser:
                 return
             try:
                 root = self._xml.close()
-            except etree.XMLSyntaxError:
+                self._take_events()
+            except etree.LxmlError:
                 self._fail("it is not well-formed XML (or it was cut short)")
                 return
-            self._take_events()
             if self.root is None and root is not None and self.failure is None:
                 self._fail("it is not a SOAP envelope")
         if self._result is not None and self.failure is None:
@@ -178,9 +178,11 @@ class AnswerParser:
     def _fail(self, reason: str, *, limit: bool = False) -> None:
         self.failure = reason
         self.limit_hit = limit
+        # Let go of everything now: libxml2 may be holding megabytes of a hostile answer.
         self.values = []
         self._result = None
         self.root = None
+        self._xml = None
 
     def _take_events(self) -> None:
         assert self._xml is not None
