@@ -36,6 +36,9 @@ class BlockingAsyncClient:
     def connect(self, **kwargs: Any) -> kfs.SyncReport:
         return self._call("connect", **kwargs)  # type: ignore[no-any-return]
 
+    def reconnect(self, *args: Any, **kwargs: Any) -> kfs.SyncReport:
+        return self._call("reconnect", *args, **kwargs)  # type: ignore[no-any-return]
+
     def refresh_lists(self, *args: Any, **kwargs: Any) -> kfs.SyncReport:
         return self._call("refresh_lists", *args, **kwargs)  # type: ignore[no-any-return]
 

@@ -1,5 +1,8 @@
 """Where a secret could hide after an error: the scan the secrets tests run.
 
+A secret is looked for in any case (``PA55-WORD`` is the password ``Pa55-word`` echoed by a
+server that upper-cases what it repeats).
+
 :func:`error_leaks` looks at everything a host app could print, log, pickle or poke at:
 ``str``/``repr``/``detail``/``remedy`` of the error and of every exception chained to it (cause
 and context, recursively), the attributes of those exceptions (an httpx error's request holds
@@ -52,8 +55,10 @@ class _Walk:
         self.found: list[str] = []
 
     def text(self, where: str, value: str) -> None:
+        # In any case: a server may echo a secret upper- or lower-cased.
+        folded = value.casefold()
         for secret in self.secrets:
-            if secret in value:
+            if secret.casefold() in folded:
                 self.found.append(f"{where} holds a secret")
 
     def visit(self, obj: Any, where: str, depth: int = 0) -> None:

@@ -258,6 +258,22 @@ def test_refresh_only_named_lists(connected: Any, kashflow_fake: FakeKashFlow) -
     assert list(data["lists"]) == ["suppliers"]
 
 
+def test_refresh_refuses_to_archive_most_of_a_list_unless_forced(
+    connected: Any, kashflow_fake: FakeKashFlow
+) -> None:
+    """An answer emptying 20 suppliers is refused with the counts; ``--force`` stores it."""
+    kashflow_fake.seed_bulk(suppliers=17, customers=0, nominal_codes=0)
+    assert connected("refresh", "--only", "suppliers").code == 0
+    kashflow_fake.faults.hostile_answer("no_result", op="GetSuppliers", times=None)
+    refused = connected("refresh", "--only", "suppliers", "--json")
+    assert refused.code == cli.EXIT_TRANSIENT
+    error = refused.json()["error"]
+    assert error["code"] == "mass_archive_refused" and "20 of the 20" in error["message"]
+    assert "--force" in error["remedy"]
+    forced = connected("refresh", "--only", "suppliers", "--force", "--json").json()
+    assert forced["lists"]["suppliers"]["archived"] == 20
+
+
 def test_refresh_before_connect_exits_2(run: Any) -> None:
     """Refreshing a connection that never connected is a usage error."""
     assert run("refresh").code == cli.EXIT_USAGE

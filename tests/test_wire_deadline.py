@@ -168,13 +168,21 @@ def test_sync_stops_sending_a_slow_upload_once_the_caller_gave_up() -> None:
     Otherwise the helper thread would finish sending it after the caller was told "timeout",
     and KashFlow could apply a write the SDK already treats as uncertain.
     """
+    from kashflow_sync.soap.answer import AnswerBody
     from kashflow_sync.soap.codec import Envelope
     from kashflow_sync.soap.exchange import fetch
 
     uplink = SlowUplink()
     envelope = Envelope("AttachFileToReceipt", b"x" * (100 * 64 * 1024), {})  # 100 pieces, 5 s
     with httpx.Client(transport=uplink) as http:
-        outcome = fetch(http, "http://kashflow.test/", envelope, timeout=0.5, limit=10_000)
+        outcome = fetch(
+            http,
+            "http://kashflow.test/",
+            envelope,
+            timeout=0.5,
+            limit=10_000,
+            sink=AnswerBody([]),
+        )
         assert isinstance(outcome, errors.TransientError) and outcome.code == "timeout"
         assert uplink.finished.wait(5)
     assert not uplink.whole_request_arrived

@@ -58,6 +58,12 @@ def _no_autoauth(fake: FakeKashFlow) -> None:
     fake.autoauth_enabled = False
 
 
+def _no_lookups(fake: FakeKashFlow) -> None:
+    # The create's answer cannot be read and no lookup can settle it: the publish fails with
+    # the unreadable answer in its chain.
+    fake.faults.http_error(500, op=("GetReceiptsForSupplier", "GetReceipts_Recent"), times=None)
+
+
 SMALL = {"max_answer_bytes": 200_000}
 QUICK = {"client_timeout": 0.3}
 
@@ -94,6 +100,24 @@ SCENARIOS = [
         op="InsertReceipt",
         action="publish",
         fault=("huge_status_detail", {"size": 40}),
+    ),
+    # KashFlow quoting the secrets where the SDK quotes KashFlow: a create's numeric result,
+    # an answer's header. (Every echo above also repeats them in capitals.)
+    Scenario(
+        "password as a create's number",
+        errors.KashFlowError,
+        "",
+        op="InsertReceipt",
+        action="publish",
+        fault=("hostile_answer", {"shape": "text_result"}),
+        setup=_no_lookups,
+        client={"check_ledger_duplicates": False},
+    ),
+    Scenario(
+        "password in a header",
+        errors.ProtocolError,
+        "answer_encoding",
+        fault=("hostile_answer", {"shape": "bad_encoding"}),
     ),
     # SOAP faults.
     Scenario("server fault", errors.TransientError, "server_fault", fault=("soap_fault", {})),

@@ -151,13 +151,21 @@ class AsyncKashFlowClient(BaseClient):
         if self._owns_http:
             await self._http.aclose()
 
-    async def connect(self, *, progress: listsync.ProgressCallback | None = None) -> SyncReport:
+    async def connect(
+        self, *, progress: listsync.ProgressCallback | None = None, force: bool = False
+    ) -> SyncReport:
         """Allow this machine's IP (AutoAuth), check the credentials and sync every list.
+
+        Args:
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its stored items would be archived
+                (see :meth:`refresh_lists`); it matters only when lists were synced before.
 
         Raises:
             AuthenticationError: KashFlow refused the username or password.
             IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
             PermissionDeniedError: API access is disabled for the account or user.
+            ProtocolError: ``mass_archive_refused``, as for :meth:`refresh_lists`.
 
         """
         self._check_open()
@@ -166,6 +174,7 @@ class AsyncKashFlowClient(BaseClient):
             app_name=self.app_name,
             autoauth=bool(self.credentials.autoauth_key),
             progress=progress,
+            force=force,
         )
         with log_context(connection_id=self.connection_id):
             try:
@@ -180,27 +189,48 @@ class AsyncKashFlowClient(BaseClient):
         credentials: Credentials | None = None,
         *,
         progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
     ) -> SyncReport:
-        """Connect again, with new credentials if given; rules, lists and history are kept."""
+        """Connect again, with new credentials if given; rules, lists and history are kept.
+
+        *force* is as for :meth:`connect`.
+        """
         if credentials is not None:
             if not isinstance(credentials, Credentials):
                 raise TypeError("credentials must be a kashflow_sync.Credentials")
             self._credentials = self._service.credentials = credentials
-        return await self.connect(progress=progress)
+        return await self.connect(progress=progress, force=force)
 
     async def refresh_lists(
         self,
         only: str | Sequence[str] | None = None,
         *,
         progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
     ) -> SyncReport:
-        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
+        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`).
+
+        Args:
+            only: a list name, or several; None for every list.
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its active items would be archived.
+                Without it such a list (of at least ``MASS_ARCHIVE_MIN_ITEMS`` items) is left
+                as it was: a KashFlow answer cut short looks exactly like that.
+
+        Raises:
+            ProtocolError: ``mass_archive_refused`` (the message says how many of how many
+                would have been archived; lists before it are stored), ``not_a_list`` (the
+                answer's list holds something else), or another unreadable answer.
+
+        """
         self._check_open()
         names = [only] if isinstance(only, str) else only
         with log_context(connection_id=self.connection_id):
             try:
                 return await self._driver.run(
-                    listsync.refresh(self._sync_settings(), only=names, progress=progress)
+                    listsync.refresh(
+                        self._sync_settings(), only=names, progress=progress, force=force
+                    )
                 )
             finally:
                 self.lists.invalidate()

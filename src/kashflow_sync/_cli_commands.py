@@ -69,8 +69,20 @@ def register_connect(commands: Subparsers) -> None:
     parser = commands.add_parser(
         "connect", help="allow this machine's IP (AutoAuth), check credentials, sync all lists"
     )
+    _add_force_option(parser)
     add_account_options(parser)
     parser.set_defaults(run=run_connect)
+
+
+def _add_force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "store a list even if more than half of its items would be archived (refused "
+            "otherwise: an answer cut short looks like that)"
+        ),
+    )
 
 
 def run_connect(args: argparse.Namespace) -> int:
@@ -93,7 +105,7 @@ def run_connect(args: argparse.Namespace) -> int:
                     "account's API access list"
                 )
         progress, finish = sync_progress(Console(sys.stderr), "syncing lists")
-        report = client.connect(progress=None if args.json else progress)
+        report = client.connect(progress=None if args.json else progress, force=args.force)
         finish()
         remember_endpoint(client)
         if args.json:
@@ -133,6 +145,7 @@ def register_refresh(commands: Subparsers) -> None:
         metavar="LIST",
         help=f"refresh only this list (repeatable): {', '.join(LIST_NAMES)}",
     )
+    _add_force_option(parser)
     add_account_options(parser)
     parser.set_defaults(run=run_refresh)
 
@@ -145,7 +158,9 @@ def run_refresh(args: argparse.Namespace) -> int:
     console = Console()
     with open_client(args, credentials=creds) as client:
         progress, finish = sync_progress(Console(sys.stderr), "refreshing")
-        report = client.refresh_lists(args.only, progress=None if args.json else progress)
+        report = client.refresh_lists(
+            args.only, progress=None if args.json else progress, force=args.force
+        )
         finish()
         if args.json:
             emit_json({"ok": True, "connection_id": client.connection_id, **_report_json(report)})

@@ -108,10 +108,14 @@ _CLI_REMEDIES = {
 
 #: Transport codes that mean the endpoint could not be reached at all.
 _UNREACHABLE = frozenset({"connection_failed", "connect_timeout"})
+#: Codes about what a readable KashFlow answer said, never about where it came from.
+_ENDPOINT_ANSWERED = frozenset({"mass_archive_refused"})
 
 
 def _wrong_endpoint(exc: errors.KashFlowError, endpoint: str | None) -> bool:
     """Whether *exc* says the endpoint is not a KashFlow SOAP service (configuration)."""
+    if exc.code in _ENDPOINT_ANSWERED:
+        return False
     if isinstance(exc, errors.ProtocolError) and not exc.retryable:
         return True  # an HTTP 4xx: the URL is not the SOAP service's
     custom = endpoint is not None and endpoint != KASHFLOW_SOAP_URL

@@ -69,8 +69,8 @@ class KashFlowClient(BaseClient):
             ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
         max_answer_bytes: the largest answer read from KashFlow, counted as sent and once
             expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
-            retried). The default (256 MiB) holds over 100,000 customers; raise it only for an
-            account bigger than that.
+            retried). The default (64 MiB) holds 20,000 customers with their addresses and
+            notes, or 60,000 suppliers; raise it only for an account bigger than that.
 
     Raises:
         TypeError: *credentials* is not a :class:`~kashflow_sync.Credentials`.
@@ -172,13 +172,21 @@ class KashFlowClient(BaseClient):
         if self._owns_http:
             self._http.close()
 
-    def connect(self, *, progress: listsync.ProgressCallback | None = None) -> SyncReport:
+    def connect(
+        self, *, progress: listsync.ProgressCallback | None = None, force: bool = False
+    ) -> SyncReport:
         """Allow this machine's IP (AutoAuth), check the credentials and sync every list.
+
+        Args:
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its stored items would be archived
+                (see :meth:`refresh_lists`); it matters only when lists were synced before.
 
         Raises:
             AuthenticationError: KashFlow refused the username or password.
             IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
             PermissionDeniedError: API access is disabled for the account or user.
+            ProtocolError: ``mass_archive_refused``, as for :meth:`refresh_lists`.
 
         """
         self._check_open()
@@ -187,6 +195,7 @@ class KashFlowClient(BaseClient):
             app_name=self.app_name,
             autoauth=bool(self.credentials.autoauth_key),
             progress=progress,
+            force=force,
         )
         with log_context(connection_id=self.connection_id):
             try:
@@ -201,27 +210,48 @@ class KashFlowClient(BaseClient):
         credentials: Credentials | None = None,
         *,
         progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
     ) -> SyncReport:
-        """Connect again, with new credentials if given; rules, lists and history are kept."""
+        """Connect again, with new credentials if given; rules, lists and history are kept.
+
+        *force* is as for :meth:`connect`.
+        """
         if credentials is not None:
             if not isinstance(credentials, Credentials):
                 raise TypeError("credentials must be a kashflow_sync.Credentials")
             self._credentials = self._service.credentials = credentials
-        return self.connect(progress=progress)
+        return self.connect(progress=progress, force=force)
 
     def refresh_lists(
         self,
         only: str | Sequence[str] | None = None,
         *,
         progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
     ) -> SyncReport:
-        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`)."""
+        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`).
+
+        Args:
+            only: a list name, or several; None for every list.
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its active items would be archived.
+                Without it such a list (of at least ``MASS_ARCHIVE_MIN_ITEMS`` items) is left
+                as it was: a KashFlow answer cut short looks exactly like that.
+
+        Raises:
+            ProtocolError: ``mass_archive_refused`` (the message says how many of how many
+                would have been archived; lists before it are stored), ``not_a_list`` (the
+                answer's list holds something else), or another unreadable answer.
+
+        """
         self._check_open()
         names = [only] if isinstance(only, str) else only
         with log_context(connection_id=self.connection_id):
             try:
                 return self._driver.run(
-                    listsync.refresh(self._sync_settings(), only=names, progress=progress)
+                    listsync.refresh(
+                        self._sync_settings(), only=names, progress=progress, force=force
+                    )
                 )
             finally:
                 self.lists.invalidate()

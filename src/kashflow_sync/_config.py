@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
@@ -42,11 +43,15 @@ DEFAULT_RETRY_INITIAL = 0.5
 #: Longest single backoff delay in seconds (also the cap for ``Retry-After``).
 DEFAULT_RETRY_CAP = 8.0
 #: Largest answer body read, in bytes, counted both as sent and once expanded (gzip).
-#: Measured with the fake: ``GetCustomers`` for 100,000 customers is 84.5 MB (845 bytes per
-#: customer with name, code and dates; a customer with all 47 text fields filled is 3.1 KB).
-#: 256 MiB is three times that: 100,000 customers with about 2.7 KB each still fit, while a
-#: hostile or broken answer (a gzip bomb) stops at a size the process can hold.
-DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
+#: Measured with the fake (``benchmarks/bench_answer_memory.py``): ``GetSuppliers`` for 20,000
+#: suppliers with every text field filled is 21.0 MB (1,050 bytes each), and ``GetCustomers``
+#: for 20,000 customers with address, delivery address, contact and notes is 41.6 MB. 64 MiB is
+#: three times the supplier answer and half as much again as the customer one: the largest
+#: lists a KashFlow account plausibly holds fit, with room to grow. Answers are parsed as they
+#: arrive, so reading a list costs about 0.55 times its size (37 MB at the cap); anything else
+#: in an answer costs a few MB whatever its size (see ``soap/_answerparse.py``). An account
+#: with more (100,000 customers with a few fields is 84.5 MB) raises ``max_answer_bytes``.
+DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
 #: KashFlow's own words (``StatusDetail``, fault strings) kept in errors are cut to this many
 #: characters; its real messages are one sentence, so only a broken or hostile answer is cut.
 MAX_DETAIL_CHARS = 500
@@ -140,11 +145,12 @@ class Secrets:
     Iterating gives the values.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_pattern", "_values")
 
     def __init__(self, *values: str | None) -> None:
         """Keep the non-empty values, longest first (so a secret inside another is masked too)."""
         self._values = tuple(sorted({v for v in values if v}, key=len, reverse=True))
+        self._pattern = _secret_pattern(self._values)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -163,11 +169,22 @@ class Secrets:
         return len(self._values[0]) if self._values else 0
 
 
+def _secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of *secrets* in any case, the longest first."""
+    values = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not values:
+        return None
+    return re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Return *text* with every secret value replaced by a mask."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, _MASK)
-    return text
+    """Return *text* with every secret value replaced by a mask, matched in any case.
+
+    KashFlow may echo what it was sent upper- or lower-cased ("PA55-WORD"), so a secret is
+    masked whatever the case of its letters (Unicode simple case folding).
+    """
+    pattern = secrets._pattern if isinstance(secrets, Secrets) else _secret_pattern(secrets)
+    return text if pattern is None else pattern.sub(_MASK, text)
 
 
 def kashflow_words(text: str, secrets: Secrets, limit: int = MAX_DETAIL_CHARS) -> str:

@@ -185,14 +185,22 @@ class Scrubber:
     def __init__(self, secrets: Iterable[str], username: str = "") -> None:
         """Prepare the patterns."""
         self.secrets = tuple(s for s in secrets if s)
+        # In any case: KashFlow may echo what it was sent upper- or lower-cased.
+        self._secrets = (
+            re.compile(
+                "|".join(re.escape(s) for s in sorted(self.secrets, key=len, reverse=True)), re.I
+            )
+            if self.secrets
+            else None
+        )
         self._username = (
             re.compile(rf"(?<![\w.@-]){re.escape(username)}(?![\w.@-])", re.I) if username else None
         )
 
     def identity(self, value: str) -> str:
         """*value* with the secrets and the username masked."""
-        for secret in self.secrets:
-            value = value.replace(secret, REDACTED)
+        if self._secrets is not None:
+            value = self._secrets.sub(REDACTED, value)
         if self._username is not None:
             value = self._username.sub(REDACTED, value)
         return value

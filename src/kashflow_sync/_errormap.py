@@ -23,8 +23,11 @@ __all__ = [
     "from_http_status",
     "from_status_detail",
     "from_transport_error",
+    "implausible_answer",
+    "not_a_list",
     "request_was_sent",
     "unreadable_answer",
+    "unreadable_result",
 ]
 
 # (pattern on StatusDetail, error factory). First match wins; no match -> RejectedError.
@@ -389,7 +392,7 @@ def answer_too_large(operation: str, limit: int, *, expanded: bool) -> errors.Ka
         f"KashFlow's answer to {operation} is larger than {limit:,} bytes{how}; it was not read",
         code="answer_too_large",
         remedy=(
-            "If the account really holds that much (hundreds of thousands of customers), raise "
+            "If the account really holds that much (tens of thousands of customers), raise "
             "max_answer_bytes on the client; otherwise the answer is broken: report it."
         ),
         retryable=False,
@@ -397,10 +400,59 @@ def answer_too_large(operation: str, limit: int, *, expanded: bool) -> errors.Ka
     )
 
 
-def unreadable_answer(operation: str, reason: str) -> errors.KashFlowError:
-    """KashFlow's answer is compressed in a way the SDK cannot (or could not) expand."""
+def unreadable_answer(
+    operation: str, reason: str, quoted: str | None = None
+) -> errors.KashFlowError:
+    """KashFlow's answer is compressed in a way the SDK cannot (or could not) expand.
+
+    *quoted* (the header to blame) goes in ``detail``, which the caller masks and cuts.
+    """
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} could not be read: {reason}",
         code="answer_encoding",
+        operation=operation,
+        detail=quoted,
+    )
+
+
+def implausible_answer(operation: str, reason: str) -> errors.KashFlowError:
+    """KashFlow's answer passed one of the parser's guards; never retried (it would again)."""
+    return errors.ProtocolError(
+        f"KashFlow's answer to {operation} was not read: {reason}, which no KashFlow answer does",
+        code="implausible_answer",
+        remedy=(
+            "Check the endpoint URL: something other than KashFlow (a proxy, a captive portal) "
+            "may be answering. If it is KashFlow's, report it with the message."
+        ),
+        retryable=False,
+        operation=operation,
+    )
+
+
+def not_a_list(operation: str, strays: Sequence[str]) -> errors.KashFlowError:
+    """A list answer with ``Status=OK`` whose result holds something other than its items.
+
+    Read as it is, it would be a shorter list (often an empty one): every item missing from
+    it would be archived and publishing blocked until the next good refresh.
+    """
+    what = ", ".join("text" if s == "text" else f"<{s}>" for s in dict.fromkeys(strays))
+    return errors.ProtocolError(
+        f"KashFlow's answer to {operation} is not a list: its result holds {what}; nothing "
+        "was changed",
+        code="not_a_list",
+        remedy="Try again later; if it persists, report it with the message.",
+        operation=operation,
+    )
+
+
+def unreadable_result(operation: str, reason: str) -> errors.KashFlowError:
+    """KashFlow's answer is SOAP, but its result is not of the type the operation answers."""
+    return errors.ProtocolError(
+        f"KashFlow's answer to {operation} has a result the SDK cannot read ({reason})",
+        code="unreadable_result",
+        remedy=(
+            "Try again later; a publish looks the document up in KashFlow before sending "
+            "anything again. If it persists, report it with the message."
+        ),
         operation=operation,
     )

@@ -219,6 +219,22 @@ def test_refresh_reports_each_list(env: Env) -> None:
     }
 
 
+def test_refresh_that_would_archive_most_suppliers_fails_until_forced(env: Env) -> None:
+    """An answer emptying the supplier list: the task fails saying so; force=True stores it."""
+    for i in range(12):
+        env.fake.add_supplier(f"Mass Supplier {uuid.uuid4().hex[:6]} {i}")
+    connection_id = env.connected()
+    env.fake.faults.hostile_answer("no_result", op="GetSuppliers", times=None)
+    try:
+        refused = result(env.tasks.refresh.delay(connection_id, ["suppliers"]))
+        forced = result(env.tasks.refresh.delay(connection_id, ["suppliers"], force=True))
+    finally:
+        env.fake.faults.clear()
+    assert (refused["status"], refused["error"]["code"]) == ("failed", "mass_archive_refused")
+    assert forced["status"] == "refreshed"
+    assert forced["lists"]["suppliers"]["archived"] >= 15
+
+
 def test_refresh_all_enqueues_a_refresh_per_connection(env: Env) -> None:
     """The beat task refreshes every listed connection: a new supplier reaches both."""
     for connection_id in env.refreshed:

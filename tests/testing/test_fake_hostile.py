@@ -15,7 +15,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow
+from kashflow_sync.testing import HOSTILE_SHAPES, WRITE_OPERATIONS, FakeKashFlow
 from kashflow_sync.testing._probe import SoapProbe
 
 MODES = ["in-process", "loopback"]
@@ -377,3 +377,40 @@ def test_late_apply_through_the_async_transport() -> None:
     fake.settle(timeout=10)
     assert stored(fake, "Async Late Ltd")
     fake.close()
+
+
+# -- hostile answers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_SHAPES))
+def test_hostile_answer_applies_the_write_then_answers_in_its_shape(
+    fake: FakeKashFlow, probe: SoapProbe, shape: str
+) -> None:
+    """hostile_answer(shape): the write lands; the answer is HTTP 200, not the usual one."""
+    first = insert_supplier(probe, "Usual Ltd", timeout=5)
+    usual = (first.content, first.headers.get("Content-Encoding"))
+    fake.faults.hostile_answer(shape, op="InsertSupplier")
+    odd = insert_supplier(probe, "Odd Ltd", timeout=5)
+    assert stored(fake, "Odd Ltd")
+    assert odd.status_code == 200
+    assert (odd.content.replace(b"2005", b"2004"), odd.headers.get("Content-Encoding")) != usual
+    assert [c.fault for c in fake.calls_to("InsertSupplier")] == [None, "hostile_answer"]
+
+
+def test_hostile_answer_with_echo_quotes_the_secrets_in_what_it_makes_up(
+    fake: FakeKashFlow, probe: SoapProbe
+) -> None:
+    """text_result's result and bad_encoding's header repeat the password, also in capitals."""
+    fake.echo_secrets = True
+    fake.faults.hostile_answer("text_result", op="InsertSupplier")
+    fake.faults.hostile_answer("bad_encoding", op="InsertSupplier")
+    result = insert_supplier(probe, "Echo Ltd", timeout=5)
+    header = insert_supplier(probe, "Echo Two Ltd", timeout=5).headers["Content-Encoding"]
+    for text in (result.text, header):
+        assert fake.password in text and fake.password.upper() in text
+
+
+def test_an_unknown_hostile_shape_is_refused(fake: FakeKashFlow) -> None:
+    """A shape the fake does not have is a ValueError naming the ones it has."""
+    with pytest.raises(ValueError, match="comment_in_body"):
+        fake.faults.hostile_answer("no_such_shape")

@@ -31,11 +31,13 @@ from .keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, ST
 
 __all__ = [
     "DEFAULT_FULL_CUSTOMER_SYNC",
+    "MASS_ARCHIVE_MIN_ITEMS",
     "ProgressCallback",
     "SyncProgress",
     "SyncSettings",
     "connect",
     "diff_lists",
+    "mass_archive",
     "parse_status",
     "refresh",
     "status_error",
@@ -47,6 +49,14 @@ DEFAULT_FULL_CUSTOMER_SYNC = timedelta(hours=24)
 
 #: How far before the newest Updated stamp the next incremental fetch starts.
 WATERMARK_MARGIN = timedelta(hours=1, minutes=5)
+
+#: A refresh that would archive more than half of a list's active items refuses (unless forced)
+#: once the list holds at least this many. Below it a list is trivial: three bank accounts or
+#: four VAT rates can lose two in one honest clean-up, and archiving them costs little. From ten
+#: up, more than half gone at once is far likelier a broken answer (cut short, or empty) than
+#: bookkeeping, and archiving wrongly blocks every document naming those items until the next
+#: good refresh; a refusal costs one ``force=True``.
+MASS_ARCHIVE_MIN_ITEMS = 10
 
 
 @attrs.frozen
@@ -148,6 +158,35 @@ def diff_lists(
     return merged, changes
 
 
+def mass_archive(
+    name: str, old: Sequence[ListItem], fetched: int, changes: ListChanges
+) -> errors.KashFlowError | None:
+    """The refusal of a sync that would archive more than half of a non-trivial list, or None.
+
+    Args:
+        name: the list's name.
+        old: what storage holds.
+        fetched: how many items KashFlow's answer held.
+        changes: what storing the merged list would change.
+
+    """
+    active = sum(1 for item in old if not item.archived)
+    if active < MASS_ARCHIVE_MIN_ITEMS or changes.archived * 2 <= active:
+        return None
+    words = name.replace("_", " ")
+    return errors.ProtocolError(
+        f"refused to archive {changes.archived} of the {active} active {words}: KashFlow's "
+        f"answer listed {fetched} {words}, so more than half would go at once; nothing was "
+        f"changed in the {words} list",
+        code="mass_archive_refused",
+        remedy=(
+            f"If those {words} really were deleted or archived in KashFlow, refresh again with "
+            "force=True (command line: --force). Otherwise try again later: KashFlow's answer "
+            "was probably cut short."
+        ),
+    )
+
+
 def sync_lists(
     settings: SyncSettings,
     *,
@@ -155,11 +194,13 @@ def sync_lists(
     incremental: bool = True,
     progress: ProgressCallback | None = None,
     prefetched: dict[str, list[ListItem]] | None = None,
+    force: bool = False,
 ) -> Flow[SyncReport]:
     """Re-pull the named lists (all by default) and store each one atomically.
 
     A failure part-way raises; lists stored before it keep their new values, the failing list
-    and those after it keep their previous ones.
+    and those after it keep their previous ones. A list that would lose more than half of its
+    active items (see :data:`MASS_ARCHIVE_MIN_ITEMS`) fails that way too, unless *force*.
     """
     started = settings.timer()
     cid = settings.connection_id
@@ -183,8 +224,12 @@ def sync_lists(
             fresh = yield from customers_modified_since(watermark)
         else:
             fresh = yield from fetch_list(name)
+        fetched = len(fresh)
         merged, changes = diff_lists(old, fresh, partial=use_incremental)
         del fresh
+        refusal = None if force else mass_archive(name, old, fetched, changes)
+        if refusal is not None:
+            raise refusal
         yield from replace_list(cid, name, merged)
         # After each list, not once at the end: a sync failing part-way has still changed the
         # lists stored before the failure.
@@ -266,13 +311,16 @@ def connect(
     app_name: str,
     autoauth: bool,
     progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> Flow[SyncReport]:
     """Allow this machine's IP (AutoAuth), check the credentials and sync every list."""
     if autoauth:
         yield from auto_auth_ip(app_name)
     # The first list fetched doubles as the credentials check.
     first = {"currencies": (yield from fetch_list("currencies"))}
-    report = yield from sync_lists(settings, incremental=False, progress=progress, prefetched=first)
+    report = yield from sync_lists(
+        settings, incremental=False, progress=progress, prefetched=first, force=force
+    )
     yield from set_state(settings.connection_id, STATUS, ConnectionStatus.CONNECTED.value)
     return report
 
@@ -282,10 +330,11 @@ def refresh(
     *,
     only: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> Flow[SyncReport]:
     """Re-pull lists of a connected connection (see :func:`sync_lists`)."""
     stored = yield from get_state(settings.connection_id, STATUS)
     problem = status_error(settings.connection_id, parse_status(stored))
     if problem is not None:
         raise problem
-    return (yield from sync_lists(settings, only=only, progress=progress))
+    return (yield from sync_lists(settings, only=only, progress=progress, force=force))

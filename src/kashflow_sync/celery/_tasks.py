@@ -360,11 +360,11 @@ def register(
 
     @app.task(name=f"{prefix}.refresh", **options)
     def refresh(
-        self: Task[..., Any], connection_id: str, only: list[str] | None = None
+        self: Task[..., Any], connection_id: str, only: list[str] | None = None, force: bool = False
     ) -> RefreshTaskResult:
         try:
             with caches.client(client_factory, connection_id) as client:
-                report = client.refresh_lists(only)
+                report = client.refresh_lists(only, force=force)
         except errors.KashFlowError as exc:
             retry_or_give_up(
                 self, exc, f"{connection_id} refresh", f"{connection_id}: lists not refreshed"

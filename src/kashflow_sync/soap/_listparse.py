@@ -32,7 +32,14 @@ from .._models import (
 )
 from .records import LedgerDocument
 
-__all__ = ["LIST_SPECS", "ListSpec", "read_document_headers", "read_items"]
+__all__ = [
+    "LIST_SPECS",
+    "ListSpec",
+    "document_header_reader",
+    "item_reader",
+    "read_items",
+    "spec_reader",
+]
 
 log = logging.getLogger("kashflow_sync")
 
@@ -188,35 +195,60 @@ LIST_SPECS: Mapping[str, ListSpec] = {
 }
 
 
-def _read(
-    result: etree._Element,
+def item_reader(
     item_tag: str,
     fields: Mapping[str, tuple[str, Callable[[str | None], Any]]],
     build: Callable[..., T],
     where: str,
-) -> Iterator[T]:
-    """Build one *build* per ``<item_tag>`` child, from the *fields* only.
+) -> Callable[[etree._Element], T | None]:
+    """A reader of one ``<item_tag>`` element into a *build*, from the *fields* only.
 
     lxml filters the children to the wanted tags in C; an element KashFlow omitted (null)
-    reads as its empty value; an item that cannot be read is skipped with a warning.
+    reads as its empty value; an item that cannot be read gives None, with a warning.
     """
     readers = {NS + tag: reader for tag, reader in fields.items()}
     wanted = tuple(readers)
     defaults = {attr: convert(None) for attr, convert in fields.values()}
-    for item in result.iterchildren(NS + item_tag):
+
+    def read(item: etree._Element) -> T | None:
         values = defaults.copy()
+        attr = "?"
         try:
             for child in item.iterchildren(*wanted):
                 attr, convert = readers[child.tag]
                 values[attr] = convert(child.text)
-            yield build(**values)
-        except (ValueError, TypeError) as exc:
-            log.warning("skipped an unreadable %s in %s: %s", item_tag, where, exc)
+            attr = "?"
+            return build(**values)
+        except _UNREADABLE as exc:
+            # The value itself is not logged: KashFlow's words may quote the password.
+            log.warning(
+                "skipped an unreadable %s in %s: its %s could not be read (%s)",
+                item_tag,
+                where,
+                attr,
+                type(exc).__name__,
+            )
+            return None
+
+    return read
+
+
+# What reading one item's values can raise (a value of the wrong type, out of range...).
+_UNREADABLE = (ValueError, TypeError, ArithmeticError, LookupError)
+
+
+def spec_reader(spec: ListSpec) -> Callable[[etree._Element], ListItem | None]:
+    """The reader of one item of the list *spec* describes."""
+    return item_reader(spec.item, spec.fields, spec.build, spec.operation)
 
 
 def read_items(result: etree._Element, spec: ListSpec) -> Iterator[ListItem]:
     """Yield the models in a ``<…Result>`` element, reading only the spec's fields."""
-    return _read(result, spec.item, spec.fields, spec.build, spec.operation)
+    read = spec_reader(spec)
+    for item in result.iterchildren(NS + spec.item):
+        value = read(item)
+        if value is not None:
+            yield value
 
 
 def _date(value: str | None) -> date | None:
@@ -238,10 +270,17 @@ _DOCUMENT_FIELDS: Mapping[str, tuple[str, Callable[[str | None], Any]]] = {
 }
 
 
-def read_document_headers(result: etree._Element) -> Iterator[LedgerDocument]:
-    """Yield the receipts or invoices in an ``ArrayOfInvoice`` result, headers only.
+def document_header_reader() -> Callable[[etree._Element], LedgerDocument | None]:
+    """A reader of one ``Invoice`` of an ``ArrayOfInvoice`` result, its header only.
 
     A supplier can have thousands of receipts, and the publisher looks them up before a
-    document's first send: reading only the header fields keeps that lookup cheap.
+    document's first send: reading only the header fields keeps that lookup cheap. A document
+    without a number (KashFlow's empty "not found" object) reads as None.
     """
-    return _read(result, "Invoice", _DOCUMENT_FIELDS, LedgerDocument, "a document lookup")
+    read = item_reader("Invoice", _DOCUMENT_FIELDS, LedgerDocument, "a document lookup")
+
+    def header(item: etree._Element) -> LedgerDocument | None:
+        found = read(item)
+        return found if found is not None and found.number > 0 else None
+
+    return header

@@ -4,14 +4,24 @@ Both callers (:mod:`.service`, :mod:`.aservice`) push the raw bytes of an answer
 :class:`AnswerReader` as they read them. The reader expands ``gzip`` or ``deflate`` a bounded
 step at a time and refuses the answer as soon as either the bytes sent or the bytes once expanded
 pass the limit, so a 1 MB gzip that expands to 1 GB stops at the limit, never in memory whole.
+Each expanded piece goes on to a *sink* (the XML parser, :mod:`._answerparse`) as it comes, so
+the body itself is never kept; without a sink the pieces are collected (tests, small tools).
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from typing import Protocol
 
-__all__ = ["ACCEPT_ENCODING", "AnswerBody", "AnswerReader", "AnswerTooLarge", "UnreadableEncoding"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "AnswerBody",
+    "AnswerReader",
+    "AnswerTooLarge",
+    "Sink",
+    "UnreadableEncoding",
+]
 
 #: The encodings the reader expands; sent as ``Accept-Encoding`` so KashFlow uses no other.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -31,7 +41,30 @@ class AnswerTooLarge(Exception):
 
 
 class UnreadableEncoding(Exception):
-    """The answer's ``Content-Encoding`` is not one the reader expands, or is corrupt."""
+    """The answer's ``Content-Encoding`` is not one the reader expands, or is corrupt.
+
+    ``quoted`` is the header's value when it is to blame: KashFlow's words, kept out of the
+    message so the caller can mask them (a hostile server may echo the password there).
+    """
+
+    def __init__(self, reason: str, quoted: str | None = None) -> None:
+        """Record why, and the header value to blame (if any)."""
+        super().__init__(reason)
+        self.quoted = quoted
+
+
+class Sink(Protocol):
+    """Where an answer's body goes as it is read (an :class:`~._answerparse.AnswerParser`)."""
+
+    def feed(self, data: bytes) -> None:
+        """Take the next piece of the (expanded) body."""
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the rest of the body is not wanted (reading stops early)."""
+
+    def close(self) -> None:
+        """The body has ended (or reading stopped): finish with it on the reading thread."""
 
 
 class AnswerBody:
@@ -51,6 +84,19 @@ class AnswerBody:
 
     def __repr__(self) -> str:
         return f"<AnswerBody of {self.size} bytes>"
+
+    def feed(self, data: bytes) -> None:
+        """Keep the next piece (as a sink for :class:`AnswerReader`)."""
+        self._chunks.append(data)
+        self.size += len(data)
+
+    @property
+    def stopped(self) -> bool:
+        """A body wants every piece."""
+        return False
+
+    def close(self) -> None:
+        """Nothing to finish."""
 
     def drain(self) -> Iterator[bytes]:
         """Yield the pieces in order, letting go of each one (the body is empty afterwards)."""
@@ -105,6 +151,8 @@ class AnswerReader:
         content_encoding: the answer's ``Content-Encoding`` header, if any.
         content_length: its ``Content-Length`` header, if any: a larger announced size is
             refused before any of the body is read.
+        sink: takes each expanded piece as it comes; once it says it has stopped, the rest
+            is neither expanded nor passed on. None collects the pieces for :meth:`finish`.
 
     Raises:
         AnswerTooLarge: the announced length is over the limit.
@@ -113,13 +161,20 @@ class AnswerReader:
     """
 
     def __init__(
-        self, limit: int, *, content_encoding: str | None = None, content_length: str | None = None
+        self,
+        limit: int,
+        *,
+        content_encoding: str | None = None,
+        content_length: str | None = None,
+        sink: Sink | None = None,
     ) -> None:
         """Check the headers; nothing is read yet."""
         self.limit = limit
         self._raw = 0
         self._expanded = 0
-        self._chunks: list[bytes] = []
+        body = AnswerBody([])
+        self._body: AnswerBody | None = body if sink is None else None
+        self._sink: Sink = body if sink is None else sink
         codings = [
             c.strip().lower()
             for c in (content_encoding or "").split(",")
@@ -127,7 +182,7 @@ class AnswerReader:
         ]
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
             raise UnreadableEncoding(
-                f"Content-Encoding {content_encoding!r} is not gzip or deflate"
+                "its Content-Encoding is not gzip or deflate", quoted=content_encoding
             )
         self._expander = _Expander(codings[0]) if codings else None
         announced = (content_length or "").strip()
@@ -149,13 +204,23 @@ class AnswerReader:
             self._keep(raw, expanded=False)
             return
         for piece in self._expander.expand(raw):
+            if self._sink.stopped:
+                return  # a gzip bomb is not expanded for a sink that wants no more
             self._keep(piece, expanded=True)
 
+    @property
+    def size(self) -> int:
+        """Bytes of (expanded) body read so far."""
+        return self._expanded
+
     def finish(self) -> AnswerBody:
-        """The whole body, once the last piece was fed (the reader is spent afterwards)."""
-        if self._expander is not None:
+        """The whole body (empty when a sink took it), once the last piece was fed.
+
+        The reader is spent afterwards.
+        """
+        if self._expander is not None and not self._sink.stopped:
             self._keep(self._expander.flush(), expanded=True)
-        body, self._chunks = AnswerBody(self._chunks), []
+        body, self._body = self._body or AnswerBody([]), None
         return body
 
     def _keep(self, piece: bytes, *, expanded: bool) -> None:
@@ -163,6 +228,6 @@ class AnswerReader:
             return
         self._expanded += len(piece)
         if self._expanded > self.limit:
-            self._chunks.clear()  # let the memory go before the error travels up
+            self._body = None  # let the memory go before the error travels up
             raise AnswerTooLarge(self.limit, expanded=expanded)
-        self._chunks.append(piece)
+        self._sink.feed(piece)

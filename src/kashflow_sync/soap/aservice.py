@@ -15,6 +15,7 @@ from .. import errors
 from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
 from .._retry import RetryPolicy
 from . import codec
+from .answer import Sink
 from .exchange import Answer, afetch
 from .operations import OPERATIONS, auto_auth_ip
 
@@ -84,19 +85,26 @@ class AsyncKashFlowService:
             )
 
     async def _send(self, request: codec.Request[T]) -> T:
-        """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
-        answer = await self._exchange(request)
+        """One HTTP exchange: encode, POST, decode (or raise the mapped failure).
+
+        The answer is parsed as it arrives (see :mod:`._answerparse`); whatever KashFlow's
+        words an error quotes are masked before it is raised.
+        """
+        parsed = codec.reading(request)
+        answer = await self._exchange(request, parsed)
         if isinstance(answer, errors.KashFlowError):
-            raise answer
+            raise codec.masked(answer, self.credentials.secrets)
         return codec.decode(
             request,
             answer.status_code,
-            answer.body,
+            parsed,
             secrets=self.credentials.secrets,
             retry_after=answer.retry_after,
         )
 
-    async def _exchange(self, request: codec.Request[Any]) -> Answer | errors.KashFlowError:
+    async def _exchange(
+        self, request: codec.Request[Any], sink: Sink
+    ) -> Answer | errors.KashFlowError:
         # Returns rather than raises: the envelope (password inside) dies with this frame.
         envelope = codec.encode(request, self.credentials)
         return await afetch(
@@ -105,4 +113,5 @@ class AsyncKashFlowService:
             envelope,
             timeout=self.timeout,
             limit=self.max_answer_bytes,
+            sink=sink,
         )

@@ -17,28 +17,34 @@ a traceback rendered with its locals would print. Whatever KashFlow says back is
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 from lxml import etree
+from zeep import exceptions as zeep_exceptions
 
 from .. import _errormap, errors
-from .._config import Credentials, Secrets, kashflow_words
-from .answer import ACCEPT_ENCODING, AnswerBody
+from .._config import Credentials, Secrets, kashflow_words, redact
+from ._answerparse import AnswerParser, ItemStream
+from .answer import ACCEPT_ENCODING
 from .transport import shared_zeep_client
 
 __all__ = [
     "AUTOAUTH_KEY",
     "NS",
     "Envelope",
+    "ItemStream",
     "Request",
     "decode",
     "encode",
+    "masked",
     "parser",
+    "reading",
     "zeep_reply",
 ]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=errors.KashFlowError)
 
 #: The KashFlow namespace, in lxml's ``{ns}tag`` form.
 NS = "{KashFlow}"
@@ -101,26 +107,38 @@ class Request(Generic[T]):
     Attributes:
         operation: the SOAP operation, e.g. ``"InsertReceipt"``.
         params: its arguments other than the credentials (never a secret: see the module).
-        read: turns the ``<OperationResponse>`` element into the result.
+        read: turns the ``<OperationResponse>`` element into the result; None for a list
+            read as it arrives (``items``), whose result is the list of the items' values.
         idempotent: whether the call may be repeated after it may have reached KashFlow.
         not_found: for lookups, what KashFlow's "There is no ..." answer means (None, []).
+        items: for a list answer, how each item is read as it arrives (then dropped).
+
+    A reader that raises a :class:`~kashflow_sync.errors.KashFlowError` puts KashFlow's own
+    words in its ``detail``, never its message: :func:`decode` masks and cuts them there.
 
     """
 
     operation: str
     params: Mapping[str, Any]
-    read: Callable[[etree._Element], T] = attrs.field(repr=False)
+    read: Callable[[etree._Element], T] | None = attrs.field(repr=False)
     idempotent: bool
     not_found: Callable[[], T] | None = attrs.field(default=None, repr=False)
+    items: ItemStream | None = attrs.field(default=None, repr=False)
 
 
 def parser() -> etree.XMLParser:
-    """A new lxml parser for one answer: no entities, no network, no size limit of its own.
+    """A new lxml parser for one whole answer: no entities, no network, no size limit of its own.
 
-    One per answer, not per thread: answers are fed to it piece by piece, and async calls on
-    one thread interleave. :mod:`.answer` caps the size instead.
+    Comments and processing instructions are dropped, as :func:`reading`'s parser drops them
+    (KashFlow's answers never hold one; a hostile or odd server may put one anywhere).
     """
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def _binding() -> Any:
@@ -201,10 +219,15 @@ def _write_out(tree: etree._Element, credentials: Credentials) -> bytes:
             slot.text = _STAND_INS[etree.QName(slot).localname]
 
 
+def reading(request: Request[Any]) -> AnswerParser:
+    """A parser for the answer to *request*, to feed with the body as it arrives."""
+    return AnswerParser(request.operation, request.items)
+
+
 def decode(
     request: Request[T],
     status_code: int,
-    content: bytes | AnswerBody,
+    content: bytes | AnswerParser,
     *,
     secrets: Secrets,
     retry_after: float | None = None,
@@ -214,43 +237,79 @@ def decode(
     Args:
         request: what was sent.
         status_code: the HTTP status of the answer.
-        content: the answer's body (consumed).
+        content: the answer's body, or the parser :func:`reading` made and the body was fed to.
         secrets: values to mask wherever KashFlow's own words end up in an error.
         retry_after: the answer's ``Retry-After`` in seconds, if any.
 
     Raises:
-        KashFlowError: the subclass :mod:`kashflow_sync._errormap` gives the answer.
+        KashFlowError: the subclass :mod:`kashflow_sync._errormap` gives the answer. An answer
+            that cannot be read is a :class:`~kashflow_sync.errors.ProtocolError`, never an
+            exception of lxml, zeep or Python's own.
 
     """
+    if isinstance(content, bytes):
+        parsed = reading(request)
+        parsed.feed(content)
+    else:
+        parsed = content
+    parsed.close()
     operation = request.operation
+    problem: errors.KashFlowError | None = None
     try:
-        answer = _answer(operation, status_code, content, secrets, retry_after)
+        answer = _answer(operation, status_code, parsed, secrets, retry_after)
     except errors.RejectedError as exc:
         if request.not_found is not None and exc.code == "not_found":
             return request.not_found()
         raise
-    return request.read(answer)
-
-
-def _parse(content: bytes | AnswerBody) -> etree._Element | None:
-    """The answer's root element, or None when it is not well-formed XML."""
-    xml = parser()
+    if request.read is None:
+        return cast(T, parsed.values)
+    broken: str | None = None
     try:
-        if isinstance(content, bytes):
-            xml.feed(content)
-        else:
-            for piece in content.drain():
-                xml.feed(piece)
-        root: etree._Element = xml.close()
-    except etree.XMLSyntaxError:
-        return None
-    return root
+        return request.read(answer)
+    except errors.KashFlowError as exc:
+        # Without the reader's frames: their locals hold KashFlow's words unmasked.
+        problem = exc.with_traceback(None)
+    except _UNREADABLE as exc:  # the result is not what the operation answers
+        broken = type(exc).__name__
+    if problem is None:
+        problem = _errormap.unreadable_result(operation, broken or "?")
+    # Raised here, not in an except block: no exception that quoted KashFlow's words rides
+    # along as context.
+    raise masked(problem, secrets)
+
+
+#: What reading a result can raise when the result is not of its operation's type.
+_UNREADABLE: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    etree.LxmlError,
+    zeep_exceptions.Error,
+)
+
+
+def masked(error: E, secrets: Secrets) -> E:
+    """*error* with the secrets masked in its message and its ``detail`` masked and cut.
+
+    Whatever quotes KashFlow (a result field, a header) puts the quote in ``detail``; the
+    message is masked too, in case it repeats it.
+    """
+    message = redact(error.message, secrets)
+    if message != error.message:
+        error.message = message
+        error.args = (message, *error.args[1:])
+    if error.detail:
+        error.detail = kashflow_words(error.detail, secrets)
+    return error
 
 
 def _answer(
     operation: str,
     status_code: int,
-    content: bytes | AnswerBody,
+    parsed: AnswerParser,
     secrets: Secrets,
     retry_after: float | None,
 ) -> etree._Element:
@@ -258,21 +317,27 @@ def _answer(
 
     Errors are raised outside ``except`` blocks, so none carries a parser error as context.
     """
-    root = _parse(content)
+    root = parsed.root
     if root is None:
         if status_code != 200:
             raise _errormap.from_http_status(operation, status_code, retry_after)
+        if parsed.failure is not None and parsed.limit_hit:
+            raise _errormap.implausible_answer(operation, parsed.failure)
         raise errors.ProtocolError(
-            f"KashFlow's answer to {operation} is not XML", operation=operation
+            f"KashFlow's answer to {operation} is not a SOAP answer: "
+            f"{parsed.failure or 'it is not XML'}",
+            operation=operation,
         )
     body = root.find(_SOAP_ENV + "Body")
-    if body is None or len(body) == 0:
+    # Comments and processing instructions never reach the tree; whatever else is not an
+    # element (an entity reference, with a DTD already refused) is passed over.
+    answer = None if body is None else next((e for e in body if isinstance(e.tag, str)), None)
+    if answer is None:
         if status_code != 200:
             raise _errormap.from_http_status(operation, status_code, retry_after)
         raise errors.ProtocolError(
             f"KashFlow's answer to {operation} has no SOAP body", operation=operation
         )
-    answer = body[0]
     if answer.tag == _SOAP_ENV + "Fault":
         code = kashflow_words(answer.findtext("faultcode") or "", secrets)
         text = kashflow_words(answer.findtext("faultstring") or "", secrets)
@@ -289,6 +354,10 @@ def _answer(
     if (answer.findtext(NS + "Status") or "").strip().upper() == "NO":
         detail = kashflow_words(answer.findtext(NS + "StatusDetail") or "", secrets)
         raise _errormap.from_status_detail(operation, detail)
+    if parsed.strays:
+        raise _errormap.not_a_list(operation, parsed.strays)
+    if parsed.items is not None and len(answer.findall(NS + parsed.items.result)) > 1:
+        raise _errormap.not_a_list(operation, [parsed.items.result])
     return answer
 
 

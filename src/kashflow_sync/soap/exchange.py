@@ -20,7 +20,9 @@ the SDK's own ``httpx`` clients and for a caller's alike:
   written when the deadline passed still goes out, and a truncated request is not processed.
 
 Both read the body as a stream through :class:`~.answer.AnswerReader` (size cap, bounded
-expansion). Neither raises: each returns an :class:`Answer` or the mapped
+expansion) into a *sink*, the caller's XML parser (:mod:`._answerparse`), piece by piece: the
+body is never held whole, and reading stops early once the sink has seen enough to know the
+answer cannot be read. Neither raises: each returns an :class:`Answer` or the mapped
 :class:`~kashflow_sync.errors.KashFlowError`, built outside any ``except`` block so it carries
 no transport exception (whose request holds the password) as cause or context, and its
 traceback holds no frame of this module.
@@ -42,10 +44,10 @@ import attrs
 import httpx
 
 from .. import _errormap, errors
-from .answer import AnswerBody, AnswerReader, AnswerTooLarge, UnreadableEncoding
+from .answer import AnswerReader, AnswerTooLarge, Sink, UnreadableEncoding
 from .codec import Envelope
 
-__all__ = ["Answer", "afetch", "fetch", "request_timeout", "retry_after"]
+__all__ = ["Answer", "Sink", "afetch", "fetch", "request_timeout", "retry_after"]
 
 log = logging.getLogger("kashflow_sync")
 
@@ -54,10 +56,13 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Answer:
-    """What KashFlow answered: the HTTP status, the (expanded) body and ``Retry-After``."""
+    """What KashFlow answered: the HTTP status, the body's size and ``Retry-After``.
+
+    The body itself went to the sink as it was read.
+    """
 
     status_code: int
-    body: AnswerBody
+    size: int
     retry_after: float | None = None
 
 
@@ -84,29 +89,33 @@ def request_timeout(configured: httpx.Timeout, deadline: float) -> httpx.Timeout
     )
 
 
-def _reader(response: httpx.Response, limit: int) -> AnswerReader:
-    """A reader for *response*'s body, already fed if the transport handed it over whole.
+def _reader(response: httpx.Response, limit: int, sink: Sink) -> AnswerReader:
+    """A reader for *response*'s body into *sink*, already fed if the transport gave it whole.
 
     A transport that builds its response from bytes (``httpx.MockTransport``, the fake
     in-process) gives one httpx has read and expanded already: it is checked as it is.
     """
     if response.is_stream_consumed:
-        reader = AnswerReader(limit)
+        reader = AnswerReader(limit, sink=sink)
         reader.feed(response.content)
         return reader
     return AnswerReader(
         limit,
         content_encoding=response.headers.get("Content-Encoding"),
         content_length=response.headers.get("Content-Length"),
+        sink=sink,
     )
 
 
 def _failure(operation: str, problem: BaseException) -> errors.KashFlowError:
-    """The SDK's error for what went wrong reading the answer (the problem is not chained)."""
+    """The SDK's error for what went wrong reading the answer (the problem is not chained).
+
+    A header it quotes goes in ``detail``, which the service masks before raising.
+    """
     if isinstance(problem, AnswerTooLarge):
         return _errormap.answer_too_large(operation, problem.limit, expanded=problem.expanded)
     if isinstance(problem, UnreadableEncoding):
-        return _errormap.unreadable_answer(operation, str(problem))
+        return _errormap.unreadable_answer(operation, str(problem), problem.quoted)
     assert isinstance(problem, httpx.HTTPError)
     log.info("kashflow %s failed: %s", operation, type(problem).__name__)
     return _errormap.from_transport_error(operation, problem)
@@ -117,7 +126,7 @@ def _done(operation: str, status: int, started: float, answer: Answer) -> Answer
         "kashflow %s -> HTTP %s, %d bytes in %.0f ms",
         operation,
         status,
-        answer.body.size,
+        answer.size,
         (time.monotonic() - started) * 1000,
     )
     return answer
@@ -143,12 +152,14 @@ class _Exchange:
         envelope: Envelope,
         timeout: httpx.Timeout,
         limit: int,
+        sink: Sink,
     ) -> None:
         self._http = http
         self._endpoint = endpoint
         self._envelope: Envelope | None = envelope
         self._timeout = timeout
         self._limit = limit
+        self._sink = sink
         self.done = threading.Event()
         self.abandoned = threading.Event()
         self.answer: Answer | None = None
@@ -172,12 +183,17 @@ class _Exchange:
                 timeout=self._timeout,
             ) as response:
                 del envelope
-                reader = _reader(response, self._limit)
+                reader = _reader(response, self._limit, self._sink)
                 for piece in () if response.is_stream_consumed else response.iter_raw():
                     if self.abandoned.is_set():
                         return  # the caller has gone; stop reading and hang up
+                    if self._sink.stopped:
+                        break  # the answer is already known unreadable: hang up
                     reader.feed(piece)
-                self.answer = Answer(response.status_code, reader.finish(), retry_after(response))
+                if not self._sink.stopped:
+                    reader.finish()
+                self._sink.close()
+                self.answer = Answer(response.status_code, reader.size, retry_after(response))
         except BaseException as exc:  # handed to the waiting caller, never raised here
             self.problem = exc
         finally:
@@ -241,8 +257,9 @@ def fetch(
     *,
     timeout: float,
     limit: int,
+    sink: Sink,
 ) -> Answer | errors.KashFlowError:
-    """POST *envelope* and read the whole answer within *timeout* seconds and *limit* bytes.
+    """POST *envelope* and read the whole answer into *sink* within *timeout* s and *limit* bytes.
 
     Returns the answer, or the error to raise (a timeout, the answer being too large or
     unreadable, or a transport failure). Anything else (a bug in a caller's transport, say)
@@ -250,7 +267,9 @@ def fetch(
     """
     started = time.monotonic()
     operation = envelope.operation
-    exchange = _Exchange(http, endpoint, envelope, request_timeout(http.timeout, timeout), limit)
+    exchange = _Exchange(
+        http, endpoint, envelope, request_timeout(http.timeout, timeout), limit, sink
+    )
     del envelope
     context = contextvars.copy_context()
     _WORKERS.submit(lambda: context.run(exchange.run))
@@ -280,16 +299,22 @@ async def _aexchange(
     envelope: Envelope,
     timeout: httpx.Timeout,
     limit: int,
+    sink: Sink,
 ) -> Answer:
     async with http.stream(
         "POST", endpoint, content=envelope.content, headers=envelope.headers, timeout=timeout
     ) as response:
         del envelope
-        reader = _reader(response, limit)
+        reader = _reader(response, limit, sink)
         if not response.is_stream_consumed:
             async for piece in response.aiter_raw():
+                if sink.stopped:
+                    break  # the answer is already known unreadable: hang up
                 reader.feed(piece)
-        return Answer(response.status_code, reader.finish(), retry_after(response))
+        if not sink.stopped:
+            reader.finish()
+        sink.close()
+        return Answer(response.status_code, reader.size, retry_after(response))
 
 
 if sys.version_info >= (3, 11):
@@ -311,11 +336,12 @@ async def afetch(
     *,
     timeout: float,
     limit: int,
+    sink: Sink,
 ) -> Answer | errors.KashFlowError:
     """The async :func:`fetch`: the exchange is cancelled at the deadline."""
     started = time.monotonic()
     operation = envelope.operation
-    work = _aexchange(http, endpoint, envelope, request_timeout(http.timeout, timeout), limit)
+    work = _aexchange(http, endpoint, envelope, request_timeout(http.timeout, timeout), limit, sink)
     del envelope
     problem: BaseException | None = None
     late = False

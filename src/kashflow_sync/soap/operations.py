@@ -22,8 +22,8 @@ from .. import errors
 from .._documents import side
 from .._models import ListItem
 from . import _readers
-from ._listparse import LIST_SPECS, read_document_headers, read_items
-from .codec import AUTOAUTH_KEY, NS, Request, zeep_reply
+from ._listparse import LIST_SPECS, document_header_reader, spec_reader
+from .codec import AUTOAUTH_KEY, NS, ItemStream, Request, zeep_reply
 from .records import LedgerAttachment, LedgerDocument, LedgerPayment
 from .transport import shared_zeep_client
 
@@ -144,22 +144,29 @@ def _new_id(operation: str) -> Callable[[etree._Element], int]:
     """
 
     def read(answer: etree._Element) -> int:
-        text = (answer.findtext(f"{NS}{operation}Result") or "0").strip()
+        result = answer.find(f"{NS}{operation}Result")
+        # No result is KashFlow's null, which it answers for "refused" (as it does 0).
+        text = "0" if result is None else (result.text or "").strip() or "0"
+        if result is not None and len(result):
+            text = f"<{etree.QName(result[0]).localname}>"  # an element, not a number
+        # KashFlow's text goes in detail, uncut: decode masks the secrets, then cuts it.
         if not _INT_TEXT.fullmatch(text):
             raise errors.ProtocolError(
-                f"KashFlow's {operation} answer has no number ({text[:40]!r})",
+                f"KashFlow's {operation} answer has no number",
                 code="id_not_a_number",
                 operation=operation,
+                detail=text,
             )
         digits = text.lstrip("+-").lstrip("0")
         negative = text.startswith("-")
         # Compared as text first: int() of thousands of digits is slow, then refused.
         if not negative and (len(digits) > 10 or int(digits or "0") > MAX_KASHFLOW_ID):
             raise errors.ProtocolError(
-                f"KashFlow's {operation} answer {text[:40]!r} is not an id it could hold "
+                f"KashFlow's {operation} answer is not an id it could hold "
                 f"(its ids are at most {MAX_KASHFLOW_ID})",
                 code="id_out_of_range",
                 operation=operation,
+                detail=text,
             )
         if negative or not digits:
             raise errors.RejectedError(
@@ -168,6 +175,20 @@ def _new_id(operation: str) -> Callable[[etree._Element], int]:
         return int(digits)
 
     return read
+
+
+def _record(answer: etree._Element, operation: str) -> etree._Element | None:
+    """The ``<operation>Result`` of a record or list of records, or None (KashFlow's null).
+
+    Raises:
+        ValueError: the result holds text, which no record is (``decode`` maps it to a
+            ``ProtocolError``): read by zeep, it would pass for "no such record".
+
+    """
+    result = answer.find(f"{NS}{operation}Result")
+    if result is not None and (result.text or "").strip():
+        raise ValueError(f"{operation}Result holds text, not a record")
+    return result
 
 
 def _none() -> None:
@@ -193,26 +214,23 @@ def auto_auth_ip(app_name: str) -> Request[int]:
 
 
 def fetch_list(name: str) -> Request[list[ListItem]]:
-    """Every item of the named list, read by the fast list reader."""
+    """Every item of the named list, read by the fast list reader as the answer arrives.
+
+    No result element (KashFlow's null) is an empty list; a result holding anything but the
+    list's items is a ``ProtocolError`` (``not_a_list``), never a shorter list.
+    """
     spec = LIST_SPECS[name]
-
-    def read(answer: etree._Element) -> list[ListItem]:
-        result = answer.find(f"{NS}{spec.operation}Result")
-        return [] if result is None else list(read_items(result, spec))
-
-    return Request(spec.operation, dict(spec.params), read, idempotent=True)
+    items = ItemStream(f"{spec.operation}Result", spec.item, spec_reader(spec))
+    return Request(spec.operation, dict(spec.params), None, idempotent=True, items=items)
 
 
 def customers_modified_since(since: datetime) -> Request[list[ListItem]]:
     """Customers created or changed at or after *since* (``GetCustomersModifiedSince``)."""
     spec = LIST_SPECS["customers"]
-
-    def read(answer: etree._Element) -> list[ListItem]:
-        result = answer.find(f"{NS}GetCustomersModifiedSinceResult")
-        return [] if result is None else list(read_items(result, spec))
-
+    op = "GetCustomersModifiedSince"
+    items = ItemStream(f"{op}Result", spec.item, spec_reader(spec))
     params = {"ModifiedSince": _wire_datetime(since)}
-    return Request("GetCustomersModifiedSince", params, read, idempotent=True)
+    return Request(op, params, None, idempotent=True, items=items)
 
 
 # ---------------------------------------------------------------------- contacts
@@ -240,8 +258,14 @@ def find_contact(kind: Kind, code: str) -> Request[tuple[int, str] | None]:
         result = answer.find(f"{NS}{op}Result")
         if result is None:
             return None
-        value = (result.findtext(NS + id_field) or "").strip()
-        if not value.isdigit() or int(value) <= 0:
+        found = result.find(NS + id_field)
+        if (result.text or "").strip() or (len(result) and found is None):
+            # Text, or elements that are not a contact: not KashFlow's "not found" object.
+            raise ValueError(f"{op}Result is not a contact")
+        value = (found.text if found is not None else None) or "0"
+        if not _INT_TEXT.fullmatch(value.strip()):
+            raise ValueError(f"{op}Result has no numeric {id_field}")
+        if int(value) <= 0:
             return None  # KashFlow may answer "not found" with an empty object
         return int(value), result.findtext(NS + "Name") or ""
 
@@ -278,6 +302,7 @@ def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
     op, param = _OPS[side(kind)]["get"]
 
     def read(answer: etree._Element) -> LedgerDocument | None:
+        _record(answer, op)
         data = zeep_reply(op, answer).get(f"{op}Result")
         found = _readers.document(data) if data else None
         # KashFlow may answer "not found" with an empty object: number and id 0.
@@ -289,14 +314,8 @@ def get_document(kind: Kind, number: int) -> Request[LedgerDocument | None]:
 def _document_list(kind: Kind, step: str, value: int) -> Request[list[LedgerDocument]]:
     """A call answering a list of receipts or invoices (headers only), by ``_OPS`` step."""
     op, param = _OPS[side(kind)][step]
-
-    def read(answer: etree._Element) -> list[LedgerDocument]:
-        result = answer.find(f"{NS}{op}Result")
-        if result is None:
-            return []
-        return [d for d in read_document_headers(result) if d.number > 0]
-
-    return Request(op, {param: value}, read, idempotent=True, not_found=_empty)
+    items = ItemStream(f"{op}Result", "Invoice", document_header_reader())
+    return Request(op, {param: value}, None, idempotent=True, not_found=_empty, items=items)
 
 
 def documents_for_contact(kind: Kind, contact_id: int) -> Request[list[LedgerDocument]]:
@@ -336,6 +355,7 @@ def receipt_attachments(receipt_id: int) -> Request[list[LedgerAttachment]]:
     """Files attached to a receipt (by internal id); KashFlow has no such call for invoices."""
 
     def read(answer: etree._Element) -> list[LedgerAttachment]:
+        _record(answer, "GetReceiptAttachments")
         data = zeep_reply("GetReceiptAttachments", answer).get("GetReceiptAttachmentsResult")
         return [
             LedgerAttachment(
@@ -382,6 +402,7 @@ def payments(kind: Kind, number: int) -> Request[list[LedgerPayment]]:
     op, param = _OPS[side(kind)]["payments"]
 
     def read(answer: etree._Element) -> list[LedgerPayment]:
+        _record(answer, op)
         data = zeep_reply(op, answer).get(f"{op}Result")
         found = (
             LedgerPayment(

@@ -18,6 +18,7 @@ from .. import errors
 from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
 from .._retry import RetryPolicy
 from . import codec
+from .answer import Sink
 from .exchange import Answer, fetch, retry_after
 from .operations import OPERATIONS, auto_auth_ip
 
@@ -83,19 +84,24 @@ class KashFlowService:
             return self.retry.call(lambda: self._send(request), idempotent=request.idempotent)
 
     def _send(self, request: codec.Request[T]) -> T:
-        """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
-        answer = self._exchange(request)
+        """One HTTP exchange: encode, POST, decode (or raise the mapped failure).
+
+        The answer is parsed as it arrives (see :mod:`._answerparse`); whatever KashFlow's
+        words an error quotes are masked before it is raised.
+        """
+        parsed = codec.reading(request)
+        answer = self._exchange(request, parsed)
         if isinstance(answer, errors.KashFlowError):
-            raise answer
+            raise codec.masked(answer, self.credentials.secrets)
         return codec.decode(
             request,
             answer.status_code,
-            answer.body,
+            parsed,
             secrets=self.credentials.secrets,
             retry_after=answer.retry_after,
         )
 
-    def _exchange(self, request: codec.Request[Any]) -> Answer | errors.KashFlowError:
+    def _exchange(self, request: codec.Request[Any], sink: Sink) -> Answer | errors.KashFlowError:
         # Returns rather than raises: the envelope (password inside) dies with this frame.
         envelope = codec.encode(request, self.credentials)
         return fetch(
@@ -104,4 +110,5 @@ class KashFlowService:
             envelope,
             timeout=self.timeout,
             limit=self.max_answer_bytes,
+            sink=sink,
         )

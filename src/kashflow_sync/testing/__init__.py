@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._fake import IN_PROCESS_URL, FakeKashFlow
     from ._faults import FAULT_KINDS, WRITE_OPERATIONS, FaultKind, FaultRule, Faults, FiredFault
+    from ._hostile import HOSTILE_SHAPES
     from ._late import LateWrite
     from ._messages import STATUS_DETAILS
     from ._readings import DEFAULT_SUCCESS_NOTE, Readings
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_SUCCESS_NOTE",
     "ENDPOINT_PATH",
     "FAULT_KINDS",
+    "HOSTILE_SHAPES",
     "IN_PROCESS_URL",
     "STATUS_DETAILS",
     "WRITE_OPERATIONS",
@@ -81,6 +83,7 @@ _HOMES = {
     "Faults": "._faults",
     "FiredFault": "._faults",
     "FAULT_KINDS": "._faults",
+    "HOSTILE_SHAPES": "._hostile",
     "WRITE_OPERATIONS": "._faults",
     "LateWrite": "._late",
     "Readings": "._readings",

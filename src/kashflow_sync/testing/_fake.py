@@ -63,8 +63,9 @@ class FakeKashFlow(Credits):
         autoauth_enabled: whether ``AutoAuthIP`` works at all.
         api_enabled: False makes every call answer ``Status=NO`` ("API access is disabled").
         ip_restriction: False lets any IP in (KashFlow's "restrict access" switch off).
-        echo_secrets: True repeats the caller's password and AutoAuth key in refusals, SOAP
-            faults and error pages (a hostile KashFlow, for secret-leak tests).
+        echo_secrets: True repeats the caller's password and AutoAuth key (as sent and in
+            capitals) in refusals, SOAP faults and error pages (a hostile KashFlow, for
+            secret-leak tests).
         readings: the :class:`Readings` in force (``set_readings`` changes some).
         faults: the fault-injection queue (:class:`Faults`).
         errors: exceptions raised inside the fake while serving (each answered as a
@@ -102,8 +103,9 @@ class FakeKashFlow(Credits):
             readings: which reading of KashFlow's unconfirmed behaviour to play
                 (:class:`Readings`); the defaults when omitted.
             echo_secrets: a hostile KashFlow that repeats the caller's password and AutoAuth
-                key in every refusal's StatusDetail, SOAP fault string and HTTP error page,
-                so tests can prove secrets never reach errors, logs or storage.
+                key, as sent and in capitals, in every refusal's StatusDetail, SOAP fault
+                string and HTTP error page, so tests can prove secrets never reach errors,
+                logs or storage.
 
         Raises:
             ValueError: an unknown *seed*.

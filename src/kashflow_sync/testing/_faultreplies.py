@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from ._faults import FaultRule
+from ._hostile import hostile_reply
 from ._render import fault_envelope
 from ._reply import HTML, Reply, html_page
 
@@ -70,13 +71,20 @@ def before_apply(
     return Reply(rule.status, html_page(rule.status, title, text), headers)
 
 
-def after_apply(rule: FaultRule, reply: Reply, read_timeout: float | None) -> Reply:
+def after_apply(
+    rule: FaultRule,
+    reply: Reply,
+    read_timeout: float | None,
+    *,
+    echo: Callable[[str], str] = str,
+) -> Reply:
     """The answer for a fault that fires after the operation was applied.
 
     Args:
         rule: the fault that fired.
         reply: the answer the operation produced.
         read_timeout: the client's read timeout, known only in-process.
+        echo: adds the caller's secrets to a text when ``echo_secrets`` is on.
 
     """
     if rule.kind == "drop_response":
@@ -93,6 +101,8 @@ def after_apply(rule: FaultRule, reply: Reply, read_timeout: float | None) -> Re
         head, tail = _comment_slot(reply.body)
         padding = max(0, rule.size - len(head) - len(tail))
         return _spliced(reply.status, head + _MARKER.encode() + tail, b" ", padding)
+    if rule.kind == "hostile_answer":
+        return hostile_reply(rule.shape, reply, echo)
     if rule.kind == "gzip_bomb":
         head, tail = _comment_slot(reply.body)
         body = _gzip(head, max(0, rule.size - len(head) - len(tail)), tail)

@@ -38,6 +38,7 @@ FaultKind = Literal[
     "gzip_bomb",
     "huge_status_detail",
     "huge_fault",
+    "hostile_answer",
 ]
 #: Every fault kind, in the order the docs list them (``random`` fires any of these).
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
@@ -100,6 +101,7 @@ class FaultRule:
         size: bytes of the answer (``oversized``, ``gzip_bomb`` once expanded) or of the
             text (``huge_status_detail``, ``huge_fault``).
         part: for ``huge_fault``, ``"detail"`` or ``"faultstring"``.
+        shape: for ``hostile_answer``, one of ``HOSTILE_SHAPES``.
 
     """
 
@@ -117,6 +119,7 @@ class FaultRule:
     pause: float = 0.0
     size: int = 0
     part: str = "detail"
+    shape: str = ""
     rng: random.Random | None = attrs.field(default=None, repr=False)
 
     def matches(self, operation: str | None) -> bool:
@@ -367,6 +370,30 @@ class Faults:
         if part not in ("detail", "faultstring"):
             raise ValueError("part must be 'detail' or 'faultstring'")
         rule = FaultRule("huge_fault", op, times, probability, size=_size(size), part=part)
+        return self._add(rule, seed)
+
+    def hostile_answer(
+        self,
+        shape: str,
+        op: Operations = None,
+        times: int | None = 1,
+        *,
+        probability: float | None = None,
+        seed: int | str | None = 0,
+    ) -> FaultRule:
+        """Apply the operation, then answer with its real answer rewritten in *shape*.
+
+        The shapes (:data:`~kashflow_sync.testing.HOSTILE_SHAPES`) are odd but valid answers
+        that say the same thing (a comment or processing instruction before the response,
+        other namespace prefixes, CDATA, UTF-16...), answers that cannot be read (truncated,
+        an HTML page, binary garbage, a result of the wrong type...), and a missing result or
+        status, which KashFlow's conventions give a meaning.
+        """
+        from ._hostile import HOSTILE_SHAPES
+
+        if shape not in HOSTILE_SHAPES:
+            raise ValueError(f"unknown hostile shape {shape!r}; known: {', '.join(HOSTILE_SHAPES)}")
+        rule = FaultRule("hostile_answer", op, times, probability, shape=shape)
         return self._add(rule, seed)
 
     def random(

@@ -138,7 +138,12 @@ class SoapApp:
         else:
             reply, outcome = self._process(request)
             if rule is not None:
-                reply = after_apply(rule, reply, read_timeout)
+                reply = after_apply(
+                    rule,
+                    reply,
+                    read_timeout,
+                    echo=lambda text: self._echo(text, request.secrets),
+                )
         self._fake._record(
             CallRecord(
                 operation=request.operation,
@@ -344,8 +349,11 @@ class SoapApp:
             return text
         sent = dict(secrets)
         sent.setdefault("AutoAuthKey", self._fake.autoauth_key or "")
-        shown = ", ".join(f"{name}={value}" for name, value in sent.items() if value)
-        return f"{text} [request: {shown}]"
+        # The secrets first (a client that quotes a few characters quotes them), then again
+        # in capitals, as a server that upper-cases what it echoes would show them.
+        order = ("Password", "AutoAuthKey", "UserName")
+        shown = ", ".join(f"{name}={sent[name]}" for name in order if sent.get(name))
+        return f"{text} [request: {shown}] [{shown.upper()}]".strip()
 
 
 def _is_lookup(operation: str) -> bool:

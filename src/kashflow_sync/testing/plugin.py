@@ -72,6 +72,7 @@ FAULT_KINDS = frozenset(
         "gzip_bomb",
         "huge_status_detail",
         "huge_fault",
+        "hostile_answer",
         "random",
     }
 )
