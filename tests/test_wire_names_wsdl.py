@@ -360,7 +360,21 @@ def read_from_the_reference(
     RECORDER.lookups.clear()
     RECORDER.on = True
     try:
-        result = request.read(answer.response)
+        if request.read is not None:
+            result = request.read(answer.response)
+        else:
+            # A list read as it arrives: each item of the result, as the stream hands them.
+            assert request.items is not None
+            stream = request.items
+            result_element = next(
+                e for e in answer.response if etree.QName(e).localname == stream.result
+            )
+            values = (
+                stream.read(item)
+                for item in result_element
+                if etree.QName(item).localname == stream.item
+            )
+            result = [v for v in values if v is not None]
     finally:
         RECORDER.on = False
     return result, misplaced(answer)
