@@ -25,31 +25,15 @@ from kashflow_sync._doctor_probe import ProbeFindings
 from kashflow_sync._doctor_record import Scrubber
 from kashflow_sync._doctor_verdicts import _credit_verdicts
 from kashflow_sync.testing import FakeKashFlow, Readings
+from test_doctor import fake, ledger
+
+__all__ = ["fake"]  # the fixture, shared with test_doctor
 
 D = Decimal
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
 READINGS = Readings.credit_alternatives()
 CUSTOMER = "Bloggs & Co"
 SUPPLIER = "Acme Paper Ltd"
-
-
-def ledger(fake: FakeKashFlow) -> tuple[Any, ...]:
-    """Everything the fake's account holds that a probe could touch."""
-    return (
-        fake.suppliers,
-        fake.customers,
-        fake.receipts,
-        fake.invoices,
-        fake.payments,
-        fake.attachments,
-    )
-
-
-@pytest.fixture
-def fake(kashflow_fake: FakeKashFlow) -> FakeKashFlow:
-    """The loopback fake with this machine already in its API access list."""
-    kashflow_fake.allow_ip("127.0.0.1")
-    return kashflow_fake
 
 
 @pytest.fixture
