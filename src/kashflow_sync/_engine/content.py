@@ -25,6 +25,7 @@ from .._problem_codes import DUPLICATE_IN_LEDGER
 from .call import Call
 from .effects import Flow, claim_journal, get_journal, update_journal
 from .keys import content_journal_key
+from .verify import watch_for_late_copy
 
 __all__ = [
     "claim_content",
@@ -167,8 +168,7 @@ def twin_after_send(call: Call, entry: JournalEntry, content: JournalEntry | Non
     twin = yield from get_journal(call.settings.connection_id, taker)
     document = call.document
     if twin is None or twin.number is None:
-        from .verify import watch_for_late_copy  # the twin may yet land: verify looks later
-
+        # The twin may yet land: verify looks for it later.
         yield from watch_for_late_copy(call, entry, twin=taker)
         return
     kind = kashflow_noun(document.kind)
