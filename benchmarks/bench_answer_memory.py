@@ -36,16 +36,15 @@ import gzip
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+from _memory import RssSampler, rss
 
 SUPPLIER_FIELDS = {
     "Contact": "Margaret Featherstonehaugh",
@@ -218,34 +217,6 @@ class FileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield piece
 
 
-class RssSampler:
-    """Samples this process's resident memory every millisecond; keeps the peak."""
-
-    def __init__(self) -> None:
-        self.start = self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.001):
-            self.peak = max(self.peak, _rss())
-
-    def __enter__(self) -> RssSampler:
-        self.start = self.peak = _rss()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize()
-
-
 def child(kind: str, path: str, warm: str, limit: int) -> None:
     """Read the answer in *path* once with a *kind* client; print what it cost as JSON.
 
@@ -293,7 +264,7 @@ def child(kind: str, path: str, warm: str, limit: int) -> None:
         # What is still held with the result in hand: the models (freed memory handed back).
         gc.collect()
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-        kept = _rss()
+        kept = rss()
         outcome["seconds"] = seconds
         outcome["peak_mb"] = (sampler.peak - sampler.start) / 2**20
         outcome["kept_mb"] = (kept - sampler.start) / 2**20

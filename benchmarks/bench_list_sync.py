@@ -26,16 +26,15 @@ import gc
 import json
 import os
 import pickle
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 
 import httpx
+from _memory import RssSampler
 from lxml import etree
 
 import kashflow_sync as kfs
@@ -168,38 +167,6 @@ def memory_child(mode: str, path: str) -> None:
         else:
             run_zeep(fake, http, bodies)
     print(json.dumps({"mode": mode, "peak_growth_mb": sampler.growth_mb}))
-
-
-class RssSampler:
-    """Samples this process's resident memory every millisecond; reports the peak growth."""
-
-    def __init__(self) -> None:
-        self.start = self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.001):
-            self.peak = max(self.peak, _rss())
-
-    def __enter__(self) -> RssSampler:
-        self.start = self.peak = _rss()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.start) / 2**20
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize()
 
 
 def main() -> None:
