@@ -8,60 +8,23 @@ no traceback, and the fake's ledger is untouched.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
 from kashflow_sync.testing import FakeKashFlow
+from test_cli_failures import Done, sh
 
-
-@attrs.frozen
-class Done:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def _console_script() -> list[str]:
-    script = Path(sys.executable).with_name("kashflow-sync")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kashflow_sync.cli"]
+__all__ = ["sh"]  # the fixture connected_sh builds on
 
 
 @pytest.fixture
-def sh(tmp_path: Path, kashflow_fake: FakeKashFlow) -> Any:
-    """The console script, connected to the fake, with a fresh database and no colour."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KASHFLOW", "FORCE_COLOR"))}
-    creds = kashflow_fake.credentials
-    env.update(
-        KASHFLOW_USERNAME=creds.username,
-        KASHFLOW_PASSWORD=creds.password,
-        KASHFLOW_AUTOAUTH_KEY=creds.autoauth_key or "",
-        KASHFLOW_SYNC_DB=f"sqlite:///{tmp_path / 'kf.db'}",
-        NO_COLOR="1",
-    )
-
-    def run(*argv: str) -> Done:
-        proc = subprocess.run(
-            [*_console_script(), *argv],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            cwd=tmp_path,
-        )
-        return Done(proc.returncode, proc.stdout, proc.stderr)
-
-    connected = run("connect", "--endpoint", kashflow_fake.url)
+def connected_sh(sh: Any, kashflow_fake: FakeKashFlow) -> Any:
+    """test_cli_failures' console script, connected to the fake."""
+    connected = sh("connect", "--endpoint", kashflow_fake.url)
     assert connected.code == 0, connected.err
-    return run
+    return sh
 
 
 @pytest.fixture
@@ -115,61 +78,71 @@ def _document_problems(done: Done) -> list[tuple[str, str]]:
 
 
 def test_attachment_outside_the_files_folder_is_refused(
-    sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
+    connected_sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
 ) -> None:
     """``"attachment": "../secret.txt"`` (or /etc/hostname) is never read, let alone sent."""
     (inbox.parent / "secret.txt").write_text("ssh-rsa AAAA... do not upload")
     suppliers = len(kashflow_fake.suppliers)
     for path in ("../secret.txt", str(inbox.parent / "secret.txt")):
-        done = sh("publish", _file(inbox, json.dumps(_doc(attachment=path))), "--json")
+        done = connected_sh("publish", _file(inbox, json.dumps(_doc(attachment=path))), "--json")
         assert _file_problems(done) == [("attachment_path_refused", "attachment.path")]
-    text = sh("publish", _file(inbox, json.dumps(_doc(attachment="../secret.txt"))))
+    text = connected_sh("publish", _file(inbox, json.dumps(_doc(attachment="../secret.txt"))))
     assert text.code == 2 and "--allow-outside-attachments" in text.err
     assert _untouched(kashflow_fake, suppliers)
 
 
 def test_attachment_outside_is_sent_with_the_flag(
-    sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
+    connected_sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
 ) -> None:
     """``--allow-outside-attachments``: the user chose to send a file from elsewhere."""
     (inbox.parent / "scan.txt").write_text("the scan")
     path = _file(inbox, json.dumps(_doc(attachment="../scan.txt")))
-    done = sh("publish", path, "--allow-outside-attachments", "--json")
+    done = connected_sh("publish", path, "--allow-outside-attachments", "--json")
     assert done.code == 0, done.err + done.out
     assert [a.content for a in kashflow_fake.attachments] == [b"the scan"]
 
 
-def test_a_key_twice_is_refused(sh: Any, inbox: Path, kashflow_fake: FakeKashFlow) -> None:
+def test_a_key_twice_is_refused(
+    connected_sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
+) -> None:
     """Two "supplier" keys: refused naming the key, not published to the last one."""
     suppliers = len(kashflow_fake.suppliers)
     text = json.dumps(_doc())[:-1] + ', "supplier": "Someone Else Ltd"}'
-    assert _file_problems(sh("publish", _file(inbox, text), "--json")) == [
+    assert _file_problems(connected_sh("publish", _file(inbox, text), "--json")) == [
         ("duplicate_key", "supplier")
     ]
     assert _untouched(kashflow_fake, suppliers)
 
 
-def test_json_nested_100000_deep_is_invalid_json(sh: Any, inbox: Path) -> None:
+def test_json_nested_100000_deep_is_invalid_json(connected_sh: Any, inbox: Path) -> None:
     """100,000 nested lists: exit 2 with invalid_json, not internal_error (exit 70)."""
     text = json.dumps(_doc(lines="LINES")).replace('"LINES"', "[" * 100_000 + "]" * 100_000)
-    assert _file_problems(sh("publish", _file(inbox, text), "--json")) == [("invalid_json", "")]
-    plain = sh("publish", "--dry-run", _file(inbox, text))
+    assert _file_problems(connected_sh("publish", _file(inbox, text), "--json")) == [
+        ("invalid_json", "")
+    ]
+    plain = connected_sh("publish", "--dry-run", _file(inbox, text))
     assert plain.code == 2 and "Traceback" not in plain.err and "levels deep" in plain.err
 
 
 def test_a_lookalike_supplier_name_is_refused(
-    sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
+    connected_sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
 ) -> None:
     """ "Acme Paper Ltd" + U+202E: refused, no second supplier that looks the same."""
     suppliers = len(kashflow_fake.suppliers)
     path = _file(inbox, json.dumps(_doc(supplier="Acme Paper Ltd\u202e")))
-    assert _document_problems(sh("publish", path, "--json")) == [("hidden_characters", "supplier")]
+    assert _document_problems(connected_sh("publish", path, "--json")) == [
+        ("hidden_characters", "supplier")
+    ]
     assert _untouched(kashflow_fake, suppliers)
 
 
-def test_an_empty_currency_is_refused(sh: Any, inbox: Path, kashflow_fake: FakeKashFlow) -> None:
+def test_an_empty_currency_is_refused(
+    connected_sh: Any, inbox: Path, kashflow_fake: FakeKashFlow
+) -> None:
     """``"currency": ""``: refused, where it used to publish in the home currency."""
     suppliers = len(kashflow_fake.suppliers)
     path = _file(inbox, json.dumps(_doc(currency="")))
-    assert _document_problems(sh("publish", path, "--json")) == [("empty_currency", "currency")]
+    assert _document_problems(connected_sh("publish", path, "--json")) == [
+        ("empty_currency", "currency")
+    ]
     assert _untouched(kashflow_fake, suppliers)

@@ -635,8 +635,8 @@ class BaseClient:
         self._require_connected()
         self._sync_clock()
         lister = self._lister()
-        open_ones = lister(self.connection_id, states=("watching",), exclude_prefix=None)
-        return [e for e in open_ones if e.external_id.startswith(VERIFY_KEY_PREFIX)]
+        # Only watches are ever in this state.
+        return list(lister(self.connection_id, states=("watching",), exclude_prefix=None))
 
     def _verify_flow(
         self, markers: Sequence[JournalEntry], horizon: timedelta

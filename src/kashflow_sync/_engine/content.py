@@ -24,6 +24,7 @@ from .._journal import JournalEntry
 from .._problem_codes import DUPLICATE_IN_LEDGER
 from .call import Call
 from .effects import Flow, claim_journal, get_journal, update_journal
+from .journal import lease_lost
 from .keys import content_journal_key
 from .verify import watch_for_late_copy
 
@@ -137,13 +138,7 @@ def content_lost(call: Call, entry: JournalEntry | None) -> Flow[errors.KashFlow
     """
     taker = None if entry is None else (yield from _taker(call, entry))
     if taker is None:
-        return errors.PublishUncertainError(
-            f"this call's hold on {call.document.external_id!r} ran out before it was sent; "
-            "nothing was sent",
-            code="lease_lost",
-            remedy="Publish it again: nothing of it reached KashFlow.",
-            request_sent=False,
-        )
+        return lease_lost(call.document.external_id, sent=False)
     twin = yield from get_journal(call.settings.connection_id, taker)
     if twin is not None and twin.number is not None:
         return _duplicate(call, taker, twin.number)

@@ -25,7 +25,7 @@ from .call import PublishSettings
 from .effects import Flow, get_document, get_journal, set_state, sleep, update_journal
 from .journal import FORGET_OWNER_PREFIX, Lease, new_owner
 from .keys import document_owner_key
-from .settle import current_attempts
+from .verify import other_copies
 
 __all__ = ["forget"]
 
@@ -102,18 +102,6 @@ def _let_go(entry: JournalEntry, lease: Lease) -> Flow[None]:
     yield from update_journal(released, lease.owner)
 
 
-def _others(entry: JournalEntry) -> list[int]:
-    """The other copies ``verify`` found of a ``duplicated`` document."""
-    if entry.state != "duplicated":
-        return []
-    found = [a for a in current_attempts(entry) if a.step == "verify"]
-    if not found or found[-1].outcome != "duplicated":
-        return []
-    copies = found[-1].detail.split(":")[0]
-    numbers = [int(n) for n in copies.replace(",", " ").split() if n.isdigit()]
-    return [n for n in numbers if n != entry.number]
-
-
 def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flow[JournalEntry]:
     kind, number = side(entry.kind), entry.number
     assert number is not None
@@ -125,7 +113,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
         and (entry.contact_id is None or held.contact_id == entry.contact_id)
     )
     others = []
-    for other in _others(entry):
+    for other in other_copies(entry):
         copy = yield from get_document(kind, other)
         if copy is not None and (entry.contact_id is None or copy.contact_id == entry.contact_id):
             others.append(copy)

@@ -19,6 +19,7 @@ from .._problem_codes import (
     SUPPLIER_CREDIT_NOT_ALLOCATED,
 )
 from .settle import current_attempts
+from .verify import other_copies
 
 __all__ = ["APPLY_DONE", "step_notices"]
 
@@ -90,16 +91,15 @@ def step_notices(
             )
         )
     if entry.state == "duplicated":
-        found = _last(attempts, "verify")
-        copies = found.detail.split(":")[0] if found is not None and found.detail else this
+        others = ", ".join(map(str, other_copies(entry))) or "?"
         notices.append(
             Problem(
                 DUPLICATED_IN_KASHFLOW,
                 "external_id",
-                f"KashFlow holds this document twice ({copies}): an earlier send was applied "
-                "after it had been proven absent",
-                f"Delete the other copy in KashFlow by hand (keep {this}), then run "
-                "`kashflow-sync verify` (client.verify()) to mark it published again.",
+                f"KashFlow holds this document twice ({this} and {others}): an earlier send was "
+                "applied after it had been proven absent",
+                f"Delete the other copy, {noun} {others}, in KashFlow by hand (keep {this}), "
+                "then run `kashflow-sync verify` (client.verify()) to mark it published again.",
                 severity="notice",
             )
         )

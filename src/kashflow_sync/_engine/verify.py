@@ -40,8 +40,15 @@ from .effects import (
 )
 from .keys import document_owner_key, verify_journal_key
 from .ledger import reference_key
+from .settle import current_attempts
 
-__all__ = ["DEFAULT_VERIFY_HORIZON", "Finding", "verify", "watch_for_late_copy"]
+__all__ = [
+    "DEFAULT_VERIFY_HORIZON",
+    "Finding",
+    "other_copies",
+    "verify",
+    "watch_for_late_copy",
+]
 
 #: How long after a document was sent again ``verify`` keeps looking for a late copy. ASP.NET
 #: gives up on a request after 110 s by default; a day covers a queue stuck far longer.
@@ -57,6 +64,18 @@ class Finding:
 
     entry: JournalEntry
     others: tuple[int, ...]
+
+
+def other_copies(entry: JournalEntry) -> tuple[int, ...]:
+    """The other copies of a ``duplicated`` entry, as ``verify`` last recorded them."""
+    if entry.state != "duplicated":
+        return ()
+    found = [a for a in current_attempts(entry) if a.step == "verify"]
+    if not found or found[-1].outcome != "duplicated":
+        return ()
+    listed = found[-1].detail.partition(":")[0]  # "receipts 12 and 15, 16: keep 12"
+    numbers = (int(n) for n in listed.replace(",", " ").split() if n.isdigit())
+    return tuple(n for n in numbers if n != entry.number)
 
 
 def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = None) -> Flow[None]:
@@ -254,6 +273,5 @@ def _record(entry: JournalEntry, now: datetime, outcome: str, detail: str) -> Fl
 
 def _end(marker: JournalEntry, now: datetime, why: str) -> Flow[None]:
     """Close the watch (state ``published``: nothing more to look for)."""
-    closed = attrs.evolve(marker, state="published", owner=None, lease_until=None, updated_at=now)
-    if (yield from update_journal(closed, marker.owner)):
+    if (yield from _set_state(marker, "published", now)) is not None:
         yield from _record(marker, now, why, "")
