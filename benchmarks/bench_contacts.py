@@ -32,8 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import kashflow_sync as kfs
-from kashflow_sync._lists import ListsSnapshot
-from kashflow_sync._models import (
+from kashflow_sync._account.items import (
     BankAccount,
     Currency,
     NominalCode,
@@ -41,8 +40,9 @@ from kashflow_sync._models import (
     Supplier,
     VatRate,
 )
-from kashflow_sync._similar import NameIndex, canonical, similar
-from kashflow_sync._validate import validate_document
+from kashflow_sync._account.lists import ListsSnapshot
+from kashflow_sync._documents.similar import NameIndex, canonical, similar
+from kashflow_sync._documents.validate import validate_document
 
 _FIRST = [
     "Acme",
@@ -222,8 +222,8 @@ def after_a_contact_was_added(lists: ListsSnapshot) -> tuple[float, float]:
     Through ``Lists`` (``client.lists``) over a MemoryStorage: the stored list grows by one
     supplier and the lists version changes, as after the SDK creates a supplier.
     """
-    from kashflow_sync._engine.keys import LISTS_VERSION
-    from kashflow_sync._lists import Lists
+    from kashflow_sync._account.lists import Lists
+    from kashflow_sync._storage_keys import LISTS_VERSION
     from kashflow_sync.storage.memory import MemoryStorage
 
     storage, cid = MemoryStorage(), "bench"

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 import kashflow_sync as kfs
-from kashflow_sync._facts import AccountFacts, save_account_facts
+from kashflow_sync._account.facts import AccountFacts, save_account_facts
 from kashflow_sync.testing import FakeKashFlow, Readings
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)

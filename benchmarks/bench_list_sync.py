@@ -38,8 +38,8 @@ from _memory import RssSampler
 from lxml import etree
 
 import kashflow_sync as kfs
+from kashflow_sync._account.items import LIST_NAMES
 from kashflow_sync._engine.listsync import sync_lists
-from kashflow_sync._models import LIST_NAMES
 from kashflow_sync.soap._listparse import LIST_SPECS
 from kashflow_sync.soap.codec import zeep_reply
 from kashflow_sync.soap.transport import shared_zeep_client

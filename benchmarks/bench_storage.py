@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kashflow_sync._models import Supplier
+from kashflow_sync._account.items import Supplier
 from kashflow_sync.storage import MemoryStorage, SQLStorage
 from kashflow_sync.typing import Storage
 

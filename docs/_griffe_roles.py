@@ -49,7 +49,7 @@ def _target(path: str) -> str | None:
         return path
     parts = path.split(".")
     if path.startswith("kashflow_sync") and parts[-1] in public:
-        return public[parts[-1]]  # kashflow_sync._models.ItemList -> kashflow_sync.ItemList
+        return public[parts[-1]]  # kashflow_sync._account.items.ItemList -> kashflow_sync.ItemList
     if len(parts) >= 2 and parts[-2] in public and path.startswith("kashflow_sync"):
         return f"{public[parts[-2]]}.{parts[-1]}"  # a member of a documented class
     return None

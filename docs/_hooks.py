@@ -3,7 +3,8 @@
 A page includes a generated block with an HTML comment on a line of its own:
 
 ``<!-- generated: problem-codes -->``
-    every validation problem code with its meaning (``kashflow_sync._validate.PROBLEM_CODES``).
+    every validation problem code with its meaning
+    (``kashflow_sync._documents.validate.PROBLEM_CODES``).
 ``<!-- generated: error-classes -->``
     every error class with its default code, whether it is retryable, meaning and remedy.
 ``<!-- generated: exit-codes -->``
@@ -36,7 +37,7 @@ def _cell(text: str) -> str:
 
 def problem_codes_table() -> str:
     """A Markdown table of every problem code: where it comes from and what it means."""
-    from kashflow_sync._problem_codes import (
+    from kashflow_sync._documents.problems import (
         DOCUMENT_FILE_CODES,
         NOTICE_CODES,
         PROBLEM_CODES,
@@ -87,7 +88,7 @@ def error_classes_table() -> str:
 
 def exit_codes_table() -> str:
     """A Markdown table of the ``kashflow-sync`` exit codes and what each means."""
-    from kashflow_sync._cli_errors import EXIT_CODES
+    from kashflow_sync.cli._errors import EXIT_CODES
 
     rows = ["| exit code | meaning |", "|---|---|"]
     rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in EXIT_CODES.items()]
@@ -96,7 +97,7 @@ def exit_codes_table() -> str:
 
 def document_schema_block() -> str:
     """The packaged JSON Schema of the document format, as a fenced JSON block."""
-    from kashflow_sync._docschema import document_schema
+    from kashflow_sync._documents.schema import document_schema
 
     return "```json\n" + json.dumps(document_schema(), indent=2) + "\n```"
 

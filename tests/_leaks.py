@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 import kashflow_sync as kfs
+from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver
 from kashflow_sync._config import Secrets
-from kashflow_sync._drivers import AsyncDriver, SyncDriver
 from kashflow_sync.soap.aservice import AsyncKashFlowService
 from kashflow_sync.soap.service import KashFlowService
 from kashflow_sync.testing import FakeKashFlow

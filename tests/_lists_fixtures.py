@@ -9,17 +9,7 @@ from typing import Any
 
 import attrs
 
-from kashflow_sync._documents import (
-    Attachment,
-    Line,
-    Payment,
-    PurchaseCreditNote,
-    PurchaseInvoice,
-    SalesCreditNote,
-    SalesInvoice,
-)
-from kashflow_sync._lists import Lists, ListsSnapshot
-from kashflow_sync._models import (
+from kashflow_sync._account.items import (
     BankAccount,
     Currency,
     Customer,
@@ -28,6 +18,16 @@ from kashflow_sync._models import (
     Project,
     Supplier,
     VatRate,
+)
+from kashflow_sync._account.lists import Lists, ListsSnapshot
+from kashflow_sync._documents.model import (
+    Attachment,
+    Line,
+    Payment,
+    PurchaseCreditNote,
+    PurchaseInvoice,
+    SalesCreditNote,
+    SalesInvoice,
 )
 from kashflow_sync.storage.memory import MemoryStorage
 

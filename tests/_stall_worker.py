@@ -19,7 +19,7 @@ import httpx
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY, purchase
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._journal.entry import JournalEntry
 
 
 def pause_point(entry: JournalEntry, pause_at: str) -> bool:

@@ -59,7 +59,7 @@ CREDIT = "tests/engine/test_credit_flow.py::"
 MUTANTS = (
     Mutant(
         "fence-ignores-lease-expiry",
-        "src/kashflow_sync/_drivers.py",
+        "src/kashflow_sync/_clients/drivers.py",
         "            or stored.lease_until is None\n            or stored.lease_until <= now\n",
         "",
         (FLOW + "test_a_lease_that_ran_out_is_confirmed_again_before_the_insert_goes_out",),
@@ -67,7 +67,7 @@ MUTANTS = (
     ),
     Mutant(
         "async-driver-without-fence",
-        "src/kashflow_sync/_drivers.py",
+        "src/kashflow_sync/_clients/drivers.py",
         "            if effect.writes and effect.renew is not None:\n"
         "                await off_loop(self.storage, _lease_still_held, self.storage, "
         "effect.renew)\n",
@@ -77,7 +77,7 @@ MUTANTS = (
     ),
     Mutant(
         "sync-driver-without-fence",
-        "src/kashflow_sync/_drivers.py",
+        "src/kashflow_sync/_clients/drivers.py",
         "            if effect.writes and effect.renew is not None:\n"
         "                _lease_still_held(self.storage, effect.renew)\n",
         "",
@@ -86,7 +86,7 @@ MUTANTS = (
     ),
     Mutant(
         "claim-hides-the-wait",
-        "src/kashflow_sync/_engine/journal.py",
+        "src/kashflow_sync/_engine/lease.py",
         "            held_by_another = True\n",
         "            held_by_another = False\n",
         (FLOW + "test_a_live_lease_waited_out_then_taken_over_waits_for_the_old_holders_request",),
@@ -102,7 +102,7 @@ MUTANTS = (
     ),
     Mutant(
         "publish-on-the-local-clock",
-        "src/kashflow_sync/_base_client.py",
+        "src/kashflow_sync/_clients/base.py",
         "            clock=self._clock,\n            lease=publish_lease,\n",
         "            clock=self._local_clock,\n            lease=publish_lease,\n",
         (
@@ -124,7 +124,7 @@ MUTANTS = (
     ),
     Mutant(
         "batch-exit-4-before-1",
-        "src/kashflow_sync/_cli_publish.py",
+        "src/kashflow_sync/cli/_publish.py",
         "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_FAILED, EXIT_TRANSIENT):",
         "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_TRANSIENT, EXIT_FAILED):",
         ("tests/test_cli.py::test_a_batch_with_a_document_to_fix_and_one_to_retry_exits_1",),
@@ -132,7 +132,7 @@ MUTANTS = (
     ),
     Mutant(
         "scrubber-lists-contacts-unmasked",
-        "src/kashflow_sync/_doctor_record.py",
+        "src/kashflow_sync/_doctor/record.py",
         '        "Supplier",\n        "Customer",\n',
         "",
         (RECORD, SCRUB),
@@ -140,7 +140,7 @@ MUTANTS = (
     ),
     Mutant(
         "scrubber-inserts-unmasked",
-        "src/kashflow_sync/_doctor_record.py",
+        "src/kashflow_sync/_doctor/record.py",
         '        "supl",\n        "custr",\n',
         "",
         (SCRUB,),
@@ -148,7 +148,7 @@ MUTANTS = (
     ),
     Mutant(
         "scrubber-keeps-bank-account-names",
-        "src/kashflow_sync/_doctor_record.py",
+        "src/kashflow_sync/_doctor/record.py",
         '"BankAccount": frozenset({"AccountName"}),',
         '"BankAccount": frozenset(),',
         (RECORD, SCRUB),
@@ -156,7 +156,7 @@ MUTANTS = (
     ),
     Mutant(
         "scrubber-skips-tails",
-        "src/kashflow_sync/_doctor_record.py",
+        "src/kashflow_sync/_doctor/record.py",
         "            if node.tail:  # text after a child is its parent's text\n"
         "                node.tail = self._masked(node.tail, outer.private)\n",
         "",
@@ -165,7 +165,7 @@ MUTANTS = (
     ),
     Mutant(
         "scrubber-truncated-keeps-personal",
-        "src/kashflow_sync/_doctor_record.py",
+        "src/kashflow_sync/_doctor/record.py",
         'out.append(self._escaped(token["text"], private))',
         'out.append(self._escaped(token["text"], False))',
         (RECORD, SCRUB),
@@ -181,7 +181,7 @@ MUTANTS = (
     ),
     Mutant(
         "fence-stop-counted-as-sent",
-        "src/kashflow_sync/_drivers.py",
+        "src/kashflow_sync/_clients/drivers.py",
         "raise lease_lost(renewal.entry.external_id, sent=False)",
         "raise lease_lost(renewal.entry.external_id, sent=True)",
         (STALL,),
@@ -189,7 +189,7 @@ MUTANTS = (
     ),
     Mutant(
         "apply-believes-false",
-        "src/kashflow_sync/_engine/extras.py",
+        "src/kashflow_sync/_engine/after_create.py",
         '    elif settings.apply_false != "not_applied" and (yield from landed()):\n',
         "    elif False:\n",
         (CREDIT + "test_a_false_answer_is_read_back",),

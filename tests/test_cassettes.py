@@ -25,6 +25,7 @@ import yaml
 from lxml import etree
 
 import kashflow_sync as kfs
+from kashflow_sync._account.items import LIST_NAMES
 from kashflow_sync.testing import FakeKashFlow
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -143,7 +144,7 @@ def test_connect_replays_without_the_fake(connect_target: tuple[str, kfs.Credent
     report = _connect(endpoint, credentials)
     assert report["suppliers"].added == 3
     assert report["nominal_codes"].added == 10
-    assert set(report.lists) == set(kfs._models.LIST_NAMES)
+    assert set(report.lists) == set(LIST_NAMES)
 
 
 def test_recording_a_live_fake_scrubs_credentials(tmp_path: Path) -> None:

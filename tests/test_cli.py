@@ -16,8 +16,10 @@ import attrs
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync import _cli_account, _client, cli, errors
-from kashflow_sync._cli_publish import _batch_exit_code
+from kashflow_sync import cli, errors
+from kashflow_sync._clients import sync_client as _client
+from kashflow_sync.cli import _account as _cli_account
+from kashflow_sync.cli._publish import _batch_exit_code
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -545,7 +547,7 @@ def test_dry_run_shows_gross_after_rules_and_computed_vat(connected: Any, docs: 
     path = str(write_doc(docs, doc))
     no_rule = connected("publish", "--dry-run", "--json", path).json()["documents"][0]
     assert no_rule["gross"] is None  # the second line has no VAT rate: unknown, not 0
-    from kashflow_sync import _client as client_module
+    from kashflow_sync._clients import sync_client as client_module
 
     with client_module.KashFlowClient(
         kfs.Credentials("u", "p"),
@@ -650,7 +652,7 @@ def test_help_loads_no_heavy_module() -> None:
         "from kashflow_sync import cli\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    cli.main(['publish', '--help'])\n"
-        "heavy = ('zeep', 'sqlalchemy', 'httpx', 'kashflow_sync._client')\n"
+        "heavy = ('zeep', 'sqlalchemy', 'httpx', 'kashflow_sync._clients.sync_client')\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,8 +13,9 @@ import pytest
 
 import kashflow_sync as kfs
 from _support import make_client, purchase
-from kashflow_sync import _client, cli
-from kashflow_sync._cli_journal import parse_duration
+from kashflow_sync import cli
+from kashflow_sync._clients import sync_client as _client
+from kashflow_sync.cli._journal import parse_duration
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)

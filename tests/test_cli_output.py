@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kashflow_sync._cli_output import Console
+from kashflow_sync.cli._output import Console
 
 
 class FakeTTY(io.StringIO):

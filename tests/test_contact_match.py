@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _lists_fixtures import clean_purchase, clean_sale, make_lists, standard_items
-from kashflow_sync._lists import ListsSnapshot
-from kashflow_sync._models import Customer, ItemList, Supplier
-from kashflow_sync._similar import NameIndex, canonical, similar
-from kashflow_sync._validate import validate_document
-from kashflow_sync._validate_contact import match_contact
+from kashflow_sync._account.items import Customer, ItemList, Supplier
+from kashflow_sync._account.lists import ListsSnapshot
+from kashflow_sync._documents.similar import NameIndex, canonical, similar
+from kashflow_sync._documents.validate import validate_document
+from kashflow_sync._documents.validate_contact import match_contact
 
 USED, SIMILAR, CONFUSABLE, CREATED = "used", "similar", "confusable", "created"
 
@@ -304,8 +304,8 @@ def test_a_list_that_did_not_only_grow_is_built_anew(items: list[Supplier]) -> N
 def test_lists_view_reuses_the_index_after_a_contact_is_added() -> None:
     """After the SDK appends a contact, the reloaded suppliers keep their name index."""
     from _lists_fixtures import CONNECTION, make_storage
-    from kashflow_sync._engine.keys import LISTS_VERSION
-    from kashflow_sync._lists import Lists
+    from kashflow_sync._account.lists import Lists
+    from kashflow_sync._storage_keys import LISTS_VERSION
 
     storage = make_storage()
     lists = Lists(storage, CONNECTION)

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY, make_client, purchase, spawn_worker, worker_result
-from kashflow_sync._engine.keys import CONTENT_KEY_PREFIX
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._journal.entry import JournalEntry
+from kashflow_sync._storage_keys import CONTENT_KEY_PREFIX
 from kashflow_sync.testing import FakeKashFlow
 
 PG_URL = os.environ.get("KASHFLOW_SYNC_TEST_PG")

@@ -19,7 +19,7 @@ import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from _support import make_client
 from kashflow_sync import errors
-from kashflow_sync._facts import AccountFacts, save_account_facts
+from kashflow_sync._account.facts import AccountFacts, save_account_facts
 from kashflow_sync.testing import FakeKashFlow, Readings
 
 D = Decimal

@@ -11,7 +11,7 @@ import pytest
 
 import kashflow_sync as kfs
 from kashflow_sync import errors
-from kashflow_sync._docfiles import read_document_files
+from kashflow_sync._documents.files import read_document_files
 from kashflow_sync.cli import load_documents
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import kashflow_sync as kfs
 from kashflow_sync import errors
-from kashflow_sync._docschema import SCHEMA_ID, JsonNumber, document_schema
+from kashflow_sync._documents.schema import SCHEMA_ID, JsonNumber, document_schema
 from kashflow_sync._limits import unsendable_character
 
 PURCHASE: dict[str, Any] = {

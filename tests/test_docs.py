@@ -18,8 +18,9 @@ from types import ModuleType
 
 import pytest
 
-from kashflow_sync import _errormap, errors
-from kashflow_sync._validate import PROBLEM_CODES
+from kashflow_sync import errors
+from kashflow_sync._documents.validate import PROBLEM_CODES
+from kashflow_sync.soap import errormap as _errormap
 from kashflow_sync.storage import _sql_errors
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,9 @@ import attrs
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync import _client, _doctor_session, cli
+from kashflow_sync import cli
+from kashflow_sync._clients import sync_client as _client
+from kashflow_sync._doctor import session as _doctor_session
 from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow, Readings
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
@@ -256,7 +258,7 @@ def test_unrecognised_not_found_words_contradict_the_sdk(
     run: Any, fake: FakeKashFlow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not-found words the SDK does not recognise are a problem and a contradicted assumption."""
-    from kashflow_sync.testing import _messages
+    from kashflow_sync.testing._fake import messages as _messages
 
     monkeypatch.setattr(
         _messages,

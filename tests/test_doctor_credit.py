@@ -20,10 +20,12 @@ import pytest
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
-from kashflow_sync import _client, _doctor_session, cli, errors
-from kashflow_sync._doctor_probe import ProbeFindings
-from kashflow_sync._doctor_record import Scrubber
-from kashflow_sync._doctor_verdicts import _credit_verdicts
+from kashflow_sync import cli, errors
+from kashflow_sync._clients import sync_client as _client
+from kashflow_sync._doctor import session as _doctor_session
+from kashflow_sync._doctor.probe import ProbeFindings
+from kashflow_sync._doctor.record import Scrubber
+from kashflow_sync._doctor.verdicts import _credit_verdicts
 from kashflow_sync.testing import FakeKashFlow, Readings
 from test_doctor import fake, ledger
 

@@ -10,11 +10,11 @@ import pytest
 
 import kashflow_sync as kfs
 from kashflow_sync import errors
-from kashflow_sync._doctor import DoctorOptions, run_doctor
-from kashflow_sync._doctor_model import DoctorReport
-from kashflow_sync._doctor_session import DoctorSession, is_write
-from kashflow_sync._engine.keys import ACCOUNT_FACTS
-from kashflow_sync._facts import save_account_facts
+from kashflow_sync._account.facts import save_account_facts
+from kashflow_sync._doctor.model import DoctorReport
+from kashflow_sync._doctor.run import DoctorOptions, run_doctor
+from kashflow_sync._doctor.session import DoctorSession, is_write
+from kashflow_sync._storage_keys import ACCOUNT_FACTS
 from kashflow_sync.soap import operations
 from kashflow_sync.testing import FakeKashFlow, Readings
 

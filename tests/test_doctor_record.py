@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 import kashflow_sync as kfs
-from kashflow_sync import _client, cli
-from kashflow_sync._doctor_record import REDACTED, Scrubber
+from kashflow_sync import cli
+from kashflow_sync._clients import sync_client as _client
+from kashflow_sync._doctor.record import REDACTED, Scrubber
 from kashflow_sync.testing import FakeKashFlow, Readings
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)

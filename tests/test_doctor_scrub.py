@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kashflow_sync._doctor_record import REDACTED, Scrubber
+from kashflow_sync._doctor.record import REDACTED, Scrubber
 from kashflow_sync.soap import codec, operations
 from kashflow_sync.testing import FakeKashFlow
 

@@ -8,7 +8,8 @@ import ssl
 import httpx
 import pytest
 
-from kashflow_sync import _errormap, errors
+from kashflow_sync import errors
+from kashflow_sync.soap import errormap as _errormap
 
 STATUS_DETAIL_CASES = [
     ("Incorrect username or password", errors.AuthenticationError, "authentication_failed"),

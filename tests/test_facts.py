@@ -9,8 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import kashflow_sync as kfs
-from kashflow_sync._engine.keys import ACCOUNT_FACTS
-from kashflow_sync._facts import AccountFacts, load_account_facts, save_account_facts
+from kashflow_sync._account.facts import (
+    AccountFacts,
+    load_account_facts,
+    save_account_facts,
+)
+from kashflow_sync._storage_keys import ACCOUNT_FACTS
 
 LEARNED = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 

@@ -21,14 +21,14 @@ import kashflow_sync as kfs
 from _lists_fixtures import make_lists
 from _support import make_client
 from kashflow_sync import errors
-from kashflow_sync._docschema import MAX_JSON_DEPTH, loads
-from kashflow_sync._names import (
+from kashflow_sync._documents.names import (
     BIDI_CONTROLS,
     C1_CONTROLS,
     describe_characters,
     name_key,
 )
-from kashflow_sync._validate import validate_document
+from kashflow_sync._documents.schema import MAX_JSON_DEPTH, loads
+from kashflow_sync._documents.validate import validate_document
 from kashflow_sync.cli import load_documents
 from kashflow_sync.testing import FakeKashFlow
 

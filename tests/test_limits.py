@@ -13,15 +13,15 @@ from lxml import etree
 import kashflow_sync as kfs
 from _lists_fixtures import clean_purchase, line, make_lists
 from kashflow_sync import errors
-from kashflow_sync._docschema import document_schema
+from kashflow_sync._documents.rules import RuleBook, apply_rule, due_date_after, find_rule
+from kashflow_sync._documents.schema import document_schema
+from kashflow_sync._documents.validate import validate_document
 from kashflow_sync._limits import (
     EARLIEST_DATE,
     LATEST_DATE,
     MAX_EXTERNAL_ID_LENGTH,
     MAX_RULE_CONTACT_LENGTH,
 )
-from kashflow_sync._rules import RuleBook, apply_rule, due_date_after, find_rule
-from kashflow_sync._validate import validate_document
 from kashflow_sync.soap import operations
 from kashflow_sync.storage import MemoryStorage
 

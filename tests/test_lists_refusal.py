@@ -13,8 +13,8 @@ import pytest
 from _clients import KINDS, any_client
 from _support import purchase
 from kashflow_sync import errors
+from kashflow_sync._account.items import ListChanges, Supplier
 from kashflow_sync._engine.listsync import MASS_ARCHIVE_MIN_ITEMS, mass_archive
-from kashflow_sync._models import ListChanges, Supplier
 from kashflow_sync.testing import FakeKashFlow
 
 

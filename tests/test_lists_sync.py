@@ -12,6 +12,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import make_client, purchase
 from kashflow_sync import errors
+from kashflow_sync._account.items import LIST_NAMES
 from kashflow_sync.testing import FakeKashFlow
 
 
@@ -170,7 +171,7 @@ def test_progress_is_reported_per_list(fake: FakeKashFlow) -> None:
     with make_client(fake) as client:
         client.connect(progress=events.append)
     stored = [e for e in events if e.phase == "stored"]
-    assert [e.list_name for e in stored] == list(kfs._models.LIST_NAMES)
+    assert [e.list_name for e in stored] == list(LIST_NAMES)
     assert stored[-1].index == stored[-1].total == 9
     assert next(e for e in stored if e.list_name == "suppliers").items == len(fake.suppliers)
 

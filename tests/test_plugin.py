@@ -15,7 +15,14 @@ from kashflow_sync.testing import plugin
 
 pytest_plugins = ["pytester"]
 
-HEAVY = ("zeep", "sqlalchemy", "httpx", "lxml", "kashflow_sync._client", "kashflow_sync.soap")
+HEAVY = (
+    "zeep",
+    "sqlalchemy",
+    "httpx",
+    "lxml",
+    "kashflow_sync._clients.sync_client",
+    "kashflow_sync.soap",
+)
 
 PUBLISH_TEST = """
     from datetime import date

@@ -254,7 +254,7 @@ def test_rejected_publish_leaves_nothing_and_can_be_retried(
 
 def test_lists_changed_after_validation_is_stale_lists(http_client: kfs.KashFlowClient) -> None:
     """A nominal code gone from the lists between validation and sending -> stale_lists."""
-    from kashflow_sync._wire import document_lines
+    from kashflow_sync.soap.wire import document_lines
 
     doc = purchase(40)
     lists = http_client.lists

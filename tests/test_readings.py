@@ -223,7 +223,7 @@ def test_a_learned_rate_precision_keeps_more_quantities(
     """0.99 x 4 needs a 4-dp rate: sent with its quantity only when doctor learned 4 are kept."""
     from datetime import datetime, timezone
 
-    from kashflow_sync._facts import AccountFacts, save_account_facts
+    from kashflow_sync._account.facts import AccountFacts, save_account_facts
 
     doc = attrs.evolve(
         awkward(),

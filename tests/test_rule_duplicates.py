@@ -15,7 +15,7 @@ from _clients import KINDS, any_client
 from _lists_fixtures import clean_purchase
 from kashflow_sync import errors
 from kashflow_sync._convert import structure_rule, unstructure_rule
-from kashflow_sync._rules import apply_rule
+from kashflow_sync._documents.rules import apply_rule
 from kashflow_sync.testing import FakeKashFlow
 
 RULE_OFF = kfs.Rule(category=7500, check_duplicates=False)

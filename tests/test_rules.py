@@ -10,9 +10,9 @@ import attrs
 import pytest
 
 from _lists_fixtures import CONNECTION, clean_purchase, clean_sale, line, make_lists, make_storage
-from kashflow_sync._documents import Line, Payment, PurchaseInvoice, Rule
-from kashflow_sync._lists import ListsSnapshot
-from kashflow_sync._rules import (
+from kashflow_sync._account.lists import ListsSnapshot
+from kashflow_sync._documents.model import Line, Payment, PurchaseInvoice, Rule
+from kashflow_sync._documents.rules import (
     COMPUTED_FROM_VAT_RATE,
     RuleBook,
     RuleMatch,

@@ -16,14 +16,14 @@ from _lists_fixtures import (
     line,
     make_lists,
 )
-from kashflow_sync import _problem_codes as problem_codes
-from kashflow_sync import _validate as v
-from kashflow_sync._amounts import line_wire_values, unit_rate, vat_from_rate
-from kashflow_sync._documents import Attachment, Document, Line, Payment, Rule
-from kashflow_sync._lists import ListsSnapshot as Lists
-from kashflow_sync._problem_codes import DOCUMENT_FILE_CODES, PUBLISH_TIME_CODES
-from kashflow_sync._rules import apply_rule
-from kashflow_sync._validate import PROBLEM_CODES, validate_document
+from kashflow_sync._account.lists import ListsSnapshot as Lists
+from kashflow_sync._documents import problems as problem_codes
+from kashflow_sync._documents import validate as v
+from kashflow_sync._documents.amounts import line_wire_values, unit_rate, vat_from_rate
+from kashflow_sync._documents.model import Attachment, Document, Line, Payment, Rule
+from kashflow_sync._documents.problems import DOCUMENT_FILE_CODES, PUBLISH_TIME_CODES
+from kashflow_sync._documents.rules import apply_rule
+from kashflow_sync._documents.validate import PROBLEM_CODES, validate_document
 
 LISTS = make_lists()
 D = Decimal

@@ -26,7 +26,7 @@ import pytest
 from lxml import etree
 
 from _reference import require_reference
-from kashflow_sync._documents import DOCUMENT_KINDS
+from kashflow_sync._documents.model import DOCUMENT_KINDS
 from kashflow_sync.soap import codec, operations
 from kashflow_sync.soap._listparse import _DOCUMENT_FIELDS, LIST_SPECS
 from kashflow_sync.soap.records import LedgerDocument

@@ -16,12 +16,28 @@ from ._logcontext import ContextFilter as _ContextFilter
 
 if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
-    from ._async_client import AsyncKashFlowClient
-    from ._batch import BatchProgress
-    from ._client import KashFlowClient
+    from ._account.facts import AccountFacts
+    from ._account.items import (
+        BankAccount,
+        ConnectionStatus,
+        Currency,
+        Customer,
+        ItemList,
+        ListChanges,
+        NominalCode,
+        PaymentMethod,
+        Project,
+        Supplier,
+        SyncReport,
+        VatRate,
+    )
+    from ._account.lists import Lists, ListsSnapshot
+    from ._clients.async_client import AsyncKashFlowClient
+    from ._clients.batch import BatchProgress
+    from ._clients.sync_client import KashFlowClient
     from ._config import KASHFLOW_SOAP_URL, Credentials
-    from ._docjson import document_from_json, document_to_json
-    from ._documents import (
+    from ._documents.jsonformat import document_from_json, document_to_json
+    from ._documents.model import (
         Attachment,
         BatchItem,
         BatchResult,
@@ -38,83 +54,67 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SalesCreditNote,
         SalesInvoice,
     )
+    from ._documents.problems import ProblemCode
+    from ._documents.rules import RuleBook, StoredRuleResolver
     from ._engine.listsync import SyncProgress
-    from ._facts import AccountFacts
-    from ._journal import ClaimResult, JournalEntry
-    from ._journal_view import JournalSummary
-    from ._lists import Lists, ListsSnapshot
-    from ._models import (
-        BankAccount,
-        ConnectionStatus,
-        Currency,
-        Customer,
-        ItemList,
-        ListChanges,
-        NominalCode,
-        PaymentMethod,
-        Project,
-        Supplier,
-        SyncReport,
-        VatRate,
-    )
-    from ._problem_codes import ProblemCode
+    from ._journal.entry import ClaimResult, JournalEntry
+    from ._journal.view import JournalSummary
     from ._retry import RetryPolicy
-    from ._rules import RuleBook, StoredRuleResolver
     from .storage import MemoryStorage, SQLStorage
     from .typing import RuleResolver, Storage
 
 # Names load on first use (PEP 562): `import kashflow_sync` stays cheap, so the pytest plugin
 # and the CLI's --help do not pay for zeep, lxml and SQLAlchemy until they need them.
 _LAZY: dict[str, str] = {
-    "AccountFacts": "._facts",
-    "AsyncKashFlowClient": "._async_client",
-    "Attachment": "._documents",
-    "BankAccount": "._models",
-    "BatchItem": "._documents",
-    "BatchProgress": "._batch",
-    "BatchResult": "._documents",
-    "ClaimResult": "._journal",
-    "ConnectionStatus": "._models",
+    "AccountFacts": "._account.facts",
+    "AsyncKashFlowClient": "._clients.async_client",
+    "Attachment": "._documents.model",
+    "BankAccount": "._account.items",
+    "BatchItem": "._documents.model",
+    "BatchProgress": "._clients.batch",
+    "BatchResult": "._documents.model",
+    "ClaimResult": "._journal.entry",
+    "ConnectionStatus": "._account.items",
     "Credentials": "._config",
-    "Currency": "._models",
-    "Customer": "._models",
-    "Document": "._documents",
-    "ItemList": "._models",
-    "JournalEntry": "._journal",
-    "JournalSummary": "._journal_view",
+    "Currency": "._account.items",
+    "Customer": "._account.items",
+    "Document": "._documents.model",
+    "ItemList": "._account.items",
+    "JournalEntry": "._journal.entry",
+    "JournalSummary": "._journal.view",
     "KASHFLOW_SOAP_URL": "._config",
-    "KashFlowClient": "._client",
-    "Line": "._documents",
-    "ListChanges": "._models",
-    "Lists": "._lists",
-    "ListsSnapshot": "._lists",
+    "KashFlowClient": "._clients.sync_client",
+    "Line": "._documents.model",
+    "ListChanges": "._account.items",
+    "Lists": "._account.lists",
+    "ListsSnapshot": "._account.lists",
     "MemoryStorage": ".storage",
-    "NominalCode": "._models",
-    "Payment": "._documents",
-    "PaymentMethod": "._models",
-    "Problem": "._documents",
-    "ProblemCode": "._problem_codes",
-    "Project": "._models",
-    "PublishAttempt": "._documents",
-    "PublishResult": "._documents",
-    "PurchaseCreditNote": "._documents",
-    "PurchaseInvoice": "._documents",
-    "ResolvedDocument": "._documents",
+    "NominalCode": "._account.items",
+    "Payment": "._documents.model",
+    "PaymentMethod": "._account.items",
+    "Problem": "._documents.model",
+    "ProblemCode": "._documents.problems",
+    "Project": "._account.items",
+    "PublishAttempt": "._documents.model",
+    "PublishResult": "._documents.model",
+    "PurchaseCreditNote": "._documents.model",
+    "PurchaseInvoice": "._documents.model",
+    "ResolvedDocument": "._documents.model",
     "RetryPolicy": "._retry",
-    "Rule": "._documents",
-    "RuleBook": "._rules",
+    "Rule": "._documents.model",
+    "RuleBook": "._documents.rules",
     "RuleResolver": ".typing",
     "SQLStorage": ".storage",
-    "SalesCreditNote": "._documents",
-    "SalesInvoice": "._documents",
+    "SalesCreditNote": "._documents.model",
+    "SalesInvoice": "._documents.model",
     "Storage": ".typing",
-    "StoredRuleResolver": "._rules",
-    "Supplier": "._models",
+    "StoredRuleResolver": "._documents.rules",
+    "Supplier": "._account.items",
     "SyncProgress": "._engine.listsync",
-    "SyncReport": "._models",
-    "VatRate": "._models",
-    "document_from_json": "._docjson",
-    "document_to_json": "._docjson",
+    "SyncReport": "._account.items",
+    "VatRate": "._account.items",
+    "document_from_json": "._documents.jsonformat",
+    "document_to_json": "._documents.jsonformat",
     "errors": ".",
 }
 

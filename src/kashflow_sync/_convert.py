@@ -19,9 +19,9 @@ import attrs
 import cattrs
 from cattrs.strategies import configure_union_passthrough
 
-from ._documents import Document, PublishAttempt, Rule
-from ._journal import JournalEntry
-from ._models import LIST_NAMES, LIST_TYPES, ListItem
+from ._account.items import LIST_NAMES, LIST_TYPES, ListItem
+from ._documents.model import Document, PublishAttempt, Rule
+from ._journal.entry import JournalEntry
 
 __all__ = [
     "as_utc",

@@ -3,7 +3,7 @@
 Validation, the document models, the clients and the storages check values against these
 before anything is sent or stored, so a value outside them is a problem or a typed error up
 front, never a crash halfway through a publish. The length limits of KashFlow's own text fields
-live with the problem catalogue (:mod:`kashflow_sync._problem_codes`).
+live with the problem catalogue (:mod:`kashflow_sync._documents.problems`).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from ._documents import Document, PublishAttempt, ResolvedDocument, Rule
-    from ._journal import ClaimResult, JournalEntry, JournalState
-    from ._models import ListItem
+    from ._account.items import ListItem
+    from ._documents.model import Document, PublishAttempt, ResolvedDocument, Rule
+    from ._journal.entry import ClaimResult, JournalEntry, JournalState
 
 __all__ = ["RuleKind", "RuleResolver", "Storage"]
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from kashflow_sync import errors
-from kashflow_sync._drivers import AsyncDriver, SyncDriver
+from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver
 from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
 from kashflow_sync._engine.publish import PublishSettings
 from kashflow_sync.soap.records import LedgerDocument

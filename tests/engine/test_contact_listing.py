@@ -11,16 +11,16 @@ import pytest
 from _script import CONNECTION, Clock, Script, ledger
 
 from _lists_fixtures import clean_purchase, clean_sale, make_lists, standard_items
+from kashflow_sync._account.items import Customer, Supplier
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._documents import Document
+from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.contacts import contact_id, list_contact
 from kashflow_sync._engine.effects import Flow, KashFlowCall, Sleep, StorageCall
-from kashflow_sync._engine.journal import Lease
-from kashflow_sync._engine.keys import LISTS_VERSION, contact_journal_key
+from kashflow_sync._engine.lease import Lease
 from kashflow_sync._engine.publish import publish
 from kashflow_sync._engine.settle import Settle
-from kashflow_sync._journal import JournalEntry
-from kashflow_sync._models import Customer, Supplier
+from kashflow_sync._journal.entry import JournalEntry
+from kashflow_sync._storage_keys import LISTS_VERSION, contact_journal_key
 from kashflow_sync.storage import SQLStorage
 from kashflow_sync.storage.memory import MemoryStorage
 

@@ -22,14 +22,14 @@ from _lists_fixtures import clean_purchase, make_lists
 from _support import make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._documents import Document
+from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.effects import KashFlowCall
-from kashflow_sync._engine.keys import (
+from kashflow_sync._engine.publish import publish
+from kashflow_sync._storage_keys import (
     CONTENT_KEY_PREFIX,
     content_journal_key,
     duplicate_key,
 )
-from kashflow_sync._engine.publish import publish
 from kashflow_sync.storage.memory import MemoryStorage
 from kashflow_sync.testing import FakeKashFlow
 

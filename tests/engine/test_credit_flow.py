@@ -17,8 +17,8 @@ from _script import CONNECTION, Script, ledger, refused, uncertain
 from _lists_fixtures import clean_purchase_credit_note, clean_sales_credit_note, make_lists
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._documents import Document, Payment
-from kashflow_sync._engine.call import CreditTarget
+from kashflow_sync._documents.model import Document, Payment
+from kashflow_sync._engine.context import CreditTarget
 from kashflow_sync._engine.effects import KashFlowCall
 from kashflow_sync._engine.publish import publish
 from kashflow_sync.soap.records import LedgerPayment

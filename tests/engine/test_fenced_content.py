@@ -18,9 +18,9 @@ from _script import Clock, ledger
 
 from _lists_fixtures import clean_purchase, make_lists
 from kashflow_sync import errors
+from kashflow_sync._clients.drivers import _lease_still_held
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._documents import Document
-from kashflow_sync._drivers import _lease_still_held
+from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
 from kashflow_sync._engine.publish import PublishSettings, publish
 from kashflow_sync.storage.memory import MemoryStorage

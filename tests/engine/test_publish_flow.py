@@ -25,11 +25,11 @@ from _script import (
 from _lists_fixtures import clean_purchase, clean_sale, make_lists
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._documents import Document
+from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.effects import KashFlowCall
-from kashflow_sync._engine.keys import contact_journal_key, document_owner_key
 from kashflow_sync._engine.publish import publish
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._journal.entry import JournalEntry
+from kashflow_sync._storage_keys import contact_journal_key, document_owner_key
 from kashflow_sync.soap.records import LedgerAttachment, LedgerLine, LedgerPayment
 from kashflow_sync.storage.memory import MemoryStorage
 
@@ -343,7 +343,7 @@ def test_a_resumed_send_waits_for_its_settle_time_from_the_last_record() -> None
     """A sending entry released 30 s ago, settle 2 min: not found is not yet proof."""
     script = Script({"documents_for_contact": [[]]})
     seed(script.storage, state="sending")
-    from kashflow_sync._documents import PublishAttempt
+    from kashflow_sync._documents.model import PublishAttempt
 
     script.storage.add_attempt(
         CONNECTION, "item-42", PublishAttempt(START - timedelta(seconds=30), "create", "uncertain")

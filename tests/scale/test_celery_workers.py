@@ -25,7 +25,7 @@ import kashflow_sync as kfs
 from _support import ledger_check, purchase
 from conftest import ConfigFactory
 from kashflow_sync.testing import FakeKashFlow
-from kashflow_sync.testing._faults import WRITE_OPERATIONS
+from kashflow_sync.testing._fake.faults import WRITE_OPERATIONS
 
 N_DOCS = 300
 #: The run must finish in this long (it takes well under a minute on two cores).

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.storage import SQLStorage
 
 

@@ -8,8 +8,8 @@ import pytest
 
 import kashflow_sync as kfs
 from _support import make_client, purchase
-from kashflow_sync import _base_client
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._clients import base as _base_client
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.storage import SQLStorage
 from kashflow_sync.testing import FakeKashFlow
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kashflow_sync._account.items import LIST_NAMES, Customer, Supplier, VatRate
 from kashflow_sync._convert import (
     as_utc,
     converter,
@@ -22,9 +23,8 @@ from kashflow_sync._convert import (
     unstructure_items,
     unstructure_rule,
 )
-from kashflow_sync._documents import PublishAttempt, Rule
-from kashflow_sync._journal import JournalEntry
-from kashflow_sync._models import LIST_NAMES, Customer, Supplier, VatRate
+from kashflow_sync._documents.model import PublishAttempt, Rule
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.testing.conformance import sample_items
 
 UTC = timezone.utc

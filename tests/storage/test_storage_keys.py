@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from kashflow_sync import errors
-from kashflow_sync._documents import PublishAttempt, Rule
-from kashflow_sync._journal import JournalEntry
+from kashflow_sync._documents.model import PublishAttempt, Rule
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync._limits import (
     MAX_CONNECTION_ID_LENGTH,
     MAX_EXTERNAL_ID_LENGTH,

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from kashflow_sync._journal import JournalEntry
-from kashflow_sync._models import Supplier
+from kashflow_sync._account.items import Supplier
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.storage import MemoryStorage
 
 

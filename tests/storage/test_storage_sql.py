@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kashflow_sync._journal import JournalEntry
-from kashflow_sync._models import Supplier
+from kashflow_sync._account.items import Supplier
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.storage import SCHEMA_VERSION, SchemaVersionError, SQLStorage
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow
+from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
-from kashflow_sync.testing._schema import load_model
 
 PAID_ON = datetime(2026, 11, 3)
 

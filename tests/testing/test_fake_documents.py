@@ -13,8 +13,8 @@ import pytest
 from lxml import etree
 
 from kashflow_sync.testing import FakeKashFlow
+from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
-from kashflow_sync.testing._schema import load_model
 
 ISSUED = datetime(2026, 11, 2)
 

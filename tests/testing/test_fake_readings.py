@@ -14,8 +14,8 @@ import pytest
 from lxml import etree
 
 from kashflow_sync.testing import DEFAULT_SUCCESS_NOTE, FakeKashFlow, Readings
+from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
-from kashflow_sync.testing._schema import load_model
 
 KF = "{KashFlow}"
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"

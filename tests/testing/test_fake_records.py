@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from kashflow_sync.testing import FakeKashFlow
-from kashflow_sync.testing._alias import Alias
+from kashflow_sync.testing._fake.alias import Alias
 
 
 @pytest.fixture(scope="module")

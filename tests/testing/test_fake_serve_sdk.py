@@ -12,7 +12,7 @@ from _served import ServedFake
 
 import kashflow_sync as kfs
 from kashflow_sync.testing import FakeKashFlow
-from kashflow_sync.testing._jsonio import to_json
+from kashflow_sync.testing._fake.jsonio import to_json
 
 #: What the smoke run reads back: receipts, payments and attachments as JSON-like dicts.
 Ledger = Callable[[str], list[dict[str, Any]]]

@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 
 from kashflow_sync.testing import ENDPOINT_PATH, FakeKashFlow
+from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
-from kashflow_sync.testing._schema import load_model
 
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 

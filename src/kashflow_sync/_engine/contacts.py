@@ -1,7 +1,7 @@
 """A supplier or customer missing from the lists, created in KashFlow exactly once.
 
 A new contact is itself published under a journal entry of its own (key
-:func:`~.keys.contact_journal_key`), so two documents from one new supplier, in one process or
+``_storage_keys.contact_journal_key``), so two documents from one new supplier, in one process or
 many, never create it twice. The code chosen for it is kept in the entry's ``fingerprint`` while
 the insert is uncertain, so a later attempt looks under that code first.
 
@@ -10,7 +10,7 @@ client, a long-lived worker's and every other client of the storage find it by n
 (:func:`list_contact`), without a refresh. The stored list is one value that every writer
 replaces whole, so two workers adding two new suppliers at once would each write the list they
 read, and one supplier would be lost: the addition is made under a short lease on a journal entry
-of its own (:func:`~.keys.list_lock_key`), the compare-and-set every storage already offers.
+of its own (``_storage_keys.list_lock_key``), the compare-and-set every storage already offers.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from typing import Any
 import attrs
 
 from .. import errors
-from .._documents import Document, side
-from .._journal import JournalEntry
-from .._lists import ListsSnapshot
-from .._models import Customer, ItemList, Supplier
+from .._account.items import Customer, ItemList, Supplier
+from .._account.lists import ListsSnapshot
+from .._documents.model import Document, side
+from .._journal.entry import JournalEntry
+from .._storage_keys import LISTS_VERSION, contact_journal_key, list_lock_key
 from .effects import (
     Flow,
     find_contact,
@@ -37,8 +38,7 @@ from .effects import (
     replace_list,
     set_state,
 )
-from .journal import Lease
-from .keys import LISTS_VERSION, contact_journal_key, list_lock_key
+from .lease import Lease
 from .settle import Settle
 
 __all__ = [

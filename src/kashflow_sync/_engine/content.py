@@ -4,7 +4,7 @@ The ledger lookup before a first send (:func:`~.ledger.refuse_ledger_duplicate`)
 already in KashFlow, not one that another call is sending at that moment. The same invoice
 uploaded twice and published in one batch, or by two workers at once, passes both lookups and
 lands twice. So before its first send a document also claims its content (contact, reference
-and gross) as a journal entry of its own (:func:`~.keys.content_journal_key`), through the
+and gross) as a journal entry of its own (``_storage_keys.content_journal_key``), through the
 compare-and-set every journal entry uses; the entry's ``fingerprint`` names the external id that
 owns the content. Another external id with the same content waits while the owner holds it,
 then decides from the owner's journal:
@@ -19,13 +19,13 @@ from __future__ import annotations
 import attrs
 
 from .. import errors
-from .._documents import Problem, kashflow_noun
-from .._journal import JournalEntry
-from .._problem_codes import DUPLICATE_IN_LEDGER
-from .call import Call
+from .._documents.model import Problem, kashflow_noun
+from .._documents.problems import DUPLICATE_IN_LEDGER
+from .._journal.entry import JournalEntry
+from .._storage_keys import content_journal_key
+from .context import Call
 from .effects import Flow, claim_journal, get_journal, update_journal
-from .journal import lease_lost
-from .keys import content_journal_key
+from .lease import lease_lost
 from .verify import watch_for_late_copy
 
 __all__ = [

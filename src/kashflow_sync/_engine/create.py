@@ -12,11 +12,11 @@ import functools
 import attrs
 
 from .. import errors
-from .._documents import kashflow_noun
-from .._journal import JournalEntry
-from .._wire import CreditForm, document_header, document_lines
+from .._documents.model import kashflow_noun
+from .._journal.entry import JournalEntry
+from .._storage_keys import document_owner_key
 from ..soap.records import LedgerDocument
-from .call import Call, settled
+from ..soap.wire import CreditForm, document_header, document_lines
 from .contacts import may_have_applied
 from .content import (
     claim_content,
@@ -25,6 +25,7 @@ from .content import (
     settle_content,
     twin_after_send,
 )
+from .context import Call, settled
 from .effects import (
     Flow,
     Renewal,
@@ -37,7 +38,6 @@ from .effects import (
     set_state,
     update_journal,
 )
-from .keys import document_owner_key
 from .ledger import reconcile, refuse_ledger_duplicate, tolerance
 from .verify import watch_for_late_copy
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .._journal import JournalEntry
+from .._journal.entry import JournalEntry
 
 if TYPE_CHECKING:
-    from .._documents import PublishAttempt
-    from .._journal import ClaimResult
-    from .._models import ListItem
+    from .._account.items import ListItem
+    from .._documents.model import PublishAttempt
+    from .._journal.entry import ClaimResult
     from ..soap.records import LedgerAttachment, LedgerDocument, LedgerPayment
 
 __all__ = [

@@ -10,7 +10,7 @@ journal's compare-and-set decides, as for any publish). Its content claim and du
 are released lazily: whoever finds them checks the owner's entry, and a forgotten owner holds
 nothing.
 
-While ``forget`` holds an entry (a lease under :data:`~.journal.FORGET_OWNER_PREFIX`), a
+While ``forget`` holds an entry (a lease under :data:`~.lease.FORGET_OWNER_PREFIX`), a
 publish of the same external id waits for its verdict.
 """
 
@@ -19,12 +19,12 @@ from __future__ import annotations
 import attrs
 
 from .. import errors
-from .._documents import kashflow_noun, side
-from .._journal import JournalEntry
-from .call import PublishSettings
+from .._documents.model import kashflow_noun, side
+from .._journal.entry import JournalEntry
+from .._storage_keys import document_owner_key
+from .context import PublishSettings
 from .effects import Flow, get_document, get_journal, set_state, sleep, update_journal
-from .journal import FORGET_OWNER_PREFIX, Lease, new_owner
-from .keys import document_owner_key
+from .lease import FORGET_OWNER_PREFIX, Lease, new_owner
 from .verify import other_copies
 
 __all__ = ["forget"]

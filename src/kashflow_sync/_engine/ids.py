@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import attrs
 
 from .. import errors
-from .._documents import side
+from .._documents.model import side
 from .effects import Flow, get_document, get_journal, recent_documents, update_journal
-from .journal import Lease
+from .lease import Lease
 
 __all__ = ["RECENT_MARGIN", "Pending", "fill_ids"]
 

@@ -23,13 +23,13 @@ from typing import Any
 import attrs
 
 from .. import errors
-from .._documents import Document, Problem, kashflow_noun
-from .._lists import ListsSnapshot
-from .._problem_codes import DUPLICATE_IN_LEDGER
-from .._wire import document_lines
+from .._account.lists import ListsSnapshot
+from .._documents.model import Document, Problem, kashflow_noun
+from .._documents.problems import DUPLICATE_IN_LEDGER
+from .._storage_keys import document_owner_key
 from ..soap.records import LedgerDocument
+from ..soap.wire import document_lines
 from .effects import Flow, documents_for_contact, get_document, get_state, sleep
-from .keys import document_owner_key
 
 __all__ = [
     "DEFAULT_LEDGER_CACHE_TTL",

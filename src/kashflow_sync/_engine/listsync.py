@@ -16,7 +16,8 @@ from typing import Any, Literal
 import attrs
 
 from .. import errors
-from .._models import LIST_NAMES, ConnectionStatus, ListChanges, ListItem, SyncReport
+from .._account.items import LIST_NAMES, ConnectionStatus, ListChanges, ListItem, SyncReport
+from .._storage_keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, STATUS
 from .effects import (
     Flow,
     auto_auth_ip,
@@ -27,7 +28,6 @@ from .effects import (
     replace_list,
     set_state,
 )
-from .keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, STATUS
 
 __all__ = [
     "DEFAULT_FULL_CUSTOMER_SYNC",

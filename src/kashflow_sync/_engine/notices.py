@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._documents import Problem, PublishAttempt, kashflow_noun
-from .._journal import JournalEntry
-from .._problem_codes import (
+from .._documents.model import Problem, PublishAttempt, kashflow_noun
+from .._documents.problems import (
     CREDIT_NOT_APPLIED,
     DUPLICATED_IN_KASHFLOW,
     REFUND_NOT_RECORDED,
     SUPPLIER_CREDIT_NOT_ALLOCATED,
 )
+from .._journal.entry import JournalEntry
 from .settle import current_attempts
 from .verify import other_copies
 

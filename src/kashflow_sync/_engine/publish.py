@@ -20,18 +20,18 @@ from typing import Literal
 import attrs
 
 from .. import errors
-from .._documents import Document, Problem, PublishAttempt, PublishResult, kashflow_noun
-from .._journal import JournalEntry
-from .._lists import ListsSnapshot
-from .._problem_codes import CHANGED_AFTER_PUBLISHING
-from .call import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
+from .._account.lists import ListsSnapshot
+from .._documents.model import Document, Problem, PublishAttempt, PublishResult, kashflow_noun
+from .._documents.problems import CHANGED_AFTER_PUBLISHING
+from .._journal.entry import JournalEntry
+from .._storage_keys import duplicate_key
+from .after_create import apply_credit, attach, credited_invoice, pay
 from .contacts import contact_id
 from .content import settle_content
+from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .create import MAX_SENDS, create, no_second_copy
 from .effects import Flow, get_document, set_state
-from .extras import apply_credit, attach, credited_invoice, pay
-from .journal import Lease, new_owner
-from .keys import duplicate_key
+from .lease import Lease, new_owner
 from .notices import APPLY_DONE, step_notices
 
 __all__ = [

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 import attrs
 
 from .. import errors
-from .._documents import PublishAttempt
-from .._journal import JournalEntry
+from .._documents.model import PublishAttempt
+from .._journal.entry import JournalEntry
 
 __all__ = ["DEFAULT_SETTLE_TIME", "Settle", "current_attempts"]
 

@@ -4,7 +4,7 @@ KashFlow has no idempotency key. After an uncertain create the SDK waits out the
 (:mod:`.settle`), proves the document absent, and only then sends again; a second copy can
 still appear if KashFlow applies the first request later than the settle time (a request
 stuck in its queue). No protocol prevents that. So every document sent again is *watched*: a
-journal entry of its own (:func:`~.keys.verify_journal_key`) records what to look for, and
+journal entry of its own (``_storage_keys.verify_journal_key``) records what to look for, and
 :func:`verify` (``client.verify()``, ``kashflow-sync verify``, the Celery task) reads the
 contact's documents in KashFlow afresh. A second copy marks the document's entry
 ``duplicated``, with both numbers, and says which copy to delete; once a person deleted it,
@@ -25,10 +25,11 @@ from typing import Any
 
 import attrs
 
-from .._documents import PublishAttempt, kashflow_noun, side
-from .._journal import JournalEntry, JournalState
+from .._documents.model import PublishAttempt, kashflow_noun, side
+from .._journal.entry import JournalEntry, JournalState
+from .._storage_keys import document_owner_key, verify_journal_key
 from ..soap.records import LedgerDocument
-from .call import Call
+from .context import Call
 from .effects import (
     Flow,
     add_attempt,
@@ -38,7 +39,6 @@ from .effects import (
     get_state,
     update_journal,
 )
-from .keys import document_owner_key, verify_journal_key
 from .ledger import reference_key
 from .settle import current_attempts
 

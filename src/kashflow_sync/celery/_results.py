@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Literal, TypedDict
 
 from .. import errors
-from .._documents import Problem, PublishResult
-from .._journal_view import JournalSummary
-from .._models import SyncReport
+from .._account.items import SyncReport
+from .._documents.model import Problem, PublishResult
+from .._journal.view import JournalSummary
 
 __all__ = [
     "ErrorJSON",

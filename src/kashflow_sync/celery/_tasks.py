@@ -36,10 +36,10 @@ from celery import Celery, Task
 from celery.schedules import BaseSchedule
 
 from .. import errors
-from .._base_client import ConnectionCaches
-from .._client import KashFlowClient
-from .._docjson import document_from_json
-from .._documents import (
+from .._clients.base import ConnectionCaches
+from .._clients.sync_client import KashFlowClient
+from .._documents.jsonformat import document_from_json
+from .._documents.model import (
     Document,
     PurchaseCreditNote,
     PurchaseInvoice,

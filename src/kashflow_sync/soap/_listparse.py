@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import attrs
 from lxml import etree
 
-from .._models import (
+from .._account.items import (
     BankAccount,
     Currency,
     Customer,

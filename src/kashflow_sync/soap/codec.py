@@ -3,7 +3,7 @@
 A :class:`Request` says what one call sends and how its answer is read. :func:`encode` writes
 the envelope (merging in the credentials, as KashFlow wants on every call) and :func:`decode`
 turns the HTTP answer into the request's result, or raises the error
-:mod:`kashflow_sync._errormap` maps it to. The sync and async callers (:mod:`.service`,
+:mod:`kashflow_sync.soap.errormap` maps it to. The sync and async callers (:mod:`.service`,
 :mod:`.aservice`) are thin loops around these two functions.
 
 Secrets never sit in a :class:`Request`: its parameters hold :data:`AUTOAUTH_KEY` where the key
@@ -23,8 +23,9 @@ import attrs
 from lxml import etree
 from zeep import exceptions as zeep_exceptions
 
-from .. import _errormap, errors
+from .. import errors
 from .._config import Credentials, Secrets, kashflow_words, redact
+from . import errormap
 from ._answerparse import AnswerParser, ItemStream
 from .answer import ACCEPT_ENCODING
 from .transport import shared_zeep_client
@@ -242,7 +243,7 @@ def decode(
         retry_after: the answer's ``Retry-After`` in seconds, if any.
 
     Raises:
-        KashFlowError: the subclass :mod:`kashflow_sync._errormap` gives the answer. An answer
+        KashFlowError: the subclass :mod:`kashflow_sync.soap.errormap` gives the answer. An answer
             that cannot be read is a :class:`~kashflow_sync.errors.ProtocolError`, never an
             exception of lxml, zeep or Python's own.
 
@@ -272,7 +273,7 @@ def decode(
     except _UNREADABLE as exc:  # the result is not what the operation answers
         broken = type(exc).__name__
     if problem is None:
-        problem = _errormap.unreadable_result(operation, broken or "?")
+        problem = errormap.unreadable_result(operation, broken or "?")
     # Raised here, not in an except block: no exception that quoted KashFlow's words rides
     # along as context.
     raise masked(problem, secrets)
@@ -320,9 +321,9 @@ def _answer(
     root = parsed.root
     if root is None:
         if status_code != 200:
-            raise _errormap.from_http_status(operation, status_code, retry_after)
+            raise errormap.from_http_status(operation, status_code, retry_after)
         if parsed.failure is not None and parsed.limit_hit:
-            raise _errormap.implausible_answer(operation, parsed.failure)
+            raise errormap.implausible_answer(operation, parsed.failure)
         raise errors.ProtocolError(
             f"KashFlow's answer to {operation} is not a SOAP answer: "
             f"{parsed.failure or 'it is not XML'}",
@@ -334,16 +335,16 @@ def _answer(
     answer = None if body is None else next((e for e in body if isinstance(e.tag, str)), None)
     if answer is None:
         if status_code != 200:
-            raise _errormap.from_http_status(operation, status_code, retry_after)
+            raise errormap.from_http_status(operation, status_code, retry_after)
         raise errors.ProtocolError(
             f"KashFlow's answer to {operation} has no SOAP body", operation=operation
         )
     if answer.tag == _SOAP_ENV + "Fault":
         code = kashflow_words(answer.findtext("faultcode") or "", secrets)
         text = kashflow_words(answer.findtext("faultstring") or "", secrets)
-        raise _errormap.from_fault(operation, code, text)
+        raise errormap.from_fault(operation, code, text)
     if status_code != 200:
-        raise _errormap.from_http_status(operation, status_code, retry_after)
+        raise errormap.from_http_status(operation, status_code, retry_after)
     if answer.tag != f"{NS}{operation}Response":
         raise errors.ProtocolError(
             f"expected {operation}Response, KashFlow sent "
@@ -353,11 +354,11 @@ def _answer(
     # Status is the only failure signal: StatusDetail may carry a note on success.
     if (answer.findtext(NS + "Status") or "").strip().upper() == "NO":
         detail = kashflow_words(answer.findtext(NS + "StatusDetail") or "", secrets)
-        raise _errormap.from_status_detail(operation, detail)
+        raise errormap.from_status_detail(operation, detail)
     if parsed.strays:
-        raise _errormap.not_a_list(operation, parsed.strays)
+        raise errormap.not_a_list(operation, parsed.strays)
     if parsed.items is not None and len(answer.findall(NS + parsed.items.result)) > 1:
-        raise _errormap.not_a_list(operation, [parsed.items.result])
+        raise errormap.not_a_list(operation, [parsed.items.result])
     return answer
 
 

@@ -43,7 +43,8 @@ from typing import TypeVar
 import attrs
 import httpx
 
-from .. import _errormap, errors
+from .. import errors
+from . import errormap
 from .answer import AnswerReader, AnswerTooLarge, Sink, UnreadableEncoding
 from .codec import Envelope
 
@@ -113,12 +114,12 @@ def _failure(operation: str, problem: BaseException) -> errors.KashFlowError:
     A header it quotes goes in ``detail``, which the service masks before raising.
     """
     if isinstance(problem, AnswerTooLarge):
-        return _errormap.answer_too_large(operation, problem.limit, expanded=problem.expanded)
+        return errormap.answer_too_large(operation, problem.limit, expanded=problem.expanded)
     if isinstance(problem, UnreadableEncoding):
-        return _errormap.unreadable_answer(operation, str(problem), problem.quoted)
+        return errormap.unreadable_answer(operation, str(problem), problem.quoted)
     assert isinstance(problem, httpx.HTTPError)
     log.info("kashflow %s failed: %s", operation, type(problem).__name__)
-    return _errormap.from_transport_error(operation, problem)
+    return errormap.from_transport_error(operation, problem)
 
 
 def _done(operation: str, status: int, started: float, answer: Answer) -> Answer:
@@ -280,7 +281,7 @@ def fetch(
             exchange.abandoned.set()
     if not finished:
         log.info("kashflow %s: no whole answer within %g s", operation, timeout)
-        return _errormap.deadline_exceeded(operation, timeout)
+        return errormap.deadline_exceeded(operation, timeout)
     if exchange.answer is not None:
         return _done(operation, exchange.answer.status_code, started, exchange.answer)
     problem = exchange.problem
@@ -353,7 +354,7 @@ async def afetch(
         problem = exc
     if late:
         log.info("kashflow %s: no whole answer within %g s", operation, timeout)
-        return _errormap.deadline_exceeded(operation, timeout)
+        return errormap.deadline_exceeded(operation, timeout)
     if problem is not None:
         return _failure(operation, problem)
     return _done(operation, answer.status_code, started, answer)

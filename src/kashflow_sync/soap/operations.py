@@ -19,8 +19,8 @@ from lxml import etree
 from zeep import xsd
 
 from .. import errors
-from .._documents import side
-from .._models import ListItem
+from .._account.items import ListItem
+from .._documents.model import side
 from . import _readers
 from ._listparse import LIST_SPECS, document_header_reader, spec_reader
 from .codec import AUTOAUTH_KEY, NS, ItemStream, Request, zeep_reply

@@ -7,7 +7,7 @@ and (on PostgreSQL) machines.
 
 from __future__ import annotations
 
-from ._keys import InvalidKeyError
+from ._key_checks import InvalidKeyError
 from .memory import MemoryStorage
 from .sql import SCHEMA_VERSION, SchemaVersionError, SQLStorage
 

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 
 import attrs
 
+from .._account.items import ListItem
 from .._convert import as_utc, list_item_class
-from .._documents import PublishAttempt, Rule
-from .._journal import ClaimResult, JournalEntry, JournalState
-from .._models import ListItem
-from ._keys import check_keys
+from .._documents.model import PublishAttempt, Rule
+from .._journal.entry import ClaimResult, JournalEntry, JournalState
+from ._key_checks import check_keys
 
 __all__ = ["MemoryStorage"]
 

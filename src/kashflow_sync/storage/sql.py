@@ -39,6 +39,7 @@ from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .. import errors
+from .._account.items import ListItem
 from .._convert import (
     as_utc,
     list_item_class,
@@ -47,13 +48,12 @@ from .._convert import (
     unstructure_items,
     unstructure_rule,
 )
-from .._documents import PublishAttempt, Rule
-from .._journal import ClaimResult, JournalEntry, JournalState
-from .._models import ListItem
-from ._keys import check_keys
+from .._documents.model import PublishAttempt, Rule
+from .._journal.entry import ClaimResult, JournalEntry, JournalState
+from ._key_checks import check_keys
 from ._sql_engine import make_engine
 from ._sql_errors import invalid_url, storage_errors
-from ._sql_journal import entry_values, list_entries, read_entry
+from ._sql_rows import entry_values, list_entries, read_entry
 from ._sql_schema import (
     PER_CONNECTION,
     SCHEMA_VERSION,

@@ -16,13 +16,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._fake import IN_PROCESS_URL, FakeKashFlow
-    from ._faults import FAULT_KINDS, WRITE_OPERATIONS, FaultKind, FaultRule, Faults, FiredFault
-    from ._hostile import HOSTILE_SHAPES
-    from ._late import LateWrite
-    from ._messages import STATUS_DETAILS
-    from ._readings import DEFAULT_SUCCESS_NOTE, Readings
-    from ._records import (
+    from ._fake.faults import (
+        FAULT_KINDS,
+        WRITE_OPERATIONS,
+        FaultKind,
+        FaultRule,
+        Faults,
+        FiredFault,
+    )
+    from ._fake.hostile import HOSTILE_SHAPES
+    from ._fake.kashflow import IN_PROCESS_URL, FakeKashFlow
+    from ._fake.late import LateWrite
+    from ._fake.messages import STATUS_DETAILS
+    from ._fake.readings import DEFAULT_SUCCESS_NOTE, Readings
+    from ._fake.records import (
         AttachmentRecord,
         BankAccountRecord,
         CallRecord,
@@ -38,7 +45,7 @@ if TYPE_CHECKING:
         SupplierRecord,
         VatRateRecord,
     )
-    from ._soapapp import ENDPOINT_PATH
+    from ._fake.soapapp import ENDPOINT_PATH
 
 __all__ = [
     "DEFAULT_SUCCESS_NOTE",
@@ -74,20 +81,20 @@ __all__ = [
 # Exports load on first use (PEP 562): the pytest plugin lives in this package, and merely
 # having kashflow-sync installed must not make other projects' test runs import httpx or lxml.
 _HOMES = {
-    "ENDPOINT_PATH": "._soapapp",
-    "IN_PROCESS_URL": "._fake",
-    "STATUS_DETAILS": "._messages",
-    "FakeKashFlow": "._fake",
-    "FaultKind": "._faults",
-    "FaultRule": "._faults",
-    "Faults": "._faults",
-    "FiredFault": "._faults",
-    "FAULT_KINDS": "._faults",
-    "HOSTILE_SHAPES": "._hostile",
-    "WRITE_OPERATIONS": "._faults",
-    "LateWrite": "._late",
-    "Readings": "._readings",
-    "DEFAULT_SUCCESS_NOTE": "._readings",
+    "ENDPOINT_PATH": "._fake.soapapp",
+    "IN_PROCESS_URL": "._fake.kashflow",
+    "STATUS_DETAILS": "._fake.messages",
+    "FakeKashFlow": "._fake.kashflow",
+    "FaultKind": "._fake.faults",
+    "FaultRule": "._fake.faults",
+    "Faults": "._fake.faults",
+    "FiredFault": "._fake.faults",
+    "FAULT_KINDS": "._fake.faults",
+    "HOSTILE_SHAPES": "._fake.hostile",
+    "WRITE_OPERATIONS": "._fake.faults",
+    "LateWrite": "._fake.late",
+    "Readings": "._fake.readings",
+    "DEFAULT_SUCCESS_NOTE": "._fake.readings",
 }
 
 
@@ -95,7 +102,7 @@ def __getattr__(name: str) -> Any:
     """Import an exported name from its private module the first time it is asked for."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES.get(name, "._records"), __name__), name)
+    value = getattr(importlib.import_module(_HOMES.get(name, "._fake.records"), __name__), name)
     globals()[name] = value
     return value
 

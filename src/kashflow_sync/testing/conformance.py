@@ -36,9 +36,7 @@ from typing import Any, cast
 import attrs
 import pytest
 
-from .._documents import PublishAttempt, Rule
-from .._journal import ClaimResult
-from .._models import (
+from .._account.items import (
     LIST_NAMES,
     BankAccount,
     Currency,
@@ -50,10 +48,12 @@ from .._models import (
     Supplier,
     VatRate,
 )
+from .._documents.model import PublishAttempt, Rule
+from .._journal.entry import ClaimResult
 from ..typing import Storage
-from ._conformance_journal import LEASE, T0, JournalListingConformance
-from ._conformance_journal import claim as _claim
-from ._conformance_journal import journal_entry as _entry
+from ._conformance_listing import LEASE, T0, JournalListingConformance
+from ._conformance_listing import claim as _claim
+from ._conformance_listing import journal_entry as _entry
 
 __all__ = ["StorageConformance", "sample_items"]
 

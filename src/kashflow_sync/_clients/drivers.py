@@ -1,0 +1,315 @@
+"""The two drivers of the engine's flows: one plain loop, one awaited loop.
+
+A flow (see :mod:`kashflow_sync._engine`) yields effects; a driver performs each one and sends
+the result back, or throws the exception in, until the flow returns. :class:`SyncDriver` calls
+KashFlow and the storage directly and sleeps with ``time.sleep``. :class:`AsyncDriver` awaits
+KashFlow calls, runs the (sync) ``Storage`` in a worker thread so host implementations work
+unchanged (a storage whose ``blocking`` attribute is False, like ``MemoryStorage``, is called on
+the loop directly), and sleeps with ``asyncio.sleep``.
+
+Cancellation (async): a storage call is never abandoned half-way. If the task is cancelled while
+one runs in its thread, the driver lets it finish, hands its result to the flow, and delivers the
+cancellation at the flow's next effect, so the flow always knows what the journal says and its
+clean-up (recording the failure, releasing the lease) runs before the task ends cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import attrs
+
+from .. import errors
+from .._engine.effects import Effect, Flow, KashFlowCall, Renewal, Sleep, StorageCall
+from .._engine.lease import lease_lost
+from ..soap.aservice import AsyncKashFlowService
+from ..soap.service import KashFlowService
+from ..typing import Storage
+
+__all__ = ["AsyncDriver", "SyncDriver", "off_loop"]
+
+T = TypeVar("T")
+
+log = logging.getLogger("kashflow_sync")
+
+
+async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
+    """Run *call* (which uses *storage*) in a worker thread, so the event loop never waits on it.
+
+    A storage whose ``blocking`` attribute is False (``MemoryStorage``) is called on the loop:
+    a thread hop would cost more than the call.
+    """
+    if getattr(storage, "blocking", True):
+        return await asyncio.to_thread(call, *args)
+    return call(*args)
+
+
+def _renew(storage: Storage, renewal: Renewal) -> bool:
+    """Extend the renewal's leases once (compare-and-set); False when another worker holds one."""
+    held = True
+    for entry in renewal.renewed_entries():
+        try:
+            held = bool(storage.update_journal(entry, renewal.owner)) and held
+        except Exception:  # the call in flight decides; a failed renewal shows at the next save
+            log.warning("could not renew the lease of %r", entry.external_id, exc_info=True)
+            held = False
+    return held
+
+
+def _lease_still_held(storage: Storage, renewal: Renewal) -> None:
+    """Raise ``lease_lost`` unless the journal still says this call holds every lease it needs.
+
+    Checked by the driver immediately before a write is sent, after every step of the flow:
+    a worker that stalled (a pause, a GC, a slow disk) past its lease must not send. Nothing
+    has been sent when this raises, so the error says so (``request_sent=False``): the flow
+    takes it as "not sent", never as an uncertain send.
+    """
+    now = renewal.clock()
+    for entry in renewal.entries:
+        stored = storage.get_journal(entry.connection_id, entry.external_id)
+        if (
+            stored is None
+            or stored.owner != renewal.owner
+            or stored.lease_until is None
+            or stored.lease_until <= now
+        ):
+            raise lease_lost(renewal.entry.external_id, sent=False)
+
+
+def _interval(renewal: Renewal) -> float:
+    return max(renewal.duration.total_seconds() / 3, 0.01)
+
+
+class _Heartbeat:
+    """One daemon thread renewing the leases of calls in flight (for the sync driver).
+
+    A thread per call would cost more than most calls take; calls register and unregister
+    here instead, and the thread renews each one every third of its lease.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._due: dict[int, tuple[float, Renewal]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._sleeping_until = 0.0  # when the thread wakes next by itself (0: not waiting)
+
+    @contextlib.contextmanager
+    def keep_alive(self, renewal: Renewal) -> Iterator[None]:
+        key = next(self._ids)
+        due = time.monotonic() + _interval(renewal)
+        with self._lock:
+            self._due[key] = (due, renewal)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="kashflow-sync-lease", daemon=True
+                )
+                self._thread.start()
+            elif due < self._sleeping_until:
+                # Only wake the thread when it would otherwise sleep past this renewal: a wake
+                # per call would cost a context switch per KashFlow request.
+                self._wake.notify()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._due.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                ready = [(k, r) for k, (at, r) in self._due.items() if at <= now]
+                for key, renewal in ready:
+                    self._due[key] = (now + _interval(renewal), renewal)
+                if not ready:
+                    nearest = min((at for at, _ in self._due.values()), default=now + 60)
+                    self._sleeping_until = nearest
+                    self._wake.wait(timeout=max(nearest - now, 0.005))
+                    self._sleeping_until = 0.0
+                    continue
+            for _key, renewal in ready:
+                _renew(self._storage, renewal)
+
+
+def _storage_method(storage: Storage, effect: StorageCall) -> Callable[..., Any]:
+    method: Callable[..., Any] = getattr(storage, effect.method)
+    return method
+
+
+@attrs.frozen
+class SyncDriver:
+    """Runs flows for ``KashFlowClient``.
+
+    Args:
+        service: sends KashFlow calls.
+        storage: the client's storage.
+        on_auth_failure: called when KashFlow refuses the credentials (marks the connection).
+        sleep: how to wait.
+
+    """
+
+    service: KashFlowService
+    storage: Storage
+    on_auth_failure: Callable[[], None]
+    sleep: Callable[[float], None] = time.sleep
+    _heartbeat: _Heartbeat = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_heartbeat", _Heartbeat(self.storage))
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises)."""
+        try:
+            effect = next(flow)
+            while True:
+                try:
+                    result = self._perform(effect)
+                except BaseException as exc:
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, StorageCall):
+            return _storage_method(self.storage, effect)(*effect.args)
+        if isinstance(effect, KashFlowCall):
+            alive = (
+                self._heartbeat.keep_alive(effect.renew)
+                if effect.renew is not None
+                else contextlib.nullcontext()
+            )
+            if effect.writes and effect.renew is not None:
+                _lease_still_held(self.storage, effect.renew)
+            try:
+                with alive:
+                    return self.service.perform(effect.name, *effect.args, **effect.kwargs)
+            except errors.AuthenticationError:
+                self.on_auth_failure()
+                raise
+        if isinstance(effect, Sleep):
+            self.sleep(effect.seconds)
+            return None
+        raise TypeError(f"unknown effect {effect!r}")
+
+
+@attrs.frozen
+class AsyncDriver:
+    """Runs flows for ``AsyncKashFlowClient`` (see the module docstring on cancellation).
+
+    Args:
+        service: sends KashFlow calls, awaited.
+        storage: the client's (sync) storage, called in a worker thread.
+        on_auth_failure: called (in a worker thread) when KashFlow refuses the credentials.
+        sleep: how to wait.
+
+    """
+
+    service: AsyncKashFlowService
+    storage: Storage
+    on_auth_failure: Callable[[], None]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises)."""
+        cancelled: BaseException | None = None
+        try:
+            effect = next(flow)
+            while True:
+                if cancelled is not None:
+                    # Deliver a cancellation that arrived during a storage call.
+                    exc, cancelled = cancelled, None
+                    effect = flow.throw(exc)
+                    continue
+                if isinstance(effect, StorageCall):
+                    ok, value, cancelled = await self._storage(effect)
+                    effect = flow.send(value) if ok else flow.throw(value)
+                    continue
+                try:
+                    result = await self._perform(effect)
+                except BaseException as exc:
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            if cancelled is not None:
+                raise cancelled from None
+            done: T = stop.value
+            return done
+
+    @contextlib.asynccontextmanager
+    async def _keep_alive(self, renewal: Renewal | None) -> AsyncIterator[None]:
+        """Renew *renewal*'s lease every third of it while the body runs."""
+        if renewal is None:
+            yield
+            return
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(_interval(renewal))
+                await off_loop(self.storage, _renew, self.storage, renewal)
+
+        task = asyncio.ensure_future(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _storage(self, effect: StorageCall) -> tuple[bool, Any, BaseException | None]:
+        """``(ok, result or exception, cancellation that arrived meanwhile)`` of a storage call."""
+        if not getattr(self.storage, "blocking", True):
+            # An in-memory storage answers in microseconds: a thread hop would cost more
+            # (waiting for the GIL) than the call itself.
+            try:
+                return True, _storage_method(self.storage, effect)(*effect.args), None
+            except Exception as exc:
+                return False, exc, None
+        call = asyncio.ensure_future(
+            asyncio.to_thread(_storage_method(self.storage, effect), *effect.args)
+        )
+        cancel: BaseException | None = None
+        while not call.done():
+            try:
+                await asyncio.shield(call)
+            except asyncio.CancelledError as exc:
+                if call.cancelled():
+                    return False, exc, cancel
+                # The thread runs on regardless: wait for it so the flow learns what it did.
+                cancel = cancel or exc
+            except Exception:
+                break
+        if call.cancelled():
+            return False, asyncio.CancelledError(), cancel
+        failure = call.exception()
+        if failure is not None:
+            return False, failure, cancel
+        return True, call.result(), cancel
+
+    async def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, KashFlowCall):
+            if effect.writes and effect.renew is not None:
+                await off_loop(self.storage, _lease_still_held, self.storage, effect.renew)
+            try:
+                async with self._keep_alive(effect.renew):
+                    return await self.service.perform(effect.name, *effect.args, **effect.kwargs)
+            except errors.AuthenticationError:
+                await asyncio.to_thread(self.on_auth_failure)
+                raise
+        if isinstance(effect, Sleep):
+            await self.sleep(effect.seconds)
+            return None
+        raise TypeError(f"unknown effect {effect!r}")

@@ -1,0 +1,407 @@
+"""``KashFlowClient``: one object per KashFlow connection, instead of module globals.
+
+It owns (or borrows) the ``httpx.Client``, speaks to KashFlow through the SOAP layer, keeps
+lists, rules and the publish journal in a :class:`~kashflow_sync.typing.Storage` under its
+``connection_id``, and runs the engine's flows with the sync driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+
+import httpx
+
+from .._account.items import SyncReport
+from .._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    KASHFLOW_SOAP_URL,
+    Credentials,
+)
+from .._documents.model import BatchResult, Document, PublishResult
+from .._engine import listsync
+from .._engine.ids import Pending
+from .._engine.lease import DEFAULT_LEASE, new_owner
+from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
+from .._engine.settle import DEFAULT_SETTLE_TIME
+from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
+from .._journal.view import JournalSummary
+from .._logcontext import log_context
+from .._retry import RetryPolicy
+from ..soap.service import KashFlowService
+from ..typing import RuleResolver, Storage
+from .base import BaseClient
+from .batch import ProgressHook, run_in_threads
+from .drivers import SyncDriver
+
+__all__ = ["KashFlowClient"]
+
+
+class KashFlowClient(BaseClient):
+    """A connection to one KashFlow account.
+
+    Args:
+        credentials: username, password and (optionally) the AutoAuth key.
+        app_name: shown by KashFlow beside the IP address AutoAuth adds to the access list.
+        storage: where lists, rules and the publish journal live; default a new
+            :class:`~kashflow_sync.MemoryStorage`. Use :class:`~kashflow_sync.SQLStorage` to
+            keep them across runs or share them between workers.
+        rules: a :class:`~kashflow_sync.typing.RuleResolver`; default rules kept in *storage*.
+        connection_id: the tenant key in *storage*; one storage serves many accounts.
+        endpoint: KashFlow's SOAP URL (tests pass the fake's).
+        http_client: an ``httpx.Client`` the caller owns; never closed by the SDK.
+        timeout: seconds for each whole KashFlow call: waiting for a connection, connecting,
+            sending and reading every byte of the answer. It holds for *http_client* too (whose
+            own per-operation timeouts apply as well, capped at this); a call past it is a
+            ``TransientError`` with code ``timeout``.
+        retry: the retry policy for calls safe to repeat.
+        create_missing_contacts: create a supplier or customer not in the lists on publish;
+            when False such a document has the problem ``unknown_supplier``/``unknown_customer``.
+        publish_lease: how long a publish call owns a document before another worker may take
+            over (after a crash).
+        full_customer_sync_every: customers are pulled in full at least this often; in between,
+            refreshes fetch only customers changed since the last sync.
+        check_ledger_duplicates: before a document's first send, look in KashFlow for the same
+            contact, reference and total (one lookup call) and refuse it as
+            ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
+        max_answer_bytes: the largest answer read from KashFlow, counted as sent and once
+            expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
+            retried). The default (64 MiB) holds 20,000 customers with their addresses and
+            notes, or 60,000 suppliers; raise it only for an account bigger than that.
+
+    Raises:
+        TypeError: *credentials* is not a :class:`~kashflow_sync.Credentials`.
+        ValueError: an argument is out of range (an endpoint that is not an http(s) URL, an
+            empty connection_id, a lease, timeout or max_answer_bytes that is not positive).
+
+    Example:
+        >>> import kashflow_sync as kfs
+        >>> from kashflow_sync.testing import FakeKashFlow
+        >>> fake = FakeKashFlow()
+        >>> with kfs.KashFlowClient(fake.credentials, endpoint=fake.url,
+        ...                         http_client=fake.http_client()) as client:
+        ...     report = client.connect()
+        ...     client.status
+        <ConnectionStatus.CONNECTED: 'connected'>
+
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        app_name: str = "kashflow_sync",
+        storage: Storage | None = None,
+        rules: RuleResolver | None = None,
+        connection_id: str = "default",
+        endpoint: str = KASHFLOW_SOAP_URL,
+        http_client: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        create_missing_contacts: bool = True,
+        publish_lease: timedelta = DEFAULT_LEASE,
+        full_customer_sync_every: timedelta = listsync.DEFAULT_FULL_CUSTOMER_SYNC,
+        check_ledger_duplicates: bool = True,
+        settle_time: timedelta = DEFAULT_SETTLE_TIME,
+        ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+    ) -> None:
+        """Build the client; nothing is sent until :meth:`connect` or another call."""
+        super().__init__(
+            credentials,
+            app_name=app_name,
+            storage=storage,
+            rules=rules,
+            connection_id=connection_id,
+            endpoint=endpoint,
+            timeout=timeout,
+            retry=retry,
+            create_missing_contacts=create_missing_contacts,
+            publish_lease=publish_lease,
+            full_customer_sync_every=full_customer_sync_every,
+            check_ledger_duplicates=check_ledger_duplicates,
+            settle_time=settle_time,
+            ledger_cache_ttl=ledger_cache_ttl,
+            max_answer_bytes=max_answer_bytes,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"http_client must be an httpx.Client, not {type(http_client).__name__} "
+                "(AsyncKashFlowClient takes an httpx.AsyncClient)"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
+            headers={"User-Agent": "kashflow-sync"},
+        )
+        self._service = KashFlowService(
+            self._http,
+            self.endpoint,
+            credentials,
+            app_name=app_name,
+            retry=self._retry,
+            timeout=self.timeout,
+            max_answer_bytes=self.max_answer_bytes,
+        )
+        self._driver = SyncDriver(self._service, self.storage, self._auth_failed)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> KashFlowClient:
+        """Use the client in a ``with`` block; it is closed at the end."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close what the client created."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the ``httpx.Client`` if the SDK created it (never one the caller passed).
+
+        Calls that need KashFlow raise ``KashFlowError`` (code ``client_closed``) afterwards.
+        """
+        self._closed = True
+        if self._owns_http:
+            self._http.close()
+
+    def connect(
+        self, *, progress: listsync.ProgressCallback | None = None, force: bool = False
+    ) -> SyncReport:
+        """Allow this machine's IP (AutoAuth), check the credentials and sync every list.
+
+        Args:
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its stored items would be archived
+                (see :meth:`refresh_lists`); it matters only when lists were synced before.
+
+        Raises:
+            AuthenticationError: KashFlow refused the username or password.
+            IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
+            PermissionDeniedError: API access is disabled for the account or user.
+            ProtocolError: ``mass_archive_refused``, as for :meth:`refresh_lists`.
+
+        """
+        self._check_open()
+        flow = listsync.connect(
+            self._sync_settings(),
+            app_name=self.app_name,
+            autoauth=bool(self.credentials.autoauth_key),
+            progress=progress,
+            force=force,
+        )
+        with log_context(connection_id=self.connection_id):
+            try:
+                report = self._driver.run(flow)
+            finally:
+                self.lists.invalidate()
+            self._log_connected(report)
+        return report
+
+    def reconnect(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
+    ) -> SyncReport:
+        """Connect again, with new credentials if given; rules, lists and history are kept.
+
+        *force* is as for :meth:`connect`.
+        """
+        if credentials is not None:
+            if not isinstance(credentials, Credentials):
+                raise TypeError("credentials must be a kashflow_sync.Credentials")
+            self._credentials = self._service.credentials = credentials
+        return self.connect(progress=progress, force=force)
+
+    def refresh_lists(
+        self,
+        only: str | Sequence[str] | None = None,
+        *,
+        progress: listsync.ProgressCallback | None = None,
+        force: bool = False,
+    ) -> SyncReport:
+        """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`).
+
+        Args:
+            only: a list name, or several; None for every list.
+            progress: called as each list starts and is stored.
+            force: store a list even if more than half of its active items would be archived.
+                Without it such a list (of at least ``MASS_ARCHIVE_MIN_ITEMS`` items) is left
+                as it was: a KashFlow answer cut short looks exactly like that.
+
+        Raises:
+            ProtocolError: ``mass_archive_refused`` (the message says how many of how many
+                would have been archived; lists before it are stored), ``not_a_list`` (the
+                answer's list holds something else), or another unreadable answer.
+
+        """
+        self._check_open()
+        names = [only] if isinstance(only, str) else only
+        with log_context(connection_id=self.connection_id):
+            try:
+                return self._driver.run(
+                    listsync.refresh(
+                        self._sync_settings(), only=names, progress=progress, force=force
+                    )
+                )
+            finally:
+                self.lists.invalidate()
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, document: Document) -> PublishResult:
+        """Validate, then publish *document* exactly once, with its attachment and payment.
+
+        Returns:
+            ``status="published"``, or ``"already_published"`` when this ``external_id`` was
+            published before (nothing is sent again).
+
+        Raises:
+            ValidationError: the document has problems (nothing was sent).
+            PublishUncertainError: whether KashFlow recorded it could not be established;
+                publishing it again later is safe (``retry_after`` says when, if it matters).
+
+        """
+        return self._publish(document)
+
+    def _publish(
+        self, document: Document, *, owner: str | None = None, defer_id: bool = False
+    ) -> PublishResult:
+        with self._logged_publish(document) as outcome:
+            prepared = self._prepare(document)
+            if isinstance(prepared, PublishResult):
+                outcome.append(prepared)
+            else:
+                flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id)
+                outcome.append(self._driver.run(flow))
+        return outcome[0]
+
+    def publish_many(
+        self,
+        documents: Sequence[Document],
+        *,
+        concurrency: int = 4,
+        progress: ProgressHook | None = None,
+    ) -> BatchResult:
+        """Publish many documents on up to *concurrency* threads; results in input order.
+
+        One document's failure never stops the others: its ``BatchItem.error`` holds it. The
+        internal ids of the documents created are learned together at the end (one call per
+        kind, instead of one per document).
+        """
+        documents = list(documents)
+        self._check_open()
+        self._require_connected()
+        pending: list[Pending] = []
+
+        def one(document: Document) -> PublishResult:
+            owner = new_owner()
+            result = self._publish(document, owner=owner, defer_id=True)
+            return self._note_deferred_id(pending, document, owner, result)
+
+        batch = run_in_threads(documents, one, concurrency=concurrency, progress=progress)
+        if not pending:
+            return batch
+        return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
+
+    # ------------------------------------------------------------------ operators
+
+    def forget(self, external_id: str) -> JournalSummary:
+        """Let a document deleted in KashFlow be published again, once KashFlow confirms it.
+
+        Dext's advice for an item published wrongly is "delete the original entries in
+        KashFlow and republish". The journal would answer ``already_published`` forever; so
+        ``forget`` first asks KashFlow for the document the SDK published (by its number,
+        under every reading of "not found"). Gone: the entry becomes ``forgotten`` (its
+        history stays in ``publish_history``) and the next publish creates it anew, exactly
+        once. A ``duplicated`` document whose named copy was deleted adopts the other copy.
+
+        Args:
+            external_id: the document's id.
+
+        Returns:
+            The entry as it now stands (``forgotten``; unchanged when nothing was ever sent).
+
+        Raises:
+            RejectedError: ``still_in_kashflow``: KashFlow still holds it (its number named).
+            PublishUncertainError: ``publish_unsettled``: its create is uncertain; publish it
+                again first.
+            KashFlowError: ``not_in_journal``: nothing was published under this id.
+
+        """
+        with log_context(connection_id=self.connection_id, external_id=external_id):
+            entry = self._driver.run(self._forget_flow(external_id))
+        return self._summaries([Finding(entry, ())])[0]
+
+    def verify(self, *, horizon: timedelta = DEFAULT_VERIFY_HORIZON) -> list[JournalSummary]:
+        """Look again for late second copies of documents whose create was sent again.
+
+        A document is sent again only after KashFlow was shown not to have it once the settle
+        time had passed; a copy KashFlow applies even later (a request stuck in its queue) is
+        a duplicate no protocol can prevent without idempotency keys. Every document sent
+        again is watched: this re-reads its contact's documents in KashFlow, marks any found
+        twice as journal state ``duplicated`` (both numbers in ``message``, which copy to
+        delete in ``remedy``), and puts a ``duplicated`` one whose extra copy was deleted back
+        to ``published``. Run it now and then (``kashflow-sync verify``, or the Celery task).
+
+        Args:
+            horizon: how long after its send a document is watched (default a day).
+
+        Returns:
+            A :class:`~kashflow_sync.JournalSummary` per document this run found in KashFlow
+            twice (``duplicated``), or found clean again (``published``).
+
+        Raises:
+            StorageError: ``journal_listing_unsupported``: the storage cannot list the journal.
+            KashFlowError: KashFlow could not be read; what was found so far is kept, and
+                verifying again is safe.
+
+        """
+        markers = self._verify_markers()
+        with log_context(connection_id=self.connection_id):
+            findings = self._driver.run(self._verify_flow(markers, horizon))
+        return self._summaries(findings)
+
+    def journal(
+        self,
+        state: str | Collection[str] | None = None,
+        older_than: timedelta | datetime | None = None,
+        *,
+        limit: int | None = None,
+        include_contacts: bool = False,
+    ) -> list[JournalSummary]:
+        """The connection's journal, least recently updated first: what is stuck, and why.
+
+        Reads storage only (no network). ``client.journal("sending")`` lists the documents
+        whose outcome is uncertain; ``older_than=timedelta(hours=1)`` leaves out those a
+        worker may still be on.
+
+        Args:
+            state: a journal state (``"claimed"``, ``"sending"``, ``"created"``,
+                ``"published"``) or several; None for every state.
+            older_than: only entries unchanged for at least this long (a ``timedelta``), or
+                last changed before this moment (a timezone-aware ``datetime``).
+            limit: at most this many entries, the oldest; None for all.
+            include_contacts: also list the journal entries of suppliers and customers the
+                SDK created (external ids starting ``kashflow_sync:contact:``).
+
+        Returns:
+            A :class:`~kashflow_sync.JournalSummary` per entry: state, number, attempts, the
+            last error's code and message, and a remedy.
+
+        Raises:
+            StorageError: ``journal_listing_unsupported`` when the storage (a host's own,
+                written before ``Storage.list_journal`` existed) cannot list the journal.
+            ValueError: an unknown state, a negative age or a limit below 1.
+
+        """
+        return self._journal(state, older_than, limit, include_contacts)

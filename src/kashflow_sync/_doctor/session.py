@@ -1,0 +1,254 @@
+"""The doctor's line to KashFlow: every request logged, writes refused unless allowed.
+
+Everything ``kashflow-sync doctor`` sends, its own probes and the throwaway list sync alike,
+goes through one ``httpx.Client`` whose request hook sees each SOAP operation before it leaves.
+In read-only mode the hook refuses any operation that is not a ``Get...`` lookup, so "doctor
+sends no write" does not depend on every code path remembering it. The response hook keeps
+KashFlow's HTTP ``Date`` header, which is how the clock check compares clocks.
+
+Doctor reads KashFlow's raw answers (:meth:`DoctorSession.exchange`) rather than only the
+SDK's interpretation of them, because what it reports is the answer itself: ``Status=NO`` with
+which words, or an empty object. It builds on :func:`~.soap.codec.encode` and
+:func:`~.soap.codec.decode` and never changes them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+from lxml import etree
+
+from .. import errors
+from .._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Credentials, redact
+from ..soap import codec, errormap
+from ..soap.exchange import retry_after
+
+__all__ = ["DoctorSession", "Exchange", "SentRequest", "is_write"]
+
+T = TypeVar("T")
+_SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
+
+
+def is_write(operation: str) -> bool:
+    """Whether *operation* may change the account: everything but a ``Get...`` lookup.
+
+    ``AutoAuthIP`` counts as a write: it adds this machine's IP address to the account's API
+    access list, and nothing in the SOAP API takes it off again.
+    """
+    return not operation.startswith("Get")
+
+
+def _operation_of(request: httpx.Request) -> str:
+    action = request.headers.get("SOAPAction", "").strip().strip('"')
+    return action.rpartition("/")[2] or "(unknown)"
+
+
+@attrs.frozen
+class SentRequest:
+    """One HTTP request the doctor sent, for the report's list of everything sent."""
+
+    operation: str
+    write: bool
+    http_status: int | None = None
+    seconds: float | None = None
+
+
+@attrs.frozen
+class Exchange(Generic[T]):
+    """One KashFlow call as the doctor saw it: KashFlow's own answer, and the SDK's reading.
+
+    Attributes:
+        operation: the SOAP operation.
+        status: KashFlow's ``Status`` (``"OK"``, ``"NO"``), or None when there was none.
+        detail: KashFlow's ``StatusDetail`` (secrets masked), ``""`` when empty.
+        answer: the ``<OperationResponse>`` element of a SOAP answer, else None.
+        result: what the SDK's reader made of the answer (when it did not raise).
+        error: the error the SDK maps the answer (or the failure to get one) to, else None.
+
+    """
+
+    operation: str
+    status: str | None
+    detail: str
+    answer: etree._Element | None = attrs.field(repr=False)
+    result: T | None
+    error: errors.KashFlowError | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the SDK read the answer without an error."""
+        return self.error is None
+
+    def value(self) -> T:
+        """The SDK's result; raise the mapped error when there is none."""
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+class DoctorSession:
+    """An ``httpx.Client`` to one endpoint whose every request is logged and write-checked.
+
+    Args:
+        endpoint: KashFlow's SOAP URL.
+        credentials: merged into every request by the SOAP codec.
+        allow_writes: False refuses every operation but ``Get...`` lookups before it is sent.
+        transport: an httpx transport to use instead of the network (tests, docs).
+        now: this machine's clock (UTC), for comparing it with KashFlow's ``Date`` header.
+
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials,
+        *,
+        allow_writes: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Open the client; nothing is sent until a call."""
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.allow_writes = allow_writes
+        self.sent: list[SentRequest] = []
+        #: Every :meth:`exchange`, in order.
+        self.exchanges: list[Exchange[Any]] = []
+        #: ``(KashFlow's Date, this machine's time midway through the request)`` per answer.
+        self.clock_samples: list[tuple[datetime, datetime]] = []
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        # Requests on their way: id(request) -> (index in ``sent``, when it left, perf time).
+        self._pending: dict[int, tuple[int, datetime, float]] = {}
+        self.http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT),
+            headers={"User-Agent": "kashflow-sync doctor"},
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.http.close()
+
+    def __enter__(self) -> DoctorSession:
+        """Use the session in a ``with`` block."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the session."""
+        self.close()
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def _on_request(self, request: httpx.Request) -> None:
+        operation = _operation_of(request)
+        write = is_write(operation)
+        if write and not self.allow_writes:
+            # A bug guard: the read-only doctor must never get here. Raised before sending.
+            raise errors.KashFlowError(
+                f"doctor refused to send {operation}: it runs read-only without --probe-writes",
+                code="doctor_write_refused",
+                remedy="This is a bug in kashflow-sync: please report it.",
+                operation=operation,
+            )
+        self._pending[id(request)] = (len(self.sent), self._now(), time.perf_counter())
+        self.sent.append(SentRequest(operation, write))
+
+    def _on_response(self, response: httpx.Response) -> None:
+        pending = self._pending.pop(id(response.request), None)
+        if pending is None:
+            return
+        index, started, perf = pending
+        self.sent[index] = attrs.evolve(
+            self.sent[index],
+            http_status=response.status_code,
+            seconds=time.perf_counter() - perf,
+        )
+        date = response.headers.get("Date")
+        if not date:
+            return
+        try:
+            theirs = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        if theirs.tzinfo is None:
+            theirs = theirs.replace(tzinfo=timezone.utc)
+        # The header has whole seconds, cut down: KashFlow's time was within the next second.
+        theirs += timedelta(seconds=0.5)
+        ended = self._now()
+        self.clock_samples.append((theirs, started + (ended - started) / 2))
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def exchange(self, request: codec.Request[T]) -> Exchange[T]:
+        """Send *request* once (no retry) and return KashFlow's answer with the SDK's reading.
+
+        KashFlow errors are captured in the exchange, never raised; ``KeyboardInterrupt`` and
+        the read-only guard's refusal pass through.
+        """
+        done = self._exchange(request)
+        self.exchanges.append(done)
+        return done
+
+    def _exchange(self, request: codec.Request[T]) -> Exchange[T]:
+        operation = request.operation
+        envelope = codec.encode(request, self.credentials)
+        try:
+            response = self.http.post(
+                self.endpoint, content=envelope.content, headers=envelope.headers
+            )
+        except errors.KashFlowError:
+            raise  # the write guard
+        except httpx.HTTPError as exc:
+            mapped = errormap.from_transport_error(operation, exc)
+            return Exchange(operation, None, "", None, None, mapped)
+        status, detail, answer = self._raw(response.content)
+        try:
+            result: Any = codec.decode(
+                request,
+                response.status_code,
+                response.content,
+                secrets=self.credentials.secrets,
+                retry_after=retry_after(response),
+            )
+        except errors.KashFlowError as exc:
+            return Exchange(operation, status, detail, answer, None, exc)
+        return Exchange(operation, status, detail, answer, result, None)
+
+    def call(self, request: codec.Request[T]) -> T:
+        """Send *request* once and return the SDK's result, or raise the mapped error."""
+        return self.exchange(request).value()
+
+    def _raw(self, content: bytes) -> tuple[str | None, str, etree._Element | None]:
+        """``(Status, StatusDetail, <OperationResponse>)`` of a SOAP answer, where present."""
+        try:
+            root = etree.fromstring(content, codec.parser())
+        except etree.XMLSyntaxError:
+            return None, "", None
+        body = root.find(_SOAP_ENV + "Body")
+        if body is None or len(body) == 0 or body[0].tag == _SOAP_ENV + "Fault":
+            return None, "", None
+        answer = body[0]
+        status = answer.findtext(codec.NS + "Status")
+        detail = answer.findtext(codec.NS + "StatusDetail") or ""
+        return (
+            status.strip() if status is not None else None,
+            redact(detail.strip(), self.credentials.secrets),
+            answer,
+        )
+
+    def clock_skew(self) -> float | None:
+        """Seconds KashFlow's clock is ahead of this machine's (median), or None if unknown.
+
+        The ``Date`` header has whole seconds, so the result is good to about a second.
+        """
+        if not self.clock_samples:
+            return None
+        skews = sorted((theirs - ours).total_seconds() for theirs, ours in self.clock_samples)
+        return skews[len(skews) // 2]

@@ -1,0 +1,169 @@
+"""One publish call's lease on journal entries.
+
+A :class:`Lease` belongs to exactly one publish call (never to a thread or a client), so two
+publishes running on one thread, one event loop or one process exclude each other exactly as two
+workers on two machines do: through ``Storage.claim_journal`` and compare-and-set updates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from .. import errors
+from .._documents.model import PublishAttempt
+from .._journal.entry import JournalEntry
+from .effects import (
+    Flow,
+    Renewal,
+    add_attempt,
+    claim_journal,
+    get_journal,
+    sleep,
+    update_journal,
+)
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_WAIT_POLL",
+    "FORGET_OWNER_PREFIX",
+    "Lease",
+    "held_by_forget",
+    "new_owner",
+    "utcnow",
+]
+
+#: How long a worker owns a document it is publishing before another may take it over.
+DEFAULT_LEASE = timedelta(minutes=5)
+#: Seconds between looks at a document another worker is publishing.
+DEFAULT_WAIT_POLL = 0.05
+
+
+def utcnow() -> datetime:
+    """The current UTC time (the default clock)."""
+    return datetime.now(timezone.utc)
+
+
+def new_owner() -> str:
+    """A fresh lease owner id: one per publish call."""
+    return uuid.uuid4().hex[:16]
+
+
+def lease_lost(external_id: str, *, sent: bool = True) -> errors.PublishUncertainError:
+    """The error for a journal entry another worker took over (or whose lease ran out).
+
+    Args:
+        external_id: the document.
+        sent: False when raised before a write went out (the pre-write fence): nothing of
+            that write reached KashFlow.
+
+    """
+    return errors.PublishUncertainError(
+        f"another worker took over publishing {external_id!r}, or this call's hold on it ran "
+        "out" + ("" if sent else "; nothing was sent"),
+        code="lease_lost",
+        remedy="Let the other worker finish; publish again later to get its result.",
+        request_sent=sent,
+    )
+
+
+#: Lease owners of ``forget`` calls start with this: a published entry held by one is being
+#: checked against KashFlow, and a publish waits for the verdict (forgotten: create it anew).
+FORGET_OWNER_PREFIX = "forget:"
+
+
+def held_by_forget(entry: JournalEntry, now: datetime) -> bool:
+    """Whether a ``forget`` call holds *entry* now (a live lease of a forget owner)."""
+    return (
+        entry.owner is not None
+        and entry.owner.startswith(FORGET_OWNER_PREFIX)
+        and entry.lease_until is not None
+        and entry.lease_until > now
+    )
+
+
+@attrs.frozen
+class Lease:
+    """A publish call's hold on the journal entries it claims.
+
+    Args:
+        connection_id: the connection whose journal this is.
+        owner: this call's owner id (:func:`new_owner`).
+        duration: how long a claim or save holds the entry.
+        wait_poll: seconds between looks at an entry another worker holds.
+        clock: the current time, timezone-aware.
+
+    """
+
+    connection_id: str
+    owner: str = attrs.field(factory=new_owner)
+    duration: timedelta = DEFAULT_LEASE
+    wait_poll: float = DEFAULT_WAIT_POLL
+    clock: Callable[[], datetime] = utcnow
+
+    def claim(self, template: JournalEntry) -> Flow[tuple[JournalEntry, bool]]:
+        """Take (or create) the entry; wait out another worker's live lease.
+
+        Returns the entry this call now holds (or a ``published`` entry, not held), and whether
+        another worker's lease was seen on the way: then that worker may have had a request on
+        its way when its lease ran out (see :mod:`.settle`).
+        """
+        held_by_another = False
+        while True:
+            now = self.clock()
+            claim = yield from claim_journal(
+                attrs.evolve(template, created_at=now, updated_at=now),
+                self.owner,
+                now,
+                now + self.duration,
+            )
+            if claim.acquired or (
+                claim.entry.state == "published" and not held_by_forget(claim.entry, now)
+            ):
+                return claim.entry, held_by_another
+            held_by_another = True
+            # Another worker is on it: wait for its outcome or for its lease to run out.
+            yield from sleep(self.wait_poll)
+
+    def renewal(self, entry: JournalEntry) -> Renewal:
+        """What keeps *entry*'s lease alive while a KashFlow call is in flight."""
+        return Renewal(entry, self.owner, self.duration, self.clock)
+
+    def save(self, entry: JournalEntry, **changes: Any) -> Flow[JournalEntry]:
+        """Store *entry* with *changes* and a renewed lease, if this call still holds it.
+
+        Raises:
+            PublishUncertainError: ``lease_lost``: another worker took the entry over.
+
+        """
+        now = self.clock()
+        fields: dict[str, Any] = {"updated_at": now, "lease_until": now + self.duration}
+        fields.update(changes)
+        updated = attrs.evolve(entry, **fields)
+        if not (yield from update_journal(updated, self.owner)):
+            raise lease_lost(entry.external_id)
+        return updated
+
+    def release(self, external_id: str) -> Flow[None]:
+        """Give the entry back at once, so the next attempt need not wait for the lease.
+
+        The stored state (say ``sending``) is re-read and kept, whatever this call holds.
+        """
+        entry = yield from get_journal(self.connection_id, external_id)
+        if entry is not None and entry.owner == self.owner:
+            yield from update_journal(
+                attrs.evolve(entry, owner=None, lease_until=None, updated_at=self.clock()),
+                self.owner,
+            )
+
+    def record(
+        self, external_id: str, step: str, outcome: str, detail: str = ""
+    ) -> Flow[PublishAttempt]:
+        """Append one step's outcome to the entry's history; returns what was appended."""
+        attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=detail)
+        yield from add_attempt(self.connection_id, external_id, attempt)
+        return attempt

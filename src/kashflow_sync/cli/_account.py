@@ -1,0 +1,205 @@
+"""The account a command works on: its options, credentials, database, endpoint and client.
+
+The endpoint is remembered per connection: ``connect --endpoint URL`` stores it in the
+database, and later commands use it unless ``--endpoint`` or ``KASHFLOW_ENDPOINT`` says
+otherwise, so ``status --check`` after connecting to a test server never goes to the real
+KashFlow by surprise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import errors
+from .._config import KASHFLOW_SOAP_URL, Credentials
+from ._errors import ENV_ENDPOINT
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep and SQLAlchemy
+    from .._clients.sync_client import KashFlowClient
+    from ..storage import SQLStorage
+
+__all__ = [
+    "ENDPOINT_STATE_KEY",
+    "ENV_DB",
+    "add_account_options",
+    "check_endpoint",
+    "credentials",
+    "db_url",
+    "default_db_url",
+    "missing_sqlite_file",
+    "open_client",
+    "remember_endpoint",
+]
+
+#: Overrides the default database URL when ``--db`` is not given.
+ENV_DB = "KASHFLOW_SYNC_DB"
+#: Where the command line keeps a connection's endpoint in its database.
+ENDPOINT_STATE_KEY = "cli.endpoint"
+
+#: Stands in for credentials in commands that only read the local database (never sent).
+_OFFLINE = Credentials(username="(offline)", password="(offline)")
+
+
+def add_account_options(parser: argparse.ArgumentParser) -> None:
+    """The options every account command takes: endpoint, database, connection, app, JSON."""
+    group = parser.add_argument_group("account and storage")
+    group.add_argument(
+        "--endpoint",
+        default=None,
+        metavar="URL",
+        help=(
+            f"KashFlow SOAP endpoint (default: ${ENV_ENDPOINT}, else the one `connect` "
+            f"last used, else {KASHFLOW_SOAP_URL})"
+        ),
+    )
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help=(
+            "SQLAlchemy database URL for lists, rules and the publish journal, e.g. "
+            f"sqlite:///kf.db or postgresql+psycopg://... (default: ${ENV_DB}, else a SQLite "
+            "file in your user data folder)"
+        ),
+    )
+    group.add_argument(
+        "--connection-id",
+        default="default",
+        metavar="ID",
+        help="tenant key inside the database, one per KashFlow account (default: %(default)s)",
+    )
+    group.add_argument(
+        "--app-name",
+        default="kashflow-sync",
+        metavar="NAME",
+        help="name KashFlow shows beside the IP address AutoAuth adds (default: %(default)s)",
+    )
+    group.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout, for scripts"
+    )
+
+
+def default_db_url() -> str:
+    """The SQLite database used when neither ``--db`` nor ``KASHFLOW_SYNC_DB`` is given."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("kashflow-sync", appauthor=False))
+    return f"sqlite:///{folder / 'kashflow-sync.db'}"
+
+
+def db_url(args: argparse.Namespace) -> str:
+    """The database URL of this run: ``--db``, else ``$KASHFLOW_SYNC_DB``, else the default."""
+    url: str = args.db or os.environ.get(ENV_DB) or default_db_url()
+    return url
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite database file that does not exist yet, else None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # SQLStorage reports the bad URL
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
+def credentials(*, required: bool) -> Credentials:
+    """Credentials from the environment, or offline stand-ins when not *required* and absent.
+
+    Raises:
+        ConfigurationError: a required variable is missing (the message names it).
+
+    """
+    try:
+        return Credentials.from_env()
+    except errors.ConfigurationError:
+        if required:
+            raise
+        return _OFFLINE
+
+
+def check_endpoint(url: str) -> str:
+    """*url* if it can be a SOAP endpoint (http or https with a host).
+
+    Raises:
+        ConfigurationError: ``invalid_endpoint``, saying what a right one looks like.
+
+    """
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+        usable = parsed.scheme in ("http", "https") and bool(parsed.host)
+    except httpx.InvalidURL:
+        usable = False
+    if not usable:
+        raise errors.ConfigurationError(
+            f"the endpoint {url!r} is not an http(s) URL",
+            code="invalid_endpoint",
+            remedy=(
+                f"Give the full URL, e.g. --endpoint {KASHFLOW_SOAP_URL} (or "
+                "http://127.0.0.1:8080/api/service.asmx for a local fake)."
+            ),
+        )
+    return url
+
+
+def check_explicit_endpoint(args: argparse.Namespace) -> None:
+    """Check an endpoint given by ``--endpoint`` or the environment, before anything opens.
+
+    A wrong endpoint is reported before any database is opened or created; the checked URL is
+    kept in ``args.resolved_endpoint`` for error messages.
+    """
+    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    if explicit:
+        args.resolved_endpoint = check_endpoint(explicit)
+
+
+def _endpoint(args: argparse.Namespace, storage: SQLStorage) -> str:
+    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    url = explicit or storage.get_state(args.connection_id, ENDPOINT_STATE_KEY) or KASHFLOW_SOAP_URL
+    args.resolved_endpoint = check_endpoint(url)
+    return url
+
+
+@contextmanager
+def open_client(
+    args: argparse.Namespace, *, credentials: Credentials, create_missing_contacts: bool = True
+) -> Iterator[KashFlowClient]:
+    """The client of this run's account, closed (with its database) at the end."""
+    from .._clients import sync_client as _client
+    from ..storage import SQLStorage
+
+    check_explicit_endpoint(args)
+    storage = SQLStorage(db_url(args))
+    try:
+        with _client.KashFlowClient(
+            credentials,
+            app_name=args.app_name,
+            storage=storage,
+            connection_id=args.connection_id,
+            endpoint=_endpoint(args, storage),
+            create_missing_contacts=create_missing_contacts,
+        ) as client:
+            yield client
+    finally:
+        storage.close()
+
+
+def remember_endpoint(client: KashFlowClient) -> None:
+    """Store the endpoint a successful ``connect`` used, for the connection's later commands."""
+    value = None if client.endpoint == KASHFLOW_SOAP_URL else client.endpoint
+    client.storage.set_state(client.connection_id, ENDPOINT_STATE_KEY, value)

@@ -1,0 +1,461 @@
+"""``kashflow-sync publish``: validate documents from JSON files, then publish them exactly once.
+
+The batch runs on a thread pool the command drives itself (each document through the client's
+own ``publish``), so Ctrl-C can stop it between documents: documents not started are never
+sent, the ones in flight finish, and the command lists what was published and what was not.
+A second Ctrl-C stops waiting for the ones in flight. Either way running the same command again
+is safe: the publish journal answers ``already_published`` for what reached KashFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .. import errors
+from .._documents.model import kashflow_noun
+from ._errors import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TRANSIENT,
+    EXIT_USAGE,
+    error_json,
+    exit_code_for,
+    problem_json,
+)
+from ._output import Console, emit_json, show_problems
+
+__all__ = ["BatchRun", "register", "run_batch", "run_publish"]
+
+Subparsers = Any  # argparse's private _SubParsersAction
+
+
+def register(commands: Subparsers) -> None:
+    """``kashflow-sync publish``."""
+    from ._account import add_account_options
+
+    parser = commands.add_parser(
+        "publish", help="validate and publish documents from JSON files, exactly once"
+    )
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="document files (.json), or folders of them"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate only (offline); publish nothing"
+    )
+    contacts = parser.add_mutually_exclusive_group()
+    contacts.add_argument(
+        "--no-create-contacts",
+        action="store_true",
+        help="refuse documents whose supplier or customer is not in KashFlow, instead of "
+        "creating it",
+    )
+    contacts.add_argument(
+        "--create-contacts",
+        action="store_true",
+        help="the suppliers and customers not in KashFlow are new ones: create them even when "
+        "a name is close to an existing one's (no similar_contact problem)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="documents published at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-outside-attachments",
+        action="store_true",
+        help="read attachment paths that lead out of their document file's folder (refused by "
+        "default, so a document file cannot upload any file you can read)",
+    )
+    add_account_options(parser)
+    parser.set_defaults(run=run_publish)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+# ---------------------------------------------------------------------------- the batch
+
+
+@attrs.define
+class BatchRun:
+    """What happened to each document of a batch, in input order.
+
+    ``outcomes[i]`` is a ``PublishResult``, a ``KashFlowError``, or None when the document was
+    never started (or was still in flight when the run stopped waiting for it).
+    """
+
+    outcomes: list[Any]
+    interrupted: bool = False
+    in_flight: set[int] = attrs.field(factory=set)
+
+
+def run_batch(
+    publish: Callable[[Any], Any],
+    documents: Sequence[Any],
+    *,
+    concurrency: int,
+    on_done: Callable[[int, Any], None] | None = None,
+) -> BatchRun:
+    """Publish *documents* on up to *concurrency* threads; stop cleanly on Ctrl-C.
+
+    Args:
+        publish: publishes one document (``client.publish``).
+        documents: the documents, in order.
+        concurrency: documents in flight at once.
+        on_done: called in the main thread with each finished document's index and outcome.
+
+    """
+    run = BatchRun(outcomes=[None] * len(documents))
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kf-publish")
+    futures: dict[Future[Any], int] = {
+        pool.submit(publish, doc): index for index, doc in enumerate(documents)
+    }
+    pending = set(futures)
+
+    def collect(done: set[Future[Any]]) -> None:
+        for future in done:
+            index = futures[future]
+            exc = future.exception()
+            outcome: Any = future.result() if exc is None else _as_error(exc)
+            run.outcomes[index] = outcome
+            if on_done is not None:
+                on_done(index, outcome)
+
+    try:
+        while pending:
+            # A timeout keeps the main thread awake for Ctrl-C on every platform.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            collect(done)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        for future in pending:
+            future.cancel()  # documents not started are never sent
+        running = {f for f in pending if not f.cancelled()}
+        run.in_flight = {futures[f] for f in running}
+        try:
+            while running:
+                done, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                collect(done)
+                run.in_flight -= {futures[f] for f in done}
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop waiting; the journal keeps their state
+        # A Ctrl-C between a future finishing and its collection leaves it uncollected.
+        late = {f for f, i in futures.items() if f.done() and not f.cancelled()}
+        collect({f for f in late if run.outcomes[futures[f]] is None})
+        run.in_flight -= {futures[f] for f in late}
+        pool.shutdown(wait=False, cancel_futures=True)
+        return run
+    pool.shutdown(wait=True)
+    return run
+
+
+def _as_error(exc: BaseException) -> errors.KashFlowError:
+    """Any exception of a publish as a KashFlowError (the BatchItem rule), for reporting."""
+    from .._documents.model import BatchItem
+
+    item = BatchItem("", error=exc)
+    assert item.error is not None
+    return item.error
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    """Validate, then publish documents exactly once (or only validate, with ``--dry-run``)."""
+    from .._account.items import ConnectionStatus
+    from .._documents.files import read_document_files
+    from ._account import credentials, open_client
+
+    documents = read_document_files(
+        args.files, allow_outside_attachments=args.allow_outside_attachments
+    )
+    if args.create_contacts:
+        # The document field create_contact says it per document; the flag says it for all.
+        documents = [(path, attrs.evolve(doc, create_contact=True)) for path, doc in documents]
+    creds = credentials(required=not args.dry_run)
+    console = Console()
+    with open_client(
+        args, credentials=creds, create_missing_contacts=not args.no_create_contacts
+    ) as client:
+        status = client.status
+        # A first connect that KashFlow refused leaves NEEDS_RECONNECT with nothing synced.
+        never_synced = status is not ConnectionStatus.CONNECTED and not client.lists.nominal_codes
+        if status is ConnectionStatus.NOT_CONNECTED or never_synced:
+            # Validation runs on the synced lists, so even a dry run needs a first connect.
+            raise errors.NotConnectedError(
+                f"connection {client.connection_id!r} has never been connected, so there are no "
+                "synced lists to check documents against"
+            )
+        if args.dry_run:
+            return _dry_run(console, client, documents, args.json)
+        if status is ConnectionStatus.NEEDS_RECONNECT:
+            raise errors.AuthenticationError(
+                f"KashFlow refused the credentials of connection {client.connection_id!r} "
+                "earlier: publishing is paused until it is reconnected (dry runs still work)",
+                code="needs_reconnect",
+            )
+        return _publish(console, client, documents, args)
+
+
+def _totals(document: Any) -> dict[str, Any]:
+    """Net, VAT and gross of a resolved document (VAT worked out from rates by the rules)."""
+    vat_known = all(line.vat is not None for line in document.lines)
+    return {
+        "currency": document.currency,
+        "net": document.net,
+        "vat": document.vat if vat_known else None,
+        "gross": document.gross if vat_known else None,
+    }
+
+
+def _describe(document: Any, totals: dict[str, Any]) -> str:
+    money = f"net {totals['net']}"
+    if totals["gross"] is not None:
+        money = f"{totals['net']} + VAT {totals['vat']} = {totals['gross']}"
+    currency = f" {totals['currency']}" if totals["currency"] else ""
+    return f"{document.kind} · {document.contact} · {document.reference or '-'} · {money}{currency}"
+
+
+def _dry_run(
+    console: Console, client: Any, documents: list[tuple[Path, Any]], as_json: bool
+) -> int:
+    from .._account.items import ConnectionStatus
+
+    rows = []
+    for path, doc in documents:
+        resolved = client.resolve(doc).document
+        found = client.validate(doc, include_notices=True)
+        problems = [p for p in found if p.severity == "error"]
+        entry = client.storage.get_journal(client.connection_id, doc.external_id)
+        published = entry is not None and entry.state == "published"
+        notices = [p for p in found if p.severity == "notice" and not published]
+        rows.append((path, doc, _totals(resolved), problems, notices, published))
+    failed = sum(1 for row in rows if row[3])
+    reconnect = client.status is ConnectionStatus.NEEDS_RECONNECT
+    if as_json:
+        emit_json(
+            {
+                "ok": not failed,
+                "dry_run": True,
+                "status": client.status.value,
+                "documents": [
+                    {
+                        "file": str(path),
+                        "external_id": doc.external_id,
+                        "kind": doc.kind,
+                        "contact": doc.contact,
+                        "reference": doc.reference,
+                        **totals,
+                        "already_published": published,
+                        "problems": [problem_json(p) for p in problems],
+                        "notices": [problem_json(p) for p in notices],
+                    }
+                    for path, doc, totals, problems, notices, published in rows
+                ],
+            }
+        )
+        return EXIT_FAILED if failed else EXIT_OK
+    console.print(
+        console.styled(f"Validating {len(rows)} document(s) (dry run: nothing is sent)", "bold")
+    )
+    for _path, doc, totals, problems, notices, published in rows:
+        line = f"{doc.external_id}  {_describe(doc, totals)}"
+        if problems:
+            console.fail(f"{line}: {len(problems)} problem(s)")
+            show_problems(console, problems)
+        elif published:
+            console.ok(f"{line}: already published")
+            continue  # what publishing would create is history for this one
+        else:
+            console.ok(f"{line}: ready to publish")
+        for notice in notices:
+            console.warn(f"  {notice.message}")
+    console.print()
+    console.print(f"{len(rows) - failed} ready, {failed} with problems.")
+    if reconnect:
+        console.warn(
+            "KashFlow refused this connection's credentials earlier: the lists checked against "
+            "are from the last sync, and publishing needs `kashflow-sync connect` first."
+        )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _publish(
+    console: Console, client: Any, documents: list[tuple[Path, Any]], args: argparse.Namespace
+) -> int:
+    docs = [doc for _path, doc in documents]
+    # What publishing will do besides the documents themselves (new suppliers), said up front.
+    notices = {
+        doc.external_id: [
+            p for p in client.validate(doc, include_notices=True) if p.severity == "notice"
+        ]
+        for doc in docs
+    }
+    if not args.json:
+        console.print(
+            console.styled(
+                f"Publishing {len(docs)} document(s) with concurrency {args.concurrency}", "bold"
+            )
+        )
+        for doc in docs:
+            for notice in notices[doc.external_id]:
+                console.warn(f"{doc.external_id}  {notice.message}")
+    bar = Console(sys.stderr).progress("publishing", len(docs)) if not args.json else None
+    finished = 0
+
+    def on_done(index: int, outcome: Any) -> None:
+        nonlocal finished
+        finished += 1
+        if bar is not None:
+            mark = "✗" if isinstance(outcome, errors.KashFlowError) else "✓"
+            bar.update(finished, f"{mark} {docs[index].external_id}")
+
+    run = run_batch(client.publish, docs, concurrency=args.concurrency, on_done=on_done)
+    if bar is not None:
+        bar.finish()
+    code = EXIT_INTERRUPTED if run.interrupted else _batch_exit_code(run.outcomes)
+    if args.json:
+        emit_json(_publish_json(documents, run, code, notices))
+        if run.in_flight:
+            _exit_now(code)
+        return code
+    for (_path, doc), outcome in zip(documents, run.outcomes, strict=True):
+        _show_outcome(console, doc, outcome)
+    console.print()
+    published = [d.external_id for d, o in zip(docs, run.outcomes, strict=True) if _ok(o)]
+    failed = [o for o in run.outcomes if isinstance(o, errors.KashFlowError)]
+    console.print(f"{len(published)} in KashFlow, {len(failed)} failed.")
+    if run.interrupted:
+        _show_interrupted(docs, run)
+    if run.in_flight:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for publishes still in flight (after a second Ctrl-C)."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _ok(outcome: Any) -> bool:
+    return outcome is not None and not isinstance(outcome, errors.KashFlowError)
+
+
+def _show_outcome(console: Console, doc: Any, outcome: Any) -> None:
+    if outcome is None:
+        return
+    if isinstance(outcome, errors.ValidationError):  # every problem, with its remedy
+        console.fail(f"{doc.external_id}  {len(outcome.problems)} problem(s)")
+        show_problems(console, outcome.problems)
+    elif isinstance(outcome, errors.KashFlowError):
+        console.fail(f"{doc.external_id}  {outcome.message} ({outcome.code})")
+        console.wrapped(outcome.remedy, indent=6, prefix=console.styled("→ ", "cyan"))
+    else:
+        what = kashflow_noun(outcome.kind)
+        status = outcome.status.replace("_", " ")
+        applied = "  applied" if outcome.applied else ""
+        console.ok(
+            f"{doc.external_id}  {what} {outcome.number} (id {outcome.kashflow_id})  "
+            f"{status}{applied}"
+        )
+        for notice in outcome.notices:  # what a person should do in KashFlow
+            console.warn(f"{doc.external_id}  {notice.message}")
+            console.wrapped(notice.remedy, indent=6, prefix=console.styled("→ ", "cyan"))
+
+
+def _show_interrupted(docs: Sequence[Any], run: BatchRun) -> None:
+    published = [d.external_id for d, o in zip(docs, run.outcomes, strict=True) if _ok(o)]
+    not_published = [
+        d.external_id
+        for i, (d, o) in enumerate(zip(docs, run.outcomes, strict=True))
+        if o is None and i not in run.in_flight
+    ]
+    in_flight = [docs[i].external_id for i in sorted(run.in_flight)]
+    err = Console(sys.stderr)
+    err.fail(
+        "Interrupted: "
+        + f"published {', '.join(published) or 'none'}; "
+        + f"not published {', '.join(not_published) or 'none'}"
+        + (f"; stopped mid-publish {', '.join(in_flight)}" if in_flight else "")
+        + ". Running the same command again is safe: what reached KashFlow is not sent twice.",
+        one_line=True,
+    )
+
+
+def _publish_json(
+    documents: list[tuple[Path, Any]], run: BatchRun, code: int, notices: dict[str, list[Any]]
+) -> dict[str, Any]:
+    items = []
+    for index, ((path, doc), outcome) in enumerate(zip(documents, run.outcomes, strict=True)):
+        data: dict[str, Any] = {
+            "file": str(path),
+            "external_id": doc.external_id,
+            "notices": [problem_json(p) for p in notices[doc.external_id]],
+        }
+        if outcome is None:
+            data["status"] = "in_flight" if index in run.in_flight else "not_published"
+        elif isinstance(outcome, errors.KashFlowError):
+            data.update(status="failed", error=error_json(outcome))
+        else:
+            data.update(
+                status=outcome.status,
+                kind=outcome.kind,
+                number=outcome.number,
+                kashflow_id=outcome.kashflow_id,
+                applied=outcome.applied,
+            )
+            data["notices"] += [problem_json(p) for p in outcome.notices]
+        items.append(data)
+    result: dict[str, Any] = {
+        "ok": code == EXIT_OK,
+        "published": sum(1 for i in items if i["status"] == "published"),
+        "already_published": sum(1 for i in items if i["status"] == "already_published"),
+        "failed": sum(1 for i in items if i["status"] == "failed"),
+        "documents": items,
+    }
+    if run.interrupted:
+        result["interrupted"] = True
+        result["error"] = {
+            "code": "interrupted",
+            "message": "interrupted (Ctrl-C) before every document was published",
+            "remedy": "Run the same command again: what reached KashFlow is not sent twice.",
+            "retryable": True,
+        }
+    return result
+
+
+def _batch_exit_code(outcomes: Sequence[Any]) -> int:
+    """0 when every document is in KashFlow; otherwise the most pressing failure's code.
+
+    Authentication problems (3) come first since nothing else can work; then configuration (2),
+    then documents that need fixing (1); then transient or uncertain ones (4), which a later run
+    completes.
+    """
+    codes = {exit_code_for(o) for o in outcomes if isinstance(o, errors.KashFlowError)}
+    for code in (EXIT_AUTH, EXIT_USAGE, EXIT_FAILED, EXIT_TRANSIENT):
+        if code in codes:
+            return code
+    return EXIT_OK
