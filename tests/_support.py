@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -19,6 +20,9 @@ NO_SETTLE = timedelta(0)
 
 #: Retries without waiting, so no test sleeps.
 FAST_RETRY = RetryPolicy(max_retries=2, initial=0.0, cap=0.0, sleep=lambda _s: None)
+
+#: The tests' root folder, where the shared helpers live.
+_TESTS = Path(__file__).resolve().parent
 
 
 def make_client(
@@ -120,6 +124,8 @@ def spawn_worker(script: Path, fake: FakeKashFlow, db: str, *args: str) -> subpr
         stderr=subprocess.PIPE,
         text=True,
         cwd=script.parent,
+        # The workers import this module and their tests' helpers: both folders on the path.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(_TESTS), str(script.parent)])},
     )
 
 

@@ -51,8 +51,8 @@ class Mutant:
 
 
 FLOW = "tests/engine/test_publish_flow.py::"
-SCRUB = "tests/test_doctor_scrub.py"
-RECORD = "tests/test_doctor_record.py"
+SCRUB = "tests/doctor/test_doctor_scrub.py"
+RECORD = "tests/doctor/test_doctor_record.py"
 STALL = "tests/engine/test_fenced_content.py::test_a_stalled_twin_is_fenced_out"
 CREDIT = "tests/engine/test_credit_flow.py::"
 
@@ -127,7 +127,7 @@ MUTANTS = (
         "src/kashflow_sync/cli/_publish.py",
         "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_FAILED, EXIT_TRANSIENT):",
         "for code in (EXIT_AUTH, EXIT_USAGE, EXIT_TRANSIENT, EXIT_FAILED):",
-        ("tests/test_cli.py::test_a_batch_with_a_document_to_fix_and_one_to_retry_exits_1",),
+        ("tests/cli/test_cli.py::test_a_batch_with_a_document_to_fix_and_one_to_retry_exits_1",),
         "a batch's exit code puts 'run again later' (4) before 'documents to fix' (1)",
     ),
     Mutant(
@@ -208,7 +208,7 @@ MUTANTS = (
         "src/kashflow_sync/_engine/forget.py",
         "    held = yield from get_document(kind, number)\n",
         "    held = None\n",
-        ("tests/test_forget.py::test_still_in_kashflow_is_refused",),
+        ("tests/clients/test_forget.py::test_still_in_kashflow_is_refused",),
         "forget lets go of a document without asking KashFlow whether it is still there",
     ),
     Mutant(
@@ -216,7 +216,9 @@ MUTANTS = (
         "src/kashflow_sync/_engine/create.py",
         "            yield from watch_for_late_copy(call, entry)\n",
         "",
-        ("tests/test_verify.py::test_a_duplicate_resolved_by_a_person_goes_back_to_published",),
+        (
+            "tests/clients/test_verify.py::test_a_duplicate_resolved_by_a_person_goes_back_to_published",
+        ),
         "a document sent again is not watched, so a late second copy stays silent",
     ),
     Mutant(
@@ -224,7 +226,7 @@ MUTANTS = (
         "src/kashflow_sync/soap/operations.py",
         'id_field = "SupplierID" if side(kind) == "purchase" else "CustomerID"',
         'id_field = "SupplierId" if side(kind) == "purchase" else "CustomerID"',
-        ("tests/test_wire_names_wsdl.py",),
+        ("tests/soap/test_wsdl_names.py",),
         "find_contact reads SupplierId, a name KashFlow does not send",
     ),
     Mutant(
@@ -232,7 +234,7 @@ MUTANTS = (
         "src/kashflow_sync/soap/operations.py",
         'answer.findtext(f"{NS}AutoAuthIPResult")',
         'answer.findtext(f"{NS}AutoAuthIpResult")',
-        ("tests/test_wire_names_wsdl.py",),
+        ("tests/soap/test_wsdl_names.py",),
         "AutoAuthIP's answer is read under a name KashFlow does not send",
     ),
 )

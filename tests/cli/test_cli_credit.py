@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kashflow_sync.testing import FakeKashFlow
 from test_cli import connected, env, purchase, run, write_doc
+
+from kashflow_sync.testing import FakeKashFlow
 
 __all__ = ["connected", "env", "run"]  # fixtures used below
 

@@ -566,7 +566,7 @@ def test_problem_codes_catalogue_covers_every_code() -> None:
 def test_table_exercises_every_code() -> None:
     """The table above has at least one row per problem code validate() can give."""
     # Some codes come from publishing (journal, lists changed after validation), not validate().
-    # Document-file codes come from reading JSON (tests/test_docjson.py), not from validate().
+    # Document-file codes come from reading JSON (tests/documents/test_docjson.py).
     expected = set(PROBLEM_CODES) - PUBLISH_TIME_CODES - DOCUMENT_FILE_CODES
     assert {row[3] for row in ROWS} == expected
 

@@ -9,11 +9,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_credit_notes import sale
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY, spawn_worker, worker_result
 from kashflow_sync.testing import FakeKashFlow
-from test_credit_notes import sale
 
 WORKER = Path(__file__).with_name("_credit_worker.py")
 COUNT = 3

@@ -12,10 +12,10 @@ import sys
 from datetime import timedelta
 
 import httpx
+from test_credit_notes import sales_credit
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY
-from test_credit_notes import sales_credit
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Credit notes under fire: every fault kind, both clients, 0 duplicates and 0 lost.
 
-As the invoice fault suite (tests/test_publish_faults.py), for what credit notes add: the
+As the invoice fault suite (tests/clients/test_publish_faults.py), for what credit notes add: the
 negative insert, the apply step (a journaled write, looked up before any resend) and the
 refund. Batches are published again until every document reports success; then the ledger
 must hold each credit note once, each customer credit note applied once (one payment on it and
@@ -14,11 +14,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from test_credit_notes import sale, sales_credit, supplier_credit
 
 from _clients import KINDS, any_client
 from kashflow_sync import errors
 from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow, Readings
-from test_credit_notes import sale, sales_credit, supplier_credit
 
 N = 30
 RATE = 0.15

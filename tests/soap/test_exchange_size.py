@@ -214,7 +214,7 @@ def test_gzip_bomb_of_1gb_fails_fast_with_memory_bounded_whatever_the_limit() ->
     The parser gives up once 4 MiB pass without the tree growing, long before either limit:
     the memory it costs no longer grows with ``max_answer_bytes``.
     """
-    tests = str(Path(__file__).parent)
+    tests = str(Path(__file__).parents[1])
     proc = subprocess.run(
         [sys.executable, "-c", _BOMB_PROBE.format(tests=tests)],
         capture_output=True,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_doctor import fake, ledger
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
@@ -27,7 +28,6 @@ from kashflow_sync._doctor.probe import ProbeFindings
 from kashflow_sync._doctor.record import Scrubber
 from kashflow_sync._doctor.verdicts import _credit_verdicts
 from kashflow_sync.testing import FakeKashFlow, Readings
-from test_doctor import fake, ledger
 
 __all__ = ["fake"]  # the fixture, shared with test_doctor
 

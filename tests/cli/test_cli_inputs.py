@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_cli_failures import Done, sh
 
 from kashflow_sync.testing import FakeKashFlow
-from test_cli_failures import Done, sh
 
 __all__ = ["sh"]  # the fixture connected_sh builds on
 

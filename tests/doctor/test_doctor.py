@@ -548,7 +548,7 @@ def test_check_your_account_page_shows_real_runs() -> None:
     """The docs page's samples are doctor runs against the fake, generated at build time."""
     import importlib.util
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("docs_hooks", root / "docs" / "_hooks.py")
     assert spec is not None and spec.loader is not None
     hooks = importlib.util.module_from_spec(spec)
