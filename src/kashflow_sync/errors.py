@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from ._documents.model import Problem
+    from ._problem import Problem
 
 __all__ = [
     "AuthenticationError",

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -35,11 +35,9 @@ from .._account.facts import CreditLines, CreditRefund
 from .._account.lists import Lists
 from ..soap import operations
 from ..soap.records import LedgerDocument
+from .findings import ProbeFindings
 from .session import DoctorSession, Exchange
 from .throwaway import Throwaway, create_contact, insert, read_back, vat_of
-
-if TYPE_CHECKING:
-    from .probe import ProbeFindings
 
 __all__ = ["CreditProbe"]
 

@@ -24,14 +24,13 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-import attrs
-
-from .._account.facts import ApplyFalse, CreditLines, CreditRefund, Rounding
+from .._account.facts import Rounding
 from .._account.lists import Lists
 from ..soap import operations
 from ..soap.records import LedgerDocument, LedgerLine
 from .cleanup import Cleanup
 from .credit import CreditProbe
+from .findings import ProbeFindings
 from .model import ProbeItem
 from .session import DoctorSession
 from .throwaway import Throwaway, create_contact, insert, read_back, vat_of
@@ -53,33 +52,6 @@ _MODES: tuple[tuple[Rounding, str], ...] = (
 )
 ATTACHMENT = b"kashflow-sync doctor probe: a throwaway file, safe to delete.\n"
 ATTACHMENT_NAME = "kashflow-sync-doctor.txt"
-
-
-@attrs.define
-class ProbeFindings:
-    """What the probe learned; None where it could not tell (``evidence`` says why)."""
-
-    contact_without_code: bool | None = None
-    rate_decimals: int | None = None
-    rounding: Rounding | None = None
-    recompute_vat: bool | None = None
-    values_in_currency: bool | None = None
-    currency_in_flagged_line_kept: bool | None = None
-    attachments_accepted: bool | None = None
-    attachment_refusal: str | None = None
-    credit_lines: CreditLines | None = None
-    credit_vat_kept: bool | None = None
-    credit_refund: CreditRefund | None = None
-    apply_false: ApplyFalse | None = None
-    #: The credit-note line forms each side took (``"purchase"``, ``"sales"``), where learned.
-    credit_forms: dict[str, tuple[str, ...]] = attrs.Factory(dict)
-    #: Whether every credit note came back with the (negative) net sent.
-    credit_net_kept: bool | None = None
-    #: Whether every credit line's negative VAT, sent as the SDK sends it, came back as sent.
-    credit_vat_as_sent: bool | None = None
-    #: Whether an apply answered true was applied (read back), where one was answered true.
-    apply_true_applied: bool | None = None
-    evidence: dict[str, str] = attrs.Factory(dict)
 
 
 def _line(description: str, quantity: Decimal, rate: Decimal, **more: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import attrs
 
 from .. import errors
 from .._limits import MAX_EXTERNAL_ID_LENGTH, key_problem
-from .problems import ProblemCode, Severity
+from .._problem import Problem
 
 __all__ = [
     "Attachment",
@@ -446,28 +446,6 @@ class ResolvedDocument:
     document: Document
     explain: Mapping[str, str]
     check_duplicates: bool = attrs.field(default=True, kw_only=True)
-
-
-@attrs.frozen
-class Problem:
-    """One reason a document cannot be published as it is, or a notice about it.
-
-    Attributes:
-        code: stable code from the catalogue, e.g. ``unknown_category`` (typed
-            :data:`~kashflow_sync.ProblemCode`, so mypy catches a misspelled one).
-        field: the document field, e.g. ``lines[0].category``.
-        message: what is wrong.
-        remedy: what to do about it.
-        severity: ``"error"`` blocks publishing; ``"notice"`` (e.g. ``new_supplier``: publishing
-            will create the supplier) only informs.
-
-    """
-
-    code: ProblemCode
-    field: str
-    message: str
-    remedy: str
-    severity: Severity = attrs.field(default="error", kw_only=True)
 
 
 def _problems(value: Iterable[Problem]) -> tuple[Problem, ...]:

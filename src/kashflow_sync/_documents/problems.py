@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 
 from .._limits import EARLIEST_DATE, LATEST_DATE
+from .._problem import ProblemCode, Severity
 
 __all__ = [
     "ALLOWED_ATTACHMENT_TYPES",
@@ -162,79 +163,6 @@ DUPLICATE_KEY: Final = "duplicate_key"
 # Inputs that would write something other than what the person sees.
 HIDDEN_CHARACTERS: Final = "hidden_characters"
 EMPTY_CURRENCY: Final = "empty_currency"
-
-#: Every problem code, as a type: ``Problem.code`` is one of these, checked by mypy.
-ProblemCode = Literal[
-    "missing_contact",
-    "unknown_supplier",
-    "unknown_customer",
-    "archived_supplier",
-    "archived_customer",
-    "missing_reference",
-    "missing_issue_date",
-    "due_before_issue",
-    "date_out_of_range",
-    "unknown_currency",
-    "unsupported_location",
-    "missing_lines",
-    "negative_amount",
-    "missing_category",
-    "unknown_category",
-    "archived_category",
-    "wrong_category_kind",
-    "missing_vat_rate",
-    "unknown_vat_rate",
-    "vat_exceeds_net",
-    "vat_mismatch",
-    "too_many_decimals",
-    "zero_quantity",
-    "unknown_project",
-    "archived_project",
-    "missing_payment_method",
-    "unknown_payment_method",
-    "missing_bank_account",
-    "unknown_bank_account",
-    "payment_not_positive",
-    "payment_exceeds_total",
-    "payment_without_amount",
-    "attachment_empty",
-    "attachment_too_large",
-    "attachment_type_not_allowed",
-    "text_too_long",
-    "duplicate_in_ledger",
-    "stale_lists",
-    "invalid_characters",
-    "attachment_no_filename",
-    "changed_after_publishing",
-    "confusable_contact",
-    "similar_contact",
-    "new_supplier",
-    "new_customer",
-    "invalid_json",
-    "unreadable_file",
-    "no_documents",
-    "missing_field",
-    "unknown_field",
-    "invalid_value",
-    "attachment_not_found",
-    "attachment_path_refused",
-    "duplicate_external_id",
-    "credit_not_applied",
-    "supplier_credit_not_allocated",
-    "duplicated_in_kashflow",
-    "unknown_credited_invoice",
-    "credits_other_contact",
-    "applied_and_refunded",
-    "credit_notes_refused",
-    "credit_refunds_refused",
-    "refund_not_recorded",
-    "duplicate_key",
-    "hidden_characters",
-    "empty_currency",
-]
-
-#: ``Problem.severity``: an ``"error"`` blocks publishing, a ``"notice"`` only informs.
-Severity = Literal["error", "notice"]
 
 #: Every problem code, with what it means (the docs' error catalogue is built from this).
 PROBLEM_CODES: Mapping[ProblemCode, str] = MappingProxyType(

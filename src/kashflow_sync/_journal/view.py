@@ -19,7 +19,7 @@ from .. import errors
 from .._documents.model import DocumentKind, PublishAttempt, kashflow_noun
 from .._documents.problems import DUPLICATED_IN_KASHFLOW
 from .._engine.notices import step_notices
-from ..soap.errormap import _TRANSPORT_TABLE
+from ..soap.errormap import transport_remedies
 from .entry import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
 
 __all__ = [
@@ -81,7 +81,7 @@ _BY_CODE: Mapping[str, str] = {
         for name in errors.__all__
         if isinstance(cls := getattr(errors, name), type) and issubclass(cls, errors.KashFlowError)
     },
-    **{code: remedy for _exc, code, _what, remedy in _TRANSPORT_TABLE},
+    **transport_remedies(),
     **_SPECIFIC,
 }
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 import httpx
 
@@ -26,6 +27,7 @@ __all__ = [
     "implausible_answer",
     "not_a_list",
     "request_was_sent",
+    "transport_remedies",
     "unreadable_answer",
     "unreadable_result",
 ]
@@ -285,6 +287,15 @@ def _connect_cause(exc: BaseException) -> tuple[str, str] | None:
             return (f"{words} ({detail})" if detail else words), remedy
     text = str(root).strip()
     return (text, "") if text else None
+
+
+def transport_remedies() -> Mapping[str, str]:
+    """The remedy of each code a transport failure maps to (``{"connect_timeout": ...}``).
+
+    The journal's view pairs a recorded failure's code with these, so an operator reads the
+    same advice the error carried when it was raised.
+    """
+    return MappingProxyType({code: remedy for _exc, code, _what, remedy in _TRANSPORT_TABLE})
 
 
 def from_transport_error(operation: str, exc: httpx.HTTPError) -> errors.KashFlowError:

@@ -25,22 +25,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 import attrs
 
 from .docrecords import DocumentRecord, PaymentRecord
-from .faults import FAULT_KINDS, FaultRule
+from .faults import FAULT_KINDS, FaultRule, Faults
 from .jsonio import call_with_json, converted_kwargs, dumps, loads, to_json
+from .late import LateWrite
 from .readings import Readings
 from .reply import Reply
 from .seed import add_lists
 
-if TYPE_CHECKING:
-    from .kashflow import FakeKashFlow
-
-__all__ = ["COLLECTIONS", "SETTINGS", "ControlApi"]
+__all__ = ["COLLECTIONS", "SETTINGS", "ControlApi", "Controlled"]
 
 #: What ``GET /_fake/{name}`` reads: each a property of the fake.
 COLLECTIONS = (
@@ -77,10 +75,57 @@ class _HttpError(Exception):
         self.status = status
 
 
+class Controlled(Protocol):
+    """What the control API drives: the fake's public face (a FakeKashFlow is one).
+
+    Named here, rather than importing FakeKashFlow, because FakeKashFlow builds its control
+    API: the serving class sits above this module and hands itself in.
+    """
+
+    username: str
+    faults: Faults
+    readings: Readings
+
+    @property
+    def url(self) -> str:
+        """The SOAP endpoint."""
+
+    @property
+    def wsdl_url(self) -> str:
+        """The service description."""
+
+    @property
+    def control_url(self) -> str:
+        """Where this control API answers."""
+
+    @property
+    def allowed_ips(self) -> dict[str, str]:
+        """The API access list: IP address to comment."""
+
+    @property
+    def late_writes(self) -> list[LateWrite]:
+        """Every request the ``late_apply`` fault hit."""
+
+    def reset(self, *, seed: Any = "initial") -> None:
+        """Make the account new again."""
+
+    def set_readings(self, **changes: Any) -> Readings:
+        """Change some readings."""
+
+    def allow_ip(self, ip: str, comment: str = "") -> None:
+        """Add *ip* to the access list."""
+
+    def revoke_ip(self, ip: str) -> None:
+        """Remove *ip* from the access list."""
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every late write has been applied or cancelled."""
+
+
 class ControlApi:
     """Answers ``/_fake/...`` requests for one fake."""
 
-    def __init__(self, fake: FakeKashFlow) -> None:
+    def __init__(self, fake: Controlled) -> None:
         """Serve the control API of *fake*."""
         self._fake = fake
 

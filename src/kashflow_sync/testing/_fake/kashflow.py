@@ -11,10 +11,9 @@ from typing import Any, Literal
 import httpx
 
 from ..._config import Credentials
+from .account import Account
 from .control import ControlApi
-from .credits import Credits
-from .faults import Faults
-from .late import LateWrite, LateWrites
+from .late import LateWrite
 from .readings import Readings
 from .records import CallRecord
 from .seed import apply_seed, seed_basics, seed_demo
@@ -33,7 +32,7 @@ _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 Seed = str | Mapping[str, Any] | None
 
 
-class FakeKashFlow(Credits):
+class FakeKashFlow(Account):
     """An in-memory KashFlow ledger that answers KashFlow's SOAP 1.1 API like the real one.
 
     Use it in-process through an httpx transport::
@@ -111,16 +110,14 @@ class FakeKashFlow(Credits):
             ValueError: an unknown *seed*.
 
         """
-        super().__init__(clock=clock)
-        self.username = username
-        self.password = password or f"fake-{secrets.token_hex(8)}"
-        self.autoauth_key = autoauth_key
-        self.faults = Faults(self._stamp)
-        self.errors: list[BaseException] = []
-        self._calls: list[CallRecord] = []
+        super().__init__(
+            username=username,
+            password=password or f"fake-{secrets.token_hex(8)}",
+            autoauth_key=autoauth_key,
+            clock=clock,
+        )
         self._client_ip: str | None = None
         self._server: LoopbackServer | None = None
-        self._late = LateWrites(self.errors.append)
         self._initial: dict[str, Any] = {
             "seed": seed,
             "readings": readings or Readings(),
@@ -133,8 +130,8 @@ class FakeKashFlow(Credits):
 
     def _restore(self, seed: Seed) -> None:
         """Set the account up as constructed, seeded with *seed*."""
-        self.autoauth_enabled: bool = self._initial["autoauth_enabled"]
-        self.echo_secrets: bool = self._initial["echo_secrets"]
+        self.autoauth_enabled = self._initial["autoauth_enabled"]
+        self.echo_secrets = self._initial["echo_secrets"]
         self.api_enabled = True
         self.ip_restriction = True
         self.readings = self._initial["readings"]
@@ -347,7 +344,3 @@ class FakeKashFlow(Credits):
         """Forget the recorded calls."""
         with self._lock:
             self._calls.clear()
-
-    def _record(self, call: CallRecord) -> None:
-        with self._lock:
-            self._calls.append(call)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .messages import NotFound, Rejected, detail
 
 if TYPE_CHECKING:
-    from .kashflow import FakeKashFlow
+    from .account import Account
 
 __all__ = ["CACHEABLE", "Handler", "handlers"]
 
@@ -34,7 +34,7 @@ CACHEABLE: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def handlers(f: FakeKashFlow) -> dict[str, Handler]:
+def handlers(f: Account) -> dict[str, Handler]:
     """The handler of every operation the fake serves, bound to the ledger *f*."""
     return {
         "AutoAuthIP": lambda p, ip: _auto_auth_ip(f, p, ip),
@@ -94,7 +94,7 @@ def handlers(f: FakeKashFlow) -> dict[str, Handler]:
     }
 
 
-def _auto_auth_ip(fake: FakeKashFlow, params: Mapping[str, Any], client_ip: str) -> int:
+def _auto_auth_ip(fake: Account, params: Mapping[str, Any], client_ip: str) -> int:
     if not fake.autoauth_enabled or not fake.autoauth_key:
         raise Rejected(detail("autoauth_disabled"))
     key = (params.get("AutoAuthKey") or "").strip()
@@ -104,12 +104,12 @@ def _auto_auth_ip(fake: FakeKashFlow, params: Mapping[str, Any], client_ip: str)
     return 1
 
 
-def _new_contact_id(fake: FakeKashFlow, kind: str, wire: Mapping[str, Any] | None) -> int:
+def _new_contact_id(fake: Account, kind: str, wire: Mapping[str, Any] | None) -> int:
     record: Any = fake._insert_contact(kind, wire or {})
     return int(record.kashflow_id)
 
 
-def _contact(fake: FakeKashFlow, kind: str, code: str | None) -> object:
+def _contact(fake: Account, kind: str, code: str | None) -> object:
     found = fake.find_supplier(code or "") if kind == "supplier" else fake.find_customer(code or "")
     if found is None or found.code.upper() != (code or "").strip().upper():
         raise NotFound(detail(f"{kind}_not_found"))

@@ -26,7 +26,7 @@ from .reply import HTML, Reply, html_page
 from .schema import KF_NS, SOAP_ENV_NS, SchemaModel, load_model, local_name
 
 if TYPE_CHECKING:
-    from .kashflow import FakeKashFlow
+    from .account import Account
 
 __all__ = ["ENDPOINT_PATH", "Reply", "SoapApp"]
 
@@ -60,9 +60,9 @@ class _SoapFault(Exception):
 
 
 class SoapApp:
-    """Serves KashFlow's SOAP 1.1 API over a :class:`~.kashflow.FakeKashFlow` ledger."""
+    """Serves KashFlow's SOAP 1.1 API over a fake :class:`~.account.Account` (a FakeKashFlow)."""
 
-    def __init__(self, fake: FakeKashFlow) -> None:
+    def __init__(self, fake: Account) -> None:
         """Bind the endpoint to *fake* (ledger, settings, faults and call log)."""
         self._fake = fake
         self._model: SchemaModel = load_model()
