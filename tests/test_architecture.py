@@ -38,9 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("soap", "storage"),
     # 3 the pure flows: decisions as effects, no I/O.
     ("_engine",),
-    # 4 the clients that drive the flows; the journal's operator view reads the engine's
-    #   notices and the SOAP error map's remedies, so it sits up here with its reader.
-    ("_clients", "_journal.view"),
+    # 4 the clients that drive the flows, and their view of the journal.
+    ("_clients",),
     # 5 the public face: ``kashflow_sync/__init__.py`` re-exports from below.
     (ROOT,),
     # 6 applications of the public face.

@@ -34,6 +34,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._account.lists import Lists, ListsSnapshot
     from ._clients.async_client import AsyncKashFlowClient
     from ._clients.batch import BatchProgress
+    from ._clients.journal_view import JournalSummary
     from ._clients.sync_client import KashFlowClient
     from ._config import KASHFLOW_SOAP_URL, Credentials
     from ._documents.jsonformat import document_from_json, document_to_json
@@ -58,7 +59,6 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._documents.rules import RuleBook, StoredRuleResolver
     from ._engine.listsync import SyncProgress
     from ._journal.entry import ClaimResult, JournalEntry
-    from ._journal.view import JournalSummary
     from ._retry import RetryPolicy
     from .storage import MemoryStorage, SQLStorage
     from .typing import RuleResolver, Storage
@@ -81,7 +81,7 @@ _LAZY: dict[str, str] = {
     "Document": "._documents.model",
     "ItemList": "._account.items",
     "JournalEntry": "._journal.entry",
-    "JournalSummary": "._journal.view",
+    "JournalSummary": "._clients.journal_view",
     "KASHFLOW_SOAP_URL": "._config",
     "KashFlowClient": "._clients.sync_client",
     "Line": "._documents.model",

@@ -11,7 +11,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import make_client, purchase
 from kashflow_sync import errors
-from kashflow_sync._journal.view import summarise
+from kashflow_sync._clients.journal_view import summarise
 from kashflow_sync.testing import FakeKashFlow
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)

@@ -32,7 +32,6 @@ from .._engine.lease import DEFAULT_LEASE, new_owner
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
-from .._journal.view import JournalSummary
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from ..soap.aservice import AsyncKashFlowService
@@ -40,6 +39,7 @@ from ..typing import RuleResolver, Storage
 from .base import BaseClient
 from .batch import ProgressHook, run_in_tasks
 from .drivers import AsyncDriver, off_loop
+from .journal_view import JournalSummary
 
 __all__ = ["AsyncKashFlowClient"]
 

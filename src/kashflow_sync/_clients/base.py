@@ -62,7 +62,6 @@ from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import Finding
 from .._engine.verify import verify as verify_flow
 from .._journal.entry import JournalEntry
-from .._journal.view import JournalSummary, journal_states, summarise, updated_before
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from .._storage_keys import (
@@ -76,6 +75,7 @@ from .._storage_keys import (
 from ..storage.memory import MemoryStorage
 from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
+from .journal_view import JournalSummary, journal_states, summarise, updated_before
 
 __all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument"]
 

@@ -28,7 +28,6 @@ from .._engine.lease import DEFAULT_LEASE, new_owner
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
-from .._journal.view import JournalSummary
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from ..soap.service import KashFlowService
@@ -36,6 +35,7 @@ from ..typing import RuleResolver, Storage
 from .base import BaseClient
 from .batch import ProgressHook, run_in_threads
 from .drivers import SyncDriver
+from .journal_view import JournalSummary
 
 __all__ = ["KashFlowClient"]
 

@@ -13,8 +13,8 @@ from typing import Literal, TypedDict
 
 from .. import errors
 from .._account.items import SyncReport
+from .._clients.journal_view import JournalSummary
 from .._documents.model import Problem, PublishResult
-from .._journal.view import JournalSummary
 
 __all__ = [
     "ErrorJSON",

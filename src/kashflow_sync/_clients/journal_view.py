@@ -19,8 +19,8 @@ from .. import errors
 from .._documents.model import DocumentKind, PublishAttempt, kashflow_noun
 from .._documents.problems import DUPLICATED_IN_KASHFLOW
 from .._engine.notices import step_notices
+from .._journal.entry import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
 from ..soap.errormap import transport_remedies
-from .entry import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
 
 __all__ = [
     "JOURNAL_STATES",
