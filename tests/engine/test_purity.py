@@ -95,3 +95,27 @@ def test_importing_the_engine_loads_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+#: What hands out time or chance: the engine gets both from its caller (settings' clock, new_id).
+CHANCE = {"uuid", "random", "secrets"}
+#: Reading the machine's clock: ``datetime.now``, ``datetime.utcnow``, ``date.today``...
+CLOCK_READS = {"now", "utcnow", "today", "fromtimestamp"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted(ENGINE.glob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix()
+)
+def test_engine_module_reads_no_clock_and_draws_no_ids(path: Path) -> None:
+    """An engine module neither reads the machine's clock nor draws random ids itself."""
+    outside, _inside = _imports(path)
+    assert not (outside & CHANCE)
+    reads = [
+        ast.unparse(node)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute)
+        and node.attr in CLOCK_READS
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("datetime", "date")
+    ]
+    assert reads == []
