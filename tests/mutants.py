@@ -84,6 +84,22 @@ MUTANTS = (
         "the sync driver sends writes without checking the lease",
     ),
     Mutant(
+        "fence-on-reads-not-writes",
+        "src/kashflow_sync/_clients/drivers.py",
+        "    return effect.renew if not request.idempotent else None\n",
+        "    return effect.renew if request.idempotent else None\n",
+        (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
+        "the drivers take a call safe to repeat for the write, and fence the wrong ones",
+    ),
+    Mutant(
+        "renewal-never-attached",
+        "src/kashflow_sync/_engine/effects.py",
+        "            if isinstance(effect, KashFlowEffect) and effect.renew is None:\n",
+        "            if False:\n",
+        (STALL,),
+        "renewing() leaves KashFlow effects without their lease, so no write is fenced",
+    ),
+    Mutant(
         "claim-hides-the-wait",
         "src/kashflow_sync/_engine/lease.py",
         "            held_by_another = True\n",
