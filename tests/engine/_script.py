@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from kashflow_sync import errors
-from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver
+from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver, request_for
 from kashflow_sync._engine.effects import Effect, Flow, KashFlowEffect, Sleep, StorageEffect
 from kashflow_sync._engine.publish import PublishSettings
 from kashflow_sync.soap.codec import Request
@@ -238,6 +238,7 @@ class Script:
         """The driver's call for the effect the flow yielded last (the one it is performing)."""
         effect = self.effects[-1]
         assert isinstance(effect, KashFlowEffect), effect
+        assert request.operation == request_for(effect).operation, (request, effect)
         return self.answer(effect)
 
     def journal(self, external_id: str = "item-42") -> Any:
