@@ -68,9 +68,8 @@ MUTANTS = (
     Mutant(
         "async-driver-without-fence",
         "src/kashflow_sync/_clients/drivers.py",
-        "            if effect.writes and effect.renew is not None:\n"
-        "                await off_loop(self.storage, _lease_still_held, self.storage, "
-        "effect.renew)\n",
+        "            if (fence := _fence_for(request, effect)) is not None:\n"
+        "                await off_loop(self.storage, _lease_still_held, self.storage, fence)\n",
         "",
         (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
         "the async driver sends writes without checking the lease",
@@ -78,11 +77,27 @@ MUTANTS = (
     Mutant(
         "sync-driver-without-fence",
         "src/kashflow_sync/_clients/drivers.py",
-        "            if effect.writes and effect.renew is not None:\n"
-        "                _lease_still_held(self.storage, effect.renew)\n",
+        "            if (fence := _fence_for(request, effect)) is not None:\n"
+        "                _lease_still_held(self.storage, fence)\n",
         "",
         (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
         "the sync driver sends writes without checking the lease",
+    ),
+    Mutant(
+        "fence-on-reads-not-writes",
+        "src/kashflow_sync/_clients/drivers.py",
+        "    return effect.renew if not request.idempotent else None\n",
+        "    return effect.renew if request.idempotent else None\n",
+        (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
+        "the drivers take a call safe to repeat for the write, and fence the wrong ones",
+    ),
+    Mutant(
+        "renewal-never-attached",
+        "src/kashflow_sync/_engine/effects.py",
+        "            if isinstance(effect, KashFlowEffect) and effect.renew is None:\n",
+        "            if False:\n",
+        (STALL,),
+        "renewing() leaves KashFlow effects without their lease, so no write is fenced",
     ),
     Mutant(
         "claim-hides-the-wait",
@@ -206,7 +221,7 @@ MUTANTS = (
     Mutant(
         "forget-without-asking",
         "src/kashflow_sync/_engine/forget.py",
-        "    held = yield from get_document(kind, number)\n",
+        "    held = yield from ask(GetDocument(kind, number))\n",
         "    held = None\n",
         ("tests/clients/test_forget.py::test_still_in_kashflow_is_refused",),
         "forget lets go of a document without asking KashFlow whether it is still there",

@@ -277,3 +277,28 @@ def test_importing_the_engine_loads_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+#: What hands out time or chance: the engine gets both from its caller (settings' clock, new_id).
+CHANCE = {"uuid", "random", "secrets"}
+#: Reading the machine's clock: ``datetime.now``, ``datetime.utcnow``, ``date.today``...
+CLOCK_READS = {"now", "utcnow", "today", "fromtimestamp"}
+
+
+@pytest.mark.parametrize(
+    "module", sorted(m for m in _modules() if m == "_engine" or m.startswith("_engine."))
+)
+def test_engine_module_reads_no_clock_and_draws_no_ids(module: str) -> None:
+    """An engine module neither reads the machine's clock nor draws random ids itself."""
+    outside = {i.imported for i in _imports_of(module) if not i.inside}
+    assert not (outside & CHANCE)
+    path = _modules()[module]
+    reads = [
+        ast.unparse(node)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute)
+        and node.attr in CLOCK_READS
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("datetime", "date")
+    ]
+    assert reads == []

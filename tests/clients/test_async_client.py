@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +13,11 @@ import pytest
 import kashflow_sync as kfs
 from _support import FAST_RETRY, NO_SETTLE, ledger_check, make_client, purchase
 from kashflow_sync import errors
+from kashflow_sync.soap.codec import Request
 from kashflow_sync.testing import FakeKashFlow
+
+#: The writes of a purchase's publish: the receipt, its attachment, its payment.
+WRITES = ("InsertReceipt", "AttachFileToReceipt", "InsertReceiptPayment")
 
 
 def async_client(
@@ -109,19 +114,17 @@ def test_tasks_cancelled_at_random_points_then_republished_land_exactly_once(
         ):
             await client.connect()
             fake.faults.delay(0.01, times=None)  # every call takes a little while
-            original = client._service.perform
+            original = client._service.call
 
-            async def cancel_some_mid_write(name: str, *args: object, **kwargs: object) -> object:
+            async def cancel_some_mid_write(request: Request[Any]) -> Any:
                 # Whatever the machine's load, some tasks are cancelled with a write out.
-                if name in ("insert_document", "attach_file", "insert_payment") and (
-                    rng.random() < 0.15
-                ):
+                if request.operation in WRITES and rng.random() < 0.15:
                     task = asyncio.current_task()
                     assert task is not None
                     asyncio.get_running_loop().call_later(0.005, task.cancel)
-                return await original(name, *args, **kwargs)
+                return await original(request)
 
-            client._service.perform = cancel_some_mid_write  # type: ignore[method-assign]
+            client._service.call = cancel_some_mid_write  # type: ignore[method-assign]
             tasks = [asyncio.create_task(client.publish(d)) for d in docs]
             loop = asyncio.get_running_loop()
             for task in tasks:
@@ -142,7 +145,7 @@ def test_tasks_cancelled_at_random_points_then_republished_land_exactly_once(
             # The interesting case happened: some were cancelled with the insert in flight.
             assert states.count("sending") + states.count("created") >= 3, sorted(states)
             fake.faults.clear()
-            client._service.perform = original  # type: ignore[method-assign]
+            client._service.call = original  # type: ignore[method-assign]
             batch = await client.publish_many(docs, concurrency=8)
             return list(batch)
 
@@ -164,14 +167,14 @@ def test_cancelled_during_the_insert_leaves_sending_and_the_next_publish_finds_i
             await client.connect()
             fake.faults.delay(0.3, op="InsertReceipt", times=1)
             sent = asyncio.Event()
-            original = client._service.perform
+            original = client._service.call
 
-            async def watch(name: str, *args: object, **kwargs: object) -> object:
-                if name == "insert_document":
+            async def watch(request: Request[Any]) -> Any:
+                if request.operation == "InsertReceipt":
                     sent.set()
-                return await original(name, *args, **kwargs)
+                return await original(request)
 
-            client._service.perform = watch  # type: ignore[method-assign]
+            client._service.call = watch  # type: ignore[method-assign]
             task = asyncio.create_task(client.publish(doc))
             await sent.wait()
             await asyncio.sleep(0.05)  # the request is on its way

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import make_client, purchase
 from kashflow_sync import errors
+from kashflow_sync.soap.codec import Request
 from kashflow_sync.testing import FakeKashFlow
 
 
@@ -104,17 +106,17 @@ def test_failure_outside_kashflow_releases_the_document(fake: FakeKashFlow) -> N
     """An unexpected exception mid-publish is recorded and frees the document at once."""
     with make_client(fake, publish_lease=timedelta(hours=1)) as client:
         client.connect()
-        original = client._service.perform
+        original = client._service.call
 
-        def boom(name: str, *args: object, **kwargs: object) -> object:
-            if name == "insert_document":
+        def boom(request: Request[Any]) -> Any:
+            if request.operation == "InsertReceipt":
                 raise RuntimeError("disk on fire")
-            return original(name, *args, **kwargs)
+            return original(request)
 
-        client._service.perform = boom  # type: ignore[method-assign]
+        client._service.call = boom  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):
             client.publish(purchase(7))
-        client._service.perform = original  # type: ignore[method-assign]
+        client._service.call = original  # type: ignore[method-assign]
         entry = client.storage.get_journal(client.connection_id, "doc-7")
         assert entry is not None and entry.owner is None
         assert ("publish", "failed") in [(a.step, a.outcome) for a in entry.attempts]
@@ -232,17 +234,17 @@ def test_publish_started_inside_another_publish_keeps_both_leases(fake: FakeKash
     """
     with make_client(fake) as client:
         client.connect()
-        original = client._service.perform
+        original = client._service.call
         inner: list[kfs.PublishResult] = []
         started: list[bool] = []
 
-        def reentrant(name: str, *args: object, **kwargs: object) -> object:
-            if name == "insert_document" and not started:
+        def reentrant(request: Request[Any]) -> Any:
+            if request.operation == "InsertReceipt" and not started:
                 started.append(True)
                 inner.append(client.publish(purchase(21)))  # e.g. from a progress hook
-            return original(name, *args, **kwargs)
+            return original(request)
 
-        client._service.perform = reentrant  # type: ignore[method-assign]
+        client._service.call = reentrant  # type: ignore[method-assign]
         outer = client.publish(purchase(20))
         entries = [client.storage.get_journal(client.connection_id, f"doc-{i}") for i in (20, 21)]
     assert (outer.status, inner[0].status) == ("published", "published")

@@ -1,8 +1,10 @@
 """A scripted driver for the engine's flows: KashFlow answers from a table, no fake, no network.
 
 Storage effects go to a real ``MemoryStorage`` (the reference implementation: pure memory);
-KashFlow effects are answered in order from a script per operation, and every effect is logged,
-so a test states what the engine must ask and what it decides from each answer.
+KashFlow effects are answered in order from a script per operation (named by the effect's type:
+``GetDocument`` is ``"get_document"``), and every effect is logged, so a test states what the
+engine must ask and what it decides from each answer. The flow's clock is a :class:`Clock` that
+moves only when told, and its ids come from :class:`Ids`, a counter.
 
 :meth:`Script.run` performs the effects itself. :meth:`Script.drive` hands them to the clients'
 own drivers (sync or async) instead, with the script as KashFlow: what the drivers add to the
@@ -12,14 +14,16 @@ flow, such as the lease check right before a write, is then under test too.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from kashflow_sync import errors
-from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver
-from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
+from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver, request_for
+from kashflow_sync._engine.effects import Effect, Flow, KashFlowEffect, Sleep, StorageEffect
 from kashflow_sync._engine.publish import PublishSettings
+from kashflow_sync.soap.codec import Request
 from kashflow_sync.soap.records import LedgerDocument
 from kashflow_sync.storage.memory import MemoryStorage
 
@@ -40,6 +44,22 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class Ids:
+    """Deterministic ids: ``0001000100010001``, ``0002000200020002``... (16 hex digits)."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+
+    def __call__(self) -> str:
+        self.issued += 1
+        return f"{self.issued:04x}" * 4
+
+
+def operation(effect: Effect[Any]) -> str:
+    """The script's name of a KashFlow effect: its type in snake case (``"get_document"``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(effect).__name__).lower()
 
 
 def uncertain(code: str = "timeout") -> errors.TransientError:
@@ -96,6 +116,7 @@ class Script:
         kashflow: per operation name, the answers to give, in order.
         storage: the storage to use (a fresh MemoryStorage by default).
         clock: the clock the flow's settings use; sleeps advance it.
+        ids: the id source the flow's settings use (a fresh counter by default).
         before: called with each effect before it is performed (to change the world mid-flow).
 
     """
@@ -106,19 +127,22 @@ class Script:
         *,
         storage: MemoryStorage | None = None,
         clock: Clock | None = None,
-        before: Callable[[Effect], None] | None = None,
+        ids: Ids | None = None,
+        before: Callable[[Effect[Any]], None] | None = None,
     ) -> None:
         self.answers = {name: list(values) for name, values in (kashflow or {}).items()}
         self.storage = storage or MemoryStorage()
         self.clock = clock or Clock()
+        self.ids = ids or Ids()
         self.before = before
-        self.effects: list[Effect] = []
+        self.effects: list[Effect[Any]] = []
         self.sent: list[str] = []
 
     def settings(self, **changes: Any) -> PublishSettings:
-        """Publish settings on this script's clock (check_ledger on, 5-minute lease)."""
+        """Publish settings on this script's clock and ids (check_ledger on, 5-minute lease)."""
         fields: dict[str, Any] = {
             "clock": self.clock,
+            "new_id": self.ids,
             "wait_poll": 1.0,
             "settle_time": timedelta(0),
         }
@@ -128,7 +152,7 @@ class Script:
     @property
     def calls(self) -> list[str]:
         """The KashFlow operations asked for, in order."""
-        return [e.name for e in self.effects if isinstance(e, KashFlowCall)]
+        return [operation(e) for e in self.effects if isinstance(e, KashFlowEffect)]
 
     @property
     def sleeps(self) -> list[float]:
@@ -152,7 +176,7 @@ class Script:
         aio = AsyncDriver(_AsyncService(self), self.storage, lambda: None, sleep=sleep)
         return asyncio.run(aio.run(watched))
 
-    def _watched(self, flow: Flow[T]) -> Generator[Effect, Any, T]:
+    def _watched(self, flow: Flow[T]) -> Generator[Effect[Any], Any, T]:
         try:
             effect = next(flow)
             while True:
@@ -169,12 +193,13 @@ class Script:
             value: T = stop.value
             return value
 
-    def answer(self, effect: KashFlowCall) -> Any:
+    def answer(self, effect: KashFlowEffect[Any]) -> Any:
         """KashFlow's scripted answer to *effect* (raised if it is an exception)."""
-        queue = self.answers.get(effect.name)
+        name = operation(effect)
+        queue = self.answers.get(name)
         if not queue:
-            raise AssertionError(f"unscripted KashFlow call {effect.name}{effect.args}")
-        self.sent.append(effect.name)
+            raise AssertionError(f"unscripted KashFlow call {effect!r}")
+        self.sent.append(name)
         answer = queue.pop(0)
         if isinstance(answer, BaseException):
             raise answer
@@ -200,13 +225,20 @@ class Script:
             value: T = stop.value
             return value
 
-    def _perform(self, effect: Effect) -> Any:
-        if isinstance(effect, StorageCall):
-            return getattr(self.storage, effect.method)(*effect.args)
+    def _perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, StorageEffect):
+            return effect.perform(self.storage)
         if isinstance(effect, Sleep):
             self.clock.advance(effect.seconds)
             return None
-        assert isinstance(effect, KashFlowCall)
+        assert isinstance(effect, KashFlowEffect)
+        return self.answer(effect)
+
+    def _answer_request(self, request: Request[Any]) -> Any:
+        """The driver's call for the effect the flow yielded last (the one it is performing)."""
+        effect = self.effects[-1]
+        assert isinstance(effect, KashFlowEffect), effect
+        assert request.operation == request_for(effect).operation, (request, effect)
         return self.answer(effect)
 
     def journal(self, external_id: str = "item-42") -> Any:
@@ -220,8 +252,8 @@ class _Service:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.script.answer(KashFlowCall(name, args, kwargs))
+    def call(self, request: Request[Any]) -> Any:
+        return self.script._answer_request(request)
 
 
 class _AsyncService:
@@ -230,5 +262,5 @@ class _AsyncService:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    async def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.script.answer(KashFlowCall(name, args, kwargs))
+    async def call(self, request: Request[Any]) -> Any:
+        return self.script._answer_request(request)

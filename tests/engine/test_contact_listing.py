@@ -8,14 +8,21 @@ from typing import Any
 
 import attrs
 import pytest
-from _script import CONNECTION, Clock, Script, ledger
+from _script import CONNECTION, Clock, Ids, Script, ledger, operation
 
 from _lists_fixtures import clean_purchase, clean_sale, make_lists, standard_items
 from kashflow_sync._account.items import Customer, Supplier
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.contacts import contact_id, list_contact
-from kashflow_sync._engine.effects import Flow, KashFlowCall, Sleep, StorageCall
+from kashflow_sync._engine.effects import (
+    Flow,
+    KashFlowEffect,
+    ReplaceList,
+    SetState,
+    Sleep,
+    StorageEffect,
+)
 from kashflow_sync._engine.lease import Lease
 from kashflow_sync._engine.publish import publish
 from kashflow_sync._engine.settle import Settle
@@ -79,9 +86,9 @@ def test_lists_version_changes_so_every_client_reloads() -> None:
     script = publish_new(storage)
     assert storage.get_state(CONNECTION, LISTS_VERSION) not in (None, "synced")
     storage_calls = [
-        (e.method, e.args[1])
+        ("replace_list", e.name) if isinstance(e, ReplaceList) else ("set_state", e.key)
         for e in script.effects
-        if isinstance(e, StorageCall) and e.method in ("replace_list", "set_state")
+        if isinstance(e, ReplaceList | SetState)
     ]
     stored_at = storage_calls.index(("replace_list", "suppliers"))
     assert ("set_state", LISTS_VERSION) in storage_calls[stored_at:]
@@ -116,12 +123,10 @@ def test_listing_twice_keeps_one() -> None:
     storage = seeded()
     lease = Lease(CONNECTION, "me", clock=Clock())
     script = Script(storage=storage)
-    script.run(list_contact(NEW, lease, 555, "BRANDN01"))
-    script.run(list_contact(NEW, lease, 555, "BRANDN01"))
+    script.run(list_contact(NEW, lease, 555, "BRANDN01", new_id=script.ids))
+    script.run(list_contact(NEW, lease, 555, "BRANDN01", new_id=script.ids))
     assert [s.kashflow_id for s in storage.load_list(CONNECTION, "suppliers")].count(555) == 1
-    replaces = [
-        e for e in script.effects if isinstance(e, StorageCall) and e.method == "replace_list"
-    ]
+    replaces = [e for e in script.effects if isinstance(e, ReplaceList)]
     assert len(replaces) == 1
 
 
@@ -143,14 +148,14 @@ def interleave(storage: Any, clock: Clock, flows: Sequence[tuple[Flow[Any], Scri
             flow, script = flows[i]
             effect = pending[i]
             script.effects.append(effect)
-            if isinstance(effect, StorageCall):
-                outcome = getattr(storage, effect.method)(*effect.args)
+            if isinstance(effect, StorageEffect):
+                outcome = effect.perform(storage)
             elif isinstance(effect, Sleep):
                 clock.advance(effect.seconds)
                 outcome = None
             else:
-                assert isinstance(effect, KashFlowCall)
-                outcome = script.answers[effect.name].pop(0)
+                assert isinstance(effect, KashFlowEffect)
+                outcome = script.answers[operation(effect)].pop(0)
             try:
                 pending[i] = flow.send(outcome)
             except StopIteration as stop:
@@ -171,7 +176,7 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 def test_two_workers_creating_two_suppliers_keep_both(shared: Any) -> None:
     """Two new suppliers created at once both end in the stored list: neither write is lost."""
-    storage, clock = seeded(shared), Clock()
+    storage, clock, ids = seeded(shared), Clock(), Ids()
     flows = []
     for n, name in enumerate(["First New Ltd", "Second New Ltd"]):
         script = Script(
@@ -180,7 +185,7 @@ def test_two_workers_creating_two_suppliers_keep_both(shared: Any) -> None:
         document = clean_purchase(external_id=f"item-{n}", supplier=name)
         lease = Lease(CONNECTION, f"worker-{n}", wait_poll=0.05, clock=clock)
         settle = Settle(script.settings().settle_time, script.settings().request_deadline, clock)
-        flows.append((contact_id(document, LISTS, lease, settle), script))
+        flows.append((contact_id(document, LISTS, lease, settle, new_id=ids), script))
     results = interleave(storage, clock, flows)
     assert results == {0: (700, True), 1: (701, True)}
     names = [s.name for s in storage.load_list(CONNECTION, "suppliers")]

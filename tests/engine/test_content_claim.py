@@ -23,7 +23,7 @@ from _support import make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
-from kashflow_sync._engine.effects import KashFlowCall
+from kashflow_sync._engine.effects import ClaimJournal, GetDocument, InsertDocument
 from kashflow_sync._engine.publish import publish
 from kashflow_sync._storage_keys import (
     CONTENT_KEY_PREFIX,
@@ -78,7 +78,7 @@ def test_a_twin_started_while_the_first_is_being_sent_waits_then_stops() -> None
     outcomes: list[object] = []
 
     def start_twin(effect: object) -> None:
-        if isinstance(effect, KashFlowCall) and effect.name == "insert_document" and not outcomes:
+        if isinstance(effect, InsertDocument) and not outcomes:
             twin = Script({"documents_for_contact": [[]]}, storage=storage, clock=first.clock)
             try:
                 outcomes.append(run(twin, TWIN, "b"))
@@ -157,7 +157,7 @@ def test_a_run_resumed_after_the_create_marks_the_content_as_in_kashflow() -> No
     """The first run stops right after KashFlow answered the number; the next one tidies up."""
 
     def crash(effect: object) -> None:
-        if isinstance(effect, KashFlowCall) and effect.name == "get_document":
+        if isinstance(effect, GetDocument):
             raise Crash
 
     script = Script(
@@ -185,7 +185,7 @@ def test_no_content_is_claimed_without_a_reference_or_with_the_checks_off(
         {"documents_for_contact": [[]], "insert_document": [42], "get_document": [ledger(42)]}
     )
     run(script, document, "a", **settings)
-    keys = [c.method for c in script.effects if getattr(c, "method", "") == "claim_journal"]
+    keys = [c for c in script.effects if isinstance(c, ClaimJournal)]
     assert len(keys) == 1  # the document's own entry only
     assert not [
         e

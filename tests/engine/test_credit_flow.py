@@ -12,14 +12,14 @@ from typing import Any
 
 import attrs
 import pytest
-from _script import CONNECTION, Script, ledger, refused, uncertain
+from _script import CONNECTION, Script, ledger, operation, refused, uncertain
 
 from _lists_fixtures import clean_purchase_credit_note, clean_sales_credit_note, make_lists
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document, Payment
 from kashflow_sync._engine.context import CreditTarget
-from kashflow_sync._engine.effects import KashFlowCall
+from kashflow_sync._engine.effects import KashFlowEffect
 from kashflow_sync._engine.publish import publish
 from kashflow_sync.soap.records import LedgerPayment
 
@@ -54,8 +54,8 @@ def applied_payment(number: int = 1002) -> LedgerPayment:
     )
 
 
-def sent(script: Script, name: str) -> list[KashFlowCall]:
-    return [e for e in script.effects if isinstance(e, KashFlowCall) and e.name == name]
+def sent(script: Script, name: str) -> list[Any]:
+    return [e for e in script.effects if isinstance(e, KashFlowEffect) and operation(e) == name]
 
 
 def test_a_sales_credit_note_is_created_negative_and_applied() -> None:
@@ -76,9 +76,10 @@ def test_a_sales_credit_note_is_created_negative_and_applied() -> None:
         "apply_credit_note",
     ]
     [insert] = sent(script, "insert_document")
-    [line] = insert.args[2]
+    [line] = insert.lines
     assert (line["Quantity"], line["Rate"], line["VatAmount"]) == (1, Decimal("-500.00"), -100)
-    assert sent(script, "apply_credit_note")[0].args == (5001, 1002 + 9000)
+    [apply] = sent(script, "apply_credit_note")
+    assert (apply.invoice_id, apply.credit_note_id) == (5001, 1002 + 9000)
     assert (result.applied, result.notices) == (True, ())
 
 
@@ -179,7 +180,7 @@ def test_a_refused_rate_goes_again_as_a_negative_quantity() -> None:
         }
     )
     run(script, SUPPLIER_NOTE, credits=None)
-    first, second = (e.args[2][0] for e in sent(script, "insert_document"))
+    first, second = (e.lines[0] for e in sent(script, "insert_document"))
     assert (first["Quantity"] > 0, first["Rate"] < 0) == (True, True)
     assert (second["Quantity"] < 0, second["Rate"] > 0) == (True, True)
     assert not script.sleeps
@@ -213,7 +214,7 @@ def test_a_learned_form_is_sent_first_and_only() -> None:
     with pytest.raises(errors.RejectedError):
         run(script, SUPPLIER_NOTE, credits=None, credit_lines="quantity")
     [insert] = sent(script, "insert_document")
-    assert insert.args[2][0]["Quantity"] < 0
+    assert insert.lines[0]["Quantity"] < 0
 
 
 def test_a_refused_negative_refund_goes_as_a_positive_one() -> None:
@@ -228,7 +229,7 @@ def test_a_refused_negative_refund_goes_as_a_positive_one() -> None:
         }
     )
     result = run(script, note, credits=None)
-    amounts = [e.kwargs["amount"] for e in sent(script, "insert_payment")]
+    amounts = [e.amount for e in sent(script, "insert_payment")]
     assert amounts == [-note.gross, note.gross]
     assert result.notices == ()
 

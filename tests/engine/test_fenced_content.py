@@ -14,14 +14,22 @@ from typing import Any
 
 import attrs
 import pytest
-from _script import Clock, ledger
+from _script import Clock, Ids, ledger, operation
 
 from _lists_fixtures import clean_purchase, make_lists
 from kashflow_sync import errors
-from kashflow_sync._clients.drivers import _lease_still_held
+from kashflow_sync._clients.drivers import _lease_still_held, request_for
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
-from kashflow_sync._engine.effects import Effect, Flow, KashFlowCall, Sleep, StorageCall
+from kashflow_sync._engine.effects import (
+    Effect,
+    Flow,
+    InsertDocument,
+    KashFlowEffect,
+    Sleep,
+    StorageEffect,
+    UpdateJournal,
+)
 from kashflow_sync._engine.publish import PublishSettings, publish
 from kashflow_sync.storage.memory import MemoryStorage
 
@@ -39,10 +47,10 @@ class Stepper:
     ) -> None:
         self.flow, self.storage, self.clock, self.answers = flow, storage, clock, answers
         self.sent: list[str] = []
-        self.next: Effect | None = next(flow)
+        self.next: Effect[Any] | None = next(flow)
         self.outcome: Any = None
 
-    def run_until(self, stop: Callable[[Effect], bool] | None = None) -> None:
+    def run_until(self, stop: Callable[[Effect[Any]], bool] | None = None) -> None:
         """Perform effects until the next one matches *stop* (not performed), or the end."""
         while self.next is not None and not (stop is not None and stop(self.next)):
             try:
@@ -52,7 +60,7 @@ class Stepper:
             else:
                 self._advance(self.flow.send, value)
 
-    def _advance(self, step: Callable[[Any], Effect], value: Any) -> None:
+    def _advance(self, step: Callable[[Any], Effect[Any]], value: Any) -> None:
         try:
             self.next = step(value)
         except StopIteration as stop:
@@ -60,39 +68,40 @@ class Stepper:
         except BaseException as exc:
             self.next, self.outcome = None, exc
 
-    def _perform(self, effect: Effect) -> Any:
-        if isinstance(effect, StorageCall):
-            return getattr(self.storage, effect.method)(*effect.args)
+    def _perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, StorageEffect):
+            return effect.perform(self.storage)
         if isinstance(effect, Sleep):
             self.clock.advance(effect.seconds)
             return None
-        assert isinstance(effect, KashFlowCall)
-        if effect.writes and effect.renew is not None:
+        assert isinstance(effect, KashFlowEffect)
+        if not request_for(effect).idempotent and effect.renew is not None:
             _lease_still_held(self.storage, effect.renew)  # the drivers' pre-write fence
-        self.sent.append(effect.name)
-        answer = self.answers[effect.name].pop(0)
+        self.sent.append(operation(effect))
+        answer = self.answers[operation(effect)].pop(0)
         if isinstance(answer, BaseException):
             raise answer
         return answer
 
 
 def _flow(document: Document, clock: Clock, owner: str) -> Flow[Any]:
-    settings = PublishSettings("test-conn", clock=clock, lease=LEASE, settle_time=timedelta(0))
+    settings = PublishSettings(
+        "test-conn", clock=clock, new_id=Ids(), lease=LEASE, settle_time=timedelta(0)
+    )
     return publish(document, fingerprint(document), LISTS, settings, owner=owner)
 
 
-def _sending_save(effect: Effect) -> bool:
+def _sending_save(effect: Effect[Any]) -> bool:
     """A's journal save of ``sending`` (the write right before the insert)."""
     return (
-        isinstance(effect, StorageCall)
-        and effect.method == "update_journal"
-        and effect.args[0].external_id == A.external_id
-        and effect.args[0].state == "sending"
+        isinstance(effect, UpdateJournal)
+        and effect.entry.external_id == A.external_id
+        and effect.entry.state == "sending"
     )
 
 
-def _insert(effect: Effect) -> bool:
-    return isinstance(effect, KashFlowCall) and effect.name == "insert_document"
+def _insert(effect: Effect[Any]) -> bool:
+    return isinstance(effect, InsertDocument)
 
 
 def _answers(number: int) -> dict[str, list[Any]]:
@@ -108,7 +117,7 @@ def _answers(number: int) -> dict[str, list[Any]]:
     [(_sending_save, "published"), (_insert, "duplicate_pending")],
     ids=["stalled before saving sending", "stalled after saving sending"],
 )
-def test_a_stalled_twin_is_fenced_out(stall: Callable[[Effect], bool], b_outcome: str) -> None:
+def test_a_stalled_twin_is_fenced_out(stall: Callable[[Effect[Any]], bool], b_outcome: str) -> None:
     """A stalls past its lease; B goes (or waits, if A's journal already said sending). A,
     resumed, is stopped by the fence: it never sends beside B's copy, and when B did not take
     the content, it holds its leases again and sends alone. Never an uncertain send."""
@@ -144,15 +153,11 @@ def test_the_fence_covers_the_content_claim() -> None:
     Stepper(_flow(B, clock, "worker-b"), storage, clock, _answers(43)).run_until()
     # A's save lands with a fresh lease now (as if its stall ended before the save was made).
     effect = a.next
-    assert isinstance(effect, StorageCall)
-    entry = effect.args[0]
-    a.next = StorageCall(
-        "update_journal",
-        (attrs.evolve(entry, lease_until=clock() + LEASE), *effect.args[1:]),
-    )
+    assert isinstance(effect, UpdateJournal)
+    a.next = attrs.evolve(effect, entry=attrs.evolve(effect.entry, lease_until=clock() + LEASE))
     a.run_until(_insert)
     insert = a.next
-    assert isinstance(insert, KashFlowCall) and insert.renew is not None
+    assert isinstance(insert, InsertDocument) and insert.renew is not None
     only_document = attrs.evolve(insert.renew, also=())
     _lease_still_held(storage, only_document)  # the document's own lease holds: no stop
     with pytest.raises(errors.PublishUncertainError):

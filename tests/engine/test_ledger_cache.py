@@ -21,7 +21,7 @@ from _lists_fixtures import clean_purchase, make_lists
 from _support import purchase
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
-from kashflow_sync._engine.effects import KashFlowCall, Sleep
+from kashflow_sync._engine.effects import KashFlowEffect, Sleep
 from kashflow_sync._engine.ledger import LedgerCache, ledger_view
 from kashflow_sync._engine.publish import publish
 from kashflow_sync.testing import FakeKashFlow
@@ -59,7 +59,7 @@ def test_a_call_waiting_on_a_fetch_finds_its_answer_the_moment_it_is_released() 
     cache = Probe(TTL)
     fetcher = ledger_view(BARE, 101, cache, clock)
     waiter = ledger_view(BARE, 101, cache, clock)
-    assert isinstance(next(fetcher), KashFlowCall)  # holds the fetch
+    assert isinstance(next(fetcher), KashFlowEffect)  # holds the fetch
     assert isinstance(next(waiter), Sleep)  # waits for it
     with pytest.raises(StopIteration) as done:
         fetcher.send([ledger(7)])

@@ -26,7 +26,7 @@ from _lists_fixtures import clean_purchase, clean_sale, make_lists
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
-from kashflow_sync._engine.effects import KashFlowCall
+from kashflow_sync._engine.effects import InsertContact, InsertDocument
 from kashflow_sync._engine.publish import publish
 from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync._storage_keys import contact_journal_key, document_owner_key
@@ -135,7 +135,7 @@ def _before_insert(act: Callable[[], None]) -> Callable[[object], None]:
     """A hook doing *act* once the flow asks for the insert, before the driver sends it."""
 
     def hook(effect: object) -> None:
-        if isinstance(effect, KashFlowCall) and effect.name == "insert_document":
+        if isinstance(effect, InsertDocument):
             act()
 
     return hook
@@ -214,11 +214,7 @@ def test_two_publish_calls_interleaved_on_one_thread_keep_their_own_leases() -> 
     inner_results = []
 
     def publish_another(effect: object) -> None:
-        if (
-            isinstance(effect, KashFlowCall)
-            and effect.name == "insert_document"
-            and not inner_results
-        ):
+        if isinstance(effect, InsertDocument) and not inner_results:
             inner = Script(
                 {
                     "documents_for_contact": [[]],
@@ -670,10 +666,8 @@ def test_new_supplier_is_created_once_under_a_free_code() -> None:
     )
     run(script, NEW)
     assert script.calls[:2] == ["find_contact", "insert_contact"]
-    insert = next(
-        e for e in script.effects if isinstance(e, KashFlowCall) and e.name == "insert_contact"
-    )
-    assert insert.args == ("purchase", "Brand New Ltd", "BRANDN01")
+    insert = next(e for e in script.effects if isinstance(e, InsertContact))
+    assert (insert.kind, insert.name, insert.code) == ("purchase", "Brand New Ltd", "BRANDN01")
     contact = script.journal(contact_journal_key("purchase", "Brand New Ltd"))
     assert (contact.state, contact.kashflow_id) == ("published", 555)
     assert script.journal().contact_id == 555
@@ -714,10 +708,8 @@ def test_code_taken_in_kashflow_moves_to_the_next() -> None:
         }
     )
     run(script, NEW)
-    insert = next(
-        e for e in script.effects if isinstance(e, KashFlowCall) and e.name == "insert_contact"
-    )
-    assert insert.args[2] == "BRANDN02"
+    insert = next(e for e in script.effects if isinstance(e, InsertContact))
+    assert insert.code == "BRANDN02"
 
 
 def test_uncertain_contact_insert_found_under_its_code_is_adopted() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -17,6 +18,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
+from kashflow_sync.soap.codec import Request
 from kashflow_sync.testing import FakeKashFlow, Readings
 
 ALL = Readings.alternatives()
@@ -203,14 +205,17 @@ def test_a_code_taken_between_lookup_and_insert_is_replaced(fake: FakeKashFlow) 
     doc = attrs.evolve(purchase(7, attach=False, pay=False), supplier="Brand New Ltd")
     with make_client(fake) as client:
         client.connect()
-        original = client._service.perform
+        original = client._service.call
 
-        def racing(name: str, *args: object, **kwargs: object) -> object:
-            if name == "insert_contact" and args[2] == "BRANDN01":
+        def racing(request: Request[Any]) -> Any:
+            if (
+                request.operation == "InsertSupplier"
+                and request.params["supl"]["Code"] == "BRANDN01"
+            ):
                 fake.add_supplier("Someone Else Ltd", code="BRANDN01")  # got there first
-            return original(name, *args, **kwargs)
+            return original(request)
 
-        client._service.perform = racing  # type: ignore[method-assign]
+        client._service.call = racing  # type: ignore[method-assign]
         client.publish(doc)
     created = [s for s in fake.suppliers if s.name == "Brand New Ltd"]
     assert [s.code for s in created] == ["BRANDN02"]

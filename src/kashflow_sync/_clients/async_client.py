@@ -28,7 +28,7 @@ from .._config import (
 from .._documents.model import BatchResult, Document, PublishResult
 from .._engine import listsync
 from .._engine.ids import Pending
-from .._engine.lease import DEFAULT_LEASE, new_owner
+from .._engine.lease import DEFAULT_LEASE
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
@@ -36,7 +36,7 @@ from .._logcontext import log_context
 from .._retry import RetryPolicy
 from ..soap.aservice import AsyncKashFlowService
 from ..typing import RuleResolver, Storage
-from .base import BaseClient
+from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_tasks
 from .drivers import AsyncDriver, off_loop
 from .journal_view import JournalSummary
@@ -284,7 +284,7 @@ class AsyncKashFlowClient(BaseClient):
         pending: list[Pending] = []
 
         async def one(document: Document) -> PublishResult:
-            owner = new_owner()
+            owner = new_id()
             result = await self._publish(document, owner=owner, defer_id=True)
             return self._note_deferred_id(pending, document, owner, result)
 

@@ -12,8 +12,9 @@ import contextvars
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -48,7 +49,7 @@ from .._engine.context import CreditTarget
 from .._engine.effects import Flow
 from .._engine.forget import forget as forget_flow
 from .._engine.ids import Pending, fill_ids
-from .._engine.lease import DEFAULT_LEASE, Lease, held_by_forget, utcnow
+from .._engine.lease import DEFAULT_LEASE, Lease, held_by_forget
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from .._engine.listsync import (
     DEFAULT_FULL_CUSTOMER_SYNC,
@@ -77,13 +78,23 @@ from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
 
-__all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument"]
+__all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument", "new_id", "utcnow"]
 
 log = logging.getLogger("kashflow_sync")
 
 #: Seconds between measurements of this machine's offset from the storage's clock, and
 #: between reads of what doctor learned about the account (a publish uses both).
 CLOCK_RECHECK = 300.0
+
+
+def utcnow() -> datetime:
+    """The current UTC time: this machine's clock, which the client hands to the engine."""
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """A fresh random id of 16 hex digits (lease owners, list versions), for the engine."""
+    return uuid.uuid4().hex[:16]
 
 
 @attrs.frozen
@@ -217,6 +228,7 @@ class BaseClient:
             settle_time=settle_time,
             request_deadline=timedelta(seconds=self.timeout),
             ledger_cache=LedgerCache(ledger_cache_ttl, lock=threading.Lock()),
+            new_id=new_id,
         )
 
     def _caches(self) -> ConnectionCaches:
@@ -330,6 +342,8 @@ class BaseClient:
         return SyncSettings(
             self.connection_id,
             timer=time.perf_counter,
+            now=datetime.now,
+            new_id=new_id,
             full_customer_sync_every=self.full_customer_sync_every,
         )
 

@@ -1,8 +1,10 @@
 """The two drivers of the engine's flows: one plain loop, one awaited loop.
 
 A flow (see :mod:`kashflow_sync._engine`) yields effects; a driver performs each one and sends
-the result back, or throws the exception in, until the flow returns. :class:`SyncDriver` calls
-KashFlow and the storage directly and sleeps with ``time.sleep``. :class:`AsyncDriver` awaits
+the result back, or throws the exception in, until the flow returns. Effects are told apart by
+type: a KashFlow effect becomes its ``codec.Request`` (:func:`request_for`), a storage effect
+performs itself on the storage, a ``Sleep`` waits. :class:`SyncDriver` calls KashFlow and the
+storage directly and sleeps with ``time.sleep``. :class:`AsyncDriver` awaits
 KashFlow calls, runs the (sync) ``Storage`` in a worker thread so host implementations work
 unchanged (a storage whose ``blocking`` attribute is False, like ``MemoryStorage``, is called on
 the loop directly), and sleeps with ``asyncio.sleep``.
@@ -22,18 +24,21 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
 from .. import errors
-from .._engine.effects import Effect, Flow, KashFlowCall, Renewal, Sleep, StorageCall
+from .._engine import effects as fx
+from .._engine.effects import Effect, Flow, KashFlowEffect, Renewal, Sleep, StorageEffect
 from .._engine.lease import lease_lost
+from ..soap import operations
 from ..soap.aservice import AsyncKashFlowService
+from ..soap.codec import Request
 from ..soap.service import KashFlowService
 from ..typing import Storage
 
-__all__ = ["AsyncDriver", "SyncDriver", "off_loop"]
+__all__ = ["AsyncDriver", "SyncDriver", "off_loop", "request_for"]
 
 T = TypeVar("T")
 
@@ -141,9 +146,60 @@ class _Heartbeat:
                 _renew(self._storage, renewal)
 
 
-def _storage_method(storage: Storage, effect: StorageCall) -> Callable[..., Any]:
-    method: Callable[..., Any] = getattr(storage, effect.method)
-    return method
+def request_for(effect: KashFlowEffect[T]) -> Request[T]:
+    """The KashFlow call that performs *effect*, as ``soap.operations`` builds it.
+
+    The request's ``idempotent`` flag is the one place that says whether the call writes to
+    the ledger (the drivers fence such a call with the journal lease).
+    """
+    return cast("Request[T]", _request(effect))
+
+
+def _request(effect: KashFlowEffect[Any]) -> Request[Any]:
+    match effect:
+        case fx.AutoAuthIp():
+            return operations.auto_auth_ip(effect.app_name)
+        case fx.FetchList():
+            return operations.fetch_list(effect.name)
+        case fx.CustomersModifiedSince():
+            return operations.customers_modified_since(effect.since)
+        case fx.InsertContact():
+            return operations.insert_contact(effect.kind, effect.name, effect.code)
+        case fx.FindContact():
+            return operations.find_contact(effect.kind, effect.code)
+        case fx.InsertDocument():
+            return operations.insert_document(effect.kind, effect.header, effect.lines)
+        case fx.GetDocument():
+            return operations.get_document(effect.kind, effect.number)
+        case fx.DocumentsForContact():
+            return operations.documents_for_contact(effect.kind, effect.contact_id)
+        case fx.RecentDocuments():
+            return operations.recent_documents(effect.kind, effect.count)
+        case fx.AttachFile():
+            return operations.attach_file(
+                effect.kind, effect.number, effect.filename, effect.content, effect.content_type
+            )
+        case fx.ReceiptAttachments():
+            return operations.receipt_attachments(effect.receipt_id)
+        case fx.InsertPayment():
+            return operations.insert_payment(
+                effect.kind,
+                effect.number,
+                paid_on=effect.paid_on,
+                method_id=effect.method_id,
+                account_id=effect.account_id,
+                amount=effect.amount,
+            )
+        case fx.Payments():
+            return operations.payments(effect.kind, effect.number)
+        case fx.ApplyCreditNote():
+            return operations.apply_credit_note(effect.invoice_id, effect.credit_note_id)
+    raise TypeError(f"no KashFlow call for {effect!r}")
+
+
+def _fence_for(request: Request[Any], effect: KashFlowEffect[Any]) -> Renewal | None:
+    """The renewal to fence *request* with: a call unsafe to repeat, made under a lease."""
+    return effect.renew if not request.idempotent else None
 
 
 @attrs.frozen
@@ -182,20 +238,21 @@ class SyncDriver:
             value: T = stop.value
             return value
 
-    def _perform(self, effect: Effect) -> Any:
-        if isinstance(effect, StorageCall):
-            return _storage_method(self.storage, effect)(*effect.args)
-        if isinstance(effect, KashFlowCall):
+    def _perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, StorageEffect):
+            return effect.perform(self.storage)
+        if isinstance(effect, KashFlowEffect):
+            request = request_for(effect)
             alive = (
                 self._heartbeat.keep_alive(effect.renew)
                 if effect.renew is not None
                 else contextlib.nullcontext()
             )
-            if effect.writes and effect.renew is not None:
-                _lease_still_held(self.storage, effect.renew)
+            if (fence := _fence_for(request, effect)) is not None:
+                _lease_still_held(self.storage, fence)
             try:
                 with alive:
-                    return self.service.perform(effect.name, *effect.args, **effect.kwargs)
+                    return self.service.call(request)
             except errors.AuthenticationError:
                 self.on_auth_failure()
                 raise
@@ -233,7 +290,7 @@ class AsyncDriver:
                     exc, cancelled = cancelled, None
                     effect = flow.throw(exc)
                     continue
-                if isinstance(effect, StorageCall):
+                if isinstance(effect, StorageEffect):
                     ok, value, cancelled = await self._storage(effect)
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
@@ -269,18 +326,16 @@ class AsyncDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _storage(self, effect: StorageCall) -> tuple[bool, Any, BaseException | None]:
+    async def _storage(self, effect: StorageEffect[Any]) -> tuple[bool, Any, BaseException | None]:
         """``(ok, result or exception, cancellation that arrived meanwhile)`` of a storage call."""
         if not getattr(self.storage, "blocking", True):
             # An in-memory storage answers in microseconds: a thread hop would cost more
             # (waiting for the GIL) than the call itself.
             try:
-                return True, _storage_method(self.storage, effect)(*effect.args), None
+                return True, effect.perform(self.storage), None
             except Exception as exc:
                 return False, exc, None
-        call = asyncio.ensure_future(
-            asyncio.to_thread(_storage_method(self.storage, effect), *effect.args)
-        )
+        call = asyncio.ensure_future(asyncio.to_thread(effect.perform, self.storage))
         cancel: BaseException | None = None
         while not call.done():
             try:
@@ -299,13 +354,14 @@ class AsyncDriver:
             return False, failure, cancel
         return True, call.result(), cancel
 
-    async def _perform(self, effect: Effect) -> Any:
-        if isinstance(effect, KashFlowCall):
-            if effect.writes and effect.renew is not None:
-                await off_loop(self.storage, _lease_still_held, self.storage, effect.renew)
+    async def _perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, KashFlowEffect):
+            request = request_for(effect)
+            if (fence := _fence_for(request, effect)) is not None:
+                await off_loop(self.storage, _lease_still_held, self.storage, fence)
             try:
                 async with self._keep_alive(effect.renew):
-                    return await self.service.perform(effect.name, *effect.args, **effect.kwargs)
+                    return await self.service.call(request)
             except errors.AuthenticationError:
                 await asyncio.to_thread(self.on_auth_failure)
                 raise

@@ -24,7 +24,7 @@ from .._config import (
 from .._documents.model import BatchResult, Document, PublishResult
 from .._engine import listsync
 from .._engine.ids import Pending
-from .._engine.lease import DEFAULT_LEASE, new_owner
+from .._engine.lease import DEFAULT_LEASE
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
 from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
@@ -32,7 +32,7 @@ from .._logcontext import log_context
 from .._retry import RetryPolicy
 from ..soap.service import KashFlowService
 from ..typing import RuleResolver, Storage
-from .base import BaseClient
+from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_threads
 from .drivers import SyncDriver
 from .journal_view import JournalSummary
@@ -304,7 +304,7 @@ class KashFlowClient(BaseClient):
         pending: list[Pending] = []
 
         def one(document: Document) -> PublishResult:
-            owner = new_owner()
+            owner = new_id()
             result = self._publish(document, owner=owner, defer_id=True)
             return self._note_deferred_id(pending, document, owner, result)
 

@@ -21,13 +21,14 @@ from ..soap.wire import payment_ids
 from .contacts import may_have_applied
 from .context import Call, CreditTarget, resume_until, settled
 from .effects import (
+    ApplyCreditNote,
+    AttachFile,
     Flow,
-    apply_credit_note,
-    attach_file,
-    get_document,
-    insert_payment,
-    payments,
-    receipt_attachments,
+    GetDocument,
+    InsertPayment,
+    Payments,
+    ReceiptAttachments,
+    ask,
     renewing,
 )
 
@@ -83,8 +84,14 @@ def attach(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEnt
         entry,
         "attachment",
         lambda: _attachment_landed(call, entry),
-        lambda: attach_file(
-            document.kind, number, attachment.filename, attachment.content, attachment.content_type
+        lambda: ask(
+            AttachFile(
+                document.kind,
+                number,
+                attachment.filename,
+                attachment.content,
+                attachment.content_type,
+            )
         ),
         resumed=resumed,
     )
@@ -110,17 +117,17 @@ def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
     assert document.attachment is not None and entry.number is not None
     receipt_id = entry.kashflow_id
     if not receipt_id:
-        found = yield from get_document(document.kind, entry.number)
+        found = yield from ask(GetDocument(document.kind, entry.number))
         receipt_id = found.kashflow_id if found else 0
     if not receipt_id:
         return False
-    files = yield from receipt_attachments(receipt_id)
+    files = yield from ask(ReceiptAttachments(receipt_id))
     return any(f.filename == document.attachment.filename for f in files)
 
 
 def _payment_landed(call: Call, number: int, ids: Mapping[str, Any]) -> Flow[bool]:
     # Either sign counts: a refund on a credit note may have gone out in the other form.
-    paid = yield from payments(call.document.kind, number)
+    paid = yield from ask(Payments(call.document.kind, number))
     amount = abs(ids["amount"])
     return any(abs(p.amount) == amount and p.paid_on == ids["paid_on"] for p in paid)
 
@@ -145,7 +152,7 @@ def pay(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntry]
             entry,
             "payment",
             functools.partial(_payment_landed, call, number, ids),
-            functools.partial(insert_payment, document.kind, number, **ids),
+            functools.partial(ask, InsertPayment(document.kind, number, **ids)),
             resumed=resumed,
         )
         if not isinstance(outcome, errors.RejectedError) or index == len(signs) - 1:
@@ -184,7 +191,7 @@ def credited_invoice(call: Call, contact: int) -> Flow[CreditTarget]:
     assert target is not None
     noun = kashflow_noun(document.side)
     if document.side == "sales" and (not target.kashflow_id or target.contact_id is None):
-        held = yield from get_document(document.side, target.number)
+        held = yield from ask(GetDocument(document.side, target.number))
         if held is None:
             raise errors.RejectedError(
                 f"KashFlow has no {noun} {target.number}, which {document.external_id!r} credits",
@@ -236,7 +243,7 @@ def apply_credit(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[Jour
     target, number = call.credits, entry.number
     assert target is not None and number is not None
     if not entry.kashflow_id:
-        held = yield from renewing(lease.renewal(entry), get_document(document.kind, number))
+        held = yield from renewing(lease.renewal(entry), ask(GetDocument(document.kind, number)))
         if held is not None and held.kashflow_id:
             entry = attrs.evolve(entry, kashflow_id=held.kashflow_id)
     credit_id, invoice_id = entry.kashflow_id, target.kashflow_id
@@ -252,7 +259,7 @@ def apply_credit(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[Jour
         entry,
         "apply",
         landed,
-        functools.partial(apply_credit_note, invoice_id, credit_id),
+        functools.partial(ask, ApplyCreditNote(invoice_id, credit_id)),
         resumed=resumed,
     )
     where = target.describe("invoice")
@@ -272,5 +279,5 @@ def apply_credit(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[Jour
 
 def _credit_applied(call: Call, number: int) -> Flow[bool]:
     """Whether KashFlow holds a payment on credit note *number* (an application makes one)."""
-    paid = yield from payments(call.document.kind, number)
+    paid = yield from ask(Payments(call.document.kind, number))
     return any(p.amount for p in paid)

@@ -15,8 +15,7 @@ of its own (``_storage_keys.list_lock_key``), the compare-and-set every storage 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -29,14 +28,15 @@ from .._documents.model import Document, side
 from .._journal.entry import JournalEntry
 from .._storage_keys import LISTS_VERSION, contact_journal_key, list_lock_key
 from .effects import (
+    FindContact,
     Flow,
-    find_contact,
-    get_journal,
-    insert_contact,
-    load_list,
+    GetJournal,
+    InsertContact,
+    LoadList,
+    ReplaceList,
+    SetState,
+    ask,
     renewing,
-    replace_list,
-    set_state,
 )
 from .lease import Lease
 from .settle import Settle
@@ -73,22 +73,30 @@ def may_have_applied(exc: errors.KashFlowError) -> bool:
 
 
 def contact_id(
-    document: Document, lists: ListsSnapshot, lease: Lease, settle: Settle
+    document: Document,
+    lists: ListsSnapshot,
+    lease: Lease,
+    settle: Settle,
+    *,
+    new_id: Callable[[], str],
 ) -> Flow[tuple[int, bool]]:
     """The KashFlow id of the document's supplier or customer, and whether it was new.
 
     A contact missing from the lists is created, exactly once across calls and workers; ``True``
-    says this call created it (so it has no documents in KashFlow yet).
+    says this call created it (so it has no documents in KashFlow yet). *new_id* gives fresh
+    random ids (the lists' new version, a crowded code's suffix).
     """
     contacts = lists.contacts(document.kind)
     found = contacts.find(document.contact)
     if found is not None:
         return found.kashflow_id, False
     key = contact_journal_key(document.side, document.contact)
-    existing = yield from get_journal(lease.connection_id, key)
+    existing = yield from ask(GetJournal(lease.connection_id, key))
     if existing is not None and existing.state == "published" and existing.kashflow_id:
         # Created earlier, yet not in these lists: the creator may have died before listing it.
-        yield from list_contact(document, lease, existing.kashflow_id, existing.fingerprint)
+        yield from list_contact(
+            document, lease, existing.kashflow_id, existing.fingerprint, new_id=new_id
+        )
         return existing.kashflow_id, False
     template = JournalEntry(
         connection_id=lease.connection_id, external_id=key, kind=document.side, fingerprint=""
@@ -103,19 +111,30 @@ def contact_id(
                 remedy="Refresh the lists so the contact is found by name, then retry.",
                 retryable=False,
             )
-        yield from list_contact(document, lease, entry.kashflow_id, entry.fingerprint)
+        yield from list_contact(
+            document, lease, entry.kashflow_id, entry.fingerprint, new_id=new_id
+        )
         return entry.kashflow_id, False
     try:
-        new_id, code = yield from _create(document, entry, contacts, lease, settle, taken_over)
+        made, code = yield from _create(
+            document, entry, contacts, lease, settle, taken_over, new_id
+        )
     except BaseException:
         yield from lease.release(key)
         raise
-    yield from lease.record(document.external_id, "contact", "created", f"{code} id {new_id}")
-    yield from list_contact(document, lease, new_id, code)
-    return new_id, True
+    yield from lease.record(document.external_id, "contact", "created", f"{code} id {made}")
+    yield from list_contact(document, lease, made, code, new_id=new_id)
+    return made, True
 
 
-def list_contact(document: Document, lease: Lease, kashflow_id: int, code: str) -> Flow[None]:
+def list_contact(
+    document: Document,
+    lease: Lease,
+    kashflow_id: int,
+    code: str,
+    *,
+    new_id: Callable[[], str],
+) -> Flow[None]:
     """Add the contact the SDK created for *document* to the stored list, if it is not there.
 
     Read, added and written under the list's own lease (see the module docstring), then the
@@ -135,11 +154,11 @@ def list_contact(document: Document, lease: Lease, kashflow_id: int, code: str) 
     yield from holder.claim(template)
     try:
         # Read under the lease, right before writing: whatever another worker added is kept.
-        stored = yield from load_list(cid, name)
+        stored = yield from ask(LoadList(cid, name))
         if any(i.kashflow_id == kashflow_id for i in stored):
             return
-        yield from replace_list(cid, name, [*stored, item])
-        yield from set_state(cid, LISTS_VERSION, uuid.uuid4().hex)
+        yield from ask(ReplaceList(cid, name, [*stored, item]))
+        yield from ask(SetState(cid, LISTS_VERSION, new_id()))
     finally:
         yield from holder.release(lock)
 
@@ -151,6 +170,7 @@ def _create(
     lease: Lease,
     settle: Settle,
     taken_over: bool,
+    new_id: Callable[[], str],
 ) -> Flow[tuple[int, str]]:
     """Create the supplier or customer once; return its id and code."""
     name = document.contact.strip()
@@ -165,13 +185,13 @@ def _create(
         settle.check(entry, taken_over=taken_over, step="contact", what=f"new contact {name!r}")
     taken = {c.code.casefold() for c in contacts}
     for _try in range(CODE_RETRIES):
-        code = yield from _free_code(document, name, taken)
+        code = yield from _free_code(document, name, taken, new_id)
         # Saved right before the insert: the lease is confirmed, and the code is known to any
         # later attempt that must look for what this one may have created.
         entry = yield from lease.save(entry, state="sending", fingerprint=code)
         try:
-            new_id = yield from renewing(
-                lease.renewal(entry), insert_contact(document.kind, name, code)
+            created = yield from renewing(
+                lease.renewal(entry), ask(InsertContact(document.kind, name, code))
             )
         except errors.KashFlowError as exc:
             if exc.code == "contact_code_taken":
@@ -185,9 +205,9 @@ def _create(
             found = yield from _our_contact(document, code, name)
             if found is None:
                 raise
-            new_id = found
-        yield from lease.save(entry, state="published", kashflow_id=new_id, owner=None)
-        return new_id, code
+            created = found
+        yield from lease.save(entry, state="published", kashflow_id=created, owner=None)
+        return created, code
     yield from lease.save(entry, state="claimed", fingerprint="")
     raise errors.RejectedError(
         f"KashFlow refused every code tried for the new contact {name!r} as taken",
@@ -198,31 +218,36 @@ def _create(
 
 def _our_contact(document: Document, code: str, name: str) -> Flow[int | None]:
     """The id of the contact with *code*, if it is the one we meant to create."""
-    found = yield from find_contact(document.kind, code)
+    found = yield from ask(FindContact(document.kind, code))
     if found is None or found[1].strip().casefold() != name.casefold():
         return None
     return found[0]
 
 
-def _free_code(document: Document, name: str, taken: set[str]) -> Flow[str]:
+def _free_code(
+    document: Document, name: str, taken: set[str], new_id: Callable[[], str]
+) -> Flow[str]:
     """A code no contact in the lists or in KashFlow has (one lookup per candidate)."""
     code = ""
     for _ in range(20):
-        code = contact_code(name, taken)
+        code = contact_code(name, taken, new_id)
         # A contact created in KashFlow since the last sync may hold it; then the lookup after
         # an uncertain insert would mistake that contact for ours.
-        if (yield from find_contact(document.kind, code)) is None:
+        if (yield from ask(FindContact(document.kind, code))) is None:
             return code
         taken.add(code.casefold())
-    return f"{code[:6]}{uuid.uuid4().hex[:6].upper()}"  # crowded stem: a random suffix
+    return f"{code[:6]}{new_id()[:6].upper()}"  # crowded stem: a random suffix
 
 
-def contact_code(name: str, taken: Iterable[str]) -> str:
-    """A short code for a new contact, unique among *taken* (``ACMEPA01``)."""
+def contact_code(name: str, taken: Iterable[str], new_id: Callable[[], str]) -> str:
+    """A short code for a new contact, unique among *taken* (``ACMEPA01``).
+
+    A stem with 999 codes taken gets a random suffix from *new_id* instead of a number.
+    """
     stem = "".join(ch for ch in name.upper() if ch.isalnum())[:6] or "NEW"
     used = set(taken)
     for n in range(1, 1000):
         code = f"{stem}{n:02d}"
         if code.casefold() not in used:
             return code
-    return f"{stem}{uuid.uuid4().hex[:6].upper()}"
+    return f"{stem}{new_id()[:6].upper()}"

@@ -24,7 +24,7 @@ from .._documents.problems import DUPLICATE_IN_LEDGER
 from .._journal.entry import JournalEntry
 from .._storage_keys import content_journal_key
 from .context import Call
-from .effects import Flow, claim_journal, get_journal, update_journal
+from .effects import ClaimJournal, Flow, GetJournal, UpdateJournal, ask
 from .lease import lease_lost
 from .verify import watch_for_late_copy
 
@@ -71,7 +71,7 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
             break
         # Marked once the owner's number was known: it is in KashFlow, unless the owner was
         # forgotten since (its copy deleted in KashFlow): then the content is free again.
-        owner = yield from get_journal(settings.connection_id, entry.fingerprint)
+        owner = yield from ask(GetJournal(settings.connection_id, entry.fingerprint))
         if entry.fingerprint != document.external_id and (
             owner is not None and owner.state != "forgotten"
         ):
@@ -86,13 +86,13 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
             lease_until=now + lease.duration,
             updated_at=now,
         )
-        if (yield from update_journal(taken, None)):
+        if (yield from ask(UpdateJournal(taken, None))):
             return taken
         # Someone took it first: look again.
     if entry.fingerprint == document.external_id:
         return entry
     try:
-        owner = yield from get_journal(settings.connection_id, entry.fingerprint)
+        owner = yield from ask(GetJournal(settings.connection_id, entry.fingerprint))
         if owner is not None and owner.state != "forgotten":
             if owner.number is not None:
                 raise _duplicate(call, entry.fingerprint, owner.number)
@@ -118,13 +118,13 @@ def give_back_content(call: Call, entry: JournalEntry | None, number: int | None
     released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=call.settings.clock())
     if number is not None:
         released = attrs.evolve(released, state="published", number=number)
-    kept: bool = yield from update_journal(released, call.lease.owner)
+    kept: bool = yield from ask(UpdateJournal(released, call.lease.owner))
     return kept
 
 
 def _taker(call: Call, entry: JournalEntry) -> Flow[str | None]:
     """The external id that took *entry* (a content claim) over from this call, if any."""
-    stored = yield from get_journal(entry.connection_id, entry.external_id)
+    stored = yield from ask(GetJournal(entry.connection_id, entry.external_id))
     if stored is None or stored.fingerprint == call.document.external_id:
         return None
     return stored.fingerprint
@@ -139,7 +139,7 @@ def content_lost(call: Call, entry: JournalEntry | None) -> Flow[errors.KashFlow
     taker = None if entry is None else (yield from _taker(call, entry))
     if taker is None:
         return lease_lost(call.document.external_id, sent=False)
-    twin = yield from get_journal(call.settings.connection_id, taker)
+    twin = yield from ask(GetJournal(call.settings.connection_id, taker))
     if twin is not None and twin.number is not None:
         return _duplicate(call, taker, twin.number)
     return _pending(call, taker)
@@ -160,7 +160,7 @@ def twin_after_send(call: Call, entry: JournalEntry, content: JournalEntry | Non
     taker = None if content is None else (yield from _taker(call, content))
     if taker is None or entry.number is None:
         return
-    twin = yield from get_journal(call.settings.connection_id, taker)
+    twin = yield from ask(GetJournal(call.settings.connection_id, taker))
     document = call.document
     if twin is None or twin.number is None:
         # The twin may yet land: verify looks for it later.
@@ -192,16 +192,18 @@ def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
     template = _template(call, contact)
     if template is None:
         return
-    stored = yield from get_journal(template.connection_id, template.external_id)
+    stored = yield from ask(GetJournal(template.connection_id, template.external_id))
     if stored is not None and stored.state == "published":
         return
     now = call.settings.clock()
     lease = call.lease
-    claim = yield from claim_journal(
-        attrs.evolve(template, created_at=now, updated_at=now),
-        lease.owner,
-        now,
-        now + lease.duration,
+    claim = yield from ask(
+        ClaimJournal(
+            attrs.evolve(template, created_at=now, updated_at=now),
+            lease.owner,
+            now,
+            now + lease.duration,
+        )
     )
     if not claim.acquired:
         return

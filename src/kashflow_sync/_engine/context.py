@@ -19,8 +19,8 @@ from .._documents.amounts import SAFE_RATE_DECIMALS
 from .._documents.model import Document, Problem, PublishAttempt
 from .._journal.entry import JournalEntry
 from ..soap.wire import CreditForm
-from .effects import Flow, sleep
-from .lease import DEFAULT_LEASE, DEFAULT_WAIT_POLL, Lease, utcnow
+from .effects import Flow, Sleep, ask
+from .lease import DEFAULT_LEASE, DEFAULT_WAIT_POLL, Lease
 from .ledger import LedgerCache
 from .settle import DEFAULT_SETTLE_TIME, Settle, current_attempts
 
@@ -54,7 +54,9 @@ class PublishSettings:
         lease: how long a publish call holds a document before another may take it over.
         wait_poll: seconds between looks at a document another call is publishing.
         check_ledger: look in KashFlow for the same invoice before a document's first send.
-        clock: the current time, timezone-aware.
+        clock: the current time, timezone-aware (the client's: the engine reads no clock).
+        new_id: a fresh random id (hex digits) for each call: lease owners, list versions,
+            a new contact's code suffix (the client's: the engine draws no random numbers).
         settle_time: how long KashFlow may still apply a request it received (see
             :mod:`.settle`).
         request_deadline: the longest one request of this client takes.
@@ -76,7 +78,8 @@ class PublishSettings:
     lease: timedelta = DEFAULT_LEASE
     wait_poll: float = DEFAULT_WAIT_POLL
     check_ledger: bool = True
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime] = attrs.field(kw_only=True)
+    new_id: Callable[[], str] = attrs.field(kw_only=True)
     settle_time: timedelta = DEFAULT_SETTLE_TIME
     request_deadline: timedelta = timedelta(seconds=60)
     rate_decimals: int = SAFE_RATE_DECIMALS
@@ -177,7 +180,7 @@ def settled(call: Call, until: datetime, what: str, look: Callable[[], Flow[T]])
         if until - now > settings.max_settle_wait:
             settings.settle.refuse_until(until, call.document.external_id, what)
         # Look again soon, then less often: a late write is adopted as soon as it lands.
-        yield from sleep(min(pause, (until - now).total_seconds()))
+        yield from ask(Sleep(min(pause, (until - now).total_seconds())))
         pause *= 2
 
 

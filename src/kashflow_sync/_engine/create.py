@@ -27,16 +27,17 @@ from .content import (
 )
 from .context import Call, settled
 from .effects import (
+    DocumentsForContact,
     Flow,
+    GetDocument,
+    GetJournal,
+    GetState,
+    InsertDocument,
     Renewal,
-    documents_for_contact,
-    get_document,
-    get_journal,
-    get_state,
-    insert_document,
+    SetState,
+    UpdateJournal,
+    ask,
     renewing,
-    set_state,
-    update_journal,
 )
 from .ledger import reconcile, refuse_ledger_duplicate, tolerance
 from .verify import watch_for_late_copy
@@ -124,7 +125,7 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
         entry = yield from lease.save(entry, state="sending")
         try:
             number = yield from renewing(
-                renewal(call, entry), insert_document(document.kind, header, lines)
+                renewal(call, entry), ask(InsertDocument(document.kind, header, lines))
             )
         except errors.KashFlowError as exc:
             if not may_have_applied(exc):
@@ -183,7 +184,7 @@ def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
     """
     lease, content = call.lease, call.content
     if content is not None:
-        stored = yield from get_journal(content.connection_id, content.external_id)
+        stored = yield from ask(GetJournal(content.connection_id, content.external_id))
         if (
             stored is None
             or stored.fingerprint != call.document.external_id
@@ -195,7 +196,7 @@ def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
         held = attrs.evolve(
             stored, owner=lease.owner, lease_until=now + lease.duration, updated_at=now
         )
-        if not (yield from update_journal(held, stored.owner)):
+        if not (yield from ask(UpdateJournal(held, stored.owner))):
             return None
         call.content = held
     try:
@@ -250,8 +251,12 @@ def _reconcile(call: Call, contact: int) -> Flow[LedgerDocument | None]:
 def _found(call: Call, entry: JournalEntry, found: LedgerDocument) -> Flow[JournalEntry]:
     """KashFlow holds this document: own its number and move the journal on."""
     document, lease = call.document, call.lease
-    yield from set_state(
-        lease.connection_id, document_owner_key(document.side, found.number), document.external_id
+    yield from ask(
+        SetState(
+            lease.connection_id,
+            document_owner_key(document.side, found.number),
+            document.external_id,
+        )
     )
     yield from lease.record(document.external_id, "create", "found", f"number {found.number}")
     return (
@@ -287,13 +292,15 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
         )
     # The number first: a failure from here on must not lose it.
     entry = yield from lease.save(entry, state="created", number=number)
-    yield from set_state(
-        settings.connection_id, document_owner_key(document.side, number), document.external_id
+    yield from ask(
+        SetState(
+            settings.connection_id, document_owner_key(document.side, number), document.external_id
+        )
     )
     yield from lease.record(document.external_id, "create", "created", f"number {number}")
     if call.defer_id:
         return entry
-    created = yield from renewing(lease.renewal(entry), get_document(document.kind, number))
+    created = yield from renewing(lease.renewal(entry), ask(GetDocument(document.kind, number)))
     if created is None or not created.kashflow_id:
         return entry
     # Saved with the next change (the attachment, or "published"): one commit fewer. A run
@@ -309,7 +316,7 @@ def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
     """
     document = call.document
     try:
-        held = yield from documents_for_contact(document.kind, contact)
+        held = yield from ask(DocumentsForContact(document.kind, contact))
     except errors.KashFlowError:
         return  # a safeguard: failing to make the check must not fail the publish
     close = tolerance(document)
@@ -321,8 +328,8 @@ def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
             continue
         if abs(d.net - document.ledger_net) > close or abs(d.vat - document.ledger_vat) > close:
             continue
-        owner = yield from get_state(
-            call.settings.connection_id, document_owner_key(document.side, d.number)
+        owner = yield from ask(
+            GetState(call.settings.connection_id, document_owner_key(document.side, d.number))
         )
         if owner in (None, document.external_id):
             others.append(d.number)

@@ -1,8 +1,22 @@
-"""What the engine asks its driver to do, and a typed helper for each request.
+"""What the engine asks its driver to do: one small frozen class per request, typed by its answer.
 
-A flow ``yield``s an effect and gets back its result (or has its exception thrown in). The
-helpers below wrap the yields so flows read like ordinary calls (``number = yield from
-insert_document(...)``) and keep their types.
+As h11 types its events, each effect here is a frozen attrs value naming one thing to do, and
+``Effect[T]`` says what its answer is. A flow asks with :func:`ask` and gets a ``T`` back (or has
+the effect's exception thrown in)::
+
+    number = yield from ask(InsertDocument(kind, header, lines))   # number: int
+
+Three families, each performed by the drivers (:mod:`kashflow_sync._clients.drivers`) by type:
+
+- :class:`KashFlowEffect`: one KashFlow call. The driver builds its ``codec.Request`` from
+  ``soap.operations``; whether the call changes the ledger is that request's ``idempotent``
+  flag, stated there once (a write is fenced by the journal lease right before it goes out).
+- :class:`StorageEffect`: one ``Storage`` call; each performs itself on a storage
+  (:meth:`StorageEffect.perform`), so the Protocol's signatures check it.
+- :class:`Sleep`: wait before going on.
+
+:class:`Renewal` rides on a KashFlow effect (see :func:`renewing`): the lease kept alive while
+the call is in flight.
 """
 
 from __future__ import annotations
@@ -10,28 +24,69 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from .._journal.entry import JournalEntry
+from .._account.items import ListItem
+from .._documents.model import PublishAttempt
+from .._journal.entry import ClaimResult, JournalEntry
+from ..soap.records import LedgerAttachment, LedgerDocument, LedgerPayment
 
 if TYPE_CHECKING:
-    from .._account.items import ListItem
-    from .._documents.model import PublishAttempt
-    from .._journal.entry import ClaimResult
-    from ..soap.records import LedgerAttachment, LedgerDocument, LedgerPayment
+    from ..typing import Storage
 
 __all__ = [
+    "AddAttempt",
+    "ApplyCreditNote",
+    "AttachFile",
+    "AutoAuthIp",
+    "ClaimJournal",
+    "CustomersModifiedSince",
+    "DocumentsForContact",
     "Effect",
+    "FetchList",
+    "FindContact",
     "Flow",
-    "KashFlowCall",
+    "GetDocument",
+    "GetJournal",
+    "GetState",
+    "InsertContact",
+    "InsertDocument",
+    "InsertPayment",
+    "KashFlowEffect",
+    "LoadList",
+    "Payments",
+    "ReceiptAttachments",
+    "RecentDocuments",
     "Renewal",
+    "ReplaceList",
+    "SetState",
     "Sleep",
-    "StorageCall",
+    "StorageEffect",
+    "UpdateJournal",
+    "ask",
+    "renewing",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Effect(Generic[T_co]):
+    """Something a flow asks its driver to do; the driver answers with a ``T_co``."""
+
+    __slots__ = ()
+
+
+#: A flow: yields effects, receives their answers, returns a ``T``.
+Flow = Generator[Effect[Any], Any, T]
+
+
+def ask(effect: Effect[T]) -> Flow[T]:
+    """Yield *effect* and return the driver's answer to it (typed by the effect)."""
+    answer: T = yield effect
+    return answer
 
 
 @attrs.frozen
@@ -69,216 +124,140 @@ class Renewal:
 
 
 @attrs.frozen
-class KashFlowCall:
-    """Call KashFlow: the operation that ``soap.operations.OPERATIONS`` names *name*.
-
-    ``writes`` marks calls that change the ledger (an insert, an attachment, a payment);
-    ``renew`` keeps a journal lease alive while the call is in flight.
-    """
-
-    name: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
-    writes: bool = False
-    renew: Renewal | None = None
-
-
-@attrs.frozen
-class StorageCall:
-    """Call the client's ``Storage``: ``storage.<method>(*args)``."""
-
-    method: str
-    args: tuple[Any, ...] = ()
-
-
-@attrs.frozen
-class Sleep:
+class Sleep(Effect[None]):
     """Wait *seconds* before going on (another worker holds a document's lease)."""
 
     seconds: float
 
 
-Effect = KashFlowCall | StorageCall | Sleep
-
-#: A flow: yields effects, receives their results, returns a ``T``.
-Flow = Generator[Effect, Any, T]
-
-
-def _kashflow(
-    name: str, *args: Any, writes: bool = False, renew: Renewal | None = None, **kwargs: Any
-) -> Flow[Any]:
-    return (yield KashFlowCall(name, args, kwargs, writes, renew))
-
-
-def _storage(method: str, *args: Any) -> Flow[Any]:
-    return (yield StorageCall(method, args))
-
-
-def sleep(seconds: float) -> Flow[None]:
-    """Wait *seconds*."""
-    yield Sleep(seconds)
-
-
 # ---------------------------------------------------------------------- KashFlow
 
 
-def auto_auth_ip(app_name: str) -> Flow[int]:
+@attrs.frozen
+class KashFlowEffect(Effect[T_co]):
+    """One KashFlow call, answered with a ``T_co``; ``renew`` keeps a lease alive meanwhile.
+
+    Each subclass is one builder of ``soap.operations`` (the drivers map one to the other).
+    """
+
+    renew: Renewal | None = attrs.field(default=None, kw_only=True)
+
+
+@attrs.frozen
+class AutoAuthIp(KashFlowEffect[int]):
     """``AutoAuthIP``: add this machine's IP address to the account's access list."""
-    result: int = yield from _kashflow("auto_auth_ip", app_name)
-    return result
+
+    app_name: str
 
 
-def fetch_list(name: str) -> Flow[list[ListItem]]:
+@attrs.frozen
+class FetchList(KashFlowEffect[list[ListItem]]):
     """Every item of the named list."""
-    result: list[ListItem] = yield from _kashflow("fetch_list", name)
-    return result
+
+    name: str
 
 
-def customers_modified_since(since: datetime) -> Flow[list[ListItem]]:
+@attrs.frozen
+class CustomersModifiedSince(KashFlowEffect[list[ListItem]]):
     """Customers created or changed at or after *since*."""
-    result: list[ListItem] = yield from _kashflow("customers_modified_since", since)
-    return result
+
+    since: datetime
 
 
-def insert_contact(kind: str, name: str, code: str) -> Flow[int]:
-    """Create a supplier or customer; its new id."""
-    result: int = yield from _kashflow("insert_contact", kind, name, code, writes=True)
-    return result
+@attrs.frozen
+class InsertContact(KashFlowEffect[int]):
+    """Create a supplier or customer; answered with its new id (a write)."""
+
+    kind: str
+    name: str
+    code: str
 
 
-def find_contact(kind: str, code: str) -> Flow[tuple[int, str] | None]:
+@attrs.frozen
+class FindContact(KashFlowEffect[tuple[int, str] | None]):
     """``(id, name)`` of the supplier or customer with this code, or None."""
-    result: tuple[int, str] | None = yield from _kashflow("find_contact", kind, code)
-    return result
+
+    kind: str
+    code: str
 
 
-def insert_document(
-    kind: str, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
-) -> Flow[int]:
-    """Create a receipt or sales invoice; its new number."""
-    result: int = yield from _kashflow("insert_document", kind, header, lines, writes=True)
-    return result
+@attrs.frozen
+class InsertDocument(KashFlowEffect[int]):
+    """Create a receipt or sales invoice with its lines; answered with its number (a write)."""
+
+    kind: str
+    header: Mapping[str, Any]
+    lines: Sequence[Mapping[str, Any]]
 
 
-def get_document(kind: str, number: int) -> Flow[LedgerDocument | None]:
+@attrs.frozen
+class GetDocument(KashFlowEffect[LedgerDocument | None]):
     """The receipt or invoice with this number, or None."""
-    result: LedgerDocument | None = yield from _kashflow("get_document", kind, number)
-    return result
+
+    kind: str
+    number: int
 
 
-def documents_for_contact(kind: str, contact_id: int) -> Flow[list[LedgerDocument]]:
+@attrs.frozen
+class DocumentsForContact(KashFlowEffect[list[LedgerDocument]]):
     """Every receipt of a supplier or invoice of a customer (headers)."""
-    result: list[LedgerDocument] = yield from _kashflow("documents_for_contact", kind, contact_id)
-    return result
+
+    kind: str
+    contact_id: int
 
 
-def recent_documents(kind: str, count: int) -> Flow[list[LedgerDocument]]:
+@attrs.frozen
+class RecentDocuments(KashFlowEffect[list[LedgerDocument]]):
     """The *count* receipts or invoices created last (headers)."""
-    result: list[LedgerDocument] = yield from _kashflow("recent_documents", kind, count)
-    return result
+
+    kind: str
+    count: int
 
 
-def attach_file(
-    kind: str, number: int, filename: str, content: bytes, content_type: str
-) -> Flow[int]:
-    """Attach a file to a receipt or invoice; the attachment's id."""
-    result: int = yield from _kashflow(
-        "attach_file", kind, number, filename, content, content_type, writes=True
-    )
-    return result
+@attrs.frozen
+class AttachFile(KashFlowEffect[int]):
+    """Attach a file to a receipt or invoice; answered with the attachment's id (a write)."""
+
+    kind: str
+    number: int
+    filename: str
+    content: bytes = attrs.field(repr=False)
+    content_type: str
 
 
-def receipt_attachments(receipt_id: int) -> Flow[list[LedgerAttachment]]:
+@attrs.frozen
+class ReceiptAttachments(KashFlowEffect[list[LedgerAttachment]]):
     """Files attached to a receipt (by internal id)."""
-    result: list[LedgerAttachment] = yield from _kashflow("receipt_attachments", receipt_id)
-    return result
+
+    receipt_id: int
 
 
-def insert_payment(
-    kind: str,
-    number: int,
-    *,
-    paid_on: date,
-    method_id: int,
-    account_id: int,
-    amount: Decimal,
-) -> Flow[int]:
-    """Record a payment against a receipt or invoice; the payment's id."""
-    result: int = yield from _kashflow(
-        "insert_payment",
-        kind,
-        number,
-        paid_on=paid_on,
-        method_id=method_id,
-        account_id=account_id,
-        amount=amount,
-        writes=True,
-    )
-    return result
+@attrs.frozen
+class InsertPayment(KashFlowEffect[int]):
+    """Record a payment against a receipt or invoice; answered with its id (a write)."""
+
+    kind: str
+    number: int
+    paid_on: date
+    method_id: int
+    account_id: int
+    amount: Decimal
 
 
-def apply_credit_note(invoice_id: int, credit_note_id: int) -> Flow[bool]:
-    """Apply a sales credit note to an invoice (both by internal id); KashFlow's boolean."""
-    result: bool = yield from _kashflow(
-        "apply_credit_note", invoice_id, credit_note_id, writes=True
-    )
-    return result
-
-
-def payments(kind: str, number: int) -> Flow[list[LedgerPayment]]:
+@attrs.frozen
+class Payments(KashFlowEffect[list[LedgerPayment]]):
     """Payments recorded against a receipt or invoice."""
-    result: list[LedgerPayment] = yield from _kashflow("payments", kind, number)
-    return result
+
+    kind: str
+    number: int
 
 
-# ---------------------------------------------------------------------- storage
+@attrs.frozen
+class ApplyCreditNote(KashFlowEffect[bool]):
+    """Apply a sales credit note to an invoice (both by internal id); KashFlow's boolean."""
 
-
-def load_list(connection_id: str, name: str) -> Flow[Sequence[ListItem]]:
-    """``Storage.load_list``."""
-    result: Sequence[ListItem] = yield from _storage("load_list", connection_id, name)
-    return result
-
-
-def replace_list(connection_id: str, name: str, items: Sequence[ListItem]) -> Flow[None]:
-    """``Storage.replace_list``."""
-    yield from _storage("replace_list", connection_id, name, items)
-
-
-def get_state(connection_id: str, key: str) -> Flow[str | None]:
-    """``Storage.get_state``."""
-    result: str | None = yield from _storage("get_state", connection_id, key)
-    return result
-
-
-def set_state(connection_id: str, key: str, value: str | None) -> Flow[None]:
-    """``Storage.set_state``."""
-    yield from _storage("set_state", connection_id, key, value)
-
-
-def claim_journal(
-    entry: JournalEntry, owner: str, now: datetime, lease_until: datetime
-) -> Flow[ClaimResult]:
-    """``Storage.claim_journal``."""
-    result: ClaimResult = yield from _storage("claim_journal", entry, owner, now, lease_until)
-    return result
-
-
-def get_journal(connection_id: str, external_id: str) -> Flow[JournalEntry | None]:
-    """``Storage.get_journal``."""
-    result: JournalEntry | None = yield from _storage("get_journal", connection_id, external_id)
-    return result
-
-
-def update_journal(entry: JournalEntry, owner: str | None) -> Flow[bool]:
-    """``Storage.update_journal``."""
-    result: bool = yield from _storage("update_journal", entry, owner)
-    return result
-
-
-def add_attempt(connection_id: str, external_id: str, attempt: PublishAttempt) -> Flow[None]:
-    """``Storage.add_attempt``."""
-    yield from _storage("add_attempt", connection_id, external_id, attempt)
+    invoice_id: int
+    credit_note_id: int
 
 
 def renewing(renewal: Renewal, flow: Flow[T]) -> Flow[T]:
@@ -286,7 +265,7 @@ def renewing(renewal: Renewal, flow: Flow[T]) -> Flow[T]:
     try:
         effect = next(flow)
         while True:
-            if isinstance(effect, KashFlowCall) and effect.renew is None:
+            if isinstance(effect, KashFlowEffect) and effect.renew is None:
                 effect = attrs.evolve(effect, renew=renewal)
             try:
                 result = yield effect
@@ -297,3 +276,116 @@ def renewing(renewal: Renewal, flow: Flow[T]) -> Flow[T]:
     except StopIteration as stop:
         value: T = stop.value
         return value
+
+
+# ---------------------------------------------------------------------- storage
+
+
+@attrs.frozen
+class StorageEffect(Effect[T_co]):
+    """One call of the client's ``Storage``, answered with a ``T_co``."""
+
+    def perform(self, storage: Storage) -> T_co:
+        """Make the call on *storage* (the drivers do, in their own way)."""
+        raise NotImplementedError
+
+
+@attrs.frozen
+class LoadList(StorageEffect[Sequence[ListItem]]):
+    """``Storage.load_list``."""
+
+    connection_id: str
+    name: str
+
+    def perform(self, storage: Storage) -> Sequence[ListItem]:
+        """Load the list."""
+        return storage.load_list(self.connection_id, self.name)
+
+
+@attrs.frozen
+class ReplaceList(StorageEffect[None]):
+    """``Storage.replace_list``."""
+
+    connection_id: str
+    name: str
+    items: Sequence[ListItem] = attrs.field(repr=False)
+
+    def perform(self, storage: Storage) -> None:
+        """Store the list whole."""
+        storage.replace_list(self.connection_id, self.name, self.items)
+
+
+@attrs.frozen
+class GetState(StorageEffect[str | None]):
+    """``Storage.get_state``."""
+
+    connection_id: str
+    key: str
+
+    def perform(self, storage: Storage) -> str | None:
+        """Read the value."""
+        return storage.get_state(self.connection_id, self.key)
+
+
+@attrs.frozen
+class SetState(StorageEffect[None]):
+    """``Storage.set_state``."""
+
+    connection_id: str
+    key: str
+    value: str | None
+
+    def perform(self, storage: Storage) -> None:
+        """Write the value (None removes it)."""
+        storage.set_state(self.connection_id, self.key, self.value)
+
+
+@attrs.frozen
+class ClaimJournal(StorageEffect[ClaimResult]):
+    """``Storage.claim_journal``."""
+
+    entry: JournalEntry
+    owner: str
+    now: datetime
+    lease_until: datetime
+
+    def perform(self, storage: Storage) -> ClaimResult:
+        """Take or create the entry."""
+        return storage.claim_journal(self.entry, self.owner, self.now, self.lease_until)
+
+
+@attrs.frozen
+class GetJournal(StorageEffect[JournalEntry | None]):
+    """``Storage.get_journal``."""
+
+    connection_id: str
+    external_id: str
+
+    def perform(self, storage: Storage) -> JournalEntry | None:
+        """Read the entry."""
+        return storage.get_journal(self.connection_id, self.external_id)
+
+
+@attrs.frozen
+class UpdateJournal(StorageEffect[bool]):
+    """``Storage.update_journal``."""
+
+    entry: JournalEntry
+    owner: str | None
+
+    def perform(self, storage: Storage) -> bool:
+        """Store the entry if *owner* still holds it (compare-and-set)."""
+        return storage.update_journal(self.entry, self.owner)
+
+
+@attrs.frozen
+class AddAttempt(StorageEffect[None]):
+    """``Storage.add_attempt``."""
+
+    connection_id: str
+    external_id: str
+    attempt: PublishAttempt
+
+    def perform(self, storage: Storage) -> None:
+        """Append the attempt to the entry's history."""
+        storage.add_attempt(self.connection_id, self.external_id, self.attempt)

@@ -23,8 +23,8 @@ from .._documents.model import kashflow_noun, side
 from .._journal.entry import JournalEntry
 from .._storage_keys import document_owner_key
 from .context import PublishSettings
-from .effects import Flow, get_document, get_journal, set_state, sleep, update_journal
-from .lease import FORGET_OWNER_PREFIX, Lease, new_owner
+from .effects import Flow, GetDocument, GetJournal, SetState, Sleep, UpdateJournal, ask
+from .lease import FORGET_OWNER_PREFIX, Lease
 from .verify import other_copies
 
 __all__ = ["forget"]
@@ -47,10 +47,10 @@ def forget(external_id: str, settings: PublishSettings) -> Flow[JournalEntry]:
     """
     lease = Lease(
         settings.connection_id,
-        FORGET_OWNER_PREFIX + new_owner(),
+        FORGET_OWNER_PREFIX + settings.new_id(),
         settings.lease,
         settings.wait_poll,
-        settings.clock,
+        clock=settings.clock,
     )
     entry = yield from _take(external_id, lease)
     if entry.owner != lease.owner:
@@ -65,7 +65,7 @@ def forget(external_id: str, settings: PublishSettings) -> Flow[JournalEntry]:
 def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
     """The entry, held by this forget; or as it is, when there is nothing to check."""
     while True:
-        entry = yield from get_journal(lease.connection_id, external_id)
+        entry = yield from ask(GetJournal(lease.connection_id, external_id))
         if entry is None:
             raise errors.KashFlowError(
                 f"nothing was ever published under {external_id!r} on this connection",
@@ -87,26 +87,26 @@ def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
             )
         now = lease.clock()
         if entry.owner is not None and entry.lease_until is not None and entry.lease_until > now:
-            yield from sleep(lease.wait_poll)  # a publish (or a forget) is on it: wait
+            yield from ask(Sleep(lease.wait_poll))  # a publish (or a forget) is on it: wait
             continue
         taken = attrs.evolve(
             entry, owner=lease.owner, lease_until=now + lease.duration, updated_at=now
         )
-        if (yield from update_journal(taken, entry.owner)):
+        if (yield from ask(UpdateJournal(taken, entry.owner))):
             return taken
 
 
 def _let_go(entry: JournalEntry, lease: Lease) -> Flow[None]:
     """Hand *entry* back as it was (another call may take it at once)."""
     released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=lease.clock())
-    yield from update_journal(released, lease.owner)
+    yield from ask(UpdateJournal(released, lease.owner))
 
 
 def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flow[JournalEntry]:
     kind, number = side(entry.kind), entry.number
     assert number is not None
     noun = kashflow_noun(entry.kind)
-    held = yield from get_document(kind, number)
+    held = yield from ask(GetDocument(kind, number))
     # A number KashFlow handed out again (to a document keyed in since) is not ours.
     ours = held is not None and (
         (not entry.kashflow_id or held.kashflow_id == entry.kashflow_id)
@@ -114,7 +114,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
     )
     others = []
     for other in other_copies(entry):
-        copy = yield from get_document(kind, other)
+        copy = yield from ask(GetDocument(kind, other))
         if copy is not None and (entry.contact_id is None or copy.contact_id == entry.contact_id):
             others.append(copy)
     if ours:
@@ -143,17 +143,19 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
             lease_until=None,
             updated_at=now,
         )
-        yield from set_state(
-            settings.connection_id, document_owner_key(kind, kept.number), entry.external_id
+        yield from ask(
+            SetState(
+                settings.connection_id, document_owner_key(kind, kept.number), entry.external_id
+            )
         )
-        if not (yield from update_journal(adopted, lease.owner)):
+        if not (yield from ask(UpdateJournal(adopted, lease.owner))):
             raise _lost(entry)
         yield from lease.record(
             entry.external_id, "forget", "adopted", f"{noun} {kept.number}; {number} is gone"
         )
         return adopted
     forgotten = attrs.evolve(entry, state="forgotten", owner=None, lease_until=None, updated_at=now)
-    if not (yield from update_journal(forgotten, lease.owner)):
+    if not (yield from ask(UpdateJournal(forgotten, lease.owner))):
         raise _lost(entry)
     yield from lease.record(
         entry.external_id, "forget", "forgotten", f"{noun} {number} is no longer in KashFlow"

@@ -16,7 +16,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import side
-from .effects import Flow, get_document, get_journal, recent_documents, update_journal
+from .effects import Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
 from .lease import Lease
 
 __all__ = ["RECENT_MARGIN", "Pending", "fill_ids"]
@@ -57,7 +57,7 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
     for kind in sorted({side(p.kind) for p in pending}):
         group = [p for p in pending if side(p.kind) == kind]
         try:
-            recent = yield from recent_documents(kind, len(group) + RECENT_MARGIN)
+            recent = yield from ask(RecentDocuments(kind, len(group) + RECENT_MARGIN))
         except errors.KashFlowError:
             recent = []
         by_number = {d.number: d.kashflow_id for d in recent if d.kashflow_id}
@@ -65,7 +65,7 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
             found = by_number.get(item.number)
             if not found:
                 try:
-                    held = yield from get_document(kind, item.number)
+                    held = yield from ask(GetDocument(kind, item.number))
                 except errors.KashFlowError:
                     held = None
                 found = held.kashflow_id if held is not None else 0
@@ -76,16 +76,18 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
 def _release(lease: Lease, pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
     """Store each learned id and give each entry back (only those still leased to us)."""
     for item in pending:
-        entry = yield from get_journal(lease.connection_id, item.external_id)
+        entry = yield from ask(GetJournal(lease.connection_id, item.external_id))
         if entry is None or entry.owner != item.owner:
             continue
-        yield from update_journal(
-            attrs.evolve(
-                entry,
-                kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
-                owner=None,
-                lease_until=None,
-                updated_at=lease.clock(),
-            ),
-            item.owner,
+        yield from ask(
+            UpdateJournal(
+                attrs.evolve(
+                    entry,
+                    kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
+                    owner=None,
+                    lease_until=None,
+                    updated_at=lease.clock(),
+                ),
+                item.owner,
+            )
         )

@@ -7,9 +7,8 @@ workers on two machines do: through ``Storage.claim_journal`` and compare-and-se
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -17,15 +16,7 @@ import attrs
 from .. import errors
 from .._documents.model import PublishAttempt
 from .._journal.entry import JournalEntry
-from .effects import (
-    Flow,
-    Renewal,
-    add_attempt,
-    claim_journal,
-    get_journal,
-    sleep,
-    update_journal,
-)
+from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -33,24 +24,12 @@ __all__ = [
     "FORGET_OWNER_PREFIX",
     "Lease",
     "held_by_forget",
-    "new_owner",
-    "utcnow",
 ]
 
 #: How long a worker owns a document it is publishing before another may take it over.
 DEFAULT_LEASE = timedelta(minutes=5)
 #: Seconds between looks at a document another worker is publishing.
 DEFAULT_WAIT_POLL = 0.05
-
-
-def utcnow() -> datetime:
-    """The current UTC time (the default clock)."""
-    return datetime.now(timezone.utc)
-
-
-def new_owner() -> str:
-    """A fresh lease owner id: one per publish call."""
-    return uuid.uuid4().hex[:16]
 
 
 def lease_lost(external_id: str, *, sent: bool = True) -> errors.PublishUncertainError:
@@ -92,18 +71,18 @@ class Lease:
 
     Args:
         connection_id: the connection whose journal this is.
-        owner: this call's owner id (:func:`new_owner`).
+        owner: this call's owner id (a fresh id per call, from the caller's id source).
         duration: how long a claim or save holds the entry.
         wait_poll: seconds between looks at an entry another worker holds.
-        clock: the current time, timezone-aware.
+        clock: the current time, timezone-aware (the caller's: the engine reads no clock).
 
     """
 
     connection_id: str
-    owner: str = attrs.field(factory=new_owner)
+    owner: str
     duration: timedelta = DEFAULT_LEASE
     wait_poll: float = DEFAULT_WAIT_POLL
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime] = attrs.field(kw_only=True)
 
     def claim(self, template: JournalEntry) -> Flow[tuple[JournalEntry, bool]]:
         """Take (or create) the entry; wait out another worker's live lease.
@@ -115,11 +94,13 @@ class Lease:
         held_by_another = False
         while True:
             now = self.clock()
-            claim = yield from claim_journal(
-                attrs.evolve(template, created_at=now, updated_at=now),
-                self.owner,
-                now,
-                now + self.duration,
+            claim = yield from ask(
+                ClaimJournal(
+                    attrs.evolve(template, created_at=now, updated_at=now),
+                    self.owner,
+                    now,
+                    now + self.duration,
+                )
             )
             if claim.acquired or (
                 claim.entry.state == "published" and not held_by_forget(claim.entry, now)
@@ -127,7 +108,7 @@ class Lease:
                 return claim.entry, held_by_another
             held_by_another = True
             # Another worker is on it: wait for its outcome or for its lease to run out.
-            yield from sleep(self.wait_poll)
+            yield from ask(Sleep(self.wait_poll))
 
     def renewal(self, entry: JournalEntry) -> Renewal:
         """What keeps *entry*'s lease alive while a KashFlow call is in flight."""
@@ -144,7 +125,7 @@ class Lease:
         fields: dict[str, Any] = {"updated_at": now, "lease_until": now + self.duration}
         fields.update(changes)
         updated = attrs.evolve(entry, **fields)
-        if not (yield from update_journal(updated, self.owner)):
+        if not (yield from ask(UpdateJournal(updated, self.owner))):
             raise lease_lost(entry.external_id)
         return updated
 
@@ -153,11 +134,13 @@ class Lease:
 
         The stored state (say ``sending``) is re-read and kept, whatever this call holds.
         """
-        entry = yield from get_journal(self.connection_id, external_id)
+        entry = yield from ask(GetJournal(self.connection_id, external_id))
         if entry is not None and entry.owner == self.owner:
-            yield from update_journal(
-                attrs.evolve(entry, owner=None, lease_until=None, updated_at=self.clock()),
-                self.owner,
+            yield from ask(
+                UpdateJournal(
+                    attrs.evolve(entry, owner=None, lease_until=None, updated_at=self.clock()),
+                    self.owner,
+                )
             )
 
     def record(
@@ -165,5 +148,5 @@ class Lease:
     ) -> Flow[PublishAttempt]:
         """Append one step's outcome to the entry's history; returns what was appended."""
         attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=detail)
-        yield from add_attempt(self.connection_id, external_id, attempt)
+        yield from ask(AddAttempt(self.connection_id, external_id, attempt))
         return attempt

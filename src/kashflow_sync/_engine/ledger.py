@@ -29,7 +29,7 @@ from .._documents.problems import DUPLICATE_IN_LEDGER
 from .._storage_keys import document_owner_key
 from ..soap.records import LedgerDocument
 from ..soap.wire import document_lines
-from .effects import Flow, documents_for_contact, get_document, get_state, sleep
+from .effects import DocumentsForContact, Flow, GetDocument, GetState, Sleep, ask
 
 __all__ = [
     "DEFAULT_LEDGER_CACHE_TTL",
@@ -231,7 +231,7 @@ def ledger_view(
     """
     side = document.side  # a contact's credit notes and invoices come in one list
     if cache is None:
-        found: list[LedgerDocument] = yield from documents_for_contact(side, contact_id)
+        found: list[LedgerDocument] = yield from ask(DocumentsForContact(side, contact_id))
         return [d for d in found if _same_reference(d, document)]
     while True:
         now = clock()
@@ -240,10 +240,10 @@ def ledger_view(
             return cached
         token = cache.start_fetch(side, contact_id, now)
         if token is None:
-            yield from sleep(FETCH_POLL)  # another call is fetching it: use its answer
+            yield from ask(Sleep(FETCH_POLL))  # another call is fetching it: use its answer
             continue
         try:
-            held = yield from documents_for_contact(side, contact_id)
+            held = yield from ask(DocumentsForContact(side, contact_id))
             # Stored before the fetch is released: a call waiting on it must find either the
             # fetch under way or its answer, never neither (it would download it again).
             cache.put(side, contact_id, held, now)
@@ -321,7 +321,7 @@ def reconcile(
     """
     try:
         started_at = clock() if clock is not None else None
-        held = yield from documents_for_contact(document.side, contact_id)
+        held = yield from ask(DocumentsForContact(document.side, contact_id))
         if cache is not None and started_at is not None:
             cache.put(document.side, contact_id, held, started_at)
         matches, conflicts = [], []
@@ -331,8 +331,8 @@ def reconcile(
             ):
                 continue
             # A document another journal entry created is not ours, however alike.
-            owner = yield from get_state(
-                connection_id, document_owner_key(document.side, candidate.number)
+            owner = yield from ask(
+                GetState(connection_id, document_owner_key(document.side, candidate.number))
             )
             if owner not in (None, document.external_id):
                 continue
@@ -388,7 +388,7 @@ def reconcile(
 def _same_lines(
     kind: str, candidate: LedgerDocument, lines: Sequence[Mapping[str, Any]]
 ) -> Flow[bool]:
-    held = yield from get_document(kind, candidate.number)
+    held = yield from ask(GetDocument(kind, candidate.number))
     if held is None or len(held.lines) != len(lines):
         return False
     return all(

@@ -8,7 +8,6 @@ passes (the only incremental call KashFlow has; a full pass is what catches dele
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -19,14 +18,15 @@ from .. import errors
 from .._account.items import LIST_NAMES, ConnectionStatus, ListChanges, ListItem, SyncReport
 from .._storage_keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, STATUS
 from .effects import (
+    AutoAuthIp,
+    CustomersModifiedSince,
+    FetchList,
     Flow,
-    auto_auth_ip,
-    customers_modified_since,
-    fetch_list,
-    get_state,
-    load_list,
-    replace_list,
-    set_state,
+    GetState,
+    LoadList,
+    ReplaceList,
+    SetState,
+    ask,
 )
 
 __all__ = [
@@ -82,13 +82,15 @@ class SyncSettings:
         connection_id: the connection whose lists these are.
         timer: seconds on a monotonic clock, for the report's duration.
         now: the local wall-clock time, for when the last full customer pass ran.
+        new_id: a fresh random id (hex digits), for the lists' version after each change.
         full_customer_sync_every: customers are pulled in full at least this often.
 
     """
 
     connection_id: str
     timer: Callable[[], float]
-    now: Callable[[], datetime] = datetime.now
+    now: Callable[[], datetime]
+    new_id: Callable[[], str]
     full_customer_sync_every: timedelta = DEFAULT_FULL_CUSTOMER_SYNC
 
 
@@ -216,24 +218,24 @@ def sync_lists(
         use_incremental = watermark is not None
         if progress:
             progress(SyncProgress(name, index, len(names), "fetching", incremental=use_incremental))
-        old = yield from load_list(cid, name)
+        old = yield from ask(LoadList(cid, name))
         fresh: list[Any]
         if prefetched and name in prefetched:
             fresh = prefetched.pop(name)
         elif watermark is not None:
-            fresh = yield from customers_modified_since(watermark)
+            fresh = yield from ask(CustomersModifiedSince(watermark))
         else:
-            fresh = yield from fetch_list(name)
+            fresh = yield from ask(FetchList(name))
         fetched = len(fresh)
         merged, changes = diff_lists(old, fresh, partial=use_incremental)
         del fresh
         refusal = None if force else mass_archive(name, old, fetched, changes)
         if refusal is not None:
             raise refusal
-        yield from replace_list(cid, name, merged)
+        yield from ask(ReplaceList(cid, name, merged))
         # After each list, not once at the end: a sync failing part-way has still changed the
         # lists stored before the failure.
-        yield from set_state(cid, LISTS_VERSION, uuid.uuid4().hex)
+        yield from ask(SetState(cid, LISTS_VERSION, settings.new_id()))
         if name == "customers":
             yield from _record_customer_sync(settings, merged, full=not use_incremental)
         reports[name] = changes
@@ -253,8 +255,8 @@ def sync_lists(
 
 def _incremental_watermark(settings: SyncSettings) -> Flow[datetime | None]:
     """Where an incremental customer fetch starts now, or None when a full pass is due."""
-    watermark = yield from get_state(settings.connection_id, CUSTOMERS_WATERMARK)
-    full_at = yield from get_state(settings.connection_id, CUSTOMERS_FULL_SYNC_AT)
+    watermark = yield from ask(GetState(settings.connection_id, CUSTOMERS_WATERMARK))
+    full_at = yield from ask(GetState(settings.connection_id, CUSTOMERS_FULL_SYNC_AT))
     if not watermark or not full_at:
         return None
     if settings.now() - datetime.fromisoformat(full_at) >= settings.full_customer_sync_every:
@@ -273,11 +275,11 @@ def _record_customer_sync(
         # Step back a margin: a customer read early in a long fetch may change before a later
         # one is stamped, and KashFlow's UK local stamps repeat an hour when clocks go back.
         watermark = max(stamps) - WATERMARK_MARGIN
-        yield from set_state(cid, CUSTOMERS_WATERMARK, watermark.isoformat())
+        yield from ask(SetState(cid, CUSTOMERS_WATERMARK, watermark.isoformat()))
     elif full:
-        yield from set_state(cid, CUSTOMERS_WATERMARK, None)
+        yield from ask(SetState(cid, CUSTOMERS_WATERMARK, None))
     if full:
-        yield from set_state(cid, CUSTOMERS_FULL_SYNC_AT, settings.now().isoformat())
+        yield from ask(SetState(cid, CUSTOMERS_FULL_SYNC_AT, settings.now().isoformat()))
 
 
 # ---------------------------------------------------------------------- connection
@@ -315,13 +317,13 @@ def connect(
 ) -> Flow[SyncReport]:
     """Allow this machine's IP (AutoAuth), check the credentials and sync every list."""
     if autoauth:
-        yield from auto_auth_ip(app_name)
+        yield from ask(AutoAuthIp(app_name))
     # The first list fetched doubles as the credentials check.
-    first = {"currencies": (yield from fetch_list("currencies"))}
+    first = {"currencies": (yield from ask(FetchList("currencies")))}
     report = yield from sync_lists(
         settings, incremental=False, progress=progress, prefetched=first, force=force
     )
-    yield from set_state(settings.connection_id, STATUS, ConnectionStatus.CONNECTED.value)
+    yield from ask(SetState(settings.connection_id, STATUS, ConnectionStatus.CONNECTED.value))
     return report
 
 
@@ -333,7 +335,7 @@ def refresh(
     force: bool = False,
 ) -> Flow[SyncReport]:
     """Re-pull lists of a connected connection (see :func:`sync_lists`)."""
-    stored = yield from get_state(settings.connection_id, STATUS)
+    stored = yield from ask(GetState(settings.connection_id, STATUS))
     problem = status_error(settings.connection_id, parse_status(stored))
     if problem is not None:
         raise problem

@@ -30,8 +30,8 @@ from .contacts import contact_id
 from .content import settle_content
 from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .create import MAX_SENDS, create, no_second_copy
-from .effects import Flow, get_document, set_state
-from .lease import Lease, new_owner
+from .effects import Flow, GetDocument, SetState, ask
+from .lease import Lease
 from .notices import APPLY_DONE, step_notices
 
 __all__ = [
@@ -116,7 +116,7 @@ def publish(
             rule changed between two attempts does not read as changed content.
         lists: the lists the document was validated against.
         settings: the connection's publish settings.
-        owner: this call's lease owner id (a fresh one by default).
+        owner: this call's lease owner id (a fresh one from ``settings.new_id`` by default).
         seen: the journal entry as read before this call (another worker's lease on it
             means a takeover: see :mod:`.settle`).
         defer_id: do not read the new document's internal id (a batch learns them all with
@@ -128,10 +128,10 @@ def publish(
     """
     lease = Lease(
         settings.connection_id,
-        owner or new_owner(),
+        owner or settings.new_id(),
         settings.lease,
         settings.wait_poll,
-        settings.clock,
+        clock=settings.clock,
     )
     template = JournalEntry(
         connection_id=settings.connection_id,
@@ -213,7 +213,7 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     document, lease = call.document, call.lease
     if entry.contact_id is None:
         found, call.new_contact = yield from contact_id(
-            document, call.lists, lease, call.settings.settle
+            document, call.lists, lease, call.settings.settle, new_id=call.settings.new_id
         )
         entry = attrs.evolve(entry, contact_id=found)  # saved with the next state change
     # A document created by an earlier, interrupted run may have had its attachment or payment
@@ -255,7 +255,7 @@ def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     yield from settle_content(call, contact, number)
     if not entry.kashflow_id and not call.defer_id:
         # It may have died before saving the internal id: read it again.
-        held = yield from get_document(call.document.kind, number)
+        held = yield from ask(GetDocument(call.document.kind, number))
         if held is not None and held.kashflow_id:
             entry = attrs.evolve(entry, kashflow_id=held.kashflow_id)
     return entry
@@ -266,4 +266,4 @@ def _remember_for_duplicates(
 ) -> Flow[None]:
     for contact in (document.contact, entry.contact_id):
         key = duplicate_key(document.kind, contact or "", document.reference, document.gross)
-        yield from set_state(connection_id, key, document.external_id)
+        yield from ask(SetState(connection_id, key, document.external_id))

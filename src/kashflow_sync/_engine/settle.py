@@ -53,13 +53,13 @@ class Settle:
         settle_time: how long KashFlow may still apply a request after it arrived.
         request_deadline: the longest a request of this client takes (its whole-response
             timeout): how long after its start a request may still arrive.
-        clock: the current time, timezone-aware.
+        clock: the current time, timezone-aware (the caller's: the engine reads no clock).
 
     """
 
-    settle_time: timedelta = DEFAULT_SETTLE_TIME
-    request_deadline: timedelta = timedelta(seconds=60)
-    clock: Callable[[], datetime] = attrs.field(default=datetime.now, eq=False)
+    settle_time: timedelta
+    request_deadline: timedelta
+    clock: Callable[[], datetime] = attrs.field(eq=False)
 
     def until(self, entry: JournalEntry, *, taken_over: bool, step: str | None = None) -> datetime:
         """The moment from which a lookup may prove *entry*'s uncertain send absent.

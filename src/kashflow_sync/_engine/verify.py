@@ -31,13 +31,14 @@ from .._storage_keys import document_owner_key, verify_journal_key
 from ..soap.records import LedgerDocument
 from .context import Call
 from .effects import (
+    AddAttempt,
+    ClaimJournal,
+    DocumentsForContact,
     Flow,
-    add_attempt,
-    claim_journal,
-    documents_for_contact,
-    get_journal,
-    get_state,
-    update_journal,
+    GetJournal,
+    GetState,
+    UpdateJournal,
+    ask,
 )
 from .ledger import reference_key
 from .settle import current_attempts
@@ -95,7 +96,7 @@ def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = N
         created_at=now,
         updated_at=now,
     )
-    claim = yield from claim_journal(template, call.lease.owner, now, now + settings.lease)
+    claim = yield from ask(ClaimJournal(template, call.lease.owner, now, now + settings.lease))
     stored = claim.entry
     owner = call.lease.owner if claim.acquired else stored.owner
     watch = attrs.evolve(
@@ -108,7 +109,7 @@ def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = N
         updated_at=now,
     )
     # A watch that ended earlier (a previous send) is opened again: no owner holds it.
-    yield from update_journal(watch, owner)
+    yield from ask(UpdateJournal(watch, owner))
     what = {
         "external_id": document.external_id,
         "reference": document.reference,
@@ -120,10 +121,14 @@ def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = N
         "since": now.isoformat(),
     }
     detail = json.dumps(what, sort_keys=True)
-    yield from add_attempt(
-        settings.connection_id,
-        watch.external_id,
-        PublishAttempt(at=now, step=_WATCH, outcome="twin" if twin else "resent", detail=detail),
+    yield from ask(
+        AddAttempt(
+            settings.connection_id,
+            watch.external_id,
+            PublishAttempt(
+                at=now, step=_WATCH, outcome="twin" if twin else "resent", detail=detail
+            ),
+        )
     )
 
 
@@ -200,7 +205,7 @@ def _verify_one(
     fetched: dict[tuple[str, int], list[LedgerDocument]],
 ) -> Flow[Finding | None]:
     what = _watched(marker)
-    entry = yield from get_journal(connection_id, marker.fingerprint)
+    entry = yield from ask(GetJournal(connection_id, marker.fingerprint))
     if (
         what is None
         or entry is None
@@ -214,13 +219,13 @@ def _verify_one(
         return None
     key = (side(entry.kind), entry.contact_id)
     if key not in fetched:
-        fetched[key] = yield from documents_for_contact(*key)
+        fetched[key] = yield from ask(DocumentsForContact(*key))
     held = fetched[key]
     ours = any(d.number == entry.number for d in held)
     others = []
     for copy in _copies(held, what, entry.number):
-        owner = yield from get_state(
-            connection_id, document_owner_key(side(entry.kind), copy.number)
+        owner = yield from ask(
+            GetState(connection_id, document_owner_key(side(entry.kind), copy.number))
         )
         # A copy published under another external id is that document, unless it is the twin
         # this one raced: then it is the same invoice twice.
@@ -261,14 +266,14 @@ def _set_state(
     if entry.owner is not None and entry.lease_until is not None and entry.lease_until > now:
         return None
     changed = attrs.evolve(entry, state=state, owner=None, lease_until=None, updated_at=now)
-    if not (yield from update_journal(changed, entry.owner)):
+    if not (yield from ask(UpdateJournal(changed, entry.owner))):
         return None
     return changed
 
 
 def _record(entry: JournalEntry, now: datetime, outcome: str, detail: str) -> Flow[None]:
     attempt = PublishAttempt(at=now, step="verify", outcome=outcome, detail=detail)
-    yield from add_attempt(entry.connection_id, entry.external_id, attempt)
+    yield from ask(AddAttempt(entry.connection_id, entry.external_id, attempt))
 
 
 def _end(marker: JournalEntry, now: datetime, why: str) -> Flow[None]:

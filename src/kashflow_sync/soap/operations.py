@@ -1,8 +1,9 @@
 """The KashFlow calls the SDK makes, each as a :class:`~.codec.Request` builder.
 
 Every builder returns a description of one call (operation, parameters, how to read the answer,
-whether it is safe to repeat); the sync and async callers send it. :data:`OPERATIONS` names them
-for the engine, whose effects say "call ``insert_document`` with these arguments".
+whether it is safe to repeat: ``idempotent=False`` is also how the clients' drivers know a call
+writes to the ledger); the sync and async callers send it. The engine's typed KashFlow effects
+are mapped to these builders by type, in ``_clients.drivers.request_for``.
 """
 
 from __future__ import annotations
@@ -521,7 +522,7 @@ def delete_customer(customer_id: int) -> Request[int]:
     return _delete("DeleteCustomer", {"CustomerID": customer_id})
 
 
-#: Every builder by name: the vocabulary of the engine's KashFlow effects.
+#: Every builder by name, for the services' ``perform`` (the engine's drivers no longer use it).
 OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
     "auto_auth_ip": auto_auth_ip,
     "fetch_list": fetch_list,
