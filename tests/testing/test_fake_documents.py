@@ -22,11 +22,6 @@ def fake_options() -> dict[str, Any]:
     return {"clock": lambda: datetime(2026, 11, 5, 10, 30)}
 
 
-@pytest.fixture
-def fake_access() -> tuple[str, ...]:
-    return ("127.0.0.1", "tests")
-
-
 def acme(fake: FakeKashFlow) -> int:
     supplier = fake.find_supplier("ACME01")
     assert supplier is not None

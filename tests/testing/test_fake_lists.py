@@ -54,18 +54,13 @@ def fake_options(clock: Clock) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fake_access() -> tuple[str, ...]:
-    return ("127.0.0.1", "tests")
-
-
-@pytest.fixture
 def empty() -> FakeKashFlow:
     return FakeKashFlow(seed=None)
 
 
 @pytest.fixture
 def empty_probe(empty: FakeKashFlow) -> Iterator[SoapProbe]:
-    empty.allow_ip("127.0.0.1", "tests")
+    empty.allow_ip("127.0.0.1")
     with soap_probe(empty) as probe:
         yield probe
 
