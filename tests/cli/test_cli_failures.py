@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli_helpers import console_script
+from _cli_helpers import console_script, write_doc
 
 from _cli_run import Run
 from kashflow_sync import cli
@@ -61,9 +61,7 @@ def _doc(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
 
 
 def _write(folder: Path, data: Any, name: str = "doc.json") -> str:
-    path = folder / name
-    path.write_text(json.dumps(data))
-    return str(path)
+    return str(write_doc(folder, data, name))
 
 
 # Failures that need no account at all: (argv, exit code, error code, fragment of the line).
