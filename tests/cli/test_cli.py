@@ -3,105 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from _cli_helpers import console_script, purchase, write_doc
 
 import kashflow_sync as kfs
 from kashflow_sync import cli, errors
-from kashflow_sync._clients import sync_client as _client
 from kashflow_sync.cli import _account as _cli_account
 from kashflow_sync.cli._publish import _batch_exit_code
 from kashflow_sync.testing import FakeKashFlow
-
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
-
-
-@attrs.frozen
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: Path) -> Path:
-    """Credentials of the fake in the environment, no colour, and a fresh database file."""
-    creds = kashflow_fake.credentials
-    monkeypatch.setenv(cli.ENV_USERNAME, creds.username)
-    monkeypatch.setenv(cli.ENV_PASSWORD, creds.password)
-    monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, creds.autoauth_key or "")
-    monkeypatch.delenv(cli.ENV_DB, raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
-    return tmp_path
-
-
-@pytest.fixture
-def run(
-    env: Path, kashflow_fake: FakeKashFlow, capsys: pytest.CaptureFixture[str]
-) -> Iterator[Any]:
-    """Run the CLI with the fake's endpoint and a temporary database; capture its output."""
-    account = ["--endpoint", kashflow_fake.url, "--db", f"sqlite:///{env / 'kf.db'}"]
-
-    def _run(*argv: str, account_options: bool = True) -> Run:
-        capsys.readouterr()
-        code = cli.main([*argv, *account] if account_options else list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    yield _run
-
-
-@pytest.fixture
-def connected(run: Any) -> Any:
-    """The CLI after a successful ``connect``."""
-    assert run("connect").code == 0
-    return run
-
-
-def write_doc(folder: Path, data: Any, name: str = "doc.json") -> Path:
-    path = folder / name
-    path.write_text(json.dumps(data))
-    return path
-
-
-def purchase(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "external_id": external_id,
-        "supplier": "Acme Paper Ltd",
-        "reference": f"INV-{external_id}",
-        "issue_date": "2026-11-02",
-        "lines": [
-            {"description": "Paper", "net": "100.00", "vat_rate": "20", "category": 7500},
-            {
-                "description": "Toner",
-                "net": "40.00",
-                "vat": "8.00",
-                "vat_rate": "20",
-                "category": 7500,
-                "project": 1,
-            },
-        ],
-        "attachment": {"path": "inv.pdf", "content_type": "application/pdf"},
-        "payment": {"method": "Credit card", "bank_account": 1200, "paid_on": "2026-11-03"},
-    }
-    doc.update(changes)
-    return doc
 
 
 @pytest.fixture
@@ -520,16 +436,11 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
         assert fragment in out
 
 
-def _console_script() -> list[str]:
-    script = Path(sys.executable).with_name("kashflow-sync")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kashflow_sync.cli"]
-
-
 def test_demo_console_script() -> None:
     """The installed ``kashflow-sync demo`` exits 0 and prints the key steps, uncoloured."""
     env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
     proc = subprocess.run(
-        [*_console_script(), "demo"], capture_output=True, text=True, timeout=60, env=env
+        [*console_script(), "demo"], capture_output=True, text=True, timeout=60, env=env
     )
     assert proc.returncode == 0, proc.stderr
     assert "Connected" in proc.stdout

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_cli import connected, env, purchase, run, write_doc
+from _cli_helpers import purchase, write_doc
 
 from kashflow_sync.testing import FakeKashFlow
-
-__all__ = ["connected", "env", "run"]  # fixtures used below
 
 
 def sale(external_id: str, **changes: Any) -> dict[str, Any]:

@@ -12,21 +12,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from _cli_helpers import console_script, write_doc
 
+from _cli_run import Run
 from kashflow_sync import cli
 from kashflow_sync.testing import FakeKashFlow
-
-
-def _console_script() -> list[str]:
-    script = Path(sys.executable).with_name("kashflow-sync")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kashflow_sync.cli"]
 
 
 def _free_port() -> int:
@@ -35,44 +30,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@attrs.frozen
-class Done:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def sh(tmp_path: Path, kashflow_fake: FakeKashFlow) -> Any:
-    """Run the console script with the fake's credentials and a fresh database, no colour."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KASHFLOW", "FORCE_COLOR"))}
-    creds = kashflow_fake.credentials
-    env.update(
-        KASHFLOW_USERNAME=creds.username,
-        KASHFLOW_PASSWORD=creds.password,
-        KASHFLOW_AUTOAUTH_KEY=creds.autoauth_key or "",
-        KASHFLOW_SYNC_DB=f"sqlite:///{tmp_path / 'kf.db'}",
-        NO_COLOR="1",
-    )
-
-    def run(*argv: str, unset: tuple[str, ...] = (), **more: str) -> Done:
-        proc = subprocess.run(
-            [*_console_script(), *argv],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={k: v for k, v in {**env, **more}.items() if k not in unset},
-            cwd=tmp_path,
-        )
-        return Done(proc.returncode, proc.stdout, proc.stderr)
-
-    return run
-
-
-def _assert_one_line(done: Done, code: int, *fragments: str) -> None:
+def _assert_one_line(done: Run, code: int, *fragments: str) -> None:
     assert done.code == code, done.err + done.out
     assert "Traceback" not in done.err + done.out
     lines = done.err.splitlines()
@@ -81,7 +39,7 @@ def _assert_one_line(done: Done, code: int, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
-def _assert_json(done: Done, code: int, error_code: str) -> dict[str, Any]:
+def _assert_json(done: Run, code: int, error_code: str) -> dict[str, Any]:
     assert done.code == code, done.err + done.out
     assert done.err == ""
     data: dict[str, Any] = done.json()
@@ -103,9 +61,7 @@ def _doc(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
 
 
 def _write(folder: Path, data: Any, name: str = "doc.json") -> str:
-    path = folder / name
-    path.write_text(json.dumps(data))
-    return str(path)
+    return str(write_doc(folder, data, name))
 
 
 # Failures that need no account at all: (argv, exit code, error code, fragment of the line).
@@ -217,40 +173,34 @@ def test_five_broken_files_all_reported(sh: Any, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- with an account
 
 
-@pytest.fixture
-def connected(sh: Any, kashflow_fake: FakeKashFlow) -> Any:
-    """The console script after ``connect --endpoint`` to the fake (remembered from then on)."""
-    done = sh("connect", "--endpoint", kashflow_fake.url)
-    assert done.code == 0, done.err
-    return sh
-
-
-def test_endpoint_is_remembered_after_connect(connected: Any, kashflow_fake: FakeKashFlow) -> None:
+def test_endpoint_is_remembered_after_connect(
+    connected_sh: Any, kashflow_fake: FakeKashFlow
+) -> None:
     """``status --check`` after ``connect --endpoint URL`` asks that endpoint, not KashFlow's."""
     kashflow_fake.reset_calls()
-    done = connected("status", "--check", "--json")
+    done = connected_sh("status", "--check", "--json")
     assert done.code == 0, done.err
     assert done.json()["endpoint"] == kashflow_fake.url
     assert [c.operation for c in kashflow_fake.calls] == ["GetCurrencies"]
 
 
-def test_one_wrong_password_heals(connected: Any, tmp_path: Path) -> None:
+def test_one_wrong_password_heals(connected_sh: Any, tmp_path: Path) -> None:
     """After a refused password: dry runs still work, publish says needs_reconnect (exit 3)."""
-    _assert_one_line(connected("connect", KASHFLOW_PASSWORD="wrong"), 3, "authentication")
+    _assert_one_line(connected_sh("connect", KASHFLOW_PASSWORD="wrong"), 3, "authentication")
     path = _write(tmp_path, _doc())
-    dry = connected("publish", "--dry-run", path)
+    dry = connected_sh("publish", "--dry-run", path)
     assert dry.code == 0, dry.err + dry.out
     assert "ready to publish" in dry.out
-    status = connected("status", "--json")
+    status = connected_sh("status", "--json")
     assert _assert_json(status, 3, "needs_reconnect")["status"] == "needs_reconnect"
-    done = connected("publish", path)
+    done = connected_sh("publish", path)
     _assert_one_line(done, 3, "(needs_reconnect)", "dry runs still work", "kashflow-sync connect")
-    assert connected("connect").code == 0  # the right password again: healed
-    assert connected("publish", path).code == 0
+    assert connected_sh("connect").code == 0  # the right password again: healed
+    assert connected_sh("publish", path).code == 0
 
 
 def test_ctrl_c_mid_publish_lists_what_was_published(
-    connected: Any, kashflow_fake: FakeKashFlow, tmp_path: Path, sh: Any
+    connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path, sh: Any
 ) -> None:
     """Ctrl-C while the first receipt is in flight: it finishes, the rest are not sent; 130."""
     path = _write(tmp_path, [_doc("first"), _doc("second"), _doc("third")])
@@ -264,7 +214,7 @@ def test_ctrl_c_mid_publish_lists_what_was_published(
         NO_COLOR="1",
     )
     proc = subprocess.Popen(
-        [*_console_script(), "publish", "--concurrency", "1", path],
+        [*console_script(), "publish", "--concurrency", "1", path],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -282,7 +232,7 @@ def test_ctrl_c_mid_publish_lists_what_was_published(
     assert "published first" in line and "not published second, third" in line
     assert "again is safe" in line
     assert [r.customer_reference for r in kashflow_fake.receipts] == ["INV-first"]
-    again = connected("publish", path, "--json")
+    again = connected_sh("publish", path, "--json")
     assert again.code == 0
     assert [d["status"] for d in again.json()["documents"]] == [
         "already_published",

@@ -12,19 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli_failures import Done, sh
 
+from _cli_run import Run
 from kashflow_sync.testing import FakeKashFlow
-
-__all__ = ["sh"]  # the fixture connected_sh builds on
-
-
-@pytest.fixture
-def connected_sh(sh: Any, kashflow_fake: FakeKashFlow) -> Any:
-    """test_cli_failures' console script, connected to the fake."""
-    connected = sh("connect", "--endpoint", kashflow_fake.url)
-    assert connected.code == 0, connected.err
-    return sh
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def _untouched(fake: FakeKashFlow, suppliers: int) -> bool:
     return not fake.receipts and not fake.attachments and len(fake.suppliers) == suppliers
 
 
-def _file_problems(done: Done) -> list[tuple[str, str]]:
+def _file_problems(done: Run) -> list[tuple[str, str]]:
     """``(code, field)`` of each document-file problem of a ``--json`` run refused at exit 2."""
     assert done.code == 2, done.err + done.out
     assert done.err == "" and "Traceback" not in done.out
@@ -67,7 +57,7 @@ def _file_problems(done: Done) -> list[tuple[str, str]]:
     return [(p["code"], p["field"]) for p in problems]
 
 
-def _document_problems(done: Done) -> list[tuple[str, str]]:
+def _document_problems(done: Run) -> list[tuple[str, str]]:
     """``(code, field)`` of each validation problem of a ``--json`` publish that failed (exit 1)."""
     assert done.code == 1, done.err + done.out
     [document] = done.json()["documents"]

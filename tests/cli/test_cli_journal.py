@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import attrs
 import pytest
 
 import kashflow_sync as kfs
+from _cli_run import Run
 from _support import make_client, purchase
 from kashflow_sync import cli
 from kashflow_sync._clients import sync_client as _client
@@ -19,13 +19,6 @@ from kashflow_sync.cli._journal import parse_duration
 from kashflow_sync.testing import FakeKashFlow
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
-
-
-@attrs.frozen
-class Run:
-    code: int
-    out: str
-    err: str
 
 
 Runner = Callable[..., Run]

@@ -12,7 +12,7 @@ import sys
 from datetime import timedelta
 
 import httpx
-from test_credit_notes import sales_credit
+from _credit_docs import sales_credit
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY

@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from test_credit_notes import sale, sales_credit, supplier_credit
+from _credit_docs import sale, sales_credit, supplier_credit
 
 from _clients import KINDS, any_client
 from kashflow_sync import errors

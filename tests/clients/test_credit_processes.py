@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_credit_notes import sale
+from _credit_docs import sale
 
 import kashflow_sync as kfs
 from _support import FAST_RETRY, spawn_worker, worker_result

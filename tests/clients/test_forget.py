@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from _credit_docs import sale, sales_credit, supplier_credit
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
@@ -95,8 +96,6 @@ def test_a_number_kashflow_gave_to_another_document_is_gone() -> None:
 
 def test_a_credit_note_published_anew_is_applied_anew() -> None:
     """A customer credit note deleted and forgotten is applied again when published anew."""
-    from test_credit_notes import sale, sales_credit
-
     fake = FakeKashFlow()
     with make_client(fake) as client:
         client.connect()
@@ -180,8 +179,6 @@ def test_what_cannot_be_forgotten_says_why(prepare: str, code: str) -> None:
 
 def test_nothing_sent_is_nothing_to_forget() -> None:
     """A document refused before it was sent (journal ``claimed``) is left as it is."""
-    from test_credit_notes import supplier_credit
-
     fake = FakeKashFlow(readings=Readings(credit_lines="refused"))
     note = supplier_credit(1, refund=False)
     with make_client(fake) as client:

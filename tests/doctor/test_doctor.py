@@ -14,45 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from _doctor_helpers import ledger
 
 import kashflow_sync as kfs
+from _cli_run import Run
 from kashflow_sync import cli
 from kashflow_sync._clients import sync_client as _client
 from kashflow_sync._doctor import session as _doctor_session
 from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow, Readings
 
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
-
-
-@attrs.frozen
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def ledger(fake: FakeKashFlow) -> tuple[Any, ...]:
-    """Everything the fake's account holds that a probe could touch."""
-    return (
-        fake.suppliers,
-        fake.customers,
-        fake.receipts,
-        fake.invoices,
-        fake.payments,
-        fake.attachments,
-    )
-
-
-@pytest.fixture
-def fake(kashflow_fake: FakeKashFlow) -> FakeKashFlow:
-    """The loopback fake with this machine already in its API access list."""
-    kashflow_fake.allow_ip("127.0.0.1")
-    return kashflow_fake
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_doctor import fake, ledger
+from _doctor_helpers import ledger
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
@@ -28,8 +28,6 @@ from kashflow_sync._doctor.probe import ProbeFindings
 from kashflow_sync._doctor.record import Scrubber
 from kashflow_sync._doctor.verdicts import _credit_verdicts
 from kashflow_sync.testing import FakeKashFlow, Readings
-
-__all__ = ["fake"]  # the fixture, shared with test_doctor
 
 D = Decimal
 NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)

@@ -56,13 +56,6 @@ def _no_wait_client(*args: object, **kwargs: object) -> kfs.KashFlowClient:
 
 
 @pytest.fixture
-def fake() -> FakeKashFlow:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    return fake
-
-
-@pytest.fixture
 def read_only(fake: FakeKashFlow) -> Iterator[DoctorSession]:
     with DoctorSession(fake.url, fake.credentials, transport=fake.transport()) as session:
         yield session

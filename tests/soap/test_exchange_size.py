@@ -26,11 +26,6 @@ from kashflow_sync.testing import FakeKashFlow
 LIMIT = 1_000_000
 
 
-@pytest.fixture
-def fake() -> FakeKashFlow:
-    return FakeKashFlow()
-
-
 @pytest.mark.parametrize("fault", ["oversized", "gzip_bomb"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_answer_over_the_limit_is_answer_too_large_after_one_fetch(

@@ -1,7 +1,8 @@
-"""`kashflow-sync fake serve` as a subprocess, shared by the tests that drive it over HTTP.
+"""The fake's own tests: ``fake`` with this machine allowed, a SOAP probe on it, and
+`kashflow-sync fake serve` as a subprocess for the tests that drive it over HTTP.
 
-Nothing here imports kashflow_sync: these fixtures use the fake the way a project in another
-language would, through its command line and plain HTTP.
+The served fixtures import nothing of kashflow_sync: they use the fake the way a project in
+another language would, through its command line and plain HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +14,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _probing import soap_probe
 from _served import ServedFake
+
+from kashflow_sync.testing import FakeKashFlow
+from kashflow_sync.testing._probe import SoapProbe
+
+
+@pytest.fixture
+def fake_access() -> tuple[str, ...]:
+    """The fake's own tests start with this machine in its access list (a module may empty it)."""
+    return ("127.0.0.1",)
+
+
+@pytest.fixture
+def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
+    """A SOAP probe on ``fake``: hand-shaped requests, raw and parsed answers."""
+    with soap_probe(fake) as probe:
+        yield probe
 
 
 @pytest.fixture(scope="session")

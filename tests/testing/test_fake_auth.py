@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
-import httpx
 import pytest
 
 from kashflow_sync.testing import STATUS_DETAILS, FakeKashFlow
@@ -14,14 +13,14 @@ KEY = "1234ABCD-1234"
 
 
 @pytest.fixture
-def fake() -> FakeKashFlow:
-    return FakeKashFlow(password="s3cret-pw", autoauth_key=KEY)
+def fake_options() -> dict[str, Any]:
+    return {"password": "s3cret-pw", "autoauth_key": KEY}
 
 
 @pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
+def fake_access() -> tuple[str, ...]:
+    """A fresh account: nothing in the access list."""
+    return ()
 
 
 def test_caller_ip_is_not_allowed_at_first(probe: SoapProbe) -> None:

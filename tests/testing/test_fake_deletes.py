@@ -4,7 +4,6 @@ DeleteCustomer."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,19 +16,6 @@ from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
 
 PAID_ON = datetime(2026, 11, 3)
-
-
-@pytest.fixture
-def fake() -> FakeKashFlow:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    return fake
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
 
 
 def pay(probe: SoapProbe, fake: FakeKashFlow, number: int, amount: str) -> int:

@@ -3,61 +3,23 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
+from _probing import invoice as document
+from _probing import nominal_id
 from lxml import etree
 
 from kashflow_sync.testing import FakeKashFlow
 from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
 
-ISSUED = datetime(2026, 11, 2)
-
 
 @pytest.fixture
-def fake() -> FakeKashFlow:
-    fake = FakeKashFlow(clock=lambda: datetime(2026, 11, 5, 10, 30))
-    fake.allow_ip("127.0.0.1", "tests")
-    return fake
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
-
-
-def nominal_id(fake: FakeKashFlow, code: int) -> int:
-    return next(n.id for n in fake.nominal_codes if n.code == code)
-
-
-def document(contact_id: int, lines: list[Any], **header: Any) -> dict[str, Any]:
-    """An Invoice value for InsertReceipt/InsertInvoice, zeros where KashFlow wants them."""
-    return {
-        "InvoiceDBID": 0,
-        "InvoiceNumber": 0,
-        "InvoiceDate": ISSUED,
-        "DueDate": ISSUED,
-        "CustomerID": contact_id,
-        "Paid": 0,
-        "SuppressTotal": 0,
-        "ProjectID": 0,
-        "ExchangeRate": Decimal(1),
-        "Lines": {"anyType": lines},
-        "NetAmount": 0,
-        "VATAmount": 0,
-        "AmountPaid": 0,
-        "UseCustomDeliveryAddress": False,
-        "CISRCNetAmount": None,
-        "CISRCVatAmount": None,
-        "IsCISReverseCharge": None,
-        **header,
-    }
+def fake_options() -> dict[str, Any]:
+    return {"clock": lambda: datetime(2026, 11, 5, 10, 30)}
 
 
 def acme(fake: FakeKashFlow) -> int:

@@ -5,56 +5,20 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
 
 import httpx
 import pytest
+from _probing import MODES, stored, supplier
 from lxml import etree
 
 from kashflow_sync.testing import FakeKashFlow
 from kashflow_sync.testing._probe import SoapProbe
 
-MODES = ["in-process", "loopback"]
-
 
 @pytest.fixture(params=MODES)
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeKashFlow]:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    if request.param == "loopback":
-        with fake.running():
-            yield fake
-    else:
-        yield fake
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    transport = None if fake.serving else fake.transport()
-    with httpx.Client(transport=transport, trust_env=False, timeout=5) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
-
-
-def supplier(probe: SoapProbe, name: str) -> dict[str, Any]:
-    stamp = datetime(2026, 1, 1)
-    return {
-        "supl": probe.client.get_type("ns0:Supplier")(
-            SupplierID=0,
-            Name=name,
-            Created=stamp,
-            Updated=stamp,
-            EC=0,
-            CurrencyID=0,
-            PaymentTerms=0,
-            TradeBorderType=0,
-        )
-    }
-
-
-def stored(fake: FakeKashFlow, name: str) -> bool:
-    return fake.find_supplier(name) is not None
+def fake_mode(request: pytest.FixtureRequest) -> str:
+    """Each test runs against the fake in-process and again on loopback."""
+    return request.param  # type: ignore[no-any-return]
 
 
 def test_http_error_answers_without_applying(fake: FakeKashFlow, probe: SoapProbe) -> None:
@@ -177,7 +141,7 @@ def test_calls_record_faults_and_statuses(fake: FakeKashFlow, probe: SoapProbe) 
     assert fake.calls == []
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_concurrent_requests_over_loopback(fake: FakeKashFlow) -> None:
     """Many threads inserting at once get distinct ids and all are stored."""
     results: list[int] = []
@@ -200,7 +164,7 @@ def test_concurrent_requests_over_loopback(fake: FakeKashFlow) -> None:
     assert len(fake.suppliers) == 83
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_loopback_sees_the_socket_peer_unless_overridden(
     fake: FakeKashFlow, probe: SoapProbe
 ) -> None:
@@ -239,7 +203,7 @@ def test_start_twice_is_an_error() -> None:
         fake.stop()
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_chunked_request_over_loopback(fake: FakeKashFlow, probe: SoapProbe) -> None:
     """A chunked request body is read whole."""
     body = probe.envelope("GetVATRates")

@@ -7,64 +7,29 @@ import gzip
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
+from _probing import MODES, stored, supplier
 from lxml import etree
 
 from kashflow_sync.testing import HOSTILE_SHAPES, WRITE_OPERATIONS, FakeKashFlow
 from kashflow_sync.testing._probe import SoapProbe
 
-MODES = ["in-process", "loopback"]
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 KF = "{KashFlow}"
 
 
 @pytest.fixture(params=MODES)
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeKashFlow]:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    if request.param == "loopback":
-        with fake.running():
-            yield fake
-    else:
-        yield fake
-    fake.close(late_writes="cancel")
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    transport = None if fake.serving else fake.transport()
-    with httpx.Client(transport=transport, trust_env=False, timeout=5) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
-
-
-def supplier(probe: SoapProbe, name: str) -> dict[str, Any]:
-    stamp = datetime(2026, 1, 1)
-    return {
-        "supl": probe.client.get_type("ns0:Supplier")(
-            SupplierID=0,
-            Name=name,
-            Created=stamp,
-            Updated=stamp,
-            EC=0,
-            CurrencyID=0,
-            PaymentTerms=0,
-            TradeBorderType=0,
-        )
-    }
+def fake_mode(request: pytest.FixtureRequest) -> str:
+    """Each test runs against the fake in-process and again on loopback."""
+    return request.param  # type: ignore[no-any-return]
 
 
 def insert_supplier(probe: SoapProbe, name: str, timeout: float = 0.3) -> httpx.Response:
     body = probe.envelope("InsertSupplier", **supplier(probe, name))
     return probe.post(body, '"KashFlow/InsertSupplier"', timeout=timeout)
-
-
-def stored(fake: FakeKashFlow, name: str) -> bool:
-    return fake.find_supplier(name) is not None
 
 
 def wait_for(condition: Callable[[], bool], deadline: float = 5.0) -> None:
@@ -98,7 +63,7 @@ def test_late_apply_times_out_then_lands_after_apply_after(
     assert (call.fault, call.http_status) == ("late_apply", None)
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_late_apply_over_loopback_holds_until_the_client_gives_up(
     fake: FakeKashFlow, probe: SoapProbe
 ) -> None:
@@ -112,7 +77,7 @@ def test_late_apply_over_loopback_holds_until_the_client_gives_up(
     assert stored(fake, "Held Ltd")
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_late_apply_hold_limit_closes_the_connection_unanswered(
     fake: FakeKashFlow, probe: SoapProbe
 ) -> None:
@@ -229,7 +194,7 @@ def test_echoed_secrets_stay_out_of_the_fakes_own_records(
 # -- slow and big answers -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_trickled_answer_beats_a_per_read_timeout(fake: FakeKashFlow, probe: SoapProbe) -> None:
     """Every read arrives within 0.3 s, yet the whole answer takes longer than that."""
     fake.faults.trickle(chunk=32, pause=0.02, op="GetVATRates")
@@ -241,7 +206,7 @@ def test_trickled_answer_beats_a_per_read_timeout(fake: FakeKashFlow, probe: Soa
     assert elapsed >= writes * 0.02 * 0.9 and elapsed > 0.3
 
 
-@pytest.mark.parametrize("fake", ["in-process"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["in-process"], indirect=True)
 def test_trickled_answer_in_process_streams_small_pieces(
     fake: FakeKashFlow, probe: SoapProbe
 ) -> None:
@@ -326,7 +291,7 @@ def reset_socket(sock: socket.socket) -> None:
 
 
 @pytest.mark.parametrize("when", ["mid-answer", "mid-request"])
-@pytest.mark.parametrize("fake", ["loopback"], indirect=True)
+@pytest.mark.parametrize("fake_mode", ["loopback"], indirect=True)
 def test_client_reset_prints_nothing_to_stderr(
     fake: FakeKashFlow, probe: SoapProbe, capfd: pytest.CaptureFixture[str], when: str
 ) -> None:

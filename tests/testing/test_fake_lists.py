@@ -6,9 +6,11 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
+from _probing import soap_probe
 from lxml import etree
 
 from kashflow_sync.testing import STATUS_DETAILS, FakeKashFlow
@@ -41,25 +43,14 @@ class Clock:
         return self.now
 
 
-def make_probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    fake.allow_ip("127.0.0.1", "tests")
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def fake(clock: Clock) -> FakeKashFlow:
-    return FakeKashFlow(clock=clock)
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    yield from make_probe(fake)
+def fake_options(clock: Clock) -> dict[str, Any]:
+    return {"clock": clock}
 
 
 @pytest.fixture
@@ -69,7 +60,9 @@ def empty() -> FakeKashFlow:
 
 @pytest.fixture
 def empty_probe(empty: FakeKashFlow) -> Iterator[SoapProbe]:
-    yield from make_probe(empty)
+    empty.allow_ip("127.0.0.1")
+    with soap_probe(empty) as probe:
+        yield probe
 
 
 def result_element(response: httpx.Response, operation: str) -> etree._Element:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import httpx
 import pytest
+from _probing import ISSUED, invoice
 from lxml import etree
 
 from kashflow_sync.testing import DEFAULT_SUCCESS_NOTE, FakeKashFlow, Readings
@@ -19,53 +18,12 @@ from kashflow_sync.testing._probe import SoapProbe
 
 KF = "{KashFlow}"
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
-ISSUED = datetime(2026, 11, 2)
-
-
-@pytest.fixture
-def fake() -> FakeKashFlow:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    return fake
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
-
-
-def nominal_id(fake: FakeKashFlow, code: int) -> int:
-    return next(n.kashflow_id for n in fake.nominal_codes if n.code == code)
 
 
 def supplier_id(fake: FakeKashFlow, code: str = "ACME01") -> int:
     found = fake.find_supplier(code)
     assert found is not None
     return found.kashflow_id
-
-
-def invoice(contact_id: int, lines: list[Any], **header: Any) -> dict[str, Any]:
-    return {
-        "InvoiceDBID": 0,
-        "InvoiceNumber": 0,
-        "InvoiceDate": ISSUED,
-        "DueDate": ISSUED,
-        "CustomerID": contact_id,
-        "Paid": 0,
-        "SuppressTotal": 0,
-        "ProjectID": 0,
-        "ExchangeRate": Decimal(1),
-        "Lines": {"anyType": lines},
-        "NetAmount": 0,
-        "VATAmount": 0,
-        "AmountPaid": 0,
-        "UseCustomDeliveryAddress": False,
-        "CISRCNetAmount": None,
-        "CISRCVatAmount": None,
-        "IsCISReverseCharge": None,
-        **header,
-    }
 
 
 def receipt_with(probe: SoapProbe, fake: FakeKashFlow, *lines: Any, **header: Any) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from lxml import etree
@@ -13,19 +11,6 @@ from kashflow_sync.testing._fake.schema import load_model
 from kashflow_sync.testing._probe import SoapProbe
 
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
-
-
-@pytest.fixture
-def fake() -> FakeKashFlow:
-    fake = FakeKashFlow()
-    fake.allow_ip("127.0.0.1")
-    return fake
-
-
-@pytest.fixture
-def probe(fake: FakeKashFlow) -> Iterator[SoapProbe]:
-    with httpx.Client(transport=fake.transport()) as http:
-        yield SoapProbe(fake.url, http, username=fake.username, password=fake.password)
 
 
 def fault_of(response: httpx.Response) -> tuple[str, str]:
