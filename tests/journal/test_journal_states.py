@@ -121,7 +121,7 @@ def test_the_table_is_not_everything_allowed() -> None:
     assert len(LEGAL) < len(ILLEGAL)
 
 
-@pytest.mark.parametrize(("role", "source", "target"), LEGAL, ids=_ids)
+@pytest.mark.parametrize(("role", "source", "target"), LEGAL, ids=[_ids(m) for m in LEGAL])
 def test_every_legal_move_saves(role: EntryRole, source: JournalState, target: str) -> None:
     """``Lease.save`` stores a move the table lists."""
     storage = MemoryStorage()
@@ -131,7 +131,7 @@ def test_every_legal_move_saves(role: EntryRole, source: JournalState, target: s
     assert (saved.state, stored.state, stored.owner) == (target, target, OWNER)
 
 
-@pytest.mark.parametrize(("role", "source", "target"), ILLEGAL, ids=_ids)
+@pytest.mark.parametrize(("role", "source", "target"), ILLEGAL, ids=[_ids(m) for m in ILLEGAL])
 def test_every_illegal_move_raises_and_stores_nothing(
     role: EntryRole, source: JournalState, target: JournalState
 ) -> None:
