@@ -11,6 +11,9 @@ A page includes a generated block with an HTML comment on a line of its own:
     the ``kashflow-sync`` exit codes.
 ``<!-- generated: document-schema -->``
     the JSON Schema of the document file format, as shipped in the package.
+``<!-- generated: journal-transitions -->``
+    every move a journal entry may make, per kind of entry, with what makes it
+    (``kashflow_sync._journal.states.TRANSITIONS``).
 ``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``,
 ``doctor-facts``
     ``kashflow-sync doctor`` run for real against the fake KashFlow (read-only; with
@@ -92,6 +95,34 @@ def exit_codes_table() -> str:
 
     rows = ["| exit code | meaning |", "|---|---|"]
     rows += [f"| `{code}` | {_cell(meaning)} |" for code, meaning in EXIT_CODES.items()]
+    return "\n".join(rows)
+
+
+#: How the transition table's roles read on the page.
+_ROLE_WORDS = {
+    "document": "document",
+    "contact": "new contact",
+    "content": "invoice content",
+    "watch": "watch",
+    "list_lock": "list lock",
+}
+
+
+def journal_transitions_table() -> str:
+    """A Markdown table of the journal's legal moves: entry, from, to, and what makes the move.
+
+    A state with no move out is listed with "(stays)", so every state of every kind of entry
+    appears.
+    """
+    from kashflow_sync._journal.states import ROLES, TRANSITIONS
+
+    rows = ["| entry | from | to | when |", "|---|---|---|---|"]
+    for role in ROLES:
+        for source, targets in TRANSITIONS[role].items():
+            moves = targets.items() or [(None, "it never moves on")]
+            for target, why in moves:
+                to = "(stays)" if target is None else f"`{target}`"
+                rows.append(f"| {_ROLE_WORDS[role]} | `{source}` | {to} | {_cell(why)} |")
     return "\n".join(rows)
 
 
@@ -180,6 +211,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "error-classes": error_classes_table,
     "exit-codes": exit_codes_table,
     "document-schema": document_schema_block,
+    "journal-transitions": journal_transitions_table,
     "doctor-read-only": doctor_read_only,
     "doctor-probe": doctor_probe,
     "doctor-failed-delete": doctor_failed_delete,

@@ -55,6 +55,7 @@ SCRUB = "tests/doctor/test_doctor_scrub.py"
 RECORD = "tests/doctor/test_doctor_record.py"
 STALL = "tests/engine/test_fenced_content.py::test_a_stalled_twin_is_fenced_out"
 CREDIT = "tests/engine/test_credit_flow.py::"
+STATES = "tests/journal/test_journal_states.py"
 
 MUTANTS = (
     Mutant(
@@ -251,6 +252,30 @@ MUTANTS = (
         'answer.findtext(f"{NS}AutoAuthIpResult")',
         ("tests/soap/test_wsdl_names.py",),
         "AutoAuthIP's answer is read under a name KashFlow does not send",
+    ),
+    Mutant(
+        "journal-table-unchecked",
+        "src/kashflow_sync/_journal/states.py",
+        "    if target not in TRANSITIONS[role].get(entry.state, {}):\n",
+        "    if False:\n",
+        (STATES,),
+        "the journal's transition table is never checked: any move is stored",
+    ),
+    Mutant(
+        "lease-save-skips-the-table",
+        "src/kashflow_sync/_engine/lease.py",
+        "            entry = moved(entry, state)\n",
+        "            entry = attrs.evolve(entry, state=state)\n",
+        (STATES + "::test_every_illegal_move_raises_and_stores_nothing",),
+        "Lease.save stores the state it is given without asking the table",
+    ),
+    Mutant(
+        "found-document-published-at-once",
+        "src/kashflow_sync/_engine/create.py",
+        "            state=CREATED,\n            number=found.number,\n",
+        "            state=PUBLISHED,\n            number=found.number,\n",
+        (FLOW + "test_uncertain_insert_found_in_the_ledger_is_not_sent_again",),
+        "a document found in KashFlow after an uncertain send is saved published, skipping created",
     ),
 )
 

@@ -128,6 +128,27 @@ def test_exit_codes_table_lists_all_five() -> None:
         assert f"| `{code}` |" in table
 
 
+def _journal_moves() -> list[tuple[str, str, str]]:
+    from kashflow_sync._journal.states import ROLES, TRANSITIONS
+
+    return [
+        (role, source, target)
+        for role in ROLES
+        for source, targets in TRANSITIONS[role].items()
+        for target in targets or ["(stays)"]
+    ]
+
+
+@pytest.mark.parametrize("move", _journal_moves(), ids="{0[0]}:{0[1]}->{0[2]}".format)
+def test_every_journal_move_is_on_the_publishing_page(move: tuple[str, str, str]) -> None:
+    """Each move of the journal's transition table is a row of the rendered publishing page."""
+    hooks = _hooks()
+    role, source, target = move
+    page = str(hooks.render((DOCS / "publishing.md").read_text()))
+    to = target if target == "(stays)" else f"`{target}`"
+    assert f"| {hooks._ROLE_WORDS[role]} | `{source}` | {to} |" in page
+
+
 def test_unknown_generated_block_is_an_error() -> None:
     """A mistyped generated-block name fails the build instead of vanishing."""
     with pytest.raises(ValueError, match="unknown generated block"):

@@ -63,6 +63,7 @@ from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import Finding
 from .._engine.verify import verify as verify_flow
 from .._journal.entry import JournalEntry
+from .._journal.states import ABSENT_STATES, DONE_STATES, FORGOTTEN, WATCHING
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from .._storage_keys import (
@@ -402,7 +403,7 @@ class BaseClient:
                 if found:
                     # Released lazily: a forgotten document (deleted in KashFlow) holds nothing.
                     owner = self.storage.get_journal(self.connection_id, found)
-                    return None if owner is not None and owner.state == "forgotten" else found
+                    return None if owner is not None and owner.state == FORGOTTEN else found
             return None
 
         return validate_document(
@@ -432,7 +433,7 @@ class BaseClient:
         entry = self.storage.get_journal(self.connection_id, document.external_id)
         if (
             entry is not None
-            and entry.state in ("published", "duplicated")
+            and entry.state in DONE_STATES
             and not held_by_forget(entry, self._clock())
         ):
             return published_result(entry, digest)
@@ -510,7 +511,7 @@ class BaseClient:
             return CreditTarget(number=credits), []
         noun = kashflow_noun(document.side)
         entry = self.storage.get_journal(self.connection_id, credits)
-        if entry is None or entry.number is None or entry.state in ("claimed", "forgotten"):
+        if entry is None or entry.number is None or entry.state in ABSENT_STATES:
             message = f"credits names {credits!r}, which has not been published to KashFlow"
             remedy = (
                 f"Publish {credits!r} first, or give the credited {noun}'s KashFlow number "
@@ -645,7 +646,7 @@ class BaseClient:
         self._sync_clock()
         lister = self._lister()
         # Only watches are ever in this state.
-        return list(lister(self.connection_id, states=("watching",), exclude_prefix=None))
+        return list(lister(self.connection_id, states=(WATCHING,), exclude_prefix=None))
 
     def _verify_flow(
         self, markers: Sequence[JournalEntry], horizon: timedelta

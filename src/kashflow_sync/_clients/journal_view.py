@@ -19,7 +19,17 @@ from .. import errors
 from .._documents.model import DocumentKind, PublishAttempt, kashflow_noun
 from .._documents.problems import DUPLICATED_IN_KASHFLOW
 from .._engine.notices import step_notices
-from .._journal.entry import JOURNAL_STATES, UNFINISHED_STATES, JournalEntry, JournalState
+from .._journal.entry import JournalEntry
+from .._journal.states import (
+    CREATED,
+    DUPLICATED,
+    FORGOTTEN,
+    JOURNAL_STATES,
+    PUBLISHED,
+    SENDING,
+    UNFINISHED_STATES,
+    JournalState,
+)
 from ..soap.errormap import transport_remedies
 
 __all__ = [
@@ -147,7 +157,7 @@ def _last_failure(attempts: Collection[PublishAttempt]) -> tuple[str, str] | Non
 
 
 def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) -> str | None:
-    if entry.state == "published" or leased:
+    if entry.state == PUBLISHED or leased:
         return None
     if failure is not None:
         code, message = failure
@@ -158,9 +168,9 @@ def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) 
             problems = _PROBLEM_REMEDY.findall(message)
             if problems:
                 return " ".join(dict.fromkeys(p.strip() for p in problems))
-    if entry.state == "sending":
+    if entry.state == SENDING:
         return _AGAIN
-    if entry.state == "created":
+    if entry.state == CREATED:
         return (
             "It is in KashFlow already (see its number); publish it again to finish its "
             "attachment or payment: the document itself is not sent again."
@@ -172,11 +182,11 @@ def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) 
 
 def _settled_view(entry: JournalEntry) -> tuple[str, str, str] | None:
     """``(code, message, remedy)`` of an entry that ended ``duplicated`` or ``forgotten``."""
-    if entry.state == "duplicated":
+    if entry.state == DUPLICATED:
         notice = next((n for n in step_notices(entry)[1] if n.code == DUPLICATED_IN_KASHFLOW), None)
         if notice is not None:
             return "duplicated", notice.message, notice.remedy
-    if entry.state == "forgotten":
+    if entry.state == FORGOTTEN:
         noun = kashflow_noun(entry.kind)
         return (
             "forgotten",
@@ -190,7 +200,7 @@ def summarise(entry: JournalEntry, now: datetime) -> JournalSummary:
     """The operator's view of *entry* at time *now* (timezone-aware)."""
     leased = entry.owner is not None and entry.lease_until is not None and entry.lease_until > now
     settled = _settled_view(entry)
-    failure = None if entry.state == "published" or settled else _last_failure(entry.attempts)
+    failure = None if entry.state == PUBLISHED or settled else _last_failure(entry.attempts)
     code: str | None
     message: str | None
     remedy: str | None

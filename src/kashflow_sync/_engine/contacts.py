@@ -26,6 +26,7 @@ from .._account.items import Customer, ItemList, Supplier
 from .._account.lists import ListsSnapshot
 from .._documents.model import Document, side
 from .._journal.entry import JournalEntry
+from .._journal.states import CLAIMED, PUBLISHED, SENDING
 from .._storage_keys import LISTS_VERSION, contact_journal_key, list_lock_key
 from .effects import (
     FindContact,
@@ -92,7 +93,7 @@ def contact_id(
         return found.kashflow_id, False
     key = contact_journal_key(document.side, document.contact)
     existing = yield from ask(GetJournal(lease.connection_id, key))
-    if existing is not None and existing.state == "published" and existing.kashflow_id:
+    if existing is not None and existing.state == PUBLISHED and existing.kashflow_id:
         # Created earlier, yet not in these lists: the creator may have died before listing it.
         yield from list_contact(
             document, lease, existing.kashflow_id, existing.fingerprint, new_id=new_id
@@ -103,7 +104,7 @@ def contact_id(
     )
     entry, waited = yield from lease.claim(template)
     taken_over = waited or (existing is not None and existing.owner not in (None, lease.owner))
-    if entry.state == "published":
+    if entry.state == PUBLISHED:
         if not entry.kashflow_id:
             raise errors.PublishUncertainError(
                 f"the journal says {document.contact!r} was created, without its id",
@@ -174,12 +175,12 @@ def _create(
 ) -> Flow[tuple[int, str]]:
     """Create the supplier or customer once; return its id and code."""
     name = document.contact.strip()
-    if entry.state == "sending" and entry.fingerprint:
+    if entry.state == SENDING and entry.fingerprint:
         # An earlier attempt may have created it under the code it chose. Only a contact with
         # our name counts: another new contact may have taken that code meanwhile.
         found = yield from _our_contact(document, entry.fingerprint, name)
         if found is not None:
-            yield from lease.save(entry, state="published", kashflow_id=found, owner=None)
+            yield from lease.save(entry, state=PUBLISHED, kashflow_id=found, release=True)
             return found, entry.fingerprint
         # Not there yet proves nothing until the earlier insert can no longer be applied.
         settle.check(entry, taken_over=taken_over, step="contact", what=f"new contact {name!r}")
@@ -188,7 +189,7 @@ def _create(
         code = yield from _free_code(document, name, taken, new_id)
         # Saved right before the insert: the lease is confirmed, and the code is known to any
         # later attempt that must look for what this one may have created.
-        entry = yield from lease.save(entry, state="sending", fingerprint=code)
+        entry = yield from lease.save(entry, state=SENDING, fingerprint=code)
         try:
             created = yield from renewing(
                 lease.renewal(entry), ask(InsertContact(document.kind, name, code))
@@ -199,16 +200,16 @@ def _create(
                 continue
             if not may_have_applied(exc):
                 # Refused or never sent: nothing under this code is ours.
-                yield from lease.save(entry, state="claimed", fingerprint="")
+                yield from lease.save(entry, state=CLAIMED, fingerprint="")
                 raise
             yield from lease.record(entry.external_id, "contact", "uncertain", exc.code)
             found = yield from _our_contact(document, code, name)
             if found is None:
                 raise
             created = found
-        yield from lease.save(entry, state="published", kashflow_id=created, owner=None)
+        yield from lease.save(entry, state=PUBLISHED, kashflow_id=created, release=True)
         return created, code
-    yield from lease.save(entry, state="claimed", fingerprint="")
+    yield from lease.save(entry, state=CLAIMED, fingerprint="")
     raise errors.RejectedError(
         f"KashFlow refused every code tried for the new contact {name!r} as taken",
         code="contact_code_taken",

@@ -21,7 +21,8 @@ import attrs
 from .. import errors
 from .._documents.model import Problem, kashflow_noun
 from .._documents.problems import DUPLICATE_IN_LEDGER
-from .._journal.entry import JournalEntry
+from .._journal.entry import JournalEntry, moved
+from .._journal.states import CLAIMED, FORGOTTEN, PUBLISHED
 from .._storage_keys import content_journal_key
 from .context import Call
 from .effects import ClaimJournal, Flow, GetJournal, UpdateJournal, ask
@@ -67,19 +68,18 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
         return None
     while True:
         entry, _waited = yield from lease.claim(template)
-        if entry.state != "published":
+        if entry.state != PUBLISHED:
             break
         # Marked once the owner's number was known: it is in KashFlow, unless the owner was
         # forgotten since (its copy deleted in KashFlow): then the content is free again.
         owner = yield from ask(GetJournal(settings.connection_id, entry.fingerprint))
         if entry.fingerprint != document.external_id and (
-            owner is not None and owner.state != "forgotten"
+            owner is not None and owner.state != FORGOTTEN
         ):
             raise _duplicate(call, entry.fingerprint, entry.number)
         now = settings.clock()
         taken = attrs.evolve(
-            entry,
-            state="claimed",
+            moved(entry, CLAIMED),
             number=None,
             fingerprint=document.external_id,
             owner=lease.owner,
@@ -93,10 +93,10 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
         return entry
     try:
         owner = yield from ask(GetJournal(settings.connection_id, entry.fingerprint))
-        if owner is not None and owner.state != "forgotten":
+        if owner is not None and owner.state != FORGOTTEN:
             if owner.number is not None:
                 raise _duplicate(call, entry.fingerprint, owner.number)
-            if owner.state != "claimed":
+            if owner.state != CLAIMED:
                 raise _pending(call, entry.fingerprint)
     except errors.KashFlowError:
         yield from give_back_content(call, entry, None)
@@ -117,7 +117,7 @@ def give_back_content(call: Call, entry: JournalEntry | None, number: int | None
         return True
     released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=call.settings.clock())
     if number is not None:
-        released = attrs.evolve(released, state="published", number=number)
+        released = attrs.evolve(moved(released, PUBLISHED), number=number)
     kept: bool = yield from ask(UpdateJournal(released, call.lease.owner))
     return kept
 
@@ -193,7 +193,7 @@ def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
     if template is None:
         return
     stored = yield from ask(GetJournal(template.connection_id, template.external_id))
-    if stored is not None and stored.state == "published":
+    if stored is not None and stored.state == PUBLISHED:
         return
     now = call.settings.clock()
     lease = call.lease

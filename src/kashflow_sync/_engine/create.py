@@ -14,6 +14,7 @@ import attrs
 from .. import errors
 from .._documents.model import kashflow_noun
 from .._journal.entry import JournalEntry
+from .._journal.states import CLAIMED, CREATED, PUBLISHED, SENDING
 from .._storage_keys import document_owner_key
 from ..soap.records import LedgerDocument
 from ..soap.wire import CreditForm, document_header, document_lines
@@ -52,7 +53,7 @@ def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     document, settings = call.document, call.settings
     contact = entry.contact_id
     assert contact is not None
-    if entry.state == "sending":
+    if entry.state == SENDING:
         # Not found proves nothing while the earlier send may still be applied.
         until = settings.settle.until(entry, taken_over=call.taken_over, step="create")
         look = functools.partial(_renewed_reconcile, call, entry, contact)
@@ -122,7 +123,7 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
         sends += 1
         # Saved right before the insert: this confirms the lease (compare-and-set on the owner)
         # and tells any later attempt that the document may be in KashFlow.
-        entry = yield from lease.save(entry, state="sending")
+        entry = yield from lease.save(entry, state=SENDING)
         try:
             number = yield from renewing(
                 renewal(call, entry), ask(InsertDocument(document.kind, header, lines))
@@ -138,7 +139,7 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
                     if held is not None:
                         entry, sends = held, sends - 1
                         continue
-                yield from lease.save(entry, state="claimed")
+                yield from lease.save(entry, state=CLAIMED)
                 if isinstance(exc, errors.RejectedError) and len(forms) > 1:
                     refusals.append(exc)
                     tried = forms.pop(0)
@@ -189,7 +190,7 @@ def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
             stored is None
             or stored.fingerprint != call.document.external_id
             or stored.owner not in (None, lease.owner)
-            or stored.state == "published"
+            or stored.state == PUBLISHED
         ):
             return None
         now = call.settings.clock()
@@ -200,7 +201,7 @@ def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
             return None
         call.content = held
     try:
-        again: JournalEntry = yield from lease.save(entry, state="sending")
+        again: JournalEntry = yield from lease.save(entry, state=SENDING)
     except errors.PublishUncertainError:
         return None
     return again
@@ -262,7 +263,7 @@ def _found(call: Call, entry: JournalEntry, found: LedgerDocument) -> Flow[Journ
     return (
         yield from lease.save(
             entry,
-            state="created",
+            state=CREATED,
             number=found.number,
             kashflow_id=found.kashflow_id or None,
         )
@@ -291,7 +292,7 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
             settings.clock(),
         )
     # The number first: a failure from here on must not lose it.
-    entry = yield from lease.save(entry, state="created", number=number)
+    entry = yield from lease.save(entry, state=CREATED, number=number)
     yield from ask(
         SetState(
             settings.connection_id, document_owner_key(document.side, number), document.external_id

@@ -20,7 +20,8 @@ import attrs
 
 from .. import errors
 from .._documents.model import kashflow_noun, side
-from .._journal.entry import JournalEntry
+from .._journal.entry import JournalEntry, moved
+from .._journal.states import ABSENT_STATES, FORGOTTEN, PUBLISHED, SENDING
 from .._storage_keys import document_owner_key
 from .context import PublishSettings
 from .effects import Flow, GetDocument, GetJournal, SetState, Sleep, UpdateJournal, ask
@@ -73,9 +74,9 @@ def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
                 remedy="Check the external id (and the connection); there is nothing to forget.",
                 retryable=False,
             )
-        if entry.state in ("claimed", "forgotten"):
+        if entry.state in ABSENT_STATES:
             return entry
-        if entry.state == "sending":
+        if entry.state == SENDING:
             raise errors.PublishUncertainError(
                 f"whether {external_id!r} is in KashFlow is not known yet: its create was sent "
                 "and the answer was lost",
@@ -135,8 +136,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
         # Duplicated, and the copy the journal named is gone: the other one is this document.
         kept = others[0]
         adopted = attrs.evolve(
-            entry,
-            state="published",
+            moved(entry, PUBLISHED),
             number=kept.number,
             kashflow_id=kept.kashflow_id or None,
             owner=None,
@@ -154,7 +154,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
             entry.external_id, "forget", "adopted", f"{noun} {kept.number}; {number} is gone"
         )
         return adopted
-    forgotten = attrs.evolve(entry, state="forgotten", owner=None, lease_until=None, updated_at=now)
+    forgotten = attrs.evolve(moved(entry, FORGOTTEN), owner=None, lease_until=None, updated_at=now)
     if not (yield from ask(UpdateJournal(forgotten, lease.owner))):
         raise _lost(entry)
     yield from lease.record(

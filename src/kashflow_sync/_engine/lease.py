@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Final
 
 import attrs
 
 from .. import errors
 from .._documents.model import PublishAttempt
-from .._journal.entry import JournalEntry
+from .._journal.entry import JournalEntry, moved
+from .._journal.states import PUBLISHED, JournalState
 from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
 
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_WAIT_POLL",
     "FORGET_OWNER_PREFIX",
+    "KEEP",
+    "Keep",
     "Lease",
     "held_by_forget",
 ]
@@ -48,6 +51,17 @@ def lease_lost(external_id: str, *, sent: bool = True) -> errors.PublishUncertai
         remedy="Let the other worker finish; publish again later to get its result.",
         request_sent=sent,
     )
+
+
+class Keep:
+    """The type of :data:`KEEP`: a field :meth:`Lease.save` leaves as the entry has it."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+#: "Leave this field as it is" (None is a value some fields are saved with).
+KEEP: Final = Keep()
 
 
 #: Lease owners of ``forget`` calls start with this: a published entry held by one is being
@@ -103,7 +117,7 @@ class Lease:
                 )
             )
             if claim.acquired or (
-                claim.entry.state == "published" and not held_by_forget(claim.entry, now)
+                claim.entry.state == PUBLISHED and not held_by_forget(claim.entry, now)
             ):
                 return claim.entry, held_by_another
             held_by_another = True
@@ -114,17 +128,49 @@ class Lease:
         """What keeps *entry*'s lease alive while a KashFlow call is in flight."""
         return Renewal(entry, self.owner, self.duration, self.clock)
 
-    def save(self, entry: JournalEntry, **changes: Any) -> Flow[JournalEntry]:
-        """Store *entry* with *changes* and a renewed lease, if this call still holds it.
+    def save(
+        self,
+        entry: JournalEntry,
+        *,
+        state: JournalState | Keep = KEEP,
+        fingerprint: str | Keep = KEEP,
+        number: int | Keep = KEEP,
+        kashflow_id: int | Keep | None = KEEP,
+        attachment_done: bool | Keep = KEEP,
+        release: bool = False,
+    ) -> Flow[JournalEntry]:
+        """Store *entry* with the fields given and a renewed lease, if this call still holds it.
+
+        Args:
+            entry: the entry as this call holds it.
+            state: the state it moves to; the move must be in the journal's table.
+            fingerprint: for a document, the content now being published; for a contact,
+                the code it is created under; for a content claim, the external id owning it.
+            number: KashFlow's number of the document.
+            kashflow_id: KashFlow's internal id (None: not known).
+            attachment_done: the attachment is in KashFlow.
+            release: give the entry back as it is stored (no owner, no lease).
 
         Raises:
+            JournalTransitionError: *state* is not a move the table allows (a bug).
             PublishUncertainError: ``lease_lost``: another worker took the entry over.
 
         """
+        if not isinstance(state, Keep):
+            entry = moved(entry, state)
         now = self.clock()
-        fields: dict[str, Any] = {"updated_at": now, "lease_until": now + self.duration}
-        fields.update(changes)
-        updated = attrs.evolve(entry, **fields)
+        updated = attrs.evolve(
+            entry,
+            fingerprint=entry.fingerprint if isinstance(fingerprint, Keep) else fingerprint,
+            number=entry.number if isinstance(number, Keep) else number,
+            kashflow_id=entry.kashflow_id if isinstance(kashflow_id, Keep) else kashflow_id,
+            attachment_done=(
+                entry.attachment_done if isinstance(attachment_done, Keep) else attachment_done
+            ),
+            updated_at=now,
+            owner=None if release else entry.owner,
+            lease_until=None if release else now + self.duration,
+        )
         if not (yield from ask(UpdateJournal(updated, self.owner))):
             raise lease_lost(entry.external_id)
         return updated

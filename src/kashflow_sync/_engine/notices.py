@@ -18,6 +18,7 @@ from .._documents.problems import (
     SUPPLIER_CREDIT_NOT_ALLOCATED,
 )
 from .._journal.entry import JournalEntry
+from .._journal.states import DUPLICATED
 from .settle import current_attempts
 from .verify import other_copies
 
@@ -90,7 +91,7 @@ def step_notices(
                 severity="notice",
             )
         )
-    if entry.state == "duplicated":
+    if entry.state == DUPLICATED:
         others = ", ".join(map(str, other_copies(entry))) or "?"
         notices.append(
             Problem(

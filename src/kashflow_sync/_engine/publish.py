@@ -24,6 +24,7 @@ from .._account.lists import ListsSnapshot
 from .._documents.model import Document, Problem, PublishAttempt, PublishResult, kashflow_noun
 from .._documents.problems import CHANGED_AFTER_PUBLISHING
 from .._journal.entry import JournalEntry
+from .._journal.states import CLAIMED, CREATED, DUPLICATED, FORGOTTEN, PUBLISHED, UNCREATED_STATES
 from .._storage_keys import duplicate_key
 from .after_create import apply_credit, attach, credited_invoice, pay
 from .contacts import contact_id
@@ -140,16 +141,16 @@ def publish(
         fingerprint=fingerprint,
     )
     entry, waited = yield from lease.claim(template)
-    if entry.state == "published":
+    if entry.state == PUBLISHED:
         return published_result(entry, fingerprint)
-    if entry.state == "duplicated":
+    if entry.state == DUPLICATED:
         # In KashFlow (twice): never sent again; the result says which copy to delete.
         yield from lease.release(document.external_id)
         return published_result(entry, fingerprint)
     call = Call(document, lists, settings, lease, defer_id=defer_id, credits=credits)
     call.taken_over = waited or (seen is not None and seen.owner not in (None, lease.owner))
     try:
-        if entry.state == "forgotten":
+        if entry.state == FORGOTTEN:
             entry = yield from _anew(entry, fingerprint, lease)
         elif entry.fingerprint != fingerprint:
             entry = yield from _content_changed(entry, fingerprint, lease)
@@ -176,24 +177,21 @@ def _anew(entry: JournalEntry, fingerprint: str, lease: Lease) -> Flow[JournalEn
     :func:`~.settle.current_attempts`).
     """
     attempt = yield from lease.record(entry.external_id, "publish", "anew", f"was {entry.number}")
-    entry = attrs.evolve(entry, attempts=(*entry.attempts, attempt))
-    return (
-        yield from lease.save(
-            entry,
-            state="claimed",
-            fingerprint=fingerprint,
-            contact_id=None,
-            number=None,
-            kashflow_id=None,
-            attachment_done=False,
-            payment_done=False,
-        )
+    entry = attrs.evolve(
+        entry,
+        attempts=(*entry.attempts, attempt),
+        contact_id=None,
+        number=None,
+        kashflow_id=None,
+        attachment_done=False,
+        payment_done=False,
     )
+    return (yield from lease.save(entry, state=CLAIMED, fingerprint=fingerprint))
 
 
 def _content_changed(entry: JournalEntry, fingerprint: str, lease: Lease) -> Flow[JournalEntry]:
     """The document differs from the one this entry was started for (never a published one)."""
-    if entry.state == "claimed":
+    if entry.state == CLAIMED:
         # Nothing was sent: the new content goes.
         return (yield from lease.save(entry, fingerprint=fingerprint))
     where = f"number {entry.number}" if entry.number else "perhaps"
@@ -218,13 +216,13 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         entry = attrs.evolve(entry, contact_id=found)  # saved with the next state change
     # A document created by an earlier, interrupted run may have had its attachment or payment
     # sent without the journal hearing back: look before sending those again.
-    resumed = entry.state == "created"
+    resumed = entry.state == CREATED
     if resumed:
         entry = yield from _resume(call, entry)
     if call.credits is not None and last_outcome(entry, "apply") not in APPLY_DONE:
         assert entry.contact_id is not None
         call.credits = yield from credited_invoice(call, entry.contact_id)
-    if entry.state in ("claimed", "sending"):
+    if entry.state in UNCREATED_STATES:
         entry = yield from create(call, entry)
     if document.attachment is not None and not entry.attachment_done:
         entry = yield from attach(call, entry, resumed=resumed)
@@ -239,9 +237,9 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     if call.refused_attachment is not None:
         raise call.refused_attachment
     # A deferred id keeps the lease (still ours) until the batch has filled the id in.
-    keep = {} if call.defer_id and not entry.kashflow_id else {"owner": None, "lease_until": None}
+    keep = call.defer_id and not entry.kashflow_id
     yield from lease.record(document.external_id, "publish", "published", f"number {entry.number}")
-    return (yield from lease.save(entry, state="published", **keep))
+    return (yield from lease.save(entry, state=PUBLISHED, release=not keep))
 
 
 def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:

@@ -26,7 +26,14 @@ from typing import Any
 import attrs
 
 from .._documents.model import PublishAttempt, kashflow_noun, side
-from .._journal.entry import JournalEntry, JournalState
+from .._journal.entry import JournalEntry, moved
+from .._journal.states import (
+    ABSENT_STATES,
+    DUPLICATED,
+    PUBLISHED,
+    WATCHING,
+    JournalState,
+)
 from .._storage_keys import document_owner_key, verify_journal_key
 from ..soap.records import LedgerDocument
 from .context import Call
@@ -69,7 +76,7 @@ class Finding:
 
 def other_copies(entry: JournalEntry) -> tuple[int, ...]:
     """The other copies of a ``duplicated`` entry, as ``verify`` last recorded them."""
-    if entry.state != "duplicated":
+    if entry.state != DUPLICATED:
         return ()
     found = [a for a in current_attempts(entry) if a.step == "verify"]
     if not found or found[-1].outcome != "duplicated":
@@ -100,8 +107,7 @@ def watch_for_late_copy(call: Call, entry: JournalEntry, *, twin: str | None = N
     stored = claim.entry
     owner = call.lease.owner if claim.acquired else stored.owner
     watch = attrs.evolve(
-        stored,
-        state="watching",
+        moved(stored, WATCHING),
         number=entry.number,
         contact_id=entry.contact_id,
         owner=None,
@@ -211,7 +217,7 @@ def _verify_one(
         or entry is None
         or entry.number is None
         or entry.contact_id is None
-        or entry.state in ("forgotten", "claimed")
+        or entry.state in ABSENT_STATES
         or entry.number != marker.number
     ):
         # Nothing left to watch: the document was forgotten, or published anew since.
@@ -233,9 +239,9 @@ def _verify_one(
             others.append(copy.number)
     noun = kashflow_noun(entry.kind)
     if others and ours:
-        if entry.state != "duplicated":
+        if entry.state != DUPLICATED:
             listed = ", ".join(map(str, others))
-            marked = yield from _set_state(entry, "duplicated", now)
+            marked = yield from _set_state(entry, DUPLICATED, now)
             if marked is None:
                 return None  # being published right now: the next verify looks again
             yield from _record(
@@ -246,15 +252,15 @@ def _verify_one(
             )
             entry = marked
         return Finding(entry, tuple(others))
-    if entry.state == "duplicated" and ours and not others:
-        resolved = yield from _set_state(entry, "published", now)
+    if entry.state == DUPLICATED and ours and not others:
+        resolved = yield from _set_state(entry, PUBLISHED, now)
         if resolved is not None:
             yield from _record(entry, now, "resolved", f"only {noun} {entry.number} is left")
             yield from _end(marker, now, "resolved")
             return Finding(resolved, ())
         return None
     since = datetime.fromisoformat(what["since"]) if what.get("since") else marker.created_at
-    if entry.state != "duplicated" and since is not None and now - since >= horizon:
+    if entry.state != DUPLICATED and since is not None and now - since >= horizon:
         yield from _end(marker, now, "clean")
     return None
 
@@ -265,7 +271,7 @@ def _set_state(
     """*entry* moved to *state* if no call holds it now (compare-and-set on no owner)."""
     if entry.owner is not None and entry.lease_until is not None and entry.lease_until > now:
         return None
-    changed = attrs.evolve(entry, state=state, owner=None, lease_until=None, updated_at=now)
+    changed = attrs.evolve(moved(entry, state), owner=None, lease_until=None, updated_at=now)
     if not (yield from ask(UpdateJournal(changed, entry.owner))):
         return None
     return changed
@@ -278,5 +284,5 @@ def _record(entry: JournalEntry, now: datetime, outcome: str, detail: str) -> Fl
 
 def _end(marker: JournalEntry, now: datetime, why: str) -> Flow[None]:
     """Close the watch (state ``published``: nothing more to look for)."""
-    if (yield from _set_state(marker, "published", now)) is not None:
+    if (yield from _set_state(marker, PUBLISHED, now)) is not None:
         yield from _record(marker, now, why, "")

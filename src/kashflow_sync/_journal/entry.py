@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, get_args
 
 import attrs
 
 from .._documents.model import DocumentKind, PublishAttempt
+from .states import CLAIMED, JournalState, check_transition
 
-__all__ = [
-    "DONE_STATES",
-    "JOURNAL_STATES",
-    "UNFINISHED_STATES",
-    "ClaimResult",
-    "JournalEntry",
-    "JournalState",
-]
-
-#: ``claimed``: nothing sent yet. ``sending``: the create call may have reached KashFlow (after a
-#: crash, look it up before sending again). ``created``: KashFlow's number is known; attachment
-#: and payment may still be missing. ``published``: every step done. ``duplicated``: published,
-#: but KashFlow was later found to hold a second copy (an earlier send applied late; see
-#: ``verify``): a person deletes one. ``forgotten``: published, then deleted in KashFlow and
-#: forgotten (``forget``): the next publish creates it anew. ``watching``: not a document but
-#: the SDK's own watch on one that was sent twice (key ``kashflow_sync:verify:...``), which
-#: ``verify`` reads.
-JournalState = Literal[
-    "claimed", "sending", "created", "published", "duplicated", "forgotten", "watching"
-]
-#: Every journal state, in the order a document moves through them.
-JOURNAL_STATES: tuple[str, ...] = get_args(JournalState)
-#: The states of a document whose publish has not finished: what an operator looks at.
-UNFINISHED_STATES: tuple[JournalState, ...] = ("claimed", "sending", "created")
-#: The states of a document that is in KashFlow and is never sent again.
-DONE_STATES: tuple[JournalState, ...] = ("published", "duplicated")
+__all__ = ["ClaimResult", "JournalEntry", "JournalState", "moved"]
 
 
 @attrs.frozen
@@ -43,13 +18,14 @@ class JournalEntry:
 
     ``owner`` and ``lease_until`` say which worker is publishing it now; another worker waits
     until the lease ends. ``fingerprint`` identifies the document content that was published.
+    ``state`` says how far it got (see :mod:`.states` for the states and their legal moves).
     """
 
     connection_id: str
     external_id: str
     kind: DocumentKind
     fingerprint: str
-    state: JournalState = "claimed"
+    state: JournalState = CLAIMED
     owner: str | None = None
     lease_until: datetime | None = None
     contact_id: int | None = None
@@ -68,3 +44,14 @@ class ClaimResult:
 
     entry: JournalEntry
     acquired: bool
+
+
+def moved(entry: JournalEntry, target: JournalState) -> JournalEntry:
+    """*entry* in state *target*, once :func:`~.states.check_transition` allowed the move.
+
+    Raises:
+        JournalTransitionError: the move is not in the table (a bug).
+
+    """
+    check_transition(entry, target)
+    return attrs.evolve(entry, state=target)

@@ -46,6 +46,7 @@ from .._documents.model import (
     SalesCreditNote,
     SalesInvoice,
 )
+from .._journal.states import DUPLICATED
 from ._results import (
     PublishTaskResult,
     RefreshTaskResult,
@@ -381,7 +382,7 @@ def register(
             retry_or_give_up(self, exc, f"{connection_id} verify", f"{connection_id}: not verified")
             return failed_verify(connection_id, exc)
         for row in rows:
-            if row.state == "duplicated":
+            if row.state == DUPLICATED:
                 log.warning(
                     "%s/%s: %s -> %s", connection_id, row.external_id, row.message, row.remedy
                 )

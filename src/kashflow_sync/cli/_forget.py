@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._journal.states import CLAIMED, DUPLICATED, FORGOTTEN
 from ._errors import EXIT_FAILED, EXIT_OK
 from ._output import Console, emit_json
 
@@ -72,11 +73,11 @@ def run_forget(args: argparse.Namespace) -> int:
         emit_json({"ok": True, "entry": _summary_json(row)})
         return EXIT_OK
     console = Console()
-    if row.state == "forgotten":
+    if row.state == FORGOTTEN:
         console.ok(
             f"{row.external_id}: forgotten ({row.message}). Publishing it again creates it anew."
         )
-    elif row.state == "claimed":
+    elif row.state == CLAIMED:
         console.ok(f"{row.external_id}: nothing of it was sent to KashFlow; nothing to forget.")
     else:
         console.ok(
@@ -95,7 +96,7 @@ def run_verify(args: argparse.Namespace) -> int:
     horizon = args.horizon if args.horizon is not None else timedelta(days=1)
     with open_client(args, credentials=credentials(required=True)) as client:
         rows = client.verify(horizon=horizon)
-    duplicated = [r for r in rows if r.state == "duplicated"]
+    duplicated = [r for r in rows if r.state == DUPLICATED]
     if args.json:
         emit_json({"ok": not duplicated, "entries": [_summary_json(r) for r in rows]})
         return EXIT_FAILED if duplicated else EXIT_OK
@@ -104,7 +105,7 @@ def run_verify(args: argparse.Namespace) -> int:
         console.ok("No late second copy found.")
         return EXIT_OK
     for row in rows:
-        if row.state == "duplicated":
+        if row.state == DUPLICATED:
             console.warn(f"{row.external_id}: {row.message}")
             console.wrapped(row.remedy or "", indent=2, prefix=console.styled("→ ", "cyan"))
         else:

@@ -15,7 +15,7 @@ from typing import Any
 from .. import errors
 
 # From the record's own module: `--help` must not load the SDK's heavy modules.
-from .._journal.entry import JOURNAL_STATES, UNFINISHED_STATES
+from .._journal.states import JOURNAL_STATES, UNFINISHED_STATES
 from ._errors import EXIT_OK, usage_error
 from ._output import Console, emit_json
 

@@ -20,6 +20,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import kashflow_noun
+from .._journal.states import PUBLISHED
 from ._errors import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -246,7 +247,7 @@ def _dry_run(
         found = client.validate(doc, include_notices=True)
         problems = [p for p in found if p.severity == "error"]
         entry = client.storage.get_journal(client.connection_id, doc.external_id)
-        published = entry is not None and entry.state == "published"
+        published = entry is not None and entry.state == PUBLISHED
         notices = [p for p in found if p.severity == "notice" and not published]
         rows.append((path, doc, _totals(resolved), problems, notices, published))
     failed = sum(1 for row in rows if row[3])

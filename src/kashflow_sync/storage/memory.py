@@ -12,6 +12,7 @@ from .._account.items import ListItem
 from .._convert import as_utc, list_item_class
 from .._documents.model import PublishAttempt, Rule
 from .._journal.entry import ClaimResult, JournalEntry, JournalState
+from .._journal.states import PUBLISHED
 from ._key_checks import check_keys
 
 __all__ = ["MemoryStorage"]
@@ -185,7 +186,7 @@ class MemoryStorage:
                     updated_at=now,
                 )
                 acquired = True
-            elif stored.state != "published" and (
+            elif stored.state != PUBLISHED and (
                 stored.owner == owner or stored.lease_until is None or stored.lease_until < now
             ):
                 stored = attrs.evolve(stored, owner=owner, lease_until=lease_until, updated_at=now)

@@ -50,6 +50,7 @@ from .._convert import (
 )
 from .._documents.model import PublishAttempt, Rule
 from .._journal.entry import ClaimResult, JournalEntry, JournalState
+from .._journal.states import PUBLISHED
 from ._key_checks import check_keys
 from ._sql_engine import make_engine
 from ._sql_errors import invalid_url, storage_errors
@@ -342,7 +343,7 @@ class SQLStorage:
             .where(
                 j.connection_id == entry.connection_id,
                 j.external_id == entry.external_id,
-                j.state != "published",
+                j.state != PUBLISHED,
                 sa.or_(j.owner == owner, j.lease_until.is_(None), j.lease_until < now),
             )
             .values(owner=owner, lease_until=lease_until, updated_at=now)
