@@ -34,7 +34,7 @@ from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from .._retry import RetryPolicy
-from ..soap.aservice import AsyncKashFlowService
+from ..soap.caller import AsyncKashFlowService
 from ..typing import RuleResolver, Storage
 from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_tasks

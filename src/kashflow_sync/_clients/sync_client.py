@@ -30,7 +30,7 @@ from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from .._retry import RetryPolicy
-from ..soap.service import KashFlowService
+from ..soap.caller import KashFlowService
 from ..typing import RuleResolver, Storage
 from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_threads
