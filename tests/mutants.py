@@ -252,6 +252,17 @@ MUTANTS = (
         ("tests/soap/test_wsdl_names.py",),
         "AutoAuthIP's answer is read under a name KashFlow does not send",
     ),
+    Mutant(
+        "doctor-without-size-cap",
+        "src/kashflow_sync/_doctor/session.py",
+        "            limit=self.max_answer_bytes,\n",
+        "            limit=2**62,\n",
+        (
+            "tests/doctor/test_doctor_exchange.py::"
+            "test_an_answer_over_the_cap_is_answer_too_large_for_doctor_as_for_the_client",
+        ),
+        "doctor reads an answer of any size, past the cap every client keeps",
+    ),
 )
 
 
