@@ -98,15 +98,7 @@ def resume(
 class _Caller(Generic[H]):
     """What both halves share: settings, the flow to drive, and reading an answer.
 
-    Args:
-        http: the client to send through (its timeouts and pool apply).
-        endpoint: the service URL.
-        credentials: username, password and optional AutoAuth key.
-        app_name: the name KashFlow shows beside an IP address AutoAuth added.
-        retry: the retry policy for calls that are safe to repeat.
-        timeout: seconds for each whole exchange (see :mod:`.exchange`).
-        max_answer_bytes: the largest answer read, as sent and once expanded.
-
+    The arguments are :class:`KashFlowService`'s, *http* the HTTP client of the half.
     """
 
     def __init__(
