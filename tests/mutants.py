@@ -253,6 +253,22 @@ MUTANTS = (
         "AutoAuthIP's answer is read under a name KashFlow does not send",
     ),
     Mutant(
+        "autoauth-without-a-key",
+        "src/kashflow_sync/soap/caller.py",
+        'if exc.code != "ip_not_allowed" or not autoauth:',
+        'if exc.code != "ip_not_allowed":',
+        ("tests/soap/test_caller_flow.py",),
+        "AutoAuthIP is sent for a refused IP address though the credentials have no key",
+    ),
+    Mutant(
+        "autoauth-on-any-ip-refusal",
+        "src/kashflow_sync/soap/caller.py",
+        'if exc.code != "ip_not_allowed" or not autoauth:',
+        "if not autoauth:",
+        ("tests/soap/test_caller_flow.py",),
+        "a refused AutoAuth key (autoauth_rejected) triggers another AutoAuthIP",
+    ),
+    Mutant(
         "doctor-without-size-cap",
         "src/kashflow_sync/_doctor/session.py",
         "            limit=self.max_answer_bytes,\n",
