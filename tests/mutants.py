@@ -269,6 +269,18 @@ MUTANTS = (
         "a refused AutoAuth key (autoauth_rejected) triggers another AutoAuthIP",
     ),
     Mutant(
+        "sync-helper-reads-on",
+        "src/kashflow_sync/soap/exchange.py",
+        "                    if self.abandoned.is_set():\n"
+        "                        return  # the caller has gone; stop reading and hang up\n",
+        "",
+        (
+            "tests/soap/test_exchange_deadline.py::"
+            "test_sync_helper_hangs_up_at_the_next_piece_after_the_deadline",
+        ),
+        "the sync exchange's helper reads a trickled answer to its end after the caller gave up",
+    ),
+    Mutant(
         "doctor-without-size-cap",
         "src/kashflow_sync/_doctor/session.py",
         "            limit=self.max_answer_bytes,\n",
