@@ -95,31 +95,21 @@ def resume(
         return Done(done.value)
 
 
+@attrs.define(slots=False, eq=False, repr=False)
 class _Caller(Generic[H]):
     """What both halves share: settings, the flow to drive, and reading an answer.
 
     The arguments are :class:`KashFlowService`'s, *http* the HTTP client of the half.
+    Nothing is sent until ``call``.
     """
 
-    def __init__(
-        self,
-        http: H,
-        endpoint: str,
-        credentials: Credentials,
-        *,
-        app_name: str,
-        retry: RetryPolicy,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
-    ) -> None:
-        """Prepare the service; nothing is sent until ``call``."""
-        self._http: H = http
-        self.endpoint = endpoint
-        self.credentials = credentials
-        self.app_name = app_name
-        self.retry = retry
-        self.timeout = timeout
-        self.max_answer_bytes = max_answer_bytes
+    _http: H
+    endpoint: str
+    credentials: Credentials
+    app_name: str = attrs.field(kw_only=True)
+    retry: RetryPolicy = attrs.field(kw_only=True)
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, kw_only=True)
+    max_answer_bytes: int = attrs.field(default=DEFAULT_MAX_ANSWER_BYTES, kw_only=True)
 
     def __repr__(self) -> str:
         name = type(self).__name__
