@@ -24,8 +24,7 @@ import httpx
 import kashflow_sync as kfs
 from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver
 from kashflow_sync._config import Secrets
-from kashflow_sync.soap.aservice import AsyncKashFlowService
-from kashflow_sync.soap.service import KashFlowService
+from kashflow_sync.soap.caller import AsyncKashFlowService, KashFlowService
 from kashflow_sync.testing import FakeKashFlow
 
 #: Objects that hold the credentials by design (and show them in no repr): not walked into.

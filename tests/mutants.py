@@ -277,6 +277,45 @@ MUTANTS = (
         (FLOW + "test_uncertain_insert_found_in_the_ledger_is_not_sent_again",),
         "a document found in KashFlow after an uncertain send is saved published, skipping created",
     ),
+    Mutant(
+        "autoauth-without-a-key",
+        "src/kashflow_sync/soap/caller.py",
+        'if exc.code != "ip_not_allowed" or not autoauth:',
+        'if exc.code != "ip_not_allowed":',
+        ("tests/soap/test_caller_flow.py",),
+        "AutoAuthIP is sent for a refused IP address though the credentials have no key",
+    ),
+    Mutant(
+        "autoauth-on-any-ip-refusal",
+        "src/kashflow_sync/soap/caller.py",
+        'if exc.code != "ip_not_allowed" or not autoauth:',
+        "if not autoauth:",
+        ("tests/soap/test_caller_flow.py",),
+        "a refused AutoAuth key (autoauth_rejected) triggers another AutoAuthIP",
+    ),
+    Mutant(
+        "sync-helper-reads-on",
+        "src/kashflow_sync/soap/exchange.py",
+        "                    if self.abandoned.is_set():\n"
+        "                        return  # the caller has gone; stop reading and hang up\n",
+        "",
+        (
+            "tests/soap/test_exchange_deadline.py::"
+            "test_sync_helper_hangs_up_at_the_next_piece_after_the_deadline",
+        ),
+        "the sync exchange's helper reads a trickled answer to its end after the caller gave up",
+    ),
+    Mutant(
+        "doctor-without-size-cap",
+        "src/kashflow_sync/_doctor/session.py",
+        "            limit=self.max_answer_bytes,\n",
+        "            limit=2**62,\n",
+        (
+            "tests/doctor/test_doctor_exchange.py::"
+            "test_an_answer_over_the_cap_is_answer_too_large_for_doctor_as_for_the_client",
+        ),
+        "doctor reads an answer of any size, past the cap every client keeps",
+    ),
 )
 
 

@@ -19,8 +19,7 @@ from _clients import KINDS, any_client
 from _support import FAST_RETRY, purchase
 from kashflow_sync import errors
 from kashflow_sync.soap import codec, operations
-from kashflow_sync.soap.aservice import AsyncKashFlowService
-from kashflow_sync.soap.service import KashFlowService
+from kashflow_sync.soap.caller import AsyncKashFlowService, KashFlowService
 from kashflow_sync.testing import HOSTILE_SHAPES, FakeKashFlow
 
 #: Shapes that say exactly what the real answer says.

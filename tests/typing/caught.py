@@ -3,6 +3,8 @@
 from datetime import date
 from decimal import Decimal
 
+import httpx
+
 import kashflow_sync as kfs
 
 line = kfs.Line(net=45.0)  # mistake: float money
@@ -41,3 +43,8 @@ notice = kfs.Problem(
 
 def ages(client: kfs.KashFlowClient) -> None:
     client.journal(older_than=3600)  # mistake: an age is a timedelta (or a datetime)
+
+
+def wrong_http_clients(credentials: kfs.Credentials) -> None:
+    kfs.KashFlowClient(credentials, http_client=httpx.AsyncClient())  # mistake: sync takes a Client
+    kfs.AsyncKashFlowClient(credentials, http_client=httpx.Client())  # mistake

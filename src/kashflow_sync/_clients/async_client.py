@@ -19,23 +19,14 @@ import httpx
 
 from .._account.items import SyncReport
 from .._config import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ANSWER_BYTES,
-    DEFAULT_TIMEOUT,
-    KASHFLOW_SOAP_URL,
     Credentials,
 )
 from .._documents.model import BatchResult, Document, PublishResult
 from .._engine import listsync
 from .._engine.ids import Pending
-from .._engine.lease import DEFAULT_LEASE
-from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
-from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
-from .._retry import RetryPolicy
-from ..soap.aservice import AsyncKashFlowService
-from ..typing import RuleResolver, Storage
+from ..soap.caller import AsyncKashFlowService
 from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_tasks
 from .drivers import AsyncDriver, off_loop
@@ -44,7 +35,7 @@ from .journal_view import JournalSummary
 __all__ = ["AsyncKashFlowClient"]
 
 
-class AsyncKashFlowClient(BaseClient):
+class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
     """A connection to one KashFlow account, for asyncio.
 
     Takes the same arguments as :class:`~kashflow_sync.KashFlowClient`, except that
@@ -68,62 +59,13 @@ class AsyncKashFlowClient(BaseClient):
 
     """
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        app_name: str = "kashflow_sync",
-        storage: Storage | None = None,
-        rules: RuleResolver | None = None,
-        connection_id: str = "default",
-        endpoint: str = KASHFLOW_SOAP_URL,
-        http_client: httpx.AsyncClient | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        create_missing_contacts: bool = True,
-        publish_lease: timedelta = DEFAULT_LEASE,
-        full_customer_sync_every: timedelta = listsync.DEFAULT_FULL_CUSTOMER_SYNC,
-        check_ledger_duplicates: bool = True,
-        settle_time: timedelta = DEFAULT_SETTLE_TIME,
-        ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
-        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
-    ) -> None:
-        """Build the client; nothing is sent until :meth:`connect` or another call."""
-        super().__init__(
-            credentials,
-            app_name=app_name,
-            storage=storage,
-            rules=rules,
-            connection_id=connection_id,
-            endpoint=endpoint,
-            timeout=timeout,
-            retry=retry,
-            create_missing_contacts=create_missing_contacts,
-            publish_lease=publish_lease,
-            full_customer_sync_every=full_customer_sync_every,
-            check_ledger_duplicates=check_ledger_duplicates,
-            settle_time=settle_time,
-            ledger_cache_ttl=ledger_cache_ttl,
-            max_answer_bytes=max_answer_bytes,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError(
-                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__} "
-                "(KashFlowClient takes an httpx.Client)"
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
-            headers={"User-Agent": "kashflow-sync"},
-        )
+    _http_type = httpx.AsyncClient
+    _http_name = "httpx.AsyncClient"
+    _http_hint = "KashFlowClient takes an httpx.Client"
+
+    def _start(self, http: httpx.AsyncClient) -> None:
         self._service = AsyncKashFlowService(
-            self._http,
-            self.endpoint,
-            credentials,
-            app_name=app_name,
-            retry=self._retry,
-            timeout=self.timeout,
-            max_answer_bytes=self.max_answer_bytes,
+            http, self.endpoint, self.credentials, **self._caller_options()
         )
         self._driver = AsyncDriver(self._service, self.storage, self._auth_failed)
 
@@ -156,26 +98,10 @@ class AsyncKashFlowClient(BaseClient):
     ) -> SyncReport:
         """Allow this machine's IP (AutoAuth), check the credentials and sync every list.
 
-        Args:
-            progress: called as each list starts and is stored.
-            force: store a list even if more than half of its stored items would be archived
-                (see :meth:`refresh_lists`); it matters only when lists were synced before.
-
-        Raises:
-            AuthenticationError: KashFlow refused the username or password.
-            IPNotAllowedError: the IP is not allowed and no (valid) AutoAuth key was given.
-            PermissionDeniedError: API access is disabled for the account or user.
-            ProtocolError: ``mass_archive_refused``, as for :meth:`refresh_lists`.
-
+        As :meth:`KashFlowClient.connect`, awaited.
         """
         self._check_open()
-        flow = listsync.connect(
-            self._sync_settings(),
-            app_name=self.app_name,
-            autoauth=bool(self.credentials.autoauth_key),
-            progress=progress,
-            force=force,
-        )
+        flow = self._connect_flow(progress, force)
         with log_context(connection_id=self.connection_id):
             try:
                 report = await self._driver.run(flow)
@@ -195,10 +121,7 @@ class AsyncKashFlowClient(BaseClient):
 
         *force* is as for :meth:`connect`.
         """
-        if credentials is not None:
-            if not isinstance(credentials, Credentials):
-                raise TypeError("credentials must be a kashflow_sync.Credentials")
-            self._credentials = self._service.credentials = credentials
+        self._use_credentials(credentials)
         return await self.connect(progress=progress, force=force)
 
     async def refresh_lists(
@@ -210,28 +133,13 @@ class AsyncKashFlowClient(BaseClient):
     ) -> SyncReport:
         """Re-pull all lists, or the named ones; nothing is deleted (see :class:`SyncReport`).
 
-        Args:
-            only: a list name, or several; None for every list.
-            progress: called as each list starts and is stored.
-            force: store a list even if more than half of its active items would be archived.
-                Without it such a list (of at least ``MASS_ARCHIVE_MIN_ITEMS`` items) is left
-                as it was: a KashFlow answer cut short looks exactly like that.
-
-        Raises:
-            ProtocolError: ``mass_archive_refused`` (the message says how many of how many
-                would have been archived; lists before it are stored), ``not_a_list`` (the
-                answer's list holds something else), or another unreadable answer.
-
+        As :meth:`KashFlowClient.refresh_lists`, awaited.
         """
         self._check_open()
-        names = [only] if isinstance(only, str) else only
+        flow = self._refresh_flow(only, progress, force)
         with log_context(connection_id=self.connection_id):
             try:
-                return await self._driver.run(
-                    listsync.refresh(
-                        self._sync_settings(), only=names, progress=progress, force=force
-                    )
-                )
+                return await self._driver.run(flow)
             finally:
                 self.lists.invalidate()
 
@@ -240,15 +148,7 @@ class AsyncKashFlowClient(BaseClient):
     async def publish(self, document: Document) -> PublishResult:
         """Validate, then publish *document* exactly once, with its attachment and payment.
 
-        Returns:
-            ``status="published"``, or ``"already_published"`` when this ``external_id`` was
-            published before (nothing is sent again).
-
-        Raises:
-            ValidationError: the document has problems (nothing was sent).
-            PublishUncertainError: whether KashFlow recorded it could not be established;
-                publishing it again later is safe (``retry_after`` says when, if it matters).
-
+        As :meth:`KashFlowClient.publish`, awaited.
         """
         return await self._publish(document)
 
@@ -274,9 +174,7 @@ class AsyncKashFlowClient(BaseClient):
     ) -> BatchResult:
         """Publish many documents, at most *concurrency* at a time; results in input order.
 
-        One document's failure never stops the others: its ``BatchItem.error`` holds it. The
-        internal ids of the documents created are learned together at the end (one call per
-        kind, instead of one per document).
+        As :meth:`KashFlowClient.publish_many`, awaited: tasks instead of threads.
         """
         documents = list(documents)
         self._check_open()
@@ -332,27 +230,9 @@ class AsyncKashFlowClient(BaseClient):
     ) -> list[JournalSummary]:
         """The connection's journal, least recently updated first: what is stuck, and why.
 
-        Awaited, unlike ``publish_history``: a listing can be long, so a blocking storage (a
-        database) is read in a worker thread and the event loop never waits on it.
-
-        Args:
-            state: a journal state (``"claimed"``, ``"sending"``, ``"created"``,
-                ``"published"``) or several; None for every state.
-            older_than: only entries unchanged for at least this long (a ``timedelta``), or
-                last changed before this moment (a timezone-aware ``datetime``).
-            limit: at most this many entries, the oldest; None for all.
-            include_contacts: also list the journal entries of suppliers and customers the
-                SDK created (external ids starting ``kashflow_sync:contact:``).
-
-        Returns:
-            A :class:`~kashflow_sync.JournalSummary` per entry: state, number, attempts, the
-            last error's code and message, and a remedy.
-
-        Raises:
-            StorageError: ``journal_listing_unsupported`` when the storage (a host's own,
-                written before ``Storage.list_journal`` existed) cannot list the journal.
-            ValueError: an unknown state, a negative age or a limit below 1.
-
+        As :meth:`KashFlowClient.journal` (arguments, result and errors alike), but awaited,
+        unlike ``publish_history``: a listing can be long, so a blocking storage (a database)
+        is read in a worker thread and the event loop never waits on it.
         """
         args = (state, older_than, limit, include_contacts)
         return await off_loop(self.storage, self._journal, *args)

@@ -15,15 +15,22 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Generic, TypedDict, TypeVar
 
 import attrs
+import httpx
 
 from .. import errors
 from .._account.facts import AccountFacts, load_account_facts
 from .._account.items import ConnectionStatus, SyncReport
 from .._account.lists import Lists, ListsSnapshot
-from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, KASHFLOW_SOAP_URL, Credentials
+from .._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    KASHFLOW_SOAP_URL,
+    Credentials,
+)
 from .._convert import fingerprint
 from .._documents.amounts import SAFE_RATE_DECIMALS
 from .._documents.model import (
@@ -45,6 +52,7 @@ from .._documents.problems import (
 )
 from .._documents.rules import RuleBook, StoredRuleResolver
 from .._documents.validate import validate_document
+from .._engine import listsync
 from .._engine.context import CreditTarget
 from .._engine.effects import Flow
 from .._engine.forget import forget as forget_flow
@@ -74,14 +82,25 @@ from .._storage_keys import (
     VERIFY_KEY_PREFIX,
     duplicate_key,
 )
+from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..storage.memory import MemoryStorage
 from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
 
-__all__ = ["BaseClient", "ConnectionCaches", "PreparedDocument", "new_id", "utcnow"]
+__all__ = [
+    "BaseClient",
+    "CallerOptions",
+    "ConnectionCaches",
+    "PreparedDocument",
+    "new_id",
+    "utcnow",
+]
 
 log = logging.getLogger("kashflow_sync")
+
+#: The HTTP client a client sends through: ``httpx.Client`` or ``httpx.AsyncClient``.
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 #: Seconds between measurements of this machine's offset from the storage's clock, and
 #: between reads of what doctor learned about the account (a publish uses both).
@@ -160,8 +179,26 @@ def _rate_decimals(facts: AccountFacts | None) -> int:
     return min(learned, 4) if learned and learned > SAFE_RATE_DECIMALS else SAFE_RATE_DECIMALS
 
 
-class BaseClient:
-    """The part of a client that does not depend on how I/O is driven (see the subclasses)."""
+class CallerOptions(TypedDict):
+    """What a client hands its SOAP caller besides the HTTP client, endpoint and credentials."""
+
+    app_name: str
+    retry: RetryPolicy
+    timeout: float
+    max_answer_bytes: int
+
+
+class BaseClient(Generic[H]):
+    """The part of a client that does not depend on how I/O is driven (see the subclasses).
+
+    A subclass names its HTTP client class (``_http_type``; ``_http_name`` and ``_http_hint``
+    word the refusal of another) and builds its SOAP caller and driver in :meth:`_start`.
+    """
+
+    _http_type: type[H]
+    _http_name: str
+    _http_hint: str
+    _service: KashFlowService | AsyncKashFlowService
 
     def __init__(
         self,
@@ -172,6 +209,7 @@ class BaseClient:
         rules: RuleResolver | None = None,
         connection_id: str = "default",
         endpoint: str = KASHFLOW_SOAP_URL,
+        http_client: H | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         create_missing_contacts: bool = True,
@@ -182,7 +220,7 @@ class BaseClient:
         ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
-        """Check the arguments and set up what both clients share."""
+        """Build the client; nothing is sent until :meth:`connect` or another call."""
         if not isinstance(credentials, Credentials):
             raise TypeError("credentials must be a kashflow_sync.Credentials")
         check_connection_id(connection_id)
@@ -230,6 +268,60 @@ class BaseClient:
             request_deadline=timedelta(seconds=self.timeout),
             ledger_cache=LedgerCache(ledger_cache_ttl, lock=threading.Lock()),
             new_id=new_id,
+        )
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(
+                f"http_client must be an {self._http_name}, not {type(http_client).__name__} "
+                f"({self._http_hint})"
+            )
+        self._owns_http = http_client is None
+        self._http: H = http_client or self._http_type(
+            timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
+            headers={"User-Agent": "kashflow-sync"},
+        )
+        self._start(self._http)
+
+    def _start(self, http: H) -> None:
+        """Build the SOAP caller on *http* and the driver that runs the engine's flows."""
+        raise NotImplementedError
+
+    def _connect_flow(
+        self, progress: listsync.ProgressCallback | None, force: bool
+    ) -> Flow[SyncReport]:
+        """The engine's flow for :meth:`connect`: AutoAuth, the credentials' check, every list."""
+        return listsync.connect(
+            self._sync_settings(),
+            app_name=self.app_name,
+            autoauth=bool(self.credentials.autoauth_key),
+            progress=progress,
+            force=force,
+        )
+
+    def _refresh_flow(
+        self,
+        only: str | Sequence[str] | None,
+        progress: listsync.ProgressCallback | None,
+        force: bool,
+    ) -> Flow[SyncReport]:
+        """The engine's flow for :meth:`refresh_lists`: the lists named in *only*, or all."""
+        names = [only] if isinstance(only, str) else only
+        return listsync.refresh(self._sync_settings(), only=names, progress=progress, force=force)
+
+    def _use_credentials(self, credentials: Credentials | None) -> None:
+        """Send every later call as *credentials*, when given (:meth:`reconnect`)."""
+        if credentials is None:
+            return
+        if not isinstance(credentials, Credentials):
+            raise TypeError("credentials must be a kashflow_sync.Credentials")
+        self._credentials = self._service.credentials = credentials
+
+    def _caller_options(self) -> CallerOptions:
+        """The SOAP caller's settings, as this client was given them."""
+        return CallerOptions(
+            app_name=self.app_name,
+            retry=self._retry,
+            timeout=self.timeout,
+            max_answer_bytes=self.max_answer_bytes,
         )
 
     def _caches(self) -> ConnectionCaches:

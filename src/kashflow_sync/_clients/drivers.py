@@ -33,9 +33,8 @@ from .._engine import effects as fx
 from .._engine.effects import Effect, Flow, KashFlowEffect, Renewal, Sleep, StorageEffect
 from .._engine.lease import lease_lost
 from ..soap import operations
-from ..soap.aservice import AsyncKashFlowService
+from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
-from ..soap.service import KashFlowService
 from ..typing import Storage
 
 __all__ = ["AsyncDriver", "SyncDriver", "off_loop", "request_for"]

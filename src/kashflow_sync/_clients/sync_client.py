@@ -15,23 +15,14 @@ import httpx
 
 from .._account.items import SyncReport
 from .._config import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ANSWER_BYTES,
-    DEFAULT_TIMEOUT,
-    KASHFLOW_SOAP_URL,
     Credentials,
 )
 from .._documents.model import BatchResult, Document, PublishResult
 from .._engine import listsync
 from .._engine.ids import Pending
-from .._engine.lease import DEFAULT_LEASE
-from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL
-from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
-from .._retry import RetryPolicy
-from ..soap.service import KashFlowService
-from ..typing import RuleResolver, Storage
+from ..soap.caller import KashFlowService
 from .base import BaseClient, new_id
 from .batch import ProgressHook, run_in_threads
 from .drivers import SyncDriver
@@ -40,7 +31,7 @@ from .journal_view import JournalSummary
 __all__ = ["KashFlowClient"]
 
 
-class KashFlowClient(BaseClient):
+class KashFlowClient(BaseClient[httpx.Client]):
     """A connection to one KashFlow account.
 
     Args:
@@ -89,62 +80,13 @@ class KashFlowClient(BaseClient):
 
     """
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        app_name: str = "kashflow_sync",
-        storage: Storage | None = None,
-        rules: RuleResolver | None = None,
-        connection_id: str = "default",
-        endpoint: str = KASHFLOW_SOAP_URL,
-        http_client: httpx.Client | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        create_missing_contacts: bool = True,
-        publish_lease: timedelta = DEFAULT_LEASE,
-        full_customer_sync_every: timedelta = listsync.DEFAULT_FULL_CUSTOMER_SYNC,
-        check_ledger_duplicates: bool = True,
-        settle_time: timedelta = DEFAULT_SETTLE_TIME,
-        ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
-        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
-    ) -> None:
-        """Build the client; nothing is sent until :meth:`connect` or another call."""
-        super().__init__(
-            credentials,
-            app_name=app_name,
-            storage=storage,
-            rules=rules,
-            connection_id=connection_id,
-            endpoint=endpoint,
-            timeout=timeout,
-            retry=retry,
-            create_missing_contacts=create_missing_contacts,
-            publish_lease=publish_lease,
-            full_customer_sync_every=full_customer_sync_every,
-            check_ledger_duplicates=check_ledger_duplicates,
-            settle_time=settle_time,
-            ledger_cache_ttl=ledger_cache_ttl,
-            max_answer_bytes=max_answer_bytes,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError(
-                f"http_client must be an httpx.Client, not {type(http_client).__name__} "
-                "(AsyncKashFlowClient takes an httpx.AsyncClient)"
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
-            headers={"User-Agent": "kashflow-sync"},
-        )
+    _http_type = httpx.Client
+    _http_name = "httpx.Client"
+    _http_hint = "AsyncKashFlowClient takes an httpx.AsyncClient"
+
+    def _start(self, http: httpx.Client) -> None:
         self._service = KashFlowService(
-            self._http,
-            self.endpoint,
-            credentials,
-            app_name=app_name,
-            retry=self._retry,
-            timeout=self.timeout,
-            max_answer_bytes=self.max_answer_bytes,
+            http, self.endpoint, self.credentials, **self._caller_options()
         )
         self._driver = SyncDriver(self._service, self.storage, self._auth_failed)
 
@@ -190,13 +132,7 @@ class KashFlowClient(BaseClient):
 
         """
         self._check_open()
-        flow = listsync.connect(
-            self._sync_settings(),
-            app_name=self.app_name,
-            autoauth=bool(self.credentials.autoauth_key),
-            progress=progress,
-            force=force,
-        )
+        flow = self._connect_flow(progress, force)
         with log_context(connection_id=self.connection_id):
             try:
                 report = self._driver.run(flow)
@@ -216,10 +152,7 @@ class KashFlowClient(BaseClient):
 
         *force* is as for :meth:`connect`.
         """
-        if credentials is not None:
-            if not isinstance(credentials, Credentials):
-                raise TypeError("credentials must be a kashflow_sync.Credentials")
-            self._credentials = self._service.credentials = credentials
+        self._use_credentials(credentials)
         return self.connect(progress=progress, force=force)
 
     def refresh_lists(
@@ -245,14 +178,10 @@ class KashFlowClient(BaseClient):
 
         """
         self._check_open()
-        names = [only] if isinstance(only, str) else only
+        flow = self._refresh_flow(only, progress, force)
         with log_context(connection_id=self.connection_id):
             try:
-                return self._driver.run(
-                    listsync.refresh(
-                        self._sync_settings(), only=names, progress=progress, force=force
-                    )
-                )
+                return self._driver.run(flow)
             finally:
                 self.lists.invalidate()
 

@@ -9,7 +9,9 @@ KashFlow's HTTP ``Date`` header, which is how the clock check compares clocks.
 Doctor reads KashFlow's raw answers (:meth:`DoctorSession.exchange`) rather than only the
 SDK's interpretation of them, because what it reports is the answer itself: ``Status=NO`` with
 which words, or an empty object. It builds on :func:`~.soap.codec.encode` and
-:func:`~.soap.codec.decode` and never changes them.
+:func:`~.soap.codec.decode` and never changes them, and sends through the clients' own
+exchange (:func:`~.soap.exchange.fetch`), so a KashFlow that trickles its answer or sends one too
+large fails doctor by the same deadline and size cap, with the same errors, as it fails a client.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ import httpx
 from lxml import etree
 
 from .. import errors
-from .._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Credentials, redact
-from ..soap import codec, errormap
-from ..soap.exchange import retry_after
+from .._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    Credentials,
+    redact,
+)
+from ..soap import codec
+from ..soap._answerparse import AnswerParser
+from ..soap.exchange import Answer, fetch
 
 __all__ = ["DoctorSession", "Exchange", "SentRequest", "is_write"]
 
@@ -101,6 +110,8 @@ class DoctorSession:
         allow_writes: False refuses every operation but ``Get...`` lookups before it is sent.
         transport: an httpx transport to use instead of the network (tests, docs).
         now: this machine's clock (UTC), for comparing it with KashFlow's ``Date`` header.
+        timeout: seconds for each whole exchange, as a client's ``timeout``.
+        max_answer_bytes: the largest answer read, as a client's ``max_answer_bytes``.
 
     """
 
@@ -112,9 +123,13 @@ class DoctorSession:
         allow_writes: bool = False,
         transport: httpx.BaseTransport | None = None,
         now: Callable[[], datetime] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         """Open the client; nothing is sent until a call."""
         self.endpoint = endpoint
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
         self.credentials = credentials
         self.allow_writes = allow_writes
         self.sent: list[SentRequest] = []
@@ -127,7 +142,7 @@ class DoctorSession:
         self._pending: dict[int, tuple[int, datetime, float]] = {}
         self.http = httpx.Client(
             transport=transport,
-            timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT),
+            timeout=httpx.Timeout(timeout, connect=DEFAULT_CONNECT_TIMEOUT),
             headers={"User-Agent": "kashflow-sync doctor"},
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
@@ -198,38 +213,53 @@ class DoctorSession:
 
     def _exchange(self, request: codec.Request[T]) -> Exchange[T]:
         operation = request.operation
-        envelope = codec.encode(request, self.credentials)
-        try:
-            response = self.http.post(
-                self.endpoint, content=envelope.content, headers=envelope.headers
-            )
-        except errors.KashFlowError:
-            raise  # the write guard
-        except httpx.HTTPError as exc:
-            mapped = errormap.from_transport_error(operation, exc)
-            return Exchange(operation, None, "", None, None, mapped)
-        status, detail, answer = self._raw(response.content)
+        parsed = codec.reading(request)
+        sent = self._fetch(request, parsed)
+        if isinstance(sent, errors.KashFlowError):
+            failure = codec.masked(sent, self.credentials.secrets)
+            return Exchange(operation, None, "", None, None, failure)
+        status, detail, answer = self._raw(parsed)
         try:
             result: Any = codec.decode(
                 request,
-                response.status_code,
-                response.content,
+                sent.status_code,
+                parsed,
                 secrets=self.credentials.secrets,
-                retry_after=retry_after(response),
+                retry_after=sent.retry_after,
             )
         except errors.KashFlowError as exc:
             return Exchange(operation, status, detail, answer, None, exc)
         return Exchange(operation, status, detail, answer, result, None)
 
+    def _fetch(
+        self, request: codec.Request[Any], sink: AnswerParser
+    ) -> Answer | errors.KashFlowError:
+        """One exchange, as a client has it: the deadline and the size cap hold.
+
+        The write guard's refusal (raised by the request hook) passes through. Returns rather
+        than raises, so the envelope (password inside) dies with this frame.
+        """
+        envelope = codec.encode(request, self.credentials)
+        return fetch(
+            self.http,
+            self.endpoint,
+            envelope,
+            timeout=self.timeout,
+            limit=self.max_answer_bytes,
+            sink=sink,
+        )
+
     def call(self, request: codec.Request[T]) -> T:
         """Send *request* once and return the SDK's result, or raise the mapped error."""
         return self.exchange(request).value()
 
-    def _raw(self, content: bytes) -> tuple[str | None, str, etree._Element | None]:
-        """``(Status, StatusDetail, <OperationResponse>)`` of a SOAP answer, where present."""
-        try:
-            root = etree.fromstring(content, codec.parser())
-        except etree.XMLSyntaxError:
+    def _raw(self, parsed: AnswerParser) -> tuple[str | None, str, etree._Element | None]:
+        """``(Status, StatusDetail, <OperationResponse>)`` of a SOAP answer, where present.
+
+        A list's items were read and dropped as they arrived; the rest of the answer is kept.
+        """
+        root = parsed.root
+        if root is None or parsed.failure is not None:
             return None, "", None
         body = root.find(_SOAP_ENV + "Body")
         if body is None or len(body) == 0 or body[0].tag == _SOAP_ENV + "Fault":

@@ -1,6 +1,6 @@
 """KashFlow's answer body as it arrives, with no I/O: decoded, counted and capped.
 
-Both callers (:mod:`.service`, :mod:`.aservice`) push the raw bytes of an answer into an
+Both callers (:mod:`.caller`'s sync and async halves) push the raw bytes of an answer into an
 :class:`AnswerReader` as they read them. The reader expands ``gzip`` or ``deflate`` a bounded
 step at a time and refuses the answer as soon as either the bytes sent or the bytes once expanded
 pass the limit, so a 1 MB gzip that expands to 1 GB stops at the limit, never in memory whole.

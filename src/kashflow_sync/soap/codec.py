@@ -3,8 +3,8 @@
 A :class:`Request` says what one call sends and how its answer is read. :func:`encode` writes
 the envelope (merging in the credentials, as KashFlow wants on every call) and :func:`decode`
 turns the HTTP answer into the request's result, or raises the error
-:mod:`kashflow_sync.soap.errormap` maps it to. The sync and async callers (:mod:`.service`,
-:mod:`.aservice`) are thin loops around these two functions.
+:mod:`kashflow_sync.soap.errormap` maps it to. The sync and async callers (:mod:`.caller`) are
+thin loops around these two functions.
 
 Secrets never sit in a :class:`Request`: its parameters hold :data:`AUTOAUTH_KEY` where the key
 goes. :func:`encode` has zeep build the envelope with stand-ins for the password and the key,

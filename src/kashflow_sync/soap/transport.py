@@ -1,7 +1,7 @@
 """The project's WSDL, parsed once per process by zeep, without ever touching the network.
 
 zeep builds envelopes and reads replies; it never sends. Requests go through each client's own
-``httpx.Client`` or ``httpx.AsyncClient`` (see :mod:`.service` and :mod:`.aservice`), so one
+``httpx.Client`` or ``httpx.AsyncClient`` (see :mod:`.caller`), so one
 connection pool, one timeout policy and one test transport serve everything.
 """
 
