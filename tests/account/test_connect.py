@@ -10,6 +10,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import make_client
 from kashflow_sync import errors
+from kashflow_sync.soap import operations
 from kashflow_sync.testing import FakeKashFlow
 
 
@@ -135,11 +136,12 @@ def test_rejected_write_raises_rejected_error(
     """KashFlow refusing a write (unknown nominal id) -> RejectedError with its words."""
     service = client._service
     with pytest.raises(errors.RejectedError) as info:
-        service.perform(
-            "insert_document",
-            "purchase",
-            {"CustomerID": fake.suppliers[0].supplier_id, "CustomerReference": "X"},
-            [{"ChargeType": 999999, "Quantity": 1, "Rate": 1}],
+        service.call(
+            operations.insert_document(
+                "purchase",
+                {"CustomerID": fake.suppliers[0].supplier_id, "CustomerReference": "X"},
+                [{"ChargeType": 999999, "Quantity": 1, "Rate": 1}],
+            )
         )
     assert info.value.detail
     assert fake.receipts == []

@@ -18,6 +18,7 @@ import pytest
 import kashflow_sync as kfs
 from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
+from kashflow_sync.soap import operations
 from kashflow_sync.soap.codec import Request
 from kashflow_sync.testing import FakeKashFlow, Readings
 
@@ -165,11 +166,11 @@ def test_lookups_of_what_does_not_exist_answer_nothing(
     """Every lookup of something absent is None or [] under either not-found reading."""
     _fake, client = played
     service = client._service
-    assert service.perform("find_contact", "purchase", "NOSUCH99") is None
-    assert service.perform("get_document", "purchase", 987654) is None
-    assert service.perform("get_document", "sales", 987654) is None
-    assert service.perform("payments", "purchase", 987654) == []
-    assert service.perform("receipt_attachments", 987654) == []
+    assert service.call(operations.find_contact("purchase", "NOSUCH99")) is None
+    assert service.call(operations.get_document("purchase", 987654)) is None
+    assert service.call(operations.get_document("sales", 987654)) is None
+    assert service.call(operations.payments("purchase", 987654)) == []
+    assert service.call(operations.receipt_attachments(987654)) == []
 
 
 def test_success_is_decided_by_status_alone() -> None:

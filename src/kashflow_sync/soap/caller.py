@@ -33,7 +33,7 @@ from . import codec
 from ._answerparse import AnswerParser
 from .answer import Sink
 from .exchange import Answer, afetch, fetch
-from .operations import OPERATIONS, auto_auth_ip
+from .operations import auto_auth_ip
 
 __all__ = ["AsyncKashFlowService", "CallFlow", "Done", "KashFlowService", "autoauth_flow", "resume"]
 
@@ -156,10 +156,6 @@ class KashFlowService(_Caller[httpx.Client]):
 
     """
 
-    def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the operation named *name* in :data:`~.operations.OPERATIONS` (engine effects)."""
-        return self.call(OPERATIONS[name](*args, **kwargs))
-
     def call(self, request: codec.Request[T]) -> T:
         """Send *request* with retries and the one AutoAuth retry; return its result."""
         flow = self._flow(request)
@@ -198,10 +194,6 @@ class AsyncKashFlowService(_Caller[httpx.AsyncClient]):
 
     Takes the same arguments as :class:`KashFlowService`, *http* an ``httpx.AsyncClient``.
     """
-
-    async def perform(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the operation named *name* in :data:`~.operations.OPERATIONS` (engine effects)."""
-        return await self.call(OPERATIONS[name](*args, **kwargs))
 
     async def call(self, request: codec.Request[T]) -> T:
         """Send *request* with retries and the one AutoAuth retry; return its result."""

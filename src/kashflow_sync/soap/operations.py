@@ -29,7 +29,6 @@ from .records import LedgerAttachment, LedgerDocument, LedgerPayment
 from .transport import shared_zeep_client
 
 __all__ = [
-    "OPERATIONS",
     "apply_credit_note",
     "attach_file",
     "auto_auth_ip",
@@ -520,29 +519,3 @@ def delete_supplier(supplier_id: int) -> Request[int]:
 def delete_customer(customer_id: int) -> Request[int]:
     """Delete a customer by its internal id; 1, or 0 if KashFlow had no such customer."""
     return _delete("DeleteCustomer", {"CustomerID": customer_id})
-
-
-#: Every builder by name, for the services' ``perform`` (the engine's drivers no longer use it).
-OPERATIONS: Mapping[str, Callable[..., Request[Any]]] = {
-    "auto_auth_ip": auto_auth_ip,
-    "fetch_list": fetch_list,
-    "customers_modified_since": customers_modified_since,
-    "insert_contact": insert_contact,
-    "find_contact": find_contact,
-    "insert_document": insert_document,
-    "get_document": get_document,
-    "documents_for_contact": documents_for_contact,
-    "recent_documents": recent_documents,
-    "attach_file": attach_file,
-    "receipt_attachments": receipt_attachments,
-    "insert_payment": insert_payment,
-    "payments": payments,
-    "delete_receipt_payment": delete_receipt_payment,
-    "delete_receipt_attachment": delete_receipt_attachment,
-    "delete_receipt": delete_receipt,
-    "delete_supplier": delete_supplier,
-    "delete_customer": delete_customer,
-    "delete_invoice": delete_invoice,
-    "delete_invoice_payment": delete_invoice_payment,
-    "apply_credit_note": apply_credit_note,
-}
