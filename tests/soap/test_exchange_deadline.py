@@ -29,7 +29,7 @@ DEADLINE = 1.0
 #: machine ample room to schedule threads late, and stays far below the trickle's time.
 LATE = 10.0
 HELPER = "kashflow-sync GetVATRates"  # the sync client's reading thread for that call
-NO_RETRY = RetryPolicy(max_retries=0, initial=0.0, cap=0.0, sleep=lambda _s: None)
+NO_RETRY = RetryPolicy.no_wait(max_retries=0)
 
 
 def wait_for(condition: Callable[[], bool], deadline: float = 5.0) -> None:
