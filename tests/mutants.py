@@ -252,6 +252,25 @@ MUTANTS = (
         ("tests/soap/test_wsdl_names.py",),
         "AutoAuthIP's answer is read under a name KashFlow does not send",
     ),
+    Mutant(
+        "skip-waits-ignored",
+        "src/kashflow_sync/_retry.py",
+        "    if _skipping:\n        return 0.0\n",
+        "",
+        (
+            "tests/clients/test_retry.py::"
+            "test_skip_waits_makes_every_policy_wait_nothing_until_the_block_ends",
+        ),
+        "skip_waits() leaves the retry waits as they were",
+    ),
+    Mutant(
+        "error-code-stored-as-member",
+        "src/kashflow_sync/_engine/lease.py",
+        "detail=str(detail))",
+        "detail=detail)",
+        ("tests/test_error_codes.py::test_the_journal_and_task_results_keep_plain_strings",),
+        "a step's detail keeps the ErrorCode member instead of the plain code string",
+    ),
 )
 
 

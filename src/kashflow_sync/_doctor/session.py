@@ -26,6 +26,7 @@ from lxml import etree
 
 from .. import errors
 from .._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Credentials, redact
+from .._error_codes import ErrorCode
 from ..soap import codec, errormap
 from ..soap.exchange import retry_after
 
@@ -153,7 +154,7 @@ class DoctorSession:
             # A bug guard: the read-only doctor must never get here. Raised before sending.
             raise errors.KashFlowError(
                 f"doctor refused to send {operation}: it runs read-only without --probe-writes",
-                code="doctor_write_refused",
+                code=ErrorCode.DOCTOR_WRITE_REFUSED,
                 remedy="This is a bug in kashflow-sync: please report it.",
                 operation=operation,
             )

@@ -13,6 +13,7 @@ import httpx
 
 from .. import errors
 from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
+from .._error_codes import ErrorCode
 from .._retry import RetryPolicy
 from . import codec
 from .answer import Sink
@@ -74,7 +75,7 @@ class AsyncKashFlowService:
                 lambda: self._send(request), idempotent=request.idempotent
             )
         except errors.IPNotAllowedError as exc:
-            if exc.code != "ip_not_allowed" or not self.credentials.autoauth_key:
+            if exc.code != ErrorCode.IP_NOT_ALLOWED or not self.credentials.autoauth_key:
                 raise
             log.info("kashflow %s: IP not allowed; calling AutoAuthIP once", request.operation)
             allow = auto_auth_ip(self.app_name)
