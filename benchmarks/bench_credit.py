@@ -30,7 +30,7 @@ import kashflow_sync as kfs
 from kashflow_sync._account.facts import AccountFacts, save_account_facts
 from kashflow_sync.testing import FakeKashFlow, Readings
 
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
+NO_WAIT = kfs.RetryPolicy.no_wait()
 PDF = b"%PDF-1.4 bench"
 #: Calls of connect(), left out of every count.
 CONNECT = {

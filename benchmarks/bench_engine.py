@@ -111,10 +111,7 @@ def _credentials(details: dict[str, str]) -> Any:
 def _no_wait() -> Any:
     from kashflow_sync import RetryPolicy
 
-    async def no_sleep(_s: float) -> None:
-        return None
-
-    return RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None, asleep=no_sleep)
+    return RetryPolicy.no_wait()
 
 
 async def _async_batch(details: dict[str, str], docs: list[Any], concurrency: int) -> float:
@@ -222,7 +219,7 @@ from kashflow_sync import RetryPolicy
 
 url, user, password, key, rounds, prefix, options = sys.argv[1:8]
 creds = kfs.Credentials(user, password, key)
-retry = RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
+retry = RetryPolicy.no_wait()
 settings = {name: timedelta(seconds=value) for name, value in json.loads(options).items()}
 with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
     creds, endpoint=url, http_client=http, retry=retry, **settings

@@ -7,6 +7,9 @@ A page includes a generated block with an HTML comment on a line of its own:
     (``kashflow_sync._documents.validate.PROBLEM_CODES``).
 ``<!-- generated: error-classes -->``
     every error class with its default code, whether it is retryable, meaning and remedy.
+``<!-- generated: error-codes -->``
+    every more specific error code with its class, meaning and remedy
+    (``kashflow_sync.errors.ErrorCode`` and its catalogue).
 ``<!-- generated: exit-codes -->``
     the ``kashflow-sync`` exit codes.
 ``<!-- generated: document-schema -->``
@@ -86,6 +89,24 @@ def error_classes_table() -> str:
             f"{'yes' if cls.default_retryable else 'no'} | "  # type: ignore[attr-defined]
             f"{_cell(meaning)} | {_cell(cls.default_remedy)} |"  # type: ignore[attr-defined]
         )
+    return "\n".join(rows)
+
+
+def error_codes_table() -> str:
+    """A Markdown table of the error codes other than the classes' own, from the catalogue."""
+    from kashflow_sync._error_codes import CATALOGUE, HTTP_STATUS_FAMILIES
+
+    own = {cls.default_code for cls in error_classes()}  # type: ignore[attr-defined]
+    after = {code: (codes, entry) for codes, entry, code in HTTP_STATUS_FAMILIES}
+    rows = ["| code | class | meaning | remedy |", "|---|---|---|---|"]
+    for code, entry in CATALOGUE.items():
+        listed = [] if code in own else [(f"`{code}`", entry)]
+        if code in after:
+            listed.append(after[code])
+        rows += [
+            f"| {codes} | {_cell(e.error)} | {_cell(e.meaning)} | {_cell(e.remedy or '')} |"
+            for codes, e in listed
+        ]
     return "\n".join(rows)
 
 
@@ -209,6 +230,7 @@ def doctor_facts() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {
     "problem-codes": problem_codes_table,
     "error-classes": error_classes_table,
+    "error-codes": error_codes_table,
     "exit-codes": exit_codes_table,
     "document-schema": document_schema_block,
     "journal-transitions": journal_transitions_table,

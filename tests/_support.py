@@ -19,7 +19,7 @@ from kashflow_sync.testing import FakeKashFlow
 NO_SETTLE = timedelta(0)
 
 #: Retries without waiting, so no test sleeps.
-FAST_RETRY = RetryPolicy(max_retries=2, initial=0.0, cap=0.0, sleep=lambda _s: None)
+FAST_RETRY = RetryPolicy.no_wait(max_retries=2)
 
 #: The tests' root folder, where the shared helpers live.
 _TESTS = Path(__file__).resolve().parent

@@ -280,15 +280,15 @@ MUTANTS = (
     Mutant(
         "autoauth-without-a-key",
         "src/kashflow_sync/soap/caller.py",
-        'if exc.code != "ip_not_allowed" or not autoauth:',
-        'if exc.code != "ip_not_allowed":',
+        "if exc.code != ErrorCode.IP_NOT_ALLOWED or not autoauth:",
+        "if exc.code != ErrorCode.IP_NOT_ALLOWED:",
         ("tests/soap/test_caller_flow.py",),
         "AutoAuthIP is sent for a refused IP address though the credentials have no key",
     ),
     Mutant(
         "autoauth-on-any-ip-refusal",
         "src/kashflow_sync/soap/caller.py",
-        'if exc.code != "ip_not_allowed" or not autoauth:',
+        "if exc.code != ErrorCode.IP_NOT_ALLOWED or not autoauth:",
         "if not autoauth:",
         ("tests/soap/test_caller_flow.py",),
         "a refused AutoAuth key (autoauth_rejected) triggers another AutoAuthIP",
@@ -315,6 +315,25 @@ MUTANTS = (
             "test_an_answer_over_the_cap_is_answer_too_large_for_doctor_as_for_the_client",
         ),
         "doctor reads an answer of any size, past the cap every client keeps",
+    ),
+    Mutant(
+        "skip-waits-ignored",
+        "src/kashflow_sync/_retry.py",
+        "    if _skipping:\n        return 0.0\n",
+        "",
+        (
+            "tests/clients/test_retry.py::"
+            "test_skip_waits_makes_every_policy_wait_nothing_until_the_block_ends",
+        ),
+        "skip_waits() leaves the retry waits as they were",
+    ),
+    Mutant(
+        "error-code-stored-as-member",
+        "src/kashflow_sync/_engine/lease.py",
+        "detail=str(detail))",
+        "detail=detail)",
+        ("tests/test_error_codes.py::test_the_journal_and_task_results_keep_plain_strings",),
+        "a step's detail keeps the ErrorCode member instead of the plain code string",
     ),
 )
 

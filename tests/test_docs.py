@@ -20,12 +20,10 @@ import pytest
 
 from kashflow_sync import errors
 from kashflow_sync._documents.validate import PROBLEM_CODES
-from kashflow_sync.soap import errormap as _errormap
-from kashflow_sync.storage import _sql_errors
+from kashflow_sync._error_codes import CATALOGUE, HTTP_STATUS_FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-SRC = ROOT / "src" / "kashflow_sync"
 
 _BLOCK = re.compile(r"(?P<marker><!-- run -->\n)?```python\n(?P<code>.*?)\n```", re.S)
 
@@ -102,23 +100,38 @@ def test_every_error_class_is_in_the_catalogue(cls: type[errors.KashFlowError]) 
     assert " ".join(cls.default_remedy.split()) in page
 
 
-def _specific_codes() -> set[str]:
-    """Codes set explicitly anywhere in the SDK (outside the fake), and transport codes."""
-    codes: set[str] = set()
-    for path in SRC.rglob("*.py"):
-        if "testing" in path.parts:
-            continue
-        codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text()))
-    codes |= {row[1] for row in _errormap._TRANSPORT_TABLE}
-    failures = [*_sql_errors.SQLSTATES.values(), *_sql_errors.SQLITE_CODES.values()]
-    codes |= {failure.code for failure in failures}
-    return codes
+def _specific_codes() -> list[errors.ErrorCode]:
+    """The catalogue's codes other than the error classes' own (those have their own table)."""
+    own = {cls.default_code for cls in _error_classes()}
+    return [code for code in errors.ErrorCode if code not in own]
 
 
-@pytest.mark.parametrize("code", sorted(_specific_codes()))
-def test_every_specific_code_is_documented(code: str) -> None:
-    """Each code the SDK sets explicitly is explained in the catalogue."""
+@pytest.mark.parametrize("code", list(errors.ErrorCode), ids=str)
+def test_every_error_code_is_documented(code: errors.ErrorCode) -> None:
+    """Each code of the ErrorCode catalogue appears in the rendered error catalogue."""
     assert f"`{code}`" in _errors_page()
+
+
+@pytest.mark.parametrize("code", _specific_codes(), ids=str)
+def test_every_specific_code_has_its_row(code: errors.ErrorCode) -> None:
+    """Each specific code's row says its class, meaning and remedy, as the catalogue does."""
+    entry = CATALOGUE[code]
+    row = f"| `{code}` | {_cell(entry.error)} | {_cell(entry.meaning)} | {_cell(code.remedy)} |"
+    assert row in _errors_page().splitlines()
+
+
+def test_error_code_table_holds_every_specific_code_once() -> None:
+    """The generated table lists each specific code once, in the catalogue's order, and the
+    ``http_<status>`` families."""
+    table = _hooks().error_codes_table().splitlines()[2:]
+    listed = [row.split(" | ")[0].removeprefix("| ") for row in table]
+    families = [codes for codes, _entry, _after in HTTP_STATUS_FAMILIES]
+    assert [c for c in listed if c not in families] == [f"`{c}`" for c in _specific_codes()]
+    assert all(f in listed for f in families)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def test_exit_codes_table_lists_all_five() -> None:

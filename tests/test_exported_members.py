@@ -27,6 +27,7 @@ EXPECTED = [
     "Currency",
     "Customer",
     "Document",
+    "ErrorCode",
     "ItemList",
     "JournalEntry",
     "JournalSummary",

@@ -58,6 +58,7 @@ if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._documents.problems import ProblemCode
     from ._documents.rules import RuleBook, StoredRuleResolver
     from ._engine.listsync import SyncProgress
+    from ._error_codes import ErrorCode
     from ._journal.entry import ClaimResult, JournalEntry
     from ._retry import RetryPolicy
     from .storage import MemoryStorage, SQLStorage
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     "Currency": "._account.items",
     "Customer": "._account.items",
     "Document": "._documents.model",
+    "ErrorCode": "._error_codes",
     "ItemList": "._account.items",
     "JournalEntry": "._journal.entry",
     "JournalSummary": "._clients.journal_view",
@@ -161,6 +163,7 @@ __all__ = [
     "Currency",
     "Customer",
     "Document",
+    "ErrorCode",
     "ItemList",
     "JournalEntry",
     "JournalSummary",

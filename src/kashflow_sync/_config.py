@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from . import errors
+from ._error_codes import ErrorCode
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -116,7 +117,7 @@ class Credentials:
             verb = "are" if len(missing) > 1 else "is"
             raise errors.ConfigurationError(
                 f"the environment variable{'s' if len(missing) > 1 else ''} {names} {verb} not set",
-                code="missing_environment_variable",
+                code=ErrorCode.MISSING_ENVIRONMENT_VARIABLE,
                 remedy=(
                     f"Export the KashFlow username as {ENV_USERNAME} and the password as "
                     f"{ENV_PASSWORD} (and the AutoAuth key as {ENV_AUTOAUTH_KEY})."

@@ -18,6 +18,9 @@ KashFlow's own words in ``detail`` when KashFlow said something::
     ├── PublishUncertainError    whether KashFlow recorded it is unknown; publish again later
     └── ProtocolError            KashFlow answered something that could not be understood
 
+``code`` is an :class:`ErrorCode`: a ``str`` equal to the code (``err.code == "timeout"``), from
+the one catalogue that says what each code means.
+
 No message, attribute or ``repr`` of these errors contains the password or the AutoAuth key.
 Every error the SDK raises is a :class:`KashFlowError`; the error of the layer below (an httpx or
 SQLAlchemy exception) is kept as ``__cause__`` for debugging, never shown in the message.
@@ -28,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._error_codes import ErrorCode
+
 if TYPE_CHECKING:
     from ._problem import Problem
 
@@ -35,6 +40,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "DocumentFileError",
+    "ErrorCode",
     "IPNotAllowedError",
     "KashFlowError",
     "NotConnectedError",
@@ -52,7 +58,8 @@ class KashFlowError(Exception):
     """Root of every error kashflow_sync raises.
 
     Attributes:
-        code: stable machine-readable code, e.g. ``"authentication_failed"``.
+        code: stable machine-readable code, an :class:`ErrorCode` such as
+            ``ErrorCode.AUTHENTICATION_FAILED`` (equal to ``"authentication_failed"``).
         message: what went wrong, in words.
         remedy: what the user should do about it.
         retryable: whether repeating the same call later may succeed.
@@ -61,7 +68,7 @@ class KashFlowError(Exception):
 
     """
 
-    default_code: ClassVar[str] = "kashflow_error"
+    default_code: ClassVar[ErrorCode] = ErrorCode.KASHFLOW_ERROR
     default_remedy: ClassVar[str] = "See the message; if it persists, contact KashFlow support."
     default_retryable: ClassVar[bool] = False
 
@@ -69,7 +76,7 @@ class KashFlowError(Exception):
         self,
         message: str,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         remedy: str | None = None,
         retryable: bool | None = None,
         operation: str | None = None,
@@ -80,7 +87,7 @@ class KashFlowError(Exception):
         """Build the error; omitted fields take the class defaults."""
         super().__init__(message)
         self.message = message
-        self.code = code or self.default_code
+        self.code: ErrorCode = code or self.default_code
         self.remedy = remedy or self.default_remedy
         self.retryable = self.default_retryable if retryable is None else retryable
         self.operation = operation
@@ -97,7 +104,7 @@ class KashFlowError(Exception):
         return " ".join(parts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+        return f"{type(self).__name__}(code={str(self.code)!r}, message={self.message!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickle every attribute (code, remedy, problems...), not just the message, so errors
@@ -116,7 +123,7 @@ def _restore(cls: type[KashFlowError], message: str, state: dict[str, Any]) -> K
 class AuthenticationError(KashFlowError):
     """KashFlow refused the username or password; the connection needs reconnecting."""
 
-    default_code = "authentication_failed"
+    default_code = ErrorCode.AUTHENTICATION_FAILED
     default_remedy = (
         "Check the KashFlow username and password, then call client.reconnect(credentials) with "
         "the right ones. If 'Separate API password' is set under Apps > API Settings, use that "
@@ -127,7 +134,7 @@ class AuthenticationError(KashFlowError):
 class IPNotAllowedError(KashFlowError):
     """The caller's IP address is not in the account's API access list."""
 
-    default_code = "ip_not_allowed"
+    default_code = ErrorCode.IP_NOT_ALLOWED
     default_remedy = (
         "In KashFlow open Apps > API Settings and tick Automatic Authorisation (AutoAuth); pass "
         "its key as Credentials(autoauth_key=...) and call client.reconnect(credentials). Or add "
@@ -138,7 +145,7 @@ class IPNotAllowedError(KashFlowError):
 class PermissionDeniedError(KashFlowError):
     """API access is disabled for the account, or this user may not use it."""
 
-    default_code = "permission_denied"
+    default_code = ErrorCode.PERMISSION_DENIED
     default_remedy = (
         "An administrator must enable the SOAP API under Apps > API Settings in KashFlow and make "
         "sure this user has API access."
@@ -148,7 +155,7 @@ class PermissionDeniedError(KashFlowError):
 class NotConnectedError(KashFlowError):
     """The call needs a connection and connect() has not succeeded for it."""
 
-    default_code = "not_connected"
+    default_code = ErrorCode.NOT_CONNECTED
     default_remedy = "Call client.connect() (or reconnect()) first."
 
 
@@ -158,7 +165,7 @@ class ConfigurationError(KashFlowError, ValueError):
     Also a :class:`ValueError`, since it is raised for arguments that cannot work.
     """
 
-    default_code = "configuration_error"
+    default_code = ErrorCode.CONFIGURATION_ERROR
     default_remedy = "Correct the setting named in the message and try again."
 
 
@@ -168,7 +175,7 @@ class StorageError(KashFlowError):
     The driver's exception is kept as ``__cause__``; the message never holds SQL or a password.
     """
 
-    default_code = "storage_error"
+    default_code = ErrorCode.STORAGE_ERROR
     default_remedy = (
         "Check the database URL and that the database server is running and reachable; the "
         "message says what the database answered."
@@ -182,7 +189,7 @@ class ValidationError(KashFlowError):
     one-line summary.
     """
 
-    default_code = "validation_failed"
+    default_code = ErrorCode.VALIDATION_FAILED
     default_remedy = "Fix each problem listed in .problems (each has its own remedy)."
 
     def __init__(
@@ -217,7 +224,7 @@ class DocumentFileError(ValidationError):
     an amount written as a float, an impossible date, an attachment that is not there.
     """
 
-    default_code = "invalid_document_file"
+    default_code = ErrorCode.INVALID_DOCUMENT_FILE
     default_remedy = "Correct each file as its problems say, then run the same command again."
 
     def __init__(self, files: Mapping[str, Sequence[Problem]]) -> None:
@@ -247,14 +254,14 @@ class DocumentFileError(ValidationError):
 class RejectedError(KashFlowError):
     """KashFlow refused the request (``Status=NO``); ``detail`` holds KashFlow's words."""
 
-    default_code = "rejected"
+    default_code = ErrorCode.REJECTED
     default_remedy = "Read KashFlow's message in .detail, correct the data and try again."
 
 
 class TransientError(KashFlowError):
     """A timeout, 5xx answer or dropped connection that persisted through the retries."""
 
-    default_code = "transient"
+    default_code = ErrorCode.TRANSIENT
     default_remedy = "KashFlow or the network is having trouble; try again in a few minutes."
     default_retryable = True
 
@@ -266,7 +273,7 @@ class PublishUncertainError(KashFlowError):
     document up in KashFlow first and never creates a second copy.
     """
 
-    default_code = "publish_uncertain"
+    default_code = ErrorCode.PUBLISH_UNCERTAIN
     default_remedy = (
         "Publish the same document again later; the SDK will look it up in KashFlow first and "
         "will not create a duplicate."
@@ -277,7 +284,7 @@ class PublishUncertainError(KashFlowError):
 class ProtocolError(KashFlowError):
     """KashFlow answered something that could not be understood (not SOAP, or not the schema)."""
 
-    default_code = "protocol_error"
+    default_code = ErrorCode.PROTOCOL_ERROR
     default_remedy = (
         "Check the endpoint URL; if it is KashFlow's, try again later and report it if it persists."
     )

@@ -4,7 +4,6 @@ and each also already connected (``connected``, ``connected_sh``)."""
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,17 +13,16 @@ from typing import Any
 import pytest
 from _cli_helpers import console_script
 
-import kashflow_sync as kfs
 from _cli_run import Run
 from kashflow_sync import cli
-from kashflow_sync._clients import sync_client as _client
+from kashflow_sync._retry import skip_waits
 from kashflow_sync.testing import FakeKashFlow
-
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: Path) -> Path:
+def env(
+    monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: Path
+) -> Iterator[Path]:
     """Credentials of the fake in the environment, no colour, and a fresh database file."""
     creds = kashflow_fake.credentials
     monkeypatch.setenv(cli.ENV_USERNAME, creds.username)
@@ -33,10 +31,8 @@ def env(monkeypatch: pytest.MonkeyPatch, kashflow_fake: FakeKashFlow, tmp_path: 
     monkeypatch.delenv(cli.ENV_DB, raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     # Retries in these tests must not sleep; the CLI otherwise uses the SDK's defaults.
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
-    return tmp_path
+    with skip_waits():
+        yield tmp_path
 
 
 @pytest.fixture

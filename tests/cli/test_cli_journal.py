@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,24 +13,18 @@ import kashflow_sync as kfs
 from _cli_run import Run
 from _support import make_client, purchase
 from kashflow_sync import cli
-from kashflow_sync._clients import sync_client as _client
+from kashflow_sync._retry import skip_waits
 from kashflow_sync.cli._journal import parse_duration
 from kashflow_sync.testing import FakeKashFlow
-
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
-
 
 Runner = Callable[..., Run]
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database where three documents were published and one is left uncertain."""
     for name in (cli.ENV_USERNAME, cli.ENV_PASSWORD, cli.ENV_AUTOAUTH_KEY, cli.ENV_DB):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
     url = f"sqlite:///{tmp_path / 'kf.db'}"
     fake = FakeKashFlow()
     with (
@@ -45,7 +38,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         fake.faults.reset_before(op="GetReceiptsForSupplier", times=None)
         with pytest.raises(kfs.errors.PublishUncertainError):
             client.publish(purchase(7))
-    return url
+    with skip_waits():  # the command builds its own clients: their retries must not sleep
+        yield url
 
 
 @pytest.fixture

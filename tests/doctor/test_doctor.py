@@ -7,7 +7,6 @@ ledger exactly as it found it, or say exactly what is left.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ from _doctor_helpers import ledger
 import kashflow_sync as kfs
 from _cli_run import Run
 from kashflow_sync import cli
-from kashflow_sync._clients import sync_client as _client
 from kashflow_sync._doctor import session as _doctor_session
+from kashflow_sync._retry import skip_waits
 from kashflow_sync.testing import WRITE_OPERATIONS, FakeKashFlow, Readings
-
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
 
 
 @pytest.fixture
@@ -40,9 +37,6 @@ def run(
     monkeypatch.setenv(cli.ENV_PASSWORD, creds.password)
     monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, creds.autoauth_key or "")
     monkeypatch.delenv(cli.ENV_DB, raising=False)
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
     account = ["--endpoint", kashflow_fake.url, "--db", f"sqlite:///{tmp_path / 'kf.db'}"]
 
     def _run(*argv: str) -> Run:
@@ -51,7 +45,8 @@ def run(
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)
 
-    yield _run
+    with skip_waits():  # the command builds its own clients: their retries must not sleep
+        yield _run
 
 
 def probe(run: Any) -> Run:

@@ -8,7 +8,6 @@ invoice without sending any form KashFlow would refuse.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
@@ -22,15 +21,14 @@ from _doctor_helpers import ledger
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from kashflow_sync import cli, errors
-from kashflow_sync._clients import sync_client as _client
 from kashflow_sync._doctor import session as _doctor_session
 from kashflow_sync._doctor.probe import ProbeFindings
 from kashflow_sync._doctor.record import Scrubber
 from kashflow_sync._doctor.verdicts import _credit_verdicts
+from kashflow_sync._retry import skip_waits
 from kashflow_sync.testing import FakeKashFlow, Readings
 
 D = Decimal
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
 READINGS = Readings.credit_alternatives()
 CUSTOMER = "Bloggs & Co"
 SUPPLIER = "Acme Paper Ltd"
@@ -55,9 +53,6 @@ def doctor(
     monkeypatch.setenv(cli.ENV_PASSWORD, creds.password)
     monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, creds.autoauth_key or "")
     monkeypatch.delenv(cli.ENV_DB, raising=False)
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
 
     def _run(*, text: bool = False) -> tuple[int, str]:
         capsys.readouterr()
@@ -65,7 +60,8 @@ def doctor(
         code = cli.main([*argv, "--endpoint", kashflow_fake.url, "--db", db])
         return code, capsys.readouterr().out
 
-    yield _run
+    with skip_waits():  # the command builds its own clients: their retries must not sleep
+        yield _run
 
 
 def probed(doctor: Callable[..., tuple[int, str]]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def test_stored_facts_hold_no_secret() -> None:
 def _no_wait_client(*args: object, **kwargs: object) -> kfs.KashFlowClient:
     return kfs.KashFlowClient(
         *args,  # type: ignore[arg-type]
-        retry=kfs.RetryPolicy(initial=0, cap=0, sleep=lambda _s: None),
+        retry=kfs.RetryPolicy.no_wait(),
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
@@ -13,13 +12,10 @@ import attrs
 import pytest
 import yaml
 
-import kashflow_sync as kfs
 from kashflow_sync import cli
-from kashflow_sync._clients import sync_client as _client
 from kashflow_sync._doctor.record import REDACTED, Scrubber
+from kashflow_sync._retry import skip_waits
 from kashflow_sync.testing import FakeKashFlow, Readings
-
-NO_WAIT = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
 
 PASSWORD = "Doctor-Pa55word-never-recorded"
 KEY = "5EC2E7AB-4242"
@@ -73,13 +69,11 @@ def run_recorded(
     monkeypatch.setenv(cli.ENV_USERNAME, fake.username)
     monkeypatch.setenv(cli.ENV_PASSWORD, fake.password)
     monkeypatch.setenv(cli.ENV_AUTOAUTH_KEY, fake.autoauth_key or "")
-    monkeypatch.setattr(
-        _client, "KashFlowClient", functools.partial(kfs.KashFlowClient, retry=NO_WAIT)
-    )
     folder = tmp_path / "evidence"
     argv = ["doctor", "--probe-writes", "--yes", "--json", "--record", str(folder)]
     argv += ["--endpoint", fake.url, "--db", f"sqlite:///{tmp_path / 'kf.db'}"]
-    code = cli.main(argv)
+    with skip_waits():  # the command builds its own clients: their retries must not sleep
+        code = cli.main(argv)
     out = capsys.readouterr().out
     [cassette] = list(folder.glob("*.yaml"))
     return code, out, cassette.read_text()

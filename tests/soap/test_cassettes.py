@@ -115,9 +115,8 @@ def recorded_url(cassette: Path) -> str:
 
 
 def _connect(endpoint: str, credentials: kfs.Credentials) -> kfs.SyncReport:
-    no_wait = kfs.RetryPolicy(initial=0.0, cap=0.0, sleep=lambda _s: None)
     with kfs.KashFlowClient(
-        credentials, app_name="cassette", endpoint=endpoint, retry=no_wait
+        credentials, app_name="cassette", endpoint=endpoint, retry=kfs.RetryPolicy.no_wait()
     ) as client:
         return client.connect()
 

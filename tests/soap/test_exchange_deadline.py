@@ -28,7 +28,7 @@ DEADLINE = 1.0
 #: ends within LATE seconds of its deadline was stopped by it: the bound leaves a loaded
 #: machine ample room to schedule threads late, and stays far below the trickle's time.
 LATE = 10.0
-NO_RETRY = RetryPolicy(max_retries=0, initial=0.0, cap=0.0, sleep=lambda _s: None)
+NO_RETRY = RetryPolicy.no_wait(max_retries=0)
 
 
 @contextlib.contextmanager

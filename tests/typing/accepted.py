@@ -13,6 +13,8 @@ lines = [
 ]
 problem = kfs.Problem(code="unknown_category", field="lines[0].category", message="m", remedy="r")
 code: kfs.ProblemCode = problem.code
+error = kfs.errors.TransientError("x", code=kfs.ErrorCode.TIMEOUT)
+matched: bool = error.code == "timeout" and error.code is kfs.ErrorCode.http_status(503)
 item = kfs.BatchItem("x")
 if item.error is not None:
     remedy: str = item.error.remedy  # a KashFlowError: no cast needed

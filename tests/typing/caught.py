@@ -40,6 +40,9 @@ notice = kfs.Problem(
     severity="info",  # mistake
 )
 
+error = kfs.errors.TransientError("x", code="timout")  # mistake: not an error code
+code = kfs.ErrorCode.TIMOUT  # mistake: no such code
+
 
 def ages(client: kfs.KashFlowClient) -> None:
     client.journal(older_than=3600)  # mistake: an age is a timedelta (or a datetime)

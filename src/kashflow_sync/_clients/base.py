@@ -70,6 +70,7 @@ from .._engine.publish import publish as publish_flow
 from .._engine.settle import DEFAULT_SETTLE_TIME
 from .._engine.verify import Finding
 from .._engine.verify import verify as verify_flow
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._journal.states import ABSENT_STATES, DONE_STATES, FORGOTTEN, WATCHING
 from .._logcontext import log_context
@@ -427,7 +428,7 @@ class BaseClient(Generic[H]):
         if self._closed:
             raise errors.KashFlowError(
                 f"this {type(self).__name__} is closed",
-                code="client_closed",
+                code=ErrorCode.CLIENT_CLOSED,
                 remedy="Create a new client (or use it in a `with` block and call it inside it).",
             )
 
@@ -758,7 +759,7 @@ class BaseClient(Generic[H]):
             kind = type(self.storage).__name__
             raise errors.StorageError(
                 f"{kind} cannot list the publish journal: it has no list_journal method",
-                code="journal_listing_unsupported",
+                code=ErrorCode.JOURNAL_LISTING_UNSUPPORTED,
                 remedy=(
                     f"Add list_journal to {kind} (see kashflow_sync.typing.Storage.list_journal; "
                     "the conformance suite in kashflow_sync.testing.conformance tests it). "

@@ -9,6 +9,7 @@ import httpx
 from .. import errors
 from .._config import KASHFLOW_SOAP_URL
 from .._documents.model import DOCUMENT_CLASSES
+from .._error_codes import ErrorCode
 from .._limits import MAX_CONNECTION_ID_LENGTH, key_problem
 
 __all__ = ["check_connection_id", "check_document", "check_durations", "check_endpoint"]
@@ -32,7 +33,7 @@ def check_endpoint(endpoint: str) -> str:
     """
     problem = errors.ConfigurationError(
         f"endpoint must be an http(s) URL, not {endpoint!r}",
-        code="invalid_endpoint",
+        code=ErrorCode.INVALID_ENDPOINT,
         remedy=f"Pass the full URL, e.g. endpoint={KASHFLOW_SOAP_URL!r}.",
     )
     try:
@@ -52,7 +53,7 @@ def check_durations(
         if not isinstance(value, timedelta) or value < timedelta(0):
             raise errors.ConfigurationError(
                 f"{name} must be a timedelta of zero or more, not {value!r}",
-                code="invalid_setting",
+                code=ErrorCode.INVALID_SETTING,
                 remedy=f"Pass e.g. {name}=timedelta(seconds=120).",
             )
     if not isinstance(lease, timedelta) or lease.total_seconds() <= timeout:
@@ -61,7 +62,7 @@ def check_durations(
         raise errors.ConfigurationError(
             f"publish_lease ({lease!r}) must be longer than the request deadline (timeout="
             f"{timeout:g} s)",
-            code="invalid_setting",
+            code=ErrorCode.INVALID_SETTING,
             remedy=f"Pass publish_lease=timedelta(seconds={max(timeout * 2, 60):g}) or more, or a "
             "shorter timeout.",
         )
@@ -83,7 +84,7 @@ def check_connection_id(connection_id: object) -> None:
     if problem is not None:
         raise errors.ConfigurationError(
             problem,
-            code="invalid_connection_id",
+            code=ErrorCode.INVALID_CONNECTION_ID,
             remedy=(
                 "Key each KashFlow account by a short id of your own (its tenant or account id, "
                 f"at most {MAX_CONNECTION_ID_LENGTH} characters)."

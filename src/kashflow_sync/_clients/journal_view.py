@@ -19,6 +19,7 @@ from .. import errors
 from .._documents.model import DocumentKind, PublishAttempt, kashflow_noun
 from .._documents.problems import DUPLICATED_IN_KASHFLOW
 from .._engine.notices import step_notices
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._journal.states import (
     CREATED,
@@ -56,29 +57,31 @@ _AGAIN = (
 
 #: Remedies for the specific codes the publish flow raises, in an operator's words.
 _SPECIFIC: Mapping[str, str] = {
-    "publish_ambiguous": (
+    ErrorCode.PUBLISH_AMBIGUOUS: (
         "KashFlow holds several documents matching this one: check them in KashFlow and delete "
         "the extra copies by hand, then publish it again."
     ),
-    "duplicate_pending": (
+    ErrorCode.DUPLICATE_PENDING: (
         "Another document with the same contact, reference and total was sent and may be in "
         "KashFlow: publish that one again to settle it; if it lands, this one is the same "
         "invoice and must not be published."
     ),
-    "changed_while_uncertain": (
+    ErrorCode.CHANGED_WHILE_UNCERTAIN: (
         "The document changed while an earlier version was being published: publish the "
         "earlier version again to finish it, then correct it in KashFlow."
     ),
-    "contact_unknown": (
+    ErrorCode.CONTACT_UNKNOWN: (
         "Refresh the lists so the new supplier or customer is found by name, then publish again."
     ),
-    "lease_lost": "Another worker took it over: look again later; publishing again is safe.",
-    "publish_incomplete": _AGAIN,
-    "needs_reconnect": (
+    ErrorCode.LEASE_LOST: (
+        "Another worker took it over: look again later; publishing again is safe."
+    ),
+    ErrorCode.PUBLISH_INCOMPLETE: _AGAIN,
+    ErrorCode.NEEDS_RECONNECT: (
         "KashFlow refused this connection's credentials: reconnect it with the right ones "
         "(client.reconnect or `kashflow-sync connect`), then publish again."
     ),
-    "internal_error": (
+    ErrorCode.INTERNAL_ERROR: (
         "An unexpected error (a bug, or the host's Storage or RuleResolver failing): report it; "
         "publishing again is safe."
     ),
@@ -139,7 +142,7 @@ class JournalSummary:
 
 def remedy_for(code: str) -> str | None:
     """The remedy the SDK gives for an error *code*, or None for a code it does not know."""
-    if code.startswith("http_5") or code == "rate_limited":
+    if code.startswith("http_5") or code == ErrorCode.RATE_LIMITED:
         return errors.TransientError.default_remedy
     return _BY_CODE.get(code)
 

@@ -18,6 +18,7 @@ from .. import errors
 from .._account.lists import Lists
 from .._config import Credentials
 from .._engine.listsync import SyncProgress
+from .._error_codes import ErrorCode
 from ..soap import operations
 from ..soap._listparse import LIST_SPECS
 from .model import Check, ListTiming, LookupAnswer
@@ -117,7 +118,10 @@ def check_connection(session: DoctorSession, *, app_name: str) -> Connection:
     conn = Connection()
     first = session.exchange(operations.fetch_list("currencies"))
     key = session.credentials.autoauth_key
-    if isinstance(first.error, errors.IPNotAllowedError) and first.error.code == "ip_not_allowed":
+    if (
+        isinstance(first.error, errors.IPNotAllowedError)
+        and first.error.code == ErrorCode.IP_NOT_ALLOWED
+    ):
         _ip_refused(session, conn, first, app_name)
         if conn.stopped_by is not None:
             return conn

@@ -24,6 +24,7 @@ import attrs
 from lxml import etree
 
 from .. import errors
+from .._error_codes import ErrorCode
 
 __all__ = ["REDACTED", "Scrubber", "check_recording_available", "recording"]
 
@@ -339,7 +340,7 @@ def _vcr() -> Any:
     except ImportError:
         raise errors.ConfigurationError(
             "--record needs vcrpy, which is not installed",
-            code="record_unavailable",
+            code=ErrorCode.RECORD_UNAVAILABLE,
             remedy="Install it with: pip install 'kashflow-sync[record]' (or pip install vcrpy).",
         ) from None
     return vcr

@@ -34,6 +34,7 @@ from .._config import (
     Credentials,
     redact,
 )
+from .._error_codes import ErrorCode
 from ..soap import codec
 from ..soap._answerparse import AnswerParser
 from ..soap.exchange import Answer, fetch
@@ -168,7 +169,7 @@ class DoctorSession:
             # A bug guard: the read-only doctor must never get here. Raised before sending.
             raise errors.KashFlowError(
                 f"doctor refused to send {operation}: it runs read-only without --probe-writes",
-                code="doctor_write_refused",
+                code=ErrorCode.DOCTOR_WRITE_REFUSED,
                 remedy="This is a bug in kashflow-sync: please report it.",
                 operation=operation,
             )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from .. import errors
+from .._error_codes import ErrorCode
 from .._limits import MAX_EXTERNAL_ID_LENGTH, key_problem
 from .._problem import Problem
 
@@ -495,7 +496,7 @@ def _as_kashflow_error(value: BaseException | None) -> errors.KashFlowError | No
         return value
     wrapped = errors.KashFlowError(
         f"unexpected {type(value).__name__}: {value}",
-        code="internal_error",
+        code=ErrorCode.INTERNAL_ERROR,
         remedy=(
             "This is a bug in kashflow_sync or in a Storage or RuleResolver the host plugged in; "
             "the original exception is the error's __cause__. Publishing again is safe."

@@ -16,6 +16,7 @@ import attrs
 from .. import errors
 from .._documents.model import Problem, kashflow_noun
 from .._documents.problems import CREDITS_OTHER_CONTACT, UNKNOWN_CREDITED_INVOICE, ProblemCode
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from ..soap.wire import payment_ids
 from .contacts import may_have_applied
@@ -195,7 +196,7 @@ def credited_invoice(call: Call, contact: int) -> Flow[CreditTarget]:
         if held is None:
             raise errors.RejectedError(
                 f"KashFlow has no {noun} {target.number}, which {document.external_id!r} credits",
-                code="credited_invoice_missing",
+                code=ErrorCode.CREDITED_INVOICE_MISSING,
                 remedy=(
                     f"Check the credited {noun}'s number (credits=) in KashFlow; if it was "
                     "deleted there, publish the credit note without credits and apply it by hand."
@@ -250,7 +251,7 @@ def apply_credit(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[Jour
     if not credit_id or not invoice_id:
         raise errors.PublishUncertainError(
             f"could not learn the internal ids needed to apply {document.external_id!r}",
-            code="apply_ids_unknown",
+            code=ErrorCode.APPLY_IDS_UNKNOWN,
             remedy="Publish it again: the credit note is in KashFlow; only applying it is left.",
         )
     landed = functools.partial(_credit_applied, call, number)

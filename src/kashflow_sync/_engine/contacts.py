@@ -25,6 +25,7 @@ from .. import errors
 from .._account.items import Customer, ItemList, Supplier
 from .._account.lists import ListsSnapshot
 from .._documents.model import Document, side
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._journal.states import CLAIMED, PUBLISHED, SENDING
 from .._storage_keys import LISTS_VERSION, contact_journal_key, list_lock_key
@@ -108,7 +109,7 @@ def contact_id(
         if not entry.kashflow_id:
             raise errors.PublishUncertainError(
                 f"the journal says {document.contact!r} was created, without its id",
-                code="contact_unknown",
+                code=ErrorCode.CONTACT_UNKNOWN,
                 remedy="Refresh the lists so the contact is found by name, then retry.",
                 retryable=False,
             )
@@ -195,7 +196,7 @@ def _create(
                 lease.renewal(entry), ask(InsertContact(document.kind, name, code))
             )
         except errors.KashFlowError as exc:
-            if exc.code == "contact_code_taken":
+            if exc.code == ErrorCode.CONTACT_CODE_TAKEN:
                 taken.add(code.casefold())  # someone got it first: nothing of ours was created
                 continue
             if not may_have_applied(exc):
@@ -212,7 +213,7 @@ def _create(
     yield from lease.save(entry, state=CLAIMED, fingerprint="")
     raise errors.RejectedError(
         f"KashFlow refused every code tried for the new contact {name!r} as taken",
-        code="contact_code_taken",
+        code=ErrorCode.CONTACT_CODE_TAKEN,
         remedy="Refresh the lists (the contact may exist under another name) and publish again.",
     )
 

@@ -21,6 +21,7 @@ import attrs
 from .. import errors
 from .._documents.model import Problem, kashflow_noun
 from .._documents.problems import DUPLICATE_IN_LEDGER
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry, moved
 from .._journal.states import CLAIMED, FORGOTTEN, PUBLISHED
 from .._storage_keys import content_journal_key
@@ -173,7 +174,7 @@ def twin_after_send(call: Call, entry: JournalEntry, content: JournalEntry | Non
     raise errors.PublishUncertainError(
         f"KashFlow now holds {kind}s {entry.number} ({document.external_id!r}) and "
         f"{twin.number} ({taker!r}): the same invoice under two external ids, sent at once",
-        code="duplicate_created",
+        code=ErrorCode.DUPLICATE_CREATED,
         remedy=(
             "Delete one of the two in KashFlow by hand, then run `kashflow-sync forget` "
             "(client.forget()) for the external id whose copy you deleted."
@@ -243,7 +244,7 @@ def _pending(call: Call, owner: str) -> errors.PublishUncertainError:
         f"{owner!r}, the same {kind} ({document.contact!r}, reference {document.reference!r}, "
         f"total {document.gross}), was sent to KashFlow and its outcome is not known yet; "
         f"not sending {document.external_id!r} beside it",
-        code="duplicate_pending",
+        code=ErrorCode.DUPLICATE_PENDING,
         remedy=(
             f"Publish {owner!r} again to settle it. If it lands, this is the same invoice: do not "
             "publish it. If KashFlow did not record it, publish this one again."

@@ -13,6 +13,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import kashflow_noun
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._journal.states import CLAIMED, CREATED, PUBLISHED, SENDING
 from .._storage_keys import document_owner_key
@@ -167,13 +168,13 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
             yield from no_second_copy(call, contact, number)
         return entry
     raise errors.PublishUncertainError(
-        f"KashFlow kept failing to take {document.external_id!r}", code="publish_incomplete"
+        f"KashFlow kept failing to take {document.external_id!r}", code=ErrorCode.PUBLISH_INCOMPLETE
     )
 
 
 def stopped_by_fence(exc: errors.KashFlowError) -> bool:
     """Whether *exc* is the drivers' pre-write fence refusing a send (nothing was sent)."""
-    return exc.code == "lease_lost" and not exc.request_sent
+    return exc.code == ErrorCode.LEASE_LOST and not exc.request_sent
 
 
 def _hold_again(call: Call, entry: JournalEntry) -> Flow[JournalEntry | None]:
@@ -216,7 +217,7 @@ def _credit_note_refused(call: Call, refusals: list[errors.KashFlowError]) -> er
     return errors.RejectedError(
         f"KashFlow refused {call.document.external_id!r} with negative rates and with negative "
         f"quantities ({said})",
-        code="credit_note_refused",
+        code=ErrorCode.CREDIT_NOTE_REFUSED,
         remedy=(
             "KashFlow took neither form of credit note from the API: enter this credit note "
             "in KashFlow directly (a receipt or invoice with the line totals negative), and "
@@ -342,7 +343,7 @@ def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:
     raise errors.PublishUncertainError(
         f"KashFlow now holds {kind}s {number} and {extra} for {document.external_id!r}: an "
         "earlier send was applied after it had been proven absent",
-        code="duplicate_created",
+        code=ErrorCode.DUPLICATE_CREATED,
         remedy=(
             f"Delete {kind} {extra} in KashFlow by hand (keep {number}), then publish again to "
             "finish the attachment and payment; consider a longer settle_time."

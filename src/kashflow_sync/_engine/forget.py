@@ -20,6 +20,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import kashflow_noun, side
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry, moved
 from .._journal.states import ABSENT_STATES, FORGOTTEN, PUBLISHED, SENDING
 from .._storage_keys import document_owner_key
@@ -70,7 +71,7 @@ def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
         if entry is None:
             raise errors.KashFlowError(
                 f"nothing was ever published under {external_id!r} on this connection",
-                code="not_in_journal",
+                code=ErrorCode.NOT_IN_JOURNAL,
                 remedy="Check the external id (and the connection); there is nothing to forget.",
                 retryable=False,
             )
@@ -80,7 +81,7 @@ def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
             raise errors.PublishUncertainError(
                 f"whether {external_id!r} is in KashFlow is not known yet: its create was sent "
                 "and the answer was lost",
-                code="publish_unsettled",
+                code=ErrorCode.PUBLISH_UNSETTLED,
                 remedy=(
                     f"Publish {external_id!r} again first (it finds the document in KashFlow, "
                     "or sends it), then forget it if it still needs to go."
@@ -122,7 +123,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
         still = ", ".join(str(n) for n in [number, *(c.number for c in others)])
         raise errors.RejectedError(
             f"{noun} {still} of {entry.external_id!r} is still in KashFlow",
-            code="still_in_kashflow",
+            code=ErrorCode.STILL_IN_KASHFLOW,
             remedy=(
                 f"Delete {noun} {number} in KashFlow first (its payments and files too), then "
                 "forget it again; if the document is right as it is, there is nothing to do."
@@ -166,6 +167,6 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
 def _lost(entry: JournalEntry) -> errors.PublishUncertainError:
     return errors.PublishUncertainError(
         f"forgetting {entry.external_id!r} took longer than its hold on the journal entry",
-        code="lease_lost",
+        code=ErrorCode.LEASE_LOST,
         remedy="Forget it again.",
     )

@@ -15,6 +15,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import PublishAttempt
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry, moved
 from .._journal.states import PUBLISHED, JournalState
 from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
@@ -47,7 +48,7 @@ def lease_lost(external_id: str, *, sent: bool = True) -> errors.PublishUncertai
     return errors.PublishUncertainError(
         f"another worker took over publishing {external_id!r}, or this call's hold on it ran "
         "out" + ("" if sent else "; nothing was sent"),
-        code="lease_lost",
+        code=ErrorCode.LEASE_LOST,
         remedy="Let the other worker finish; publish again later to get its result.",
         request_sent=sent,
     )
@@ -193,6 +194,7 @@ class Lease:
         self, external_id: str, step: str, outcome: str, detail: str = ""
     ) -> Flow[PublishAttempt]:
         """Append one step's outcome to the entry's history; returns what was appended."""
-        attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=detail)
+        # str(): an ErrorCode passed as the detail is stored as its plain code string.
+        attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=str(detail))
         yield from ask(AddAttempt(self.connection_id, external_id, attempt))
         return attempt

@@ -26,6 +26,7 @@ from .. import errors
 from .._account.lists import ListsSnapshot
 from .._documents.model import Document, Problem, kashflow_noun
 from .._documents.problems import DUPLICATE_IN_LEDGER
+from .._error_codes import ErrorCode
 from .._storage_keys import document_owner_key
 from ..soap.records import LedgerDocument
 from ..soap.wire import document_lines
@@ -362,7 +363,7 @@ def reconcile(
         raise errors.PublishUncertainError(
             f"KashFlow holds several documents matching {document.external_id!r} "
             f"(numbers {numbers}); not guessing which one is this document's",
-            code="publish_ambiguous",
+            code=ErrorCode.PUBLISH_AMBIGUOUS,
             remedy="Check those documents in KashFlow and delete the extra copies by hand.",
             retryable=False,
         )
@@ -374,7 +375,7 @@ def reconcile(
             f"{document.external_id!r} (net {document.ledger_net}, VAT {document.ledger_vat}), "
             "after a send "
             "whose outcome is unknown; not sending it again",
-            code="publish_ambiguous",
+            code=ErrorCode.PUBLISH_AMBIGUOUS,
             remedy=(
                 "Check that document in KashFlow. If it is this one (KashFlow changed its totals),"
                 " keep it and do not publish this item again; if it is another invoice, give "

@@ -16,6 +16,7 @@ import attrs
 
 from .. import errors
 from .._account.items import LIST_NAMES, ConnectionStatus, ListChanges, ListItem, SyncReport
+from .._error_codes import ErrorCode
 from .._storage_keys import CUSTOMERS_FULL_SYNC_AT, CUSTOMERS_WATERMARK, LISTS_VERSION, STATUS
 from .effects import (
     AutoAuthIp,
@@ -180,7 +181,7 @@ def mass_archive(
         f"refused to archive {changes.archived} of the {active} active {words}: KashFlow's "
         f"answer listed {fetched} {words}, so more than half would go at once; nothing was "
         f"changed in the {words} list",
-        code="mass_archive_refused",
+        code=ErrorCode.MASS_ARCHIVE_REFUSED,
         remedy=(
             f"If those {words} really were deleted or archived in KashFlow, refresh again with "
             "force=True (command line: --force). Otherwise try again later: KashFlow's answer "
@@ -302,7 +303,7 @@ def status_error(connection_id: str, status: ConnectionStatus) -> errors.KashFlo
     if status is ConnectionStatus.NEEDS_RECONNECT:
         return errors.AuthenticationError(
             f"connection {connection_id!r} needs reconnecting: KashFlow refused its credentials",
-            code="needs_reconnect",
+            code=ErrorCode.NEEDS_RECONNECT,
         )
     return None
 

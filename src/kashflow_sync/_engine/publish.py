@@ -23,6 +23,7 @@ from .. import errors
 from .._account.lists import ListsSnapshot
 from .._documents.model import Document, Problem, PublishAttempt, PublishResult, kashflow_noun
 from .._documents.problems import CHANGED_AFTER_PUBLISHING
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._journal.states import CLAIMED, CREATED, DUPLICATED, FORGOTTEN, PUBLISHED, UNCREATED_STATES
 from .._storage_keys import duplicate_key
@@ -198,7 +199,7 @@ def _content_changed(entry: JournalEntry, fingerprint: str, lease: Lease) -> Flo
     raise errors.PublishUncertainError(
         f"{entry.external_id!r} changed while an earlier version was being published "
         f"(KashFlow holds it: {where}); the SDK will not guess which version is right",
-        code="changed_while_uncertain",
+        code=ErrorCode.CHANGED_WHILE_UNCERTAIN,
         remedy=(
             "Publish the earlier version again to finish it, then correct the document in "
             "KashFlow; or check KashFlow and delete the earlier version by hand."

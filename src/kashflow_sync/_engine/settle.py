@@ -23,6 +23,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import PublishAttempt
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 
 __all__ = ["DEFAULT_SETTLE_TIME", "Settle", "current_attempts"]
@@ -94,7 +95,7 @@ class Settle:
         raise errors.PublishUncertainError(
             f"KashFlow may still be applying an earlier send of {what} of {external_id!r}; "
             f"not sending it again before {at}",
-            code="publish_settling",
+            code=ErrorCode.PUBLISH_SETTLING,
             remedy=(
                 f"Publish it again after {at} (in {wait:.0f} s): the SDK looks it up in KashFlow "
                 "first and sends it only if KashFlow never applied the earlier send."

@@ -135,7 +135,7 @@ def _problem(problem: Problem) -> ProblemJSON:
 def error_json(exc: errors.KashFlowError) -> ErrorJSON:
     """*exc* as JSON-ready data (validation problems included)."""
     data: ErrorJSON = {
-        "code": exc.code,
+        "code": str(exc.code),  # the plain string, as JSON gives it back
         "message": exc.message,
         "remedy": exc.remedy,
         "retryable": exc.retryable,

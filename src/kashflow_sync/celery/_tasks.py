@@ -47,6 +47,7 @@ from .._documents.model import (
     SalesInvoice,
 )
 from .._journal.states import DUPLICATED
+from .._retry import backoff as _backoff
 from ._results import (
     PublishTaskResult,
     RefreshTaskResult,
@@ -118,17 +119,14 @@ def backoff(
 ) -> float:
     """Seconds before run number ``retries + 2``: exponential, capped, with "equal jitter".
 
-    Half the exponential delay is kept and the other half drawn at random, so tasks that
-    failed together spread out without any retrying at once (full jitter may draw ~0 s, which
-    would only meet the same outage again). An error's ``retry_after`` (KashFlow's
+    The formula of the clients' own retries (:class:`~kashflow_sync.RetryPolicy`), with half of
+    each ceiling ``min(cap, base * 2**retries)`` kept and the other half drawn at random, so
+    tasks that failed together spread out without any retrying at once (full jitter may draw ~0 s,
+    which would only meet the same outage again). An error's ``retry_after`` (KashFlow's
     ``Retry-After``, or how long until an uncertain send has settled) is waited at least, up to
     *cap*: running sooner could only fail the same way.
     """
-    ceiling = min(cap, base * 2.0**retries)
-    wait = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
-    if retry_after is not None:
-        wait = max(wait, min(float(retry_after), cap))
-    return wait
+    return _backoff(retries + 1, base, cap, jitter=0.5, rng=rng, retry_after=retry_after)
 
 
 def _client(client_factory: ClientFactory, connection_id: str) -> KashFlowClient:

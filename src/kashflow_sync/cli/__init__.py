@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 from .. import errors
 from .._config import ENV_AUTOAUTH_KEY, ENV_PASSWORD, ENV_USERNAME
 from .._documents.files import load_documents
+from .._error_codes import ErrorCode
 from ._errors import (
     ENV_ENDPOINT,
     EXIT_AUTH,
@@ -171,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _interrupted() -> errors.KashFlowError:
     return errors.KashFlowError(
         "interrupted (Ctrl-C)",
-        code="interrupted",
+        code=ErrorCode.INTERRUPTED,
         remedy="Run the same command again when you are ready: it is safe to repeat.",
         retryable=True,
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from .._config import KASHFLOW_SOAP_URL, Credentials
+from .._error_codes import ErrorCode
 from ._errors import ENV_ENDPOINT
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep and SQLAlchemy
@@ -148,7 +149,7 @@ def check_endpoint(url: str) -> str:
     if not usable:
         raise errors.ConfigurationError(
             f"the endpoint {url!r} is not an http(s) URL",
-            code="invalid_endpoint",
+            code=ErrorCode.INVALID_ENDPOINT,
             remedy=(
                 f"Give the full URL, e.g. --endpoint {KASHFLOW_SOAP_URL} (or "
                 "http://127.0.0.1:8080/api/service.asmx for a local fake)."

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from .. import errors
+from .._error_codes import ErrorCode
 from ._errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, cli_remedy
 from ._output import Console, emit_json, show_sync_report, sync_progress
 
@@ -199,7 +200,7 @@ def _status_problem(status: Any, connection_id: str) -> errors.KashFlowError | N
         return errors.AuthenticationError(
             f"KashFlow refused the credentials of connection {connection_id!r}: publishing is "
             "paused until it is reconnected (offline dry runs still work)",
-            code="needs_reconnect",
+            code=ErrorCode.NEEDS_RECONNECT,
         )
     return None
 

@@ -69,7 +69,7 @@ def run_demo(console: Console | None = None) -> int:
             fake.credentials,
             app_name=DEMO_APP_NAME,
             endpoint=fake.url,
-            retry=RetryPolicy(initial=0.0, cap=0.0),
+            retry=RetryPolicy.no_wait(),
         ) as client:
             _connect(console, client, fake)
             _show_lists(console, client)

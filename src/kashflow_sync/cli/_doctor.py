@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors
+from .._error_codes import ErrorCode
 from ._errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -107,7 +108,7 @@ def _cassette_path(folder: Path) -> Path:
     except OSError as exc:
         raise errors.ConfigurationError(
             f"cannot create the --record folder {str(folder)!r}: {exc.strerror or exc}",
-            code="record_unavailable",
+            code=ErrorCode.RECORD_UNAVAILABLE,
             remedy="Give --record a folder you can write to.",
         ) from None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

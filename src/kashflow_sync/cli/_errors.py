@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import errors
 from .._config import ENV_AUTOAUTH_KEY, ENV_PASSWORD, ENV_USERNAME, KASHFLOW_SOAP_URL
+from .._error_codes import ErrorCode
 
 __all__ = [
     "ENV_ENDPOINT",
@@ -82,34 +83,34 @@ _ENDPOINT_SOURCES = (
 
 #: Remedies in the command line's words, by error code.
 _CLI_REMEDIES = {
-    "not_connected": f"Export {ENV_USERNAME} and {ENV_PASSWORD}, then {_CONNECT} first.",
-    "needs_reconnect": (
+    ErrorCode.NOT_CONNECTED: f"Export {ENV_USERNAME} and {ENV_PASSWORD}, then {_CONNECT} first.",
+    ErrorCode.NEEDS_RECONNECT: (
         f"{_CREDENTIALS} and {_CONNECT}; `kashflow-sync publish --dry-run` keeps working meanwhile."
     ),
-    "authentication_failed": (
+    ErrorCode.AUTHENTICATION_FAILED: (
         f"{_CREDENTIALS} (the API password if KashFlow has 'Separate API "
         f"password' set under Apps > API Settings) and {_CONNECT}."
     ),
-    "ip_not_allowed": (
+    ErrorCode.IP_NOT_ALLOWED: (
         "In KashFlow tick Automatic Authorisation under Apps > API Settings, export its key as "
         f"{ENV_AUTOAUTH_KEY} and {_CONNECT}."
     ),
-    "autoauth_rejected": (
+    ErrorCode.AUTOAUTH_REJECTED: (
         "Copy the AutoAuth key again from Apps > API Settings in KashFlow, export it as "
         f"{ENV_AUTOAUTH_KEY} and {_CONNECT}."
     ),
-    "pool_timeout": "Run the same command again with a lower --concurrency.",
-    "rate_limited": "Run the same command again later, with a lower --concurrency.",
-    "missing_environment_variable": (
+    ErrorCode.POOL_TIMEOUT: "Run the same command again with a lower --concurrency.",
+    ErrorCode.RATE_LIMITED: "Run the same command again later, with a lower --concurrency.",
+    ErrorCode.MISSING_ENVIRONMENT_VARIABLE: (
         f"Export {ENV_USERNAME} and {ENV_PASSWORD} (and {ENV_AUTOAUTH_KEY}); credentials are "
         "never taken as arguments, so they stay out of shell history."
     ),
 }
 
 #: Transport codes that mean the endpoint could not be reached at all.
-_UNREACHABLE = frozenset({"connection_failed", "connect_timeout"})
+_UNREACHABLE = frozenset({ErrorCode.CONNECTION_FAILED, ErrorCode.CONNECT_TIMEOUT})
 #: Codes about what a readable KashFlow answer said, never about where it came from.
-_ENDPOINT_ANSWERED = frozenset({"mass_archive_refused"})
+_ENDPOINT_ANSWERED = frozenset({ErrorCode.MASS_ARCHIVE_REFUSED})
 
 
 def _wrong_endpoint(exc: errors.KashFlowError, endpoint: str | None) -> bool:
@@ -159,7 +160,7 @@ def cli_remedy(exc: errors.KashFlowError, *, endpoint: str | None = None) -> str
     """The remedy for *exc* in the command line's terms."""
     remedy = _CLI_REMEDIES.get(exc.code, exc.remedy)
     if isinstance(exc, errors.NotConnectedError):
-        remedy = _CLI_REMEDIES["not_connected"]
+        remedy = _CLI_REMEDIES[ErrorCode.NOT_CONNECTED]
     if _wrong_endpoint(exc, endpoint):
         remedy = f"{remedy} {_ENDPOINT_SOURCES}"
     return remedy
@@ -169,7 +170,7 @@ def usage_error(message: str, command: str = "") -> errors.ConfigurationError:
     """A mistake in the arguments, with the help command that shows the right ones."""
     return errors.ConfigurationError(
         message,
-        code="usage",
+        code=ErrorCode.USAGE,
         remedy=f"See `kashflow-sync {command + ' ' if command else ''}--help`.",
     )
 
@@ -179,7 +180,7 @@ def error_json(exc: BaseException, *, endpoint: str | None = None) -> dict[str, 
     if not isinstance(exc, errors.KashFlowError):
         return {
             "type": type(exc).__name__,
-            "code": "internal_error",
+            "code": ErrorCode.INTERNAL_ERROR,
             "message": f"unexpected {type(exc).__name__}: {exc}",
             "remedy": "This is a bug in kashflow-sync: please report it with the output of "
             "the same command run with KASHFLOW_SYNC_DEBUG=1.",

@@ -20,6 +20,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import kashflow_noun
+from .._error_codes import ErrorCode
 from .._journal.states import PUBLISHED
 from ._errors import (
     EXIT_AUTH,
@@ -212,7 +213,7 @@ def run_publish(args: argparse.Namespace) -> int:
             raise errors.AuthenticationError(
                 f"KashFlow refused the credentials of connection {client.connection_id!r} "
                 "earlier: publishing is paused until it is reconnected (dry runs still work)",
-                code="needs_reconnect",
+                code=ErrorCode.NEEDS_RECONNECT,
             )
         return _publish(console, client, documents, args)
 
@@ -440,7 +441,7 @@ def _publish_json(
     if run.interrupted:
         result["interrupted"] = True
         result["error"] = {
-            "code": "interrupted",
+            "code": ErrorCode.INTERRUPTED,
             "message": "interrupted (Ctrl-C) before every document was published",
             "remedy": "Run the same command again: what reached KashFlow is not sent twice.",
             "retryable": True,

@@ -28,6 +28,7 @@ import httpx
 
 from .. import errors
 from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
+from .._error_codes import ErrorCode
 from .._retry import RetryPolicy
 from . import codec
 from ._answerparse import AnswerParser
@@ -66,7 +67,7 @@ def autoauth_flow(request: codec.Request[T], *, app_name: str, autoauth: bool) -
         result: T = yield request
         return result
     except errors.IPNotAllowedError as exc:
-        if exc.code != "ip_not_allowed" or not autoauth:
+        if exc.code != ErrorCode.IP_NOT_ALLOWED or not autoauth:
             raise
     log.info("kashflow %s: IP not allowed; calling AutoAuthIP once", request.operation)
     yield auto_auth_ip(app_name)

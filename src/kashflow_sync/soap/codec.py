@@ -25,6 +25,7 @@ from zeep import exceptions as zeep_exceptions
 
 from .. import errors
 from .._config import Credentials, Secrets, kashflow_words, redact
+from .._error_codes import ErrorCode
 from . import errormap
 from ._answerparse import AnswerParser, ItemStream
 from .answer import ACCEPT_ENCODING
@@ -185,7 +186,7 @@ def encode(request: Request[Any], credentials: Credentials) -> Envelope:
     if failure is not None:
         raise errors.ProtocolError(
             f"kashflow_sync could not build the {request.operation} request ({failure})",
-            code="request_not_encodable",
+            code=ErrorCode.REQUEST_NOT_ENCODABLE,
             remedy="This is a bug in kashflow_sync; please report it with the message.",
             retryable=False,
             operation=request.operation,
@@ -259,7 +260,7 @@ def decode(
     try:
         answer = _answer(operation, status_code, parsed, secrets, retry_after)
     except errors.RejectedError as exc:
-        if request.not_found is not None and exc.code == "not_found":
+        if request.not_found is not None and exc.code == ErrorCode.NOT_FOUND:
             return request.not_found()
         raise
     if request.read is None:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 import httpx
 
 from .. import errors
+from .._error_codes import ErrorCode
 
 __all__ = [
     "answer_too_large",
@@ -53,7 +54,7 @@ def _ip(op: str, detail: str) -> errors.KashFlowError:
 def _autoauth_key(op: str, detail: str) -> errors.KashFlowError:
     return errors.IPNotAllowedError(
         "KashFlow refused the AutoAuth key, so this machine's IP address could not be allowed",
-        code="autoauth_rejected",
+        code=ErrorCode.AUTOAUTH_REJECTED,
         remedy=(
             "In KashFlow open Apps > API Settings, make sure Automatic Authorisation is ticked, "
             "copy the AutoAuth key again, pass it as Credentials(autoauth_key=...) and call "
@@ -73,7 +74,7 @@ def _permission(op: str, detail: str) -> errors.KashFlowError:
 def _not_found(op: str, detail: str) -> errors.KashFlowError:
     return errors.RejectedError(
         "KashFlow has no such record",
-        code="not_found",
+        code=ErrorCode.NOT_FOUND,
         remedy="Refresh the lists and check the number or code used.",
         operation=op,
         detail=detail,
@@ -83,7 +84,7 @@ def _not_found(op: str, detail: str) -> errors.KashFlowError:
 def _code_taken(op: str, detail: str) -> errors.KashFlowError:
     return errors.RejectedError(
         "KashFlow refused the new contact: its code is already in use",
-        code="contact_code_taken",
+        code=ErrorCode.CONTACT_CODE_TAKEN,
         remedy=(
             "The SDK tries another code by itself; if this persists, refresh the lists (the "
             "contact may exist under another name) and publish again."
@@ -96,7 +97,7 @@ def _code_taken(op: str, detail: str) -> errors.KashFlowError:
 def _no_file_storage(op: str, detail: str) -> errors.KashFlowError:
     return errors.RejectedError(
         "KashFlow refused the attachment: the account has no file storage (Dropbox) connected",
-        code="attachment_storage_not_connected",
+        code=ErrorCode.ATTACHMENT_STORAGE_NOT_CONNECTED,
         remedy=(
             "Connect Dropbox in KashFlow's settings (KashFlow keeps attachments there), then "
             "publish the same document again: it is already in KashFlow, so only the file is "
@@ -165,64 +166,74 @@ def request_was_sent(exc: BaseException) -> bool:
 
 #: ``(httpx exception, code, what happened, remedy)``; first match wins. Remedies are in the
 #: caller's terms; the command line rewords the ones that name a Python call.
-_TRANSPORT_TABLE: Sequence[tuple[type[httpx.HTTPError], str, str, str]] = (
+_TRANSPORT_TABLE: Sequence[tuple[type[httpx.HTTPError], ErrorCode, str, str]] = (
     (
         httpx.ConnectTimeout,
-        "connect_timeout",
+        ErrorCode.CONNECT_TIMEOUT,
         "timed out connecting to KashFlow",
         "Check this machine's network connection and the endpoint URL; if both are right, "
         "KashFlow is slow to answer: try again in a few minutes.",
     ),
     (
         httpx.PoolTimeout,
-        "pool_timeout",
+        ErrorCode.POOL_TIMEOUT,
         "no free connection to KashFlow in time",
         "Too many calls at once for the HTTP client's connection pool: lower the concurrency "
         "of publish_many, or give the client an httpx.Client with larger pool limits.",
     ),
     (
         httpx.TimeoutException,
-        "timeout",
+        ErrorCode.TIMEOUT,
         "KashFlow did not answer in time",
         "Try again in a few minutes; publishing again is safe (the SDK looks the document up in "
         "KashFlow before sending it a second time).",
     ),
     (
         httpx.ConnectError,
-        "connection_failed",
+        ErrorCode.CONNECTION_FAILED,
         "could not connect to KashFlow",
         "Check this machine's network connection and the endpoint URL, then try again.",
     ),
     (
         httpx.RemoteProtocolError,
-        "connection_lost",
+        ErrorCode.CONNECTION_LOST,
         "the connection to KashFlow dropped",
         "Try again; publishing again is safe (the SDK looks the document up first).",
     ),
     (
         httpx.ReadError,
-        "connection_lost",
+        ErrorCode.CONNECTION_LOST,
         "the connection to KashFlow dropped",
         "Try again; publishing again is safe (the SDK looks the document up first).",
     ),
     (
         httpx.WriteError,
-        "connection_lost",
+        ErrorCode.CONNECTION_LOST,
         "the connection to KashFlow dropped",
         "Try again; publishing again is safe (the SDK looks the document up first).",
     ),
     (
         httpx.ProxyError,
-        "proxy_error",
+        ErrorCode.PROXY_ERROR,
         "the proxy refused the connection to KashFlow",
         "Check the proxy settings (HTTPS_PROXY, ALL_PROXY) and that the proxy allows KashFlow.",
     ),
     (
         httpx.NetworkError,
-        "network_error",
+        ErrorCode.NETWORK_ERROR,
         "network error talking to KashFlow",
         "Check this machine's network connection and try again.",
     ),
+)
+
+#: The codes of a connection that could not be made, whose cause the message names.
+_CONNECT_CODES = frozenset(
+    {
+        ErrorCode.CONNECTION_FAILED,
+        ErrorCode.CONNECT_TIMEOUT,
+        ErrorCode.PROXY_ERROR,
+        ErrorCode.NETWORK_ERROR,
+    }
 )
 
 #: Why a connection could not be made, by the exception found under httpx's: ``(words, remedy)``.
@@ -307,7 +318,7 @@ def from_transport_error(operation: str, exc: httpx.HTTPError) -> errors.KashFlo
     code, message, remedy = next(
         ((c, m, r) for exc_type, c, m, r in _TRANSPORT_TABLE if isinstance(exc, exc_type)),
         (
-            "http_error",
+            ErrorCode.HTTP_ERROR,
             "HTTP error talking to KashFlow",
             "Check the endpoint URL and this machine's network connection, then try again.",
         ),
@@ -315,7 +326,7 @@ def from_transport_error(operation: str, exc: httpx.HTTPError) -> errors.KashFlo
     endpoint = _endpoint_of(exc)
     if endpoint:
         message += f" at {endpoint}"
-    if code in ("connection_failed", "connect_timeout", "proxy_error", "network_error"):
+    if code in _CONNECT_CODES:
         cause = _connect_cause(exc)
         if cause is not None:
             message += f": {cause[0]}"
@@ -339,7 +350,7 @@ def from_fault(operation: str, faultcode: str, faultstring: str) -> errors.KashF
     if faultcode.rpartition(":")[2].lower().startswith("client"):
         return errors.ProtocolError(
             "KashFlow could not read the request (SOAP client fault)",
-            code="request_not_understood",
+            code=ErrorCode.REQUEST_NOT_UNDERSTOOD,
             remedy="This is a bug in kashflow_sync or a changed KashFlow API; please report it.",
             retryable=False,
             operation=operation,
@@ -347,7 +358,7 @@ def from_fault(operation: str, faultcode: str, faultstring: str) -> errors.KashF
         )
     return errors.TransientError(
         "KashFlow failed while handling the request (SOAP server fault)",
-        code="server_fault",
+        code=ErrorCode.SERVER_FAULT,
         operation=operation,
         detail=faultstring,
     )
@@ -358,7 +369,7 @@ def from_http_status(
 ) -> errors.KashFlowError:
     """Map an HTTP status that carried no SOAP reply."""
     if status == 429 or status >= 500:
-        code = "rate_limited" if status == 429 else f"http_{status}"
+        code = ErrorCode.RATE_LIMITED if status == 429 else ErrorCode.http_status(status)
         # 429 and 503 mean the server turned the request away before handling it.
         return errors.TransientError(
             f"KashFlow answered HTTP {status}",
@@ -376,7 +387,7 @@ def from_http_status(
         return errors.PermissionDeniedError(f"KashFlow answered HTTP {status}", operation=operation)
     return errors.ProtocolError(
         f"unexpected HTTP {status} from the KashFlow endpoint",
-        code=f"http_{status}",
+        code=ErrorCode.http_status(status),
         remedy="Check the endpoint URL (it should end in /api/service.asmx).",
         retryable=False,
         operation=operation,
@@ -390,7 +401,7 @@ def deadline_exceeded(operation: str, seconds: float) -> errors.KashFlowError:
     """
     return errors.TransientError(
         f"KashFlow did not answer in time (no whole answer within {seconds:g} s)",
-        code="timeout",
+        code=ErrorCode.TIMEOUT,
         operation=operation,
         request_sent=True,
     )
@@ -401,7 +412,7 @@ def answer_too_large(operation: str, limit: int, *, expanded: bool) -> errors.Ka
     how = " once expanded" if expanded else ""
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} is larger than {limit:,} bytes{how}; it was not read",
-        code="answer_too_large",
+        code=ErrorCode.ANSWER_TOO_LARGE,
         remedy=(
             "If the account really holds that much (tens of thousands of customers), raise "
             "max_answer_bytes on the client; otherwise the answer is broken: report it."
@@ -420,7 +431,7 @@ def unreadable_answer(
     """
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} could not be read: {reason}",
-        code="answer_encoding",
+        code=ErrorCode.ANSWER_ENCODING,
         operation=operation,
         detail=quoted,
     )
@@ -430,7 +441,7 @@ def implausible_answer(operation: str, reason: str) -> errors.KashFlowError:
     """KashFlow's answer passed one of the parser's guards; never retried (it would again)."""
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} was not read: {reason}, which no KashFlow answer does",
-        code="implausible_answer",
+        code=ErrorCode.IMPLAUSIBLE_ANSWER,
         remedy=(
             "Check the endpoint URL: something other than KashFlow (a proxy, a captive portal) "
             "may be answering. If it is KashFlow's, report it with the message."
@@ -450,7 +461,7 @@ def not_a_list(operation: str, strays: Sequence[str]) -> errors.KashFlowError:
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} is not a list: its result holds {what}; nothing "
         "was changed",
-        code="not_a_list",
+        code=ErrorCode.NOT_A_LIST,
         remedy="Try again later; if it persists, report it with the message.",
         operation=operation,
     )
@@ -460,7 +471,7 @@ def unreadable_result(operation: str, reason: str) -> errors.KashFlowError:
     """KashFlow's answer is SOAP, but its result is not of the type the operation answers."""
     return errors.ProtocolError(
         f"KashFlow's answer to {operation} has a result the SDK cannot read ({reason})",
-        code="unreadable_result",
+        code=ErrorCode.UNREADABLE_RESULT,
         remedy=(
             "Try again later; a publish looks the document up in KashFlow before sending "
             "anything again. If it persists, report it with the message."

@@ -22,6 +22,7 @@ from zeep import xsd
 from .. import errors
 from .._account.items import ListItem
 from .._documents.model import side
+from .._error_codes import ErrorCode
 from . import _readers
 from ._listparse import LIST_SPECS, document_header_reader, spec_reader
 from .codec import AUTOAUTH_KEY, NS, ItemStream, Request, zeep_reply
@@ -153,7 +154,7 @@ def _new_id(operation: str) -> Callable[[etree._Element], int]:
         if not _INT_TEXT.fullmatch(text):
             raise errors.ProtocolError(
                 f"KashFlow's {operation} answer has no number",
-                code="id_not_a_number",
+                code=ErrorCode.ID_NOT_A_NUMBER,
                 operation=operation,
                 detail=text,
             )
@@ -164,13 +165,15 @@ def _new_id(operation: str) -> Callable[[etree._Element], int]:
             raise errors.ProtocolError(
                 f"KashFlow's {operation} answer is not an id it could hold "
                 f"(its ids are at most {MAX_KASHFLOW_ID})",
-                code="id_out_of_range",
+                code=ErrorCode.ID_OUT_OF_RANGE,
                 operation=operation,
                 detail=text,
             )
         if negative or not digits:
             raise errors.RejectedError(
-                f"KashFlow returned no id from {operation}", code="no_id", operation=operation
+                f"KashFlow returned no id from {operation}",
+                code=ErrorCode.NO_ID,
+                operation=operation,
             )
         return int(digits)
 
@@ -442,7 +445,7 @@ def apply_credit_note(invoice_id: int, credit_note_id: int) -> Request[bool]:
             return False
         raise errors.ProtocolError(
             f"KashFlow's {op} answer is not true or false ({text[:40]!r})",
-            code="not_a_boolean",
+            code=ErrorCode.NOT_A_BOOLEAN,
             operation=op,
         )
 

@@ -8,6 +8,7 @@ anything. Checking first gives one typed error everywhere, before any statement 
 from __future__ import annotations
 
 from .. import errors
+from .._error_codes import ErrorCode
 from .._limits import (
     MAX_CONNECTION_ID_LENGTH,
     MAX_EXTERNAL_ID_LENGTH,
@@ -31,7 +32,7 @@ class InvalidKeyError(errors.StorageError, ValueError):
     Also a :class:`ValueError`: the argument is wrong, not the database.
     """
 
-    default_code = "invalid_storage_key"
+    default_code = ErrorCode.INVALID_STORAGE_KEY
     default_remedy = (
         "Use a shorter key without control characters: a connection_id or external_id of at "
         "most 255 characters, such as the host's own id."

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from .. import errors
+from .._error_codes import ErrorCode
 
 __all__ = [
     "INVALID_URL_REMEDY",
@@ -57,7 +58,7 @@ def invalid_url(url: str, reason: str) -> errors.StorageError:
     """The error for a database URL that cannot be used at all."""
     return errors.StorageError(
         f"{mask_url_password(url)!r} is not a usable database URL: {reason}",
-        code="database_url_invalid",
+        code=ErrorCode.DATABASE_URL_INVALID,
         remedy=INVALID_URL_REMEDY,
     )
 
@@ -68,7 +69,7 @@ class StorageFailure(NamedTuple):
     ``remedy`` says what is happening first (a failover, a lock conflict...), then what to do.
     """
 
-    code: str
+    code: ErrorCode
     retryable: bool
     remedy: str
 
@@ -77,44 +78,44 @@ _AGAIN = " Trying again later is safe: a publish resumes from its journal where 
 
 # Retryable: what a failover, a restart, a lost connection or a conflict causes.
 _CONNECTION_LOST = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The connection to the database server failed or was cut (the network, a server restart or "
     "a failover). Check that the server is running and reachable at the URL's host and port."
     + _AGAIN,
 )
 _SHUTTING_DOWN = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The database server is shutting down: an administrator or a failover stopped it. It "
     "passes once the server (or its replacement) is back." + _AGAIN,
 )
 _CRASHED = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The database server crashed and is restarting: it passes once recovery ends." + _AGAIN,
 )
 _STARTING = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The database server is starting up, shutting down or recovering and takes no connections "
     "yet: it passes in moments (a standby being promoted, a restart)." + _AGAIN,
 )
 _SESSION_ENDED = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The database server ended the session: an administrator did, or a timeout such as "
     "idle_session_timeout or idle_in_transaction_session_timeout ran out (e.g. while this "
     "process was paused)." + _AGAIN,
 )
 _SERVER_IO = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The database server could not read or write its own files (an I/O or system error on "
     "the server); tell its administrator if it persists." + _AGAIN,
 )
 _READ_ONLY = StorageFailure(
-    "database_read_only",
+    ErrorCode.DATABASE_READ_ONLY,
     True,
     "The database accepts only reads: the server is a standby, or a primary demoted during a "
     "failover (or the session is read-only: default_transaction_read_only). It passes once the "
@@ -122,20 +123,20 @@ _READ_ONLY = StorageFailure(
     "host with target_session_attrs=read-write follows failovers." + _AGAIN,
 )
 _SERIALIZATION = StorageFailure(
-    "database_conflict",
+    ErrorCode.DATABASE_CONFLICT,
     True,
     "A concurrent transaction conflicted with this one (a serialization failure: the database "
     "runs SERIALIZABLE or REPEATABLE READ transactions); the database rolled it back whole, so "
     "nothing was half-written." + _AGAIN,
 )
 _DEADLOCK = StorageFailure(
-    "database_conflict",
+    ErrorCode.DATABASE_CONFLICT,
     True,
     "Two transactions waited for each other's locks (a deadlock) and the database rolled this "
     "one back whole: nothing was half-written." + _AGAIN,
 )
 _LOCKED = StorageFailure(
-    "database_conflict",
+    ErrorCode.DATABASE_CONFLICT,
     True,
     "Another transaction held a lock this one needed for longer than the database waits "
     "(lock_timeout, or statement_timeout while waiting), or the statement was cancelled; "
@@ -143,7 +144,7 @@ _LOCKED = StorageFailure(
     "kashflow_sync's rows (pg_stat_activity)." + _AGAIN,
 )
 _NO_ROOM = StorageFailure(
-    "database_out_of_resources",
+    ErrorCode.DATABASE_OUT_OF_RESOURCES,
     True,
     "The database server ran out of connection slots (max_connections), memory or disk space. "
     "It passes when other clients let go; if it keeps happening, lower the number of worker "
@@ -151,65 +152,65 @@ _NO_ROOM = StorageFailure(
 )
 # Not retryable: the same call fails the same way until a person changes something.
 _CREDENTIALS = StorageFailure(
-    "database_access_refused",
+    ErrorCode.DATABASE_ACCESS_REFUSED,
     False,
     "The database server refused the user or password in the URL (or its pg_hba.conf refuses "
     "this host): correct the URL's user and password, or ask the database's administrator.",
 )
 _NO_DATABASE = StorageFailure(
-    "database_access_refused",
+    ErrorCode.DATABASE_ACCESS_REFUSED,
     False,
     "The database named in the URL does not exist on that server: correct the name, or create "
     "the database (createdb) first.",
 )
 _NO_PRIVILEGE = StorageFailure(
-    "database_access_refused",
+    ErrorCode.DATABASE_ACCESS_REFUSED,
     False,
     "The URL's database user may not read or write kashflow_sync's tables: GRANT it SELECT, "
     "INSERT, UPDATE and DELETE on them, or use the user that created them.",
 )
 _SQLITE_READ_ONLY = StorageFailure(
-    "database_access_refused",
+    ErrorCode.DATABASE_ACCESS_REFUSED,
     False,
     "This process may not write the SQLite file: the file, or its folder (which must hold the "
     "-wal and -shm files beside it), is read-only for this user, or the URL opens it read-only "
     "(mode=ro). Make both writable by this user.",
 )
 _SCHEMA = StorageFailure(
-    "database_schema_mismatch",
+    ErrorCode.DATABASE_SCHEMA_MISMATCH,
     False,
     "The database refused a statement on kashflow_sync's tables: they are not as this version "
     "created them (changed by hand or by another program, or a migration half done). Trying "
     "again fails the same way: restore the tables, or use a fresh database.",
 )
 _VALUE = StorageFailure(
-    "value_not_storable",
+    ErrorCode.VALUE_NOT_STORABLE,
     False,
     "A value is too large or holds a character the database cannot store; the message says "
     "which. Storing it again fails the same way.",
 )
-_OTHER = StorageFailure("storage_error", False, errors.StorageError.default_remedy)
+_OTHER = StorageFailure(ErrorCode.STORAGE_ERROR, False, errors.StorageError.default_remedy)
 _SQLITE_BUSY = StorageFailure(
-    "database_conflict",
+    ErrorCode.DATABASE_CONFLICT,
     True,
     "Another process held the SQLite database's write lock for longer than the busy timeout "
     "(30 s); nothing was half-written. If it keeps happening, use PostgreSQL for this many "
     "writers." + _AGAIN,
 )
 _SQLITE_FULL = StorageFailure(
-    "database_out_of_resources",
+    ErrorCode.DATABASE_OUT_OF_RESOURCES,
     True,
     "The disk holding the SQLite file is full (or the process ran out of memory): free some "
     "space." + _AGAIN,
 )
 _SQLITE_IO = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The disk or network share holding the SQLite file failed to read or write (a disk I/O "
     "error); check it if it persists." + _AGAIN,
 )
 _SQLITE_CANTOPEN = StorageFailure(
-    "database_unavailable",
+    ErrorCode.DATABASE_UNAVAILABLE,
     True,
     "The SQLite file could not be opened: check that its folder exists and that this user may "
     "read and write there." + _AGAIN,
@@ -358,14 +359,18 @@ def classify(exc: BaseException) -> StorageFailure:
 
 
 #: Each code's message, around the database URL and what the database said.
-_MESSAGES: Mapping[str, str] = {
-    "database_unavailable": "cannot use the database {url}: {said}",
-    "database_read_only": "the database {url} accepts only reads now: {said}",
-    "database_conflict": "a transaction in the database {url} conflicted with another: {said}",
-    "database_out_of_resources": "the database {url} is out of resources: {said}",
-    "database_access_refused": "the database {url} refused access: {said}",
-    "database_schema_mismatch": "the database {url} refused a statement on its tables: {said}",
-    "value_not_storable": "the database {url} refused a value: {said}",
+_MESSAGES: Mapping[ErrorCode, str] = {
+    ErrorCode.DATABASE_UNAVAILABLE: "cannot use the database {url}: {said}",
+    ErrorCode.DATABASE_READ_ONLY: "the database {url} accepts only reads now: {said}",
+    ErrorCode.DATABASE_CONFLICT: (
+        "a transaction in the database {url} conflicted with another: {said}"
+    ),
+    ErrorCode.DATABASE_OUT_OF_RESOURCES: "the database {url} is out of resources: {said}",
+    ErrorCode.DATABASE_ACCESS_REFUSED: "the database {url} refused access: {said}",
+    ErrorCode.DATABASE_SCHEMA_MISMATCH: (
+        "the database {url} refused a statement on its tables: {said}"
+    ),
+    ErrorCode.VALUE_NOT_STORABLE: "the database {url} refused a value: {said}",
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from .. import errors
 from .._convert import as_utc
+from .._error_codes import ErrorCode
 
 __all__ = [
     "PER_CONNECTION",
@@ -44,7 +45,7 @@ _SCHEMA_LOCK_KEY = 0x6B66_7379_6E63  # "kfsync"
 class SchemaVersionError(errors.StorageError):
     """The database's kashflow_sync tables are missing or of a version this release cannot use."""
 
-    default_code = "schema_version"
+    default_code = ErrorCode.SCHEMA_VERSION
     default_remedy = (
         "Use a database written by this kashflow_sync version (or upgrade kashflow_sync to the "
         "version that wrote it); a new database is created on first use."

@@ -49,6 +49,7 @@ from .._convert import (
     unstructure_rule,
 )
 from .._documents.model import PublishAttempt, Rule
+from .._error_codes import ErrorCode
 from .._journal.entry import ClaimResult, JournalEntry, JournalState
 from .._journal.states import PUBLISHED
 from ._key_checks import check_keys
@@ -474,12 +475,12 @@ def _engine_for(url: str | URL) -> Engine:
     except OSError as exc:  # the SQLite file's folder could not be created
         raise errors.StorageError(
             f"cannot create the folder for the database {parsed.database}: {exc.strerror}",
-            code="database_unavailable",
+            code=ErrorCode.DATABASE_UNAVAILABLE,
             remedy="Choose a database path in a folder you can write to.",
         ) from exc
     except ImportError as exc:
         raise errors.StorageError(
             str(exc),
-            code="database_driver_missing",
+            code=ErrorCode.DATABASE_DRIVER_MISSING,
             remedy="Install the PostgreSQL driver: pip install 'kashflow-sync[postgres]'.",
         ) from exc

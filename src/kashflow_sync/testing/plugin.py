@@ -223,7 +223,7 @@ def kashflow_client(
     specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
     options: dict[str, Any] = {
         "app_name": "pytest",
-        "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep),
+        "retry": RetryPolicy.no_wait(),
         "endpoint": kashflow_fake.url,
         # The fake applies a write at once or never (unless late_apply is injected), so an
         # uncertain send may be reconciled at once; pass client={"settle_time": ...} to test
@@ -261,7 +261,7 @@ def kashflow_async_client(
     specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
     options: dict[str, Any] = {
         "app_name": "pytest",
-        "retry": RetryPolicy(initial=0.0, cap=0.0, sleep=_no_sleep, asleep=_no_async_sleep),
+        "retry": RetryPolicy.no_wait(),
         "endpoint": kashflow_fake.url,
         "settle_time": timedelta(0),  # as for kashflow_client
     }
@@ -275,11 +275,3 @@ def kashflow_async_client(
         yield client
     finally:
         asyncio.run(client.aclose())
-
-
-async def _no_async_sleep(_seconds: float) -> None:
-    """Async retries in tests do not wait."""
-
-
-def _no_sleep(_seconds: float) -> None:
-    """Retries in tests do not wait."""
