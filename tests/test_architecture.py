@@ -30,7 +30,7 @@ ROOT = "__init__"
 #: the longest name that matches a module places it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0 foundation: the error tree, settings, limits, logging context, the retry policy.
-    ("errors", "_problem", "_config", "_limits", "_logcontext", "_retry"),
+    ("errors", "_error_codes", "_problem", "_config", "_limits", "_logcontext", "_retry"),
     # 1 values: documents and their validation, the account's lists and facts, the journal's
     #   records and states, the storage keys and converter, and the host-facing Protocols.
     ("_documents", "_account", "_journal", "_convert", "_storage_keys", "typing"),

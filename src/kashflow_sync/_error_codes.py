@@ -17,11 +17,10 @@ import enum
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 __all__ = ["CATALOGUE", "HTTP_STATUS_FAMILIES", "ErrorCode", "ErrorCodeEntry"]
 
-_T = TypeVar("_T")
 
 _HTTP_STATUS = re.compile(r"http_([1-5][0-9][0-9])")
 
@@ -152,10 +151,13 @@ class ErrorCode(str, enum.Enum):
         remedy = _entry(self).remedy
         if remedy is not None:
             return remedy
-        from . import errors  # the classes name their codes: imported when first asked
-
-        owner = next(c for c in _subclasses(errors.KashFlowError) if c.default_code is self)
-        return owner.default_remedy
+        try:
+            return _CLASS_REMEDIES[self]
+        except KeyError:
+            raise LookupError(
+                f"{self.value}: the remedy of a class's own code is known once the class is "
+                "defined (import kashflow_sync.errors)"
+            ) from None
 
 
 class ErrorCodeEntry(NamedTuple):
@@ -170,12 +172,15 @@ class ErrorCodeEntry(NamedTuple):
     remedy: str | None = None
 
 
-def _subclasses(cls: type[_T]) -> list[type[_T]]:
-    """*cls* and every class derived from it, however deep."""
-    found = [cls]
-    for sub in cls.__subclasses__():
-        found += _subclasses(sub)
-    return found
+#: The remedy of each error class's own code, as the class states it (``default_remedy``).
+#: Filled by the classes as they are defined (:func:`register_class_remedy`), so this module
+#: never imports :mod:`kashflow_sync.errors`, which sits above it.
+_CLASS_REMEDIES: dict[ErrorCode, str] = {}
+
+
+def register_class_remedy(code: ErrorCode, remedy: str) -> None:
+    """Record *remedy* as the remedy of *code*, the own code of an error class (first wins)."""
+    _CLASS_REMEDIES.setdefault(code, remedy)
 
 
 #: Every code with its entry, in the order the docs list them.

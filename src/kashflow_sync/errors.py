@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._error_codes import ErrorCode
+from ._error_codes import ErrorCode, register_class_remedy
 
 if TYPE_CHECKING:
     from ._problem import Problem
@@ -106,10 +106,19 @@ class KashFlowError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={str(self.code)!r}, message={self.message!r})"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Record a class's own code and remedy in the catalogue (``ErrorCode.remedy``)."""
+        super().__init_subclass__(**kwargs)
+        if "default_code" in cls.__dict__:
+            register_class_remedy(cls.default_code, cls.default_remedy)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickle every attribute (code, remedy, problems...), not just the message, so errors
         # cross process boundaries (process pools, task queues) whole.
         return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+register_class_remedy(KashFlowError.default_code, KashFlowError.default_remedy)
 
 
 def _restore(cls: type[KashFlowError], message: str, state: dict[str, Any]) -> KashFlowError:
