@@ -219,7 +219,9 @@ from kashflow_sync import RetryPolicy
 
 url, user, password, key, rounds, prefix, options = sys.argv[1:8]
 creds = kfs.Credentials(user, password, key)
-retry = RetryPolicy.no_wait()
+# A baseline tree may predate RetryPolicy.no_wait(): the same policy, spelt out.
+retry = (RetryPolicy.no_wait() if hasattr(RetryPolicy, "no_wait")
+         else RetryPolicy(max_retries=3, initial=0.0, cap=0.0, sleep=lambda _s: None))
 settings = {name: timedelta(seconds=value) for name, value in json.loads(options).items()}
 with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
     creds, endpoint=url, http_client=http, retry=retry, **settings

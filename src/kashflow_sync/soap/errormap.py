@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import NamedTuple
 
 import httpx
 
@@ -33,113 +34,101 @@ __all__ = [
     "unreadable_result",
 ]
 
-# (pattern on StatusDetail, error factory). First match wins; no match -> RejectedError.
-_Factory = Callable[[str, str], errors.KashFlowError]
+
+class Refusal(NamedTuple):
+    """One kind of ``Status=NO`` refusal: how to recognise it and the error it becomes.
+
+    ``code`` and ``remedy`` left None take the error class's own.
+    """
+
+    pattern: re.Pattern[str]
+    error: type[errors.KashFlowError]
+    message: str
+    code: ErrorCode | None = None
+    remedy: str | None = None
 
 
-def _auth(op: str, detail: str) -> errors.KashFlowError:
-    return errors.AuthenticationError(
-        "KashFlow refused the username or password", operation=op, detail=detail
-    )
+#: The username or password refused (as a ``StatusDetail``, or in a SOAP fault).
+_BAD_LOGIN = Refusal(
+    re.compile(r"incorrect username or password|invalid (user ?name|password)", re.I),
+    errors.AuthenticationError,
+    "KashFlow refused the username or password",
+)
 
-
-def _ip(op: str, detail: str) -> errors.KashFlowError:
-    return errors.IPNotAllowedError(
+#: KashFlow's ``StatusDetail`` wordings, first match wins; anything else is a plain refusal.
+STATUS_DETAIL_TABLE: Sequence[Refusal] = (
+    _BAD_LOGIN,
+    Refusal(
+        re.compile(r"the ip address of .*? is not in the access list", re.I),
+        errors.IPNotAllowedError,
         "this machine's IP address is not in the KashFlow API access list",
-        operation=op,
-        detail=detail,
-    )
-
-
-def _autoauth_key(op: str, detail: str) -> errors.KashFlowError:
-    return errors.IPNotAllowedError(
-        "KashFlow refused the AutoAuth key, so this machine's IP address could not be allowed",
-        code=ErrorCode.AUTOAUTH_REJECTED,
-        remedy=(
-            "In KashFlow open Apps > API Settings, make sure Automatic Authorisation is ticked, "
-            "copy the AutoAuth key again, pass it as Credentials(autoauth_key=...) and call "
-            "client.reconnect(credentials)."
-        ),
-        operation=op,
-        detail=detail,
-    )
-
-
-def _permission(op: str, detail: str) -> errors.KashFlowError:
-    return errors.PermissionDeniedError(
-        "KashFlow does not allow API access for this account or user", operation=op, detail=detail
-    )
-
-
-def _not_found(op: str, detail: str) -> errors.KashFlowError:
-    return errors.RejectedError(
-        "KashFlow has no such record",
-        code=ErrorCode.NOT_FOUND,
-        remedy="Refresh the lists and check the number or code used.",
-        operation=op,
-        detail=detail,
-    )
-
-
-def _code_taken(op: str, detail: str) -> errors.KashFlowError:
-    return errors.RejectedError(
-        "KashFlow refused the new contact: its code is already in use",
-        code=ErrorCode.CONTACT_CODE_TAKEN,
-        remedy=(
-            "The SDK tries another code by itself; if this persists, refresh the lists (the "
-            "contact may exist under another name) and publish again."
-        ),
-        operation=op,
-        detail=detail,
-    )
-
-
-def _no_file_storage(op: str, detail: str) -> errors.KashFlowError:
-    return errors.RejectedError(
-        "KashFlow refused the attachment: the account has no file storage (Dropbox) connected",
-        code=ErrorCode.ATTACHMENT_STORAGE_NOT_CONNECTED,
-        remedy=(
-            "Connect Dropbox in KashFlow's settings (KashFlow keeps attachments there), then "
-            "publish the same document again: it is already in KashFlow, so only the file is "
-            "sent."
-        ),
-        operation=op,
-        detail=detail,
-    )
-
-
-STATUS_DETAIL_TABLE: Sequence[tuple[re.Pattern[str], _Factory]] = (
-    (re.compile(r"incorrect username or password|invalid (user ?name|password)", re.I), _auth),
-    (re.compile(r"the ip address of .*? is not in the access list", re.I), _ip),
+    ),
     # A refusal about AutoAuth, not any text that mentions it (an echoed AutoAuthKey=...).
-    (
+    Refusal(
         re.compile(
             r"(invalid|incorrect|wrong|bad)\s+auto ?auth"
             r"|auto ?auth(\s+key)?\s+(is\s+)?(not|invalid|incorrect|disabled|refused|expired)",
             re.I,
         ),
-        _autoauth_key,
+        errors.IPNotAllowedError,
+        "KashFlow refused the AutoAuth key, so this machine's IP address could not be allowed",
+        ErrorCode.AUTOAUTH_REJECTED,
+        "In KashFlow open Apps > API Settings, make sure Automatic Authorisation is ticked, "
+        "copy the AutoAuth key again, pass it as Credentials(autoauth_key=...) and call "
+        "client.reconnect(credentials).",
     ),
-    (
+    Refusal(
         re.compile(
             r"api (access )?(is )?(not enabled|disabled)|not (allowed|permitted) to use", re.I
         ),
-        _permission,
+        errors.PermissionDeniedError,
+        "KashFlow does not allow API access for this account or user",
     ),
-    (re.compile(r"^there is no \w+", re.I), _not_found),
+    Refusal(
+        re.compile(r"^there is no \w+", re.I),
+        errors.RejectedError,
+        "KashFlow has no such record",
+        ErrorCode.NOT_FOUND,
+        "Refresh the lists and check the number or code used.",
+    ),
     # KashFlow's words for a duplicate code (WHMCS's docs quote the customer one).
-    (re.compile(r"code is not unique", re.I), _code_taken),
+    Refusal(
+        re.compile(r"code is not unique", re.I),
+        errors.RejectedError,
+        "KashFlow refused the new contact: its code is already in use",
+        ErrorCode.CONTACT_CODE_TAKEN,
+        "The SDK tries another code by itself; if this persists, refresh the lists (the "
+        "contact may exist under another name) and publish again.",
+    ),
     # Unconfirmed wording: any refusal naming Dropbox is about where files are kept.
-    (re.compile(r"dropbox", re.I), _no_file_storage),
+    Refusal(
+        re.compile(r"dropbox", re.I),
+        errors.RejectedError,
+        "KashFlow refused the attachment: the account has no file storage (Dropbox) connected",
+        ErrorCode.ATTACHMENT_STORAGE_NOT_CONNECTED,
+        "Connect Dropbox in KashFlow's settings (KashFlow keeps attachments there), then "
+        "publish the same document again: it is already in KashFlow, so only the file is "
+        "sent.",
+    ),
 )
+
+
+def _refused(refusal: Refusal, operation: str, detail: str) -> errors.KashFlowError:
+    return refusal.error(
+        refusal.message,
+        code=refusal.code,
+        remedy=refusal.remedy,
+        operation=operation,
+        detail=detail,
+    )
 
 
 def from_status_detail(operation: str, detail: str | None) -> errors.KashFlowError:
     """Map KashFlow's ``Status=NO`` answer to an error, by its ``StatusDetail``."""
     text = (detail or "").strip()
-    for pattern, factory in STATUS_DETAIL_TABLE:
-        if pattern.search(text):
-            return factory(operation, text)
+    for refusal in STATUS_DETAIL_TABLE:
+        if refusal.pattern.search(text):
+            return _refused(refusal, operation, text)
     return errors.RejectedError(
         f"KashFlow refused {operation}: {text or '(no reason given)'}",
         operation=operation,
@@ -346,7 +335,7 @@ _AUTH_FAULT = re.compile(r"invalid.*(username|password)|not authori[sz]ed", re.I
 def from_fault(operation: str, faultcode: str, faultstring: str) -> errors.KashFlowError:
     """Map a SOAP fault: ``Client`` faults blame the request, ``Server`` ones KashFlow."""
     if _AUTH_FAULT.search(faultstring):
-        return _auth(operation, faultstring)
+        return _refused(_BAD_LOGIN, operation, faultstring)
     if faultcode.rpartition(":")[2].lower().startswith("client"):
         return errors.ProtocolError(
             "KashFlow could not read the request (SOAP client fault)",
