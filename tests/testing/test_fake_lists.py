@@ -307,3 +307,19 @@ def test_update_customer_can_change_the_code(fake: FakeKashFlow, probe: SoapProb
     assert probe.call("GetCustomer", CustomerCode="SMITH01").Status == "NO"
     with pytest.raises(ValueError, match="Customer Code is not unique"):
         fake.update_customer("SMITH99", code="BLOGGS01")
+
+
+def test_seed_bulk_names_and_codes_contacts_by_kind() -> None:
+    """seed_bulk makes BS00001 "Bulk Supplier 00001"... and BC00001 "Bulk Customer 00001"..."""
+    fake = FakeKashFlow(seed=None)
+    fake.seed_bulk(suppliers=2, customers=3, nominal_codes=0)
+    assert [(s.code, s.name) for s in fake.suppliers] == [
+        ("BS00001", "Bulk Supplier 00001"),
+        ("BS00002", "Bulk Supplier 00002"),
+    ]
+    assert [(c.code, c.name) for c in fake.customers] == [
+        ("BC00001", "Bulk Customer 00001"),
+        ("BC00002", "Bulk Customer 00002"),
+        ("BC00003", "Bulk Customer 00003"),
+    ]
+    assert fake.find_customer("bc00003") == fake.customers[-1]

@@ -41,6 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# Absolute, and a module that imports only typing: the plugin is also loaded from its file alone.
+from kashflow_sync.testing._fake import kinds
+
 if TYPE_CHECKING:
     from kashflow_sync import AsyncKashFlowClient, KashFlowClient
     from kashflow_sync.testing import FakeKashFlow
@@ -57,25 +60,8 @@ __all__ = [
 #: One fault: the ``fake.faults`` method name and its keyword arguments.
 FaultSpec = tuple[str, Mapping[str, Any]]
 
-#: The fault kinds a marker may name (each a method of ``FakeKashFlow.faults``).
-FAULT_KINDS = frozenset(
-    {
-        "http_error",
-        "delay",
-        "reset_before",
-        "drop_response",
-        "malformed_response",
-        "soap_fault",
-        "late_apply",
-        "trickle",
-        "oversized",
-        "gzip_bomb",
-        "huge_status_detail",
-        "huge_fault",
-        "hostile_answer",
-        "random",
-    }
-)
+#: The fault kinds a marker may name: each a method of ``FakeKashFlow.faults``.
+FAULT_KINDS = frozenset({*kinds.FAULT_KINDS, "random"})
 
 #: Named fault sets for ``@pytest.mark.kashflow(preset=...)``. Random ones are seeded, so a test
 #: sees the same faults on every run.
@@ -215,23 +201,9 @@ def kashflow_client(
     the test's own calls. ``@pytest.mark.kashflow(client={...})`` passes more arguments to
     KashFlowClient (``storage=``, ``create_missing_contacts=``, ``timeout=``...).
     """
-    from datetime import timedelta
+    from kashflow_sync import KashFlowClient
 
-    from kashflow_sync import KashFlowClient, RetryPolicy
-
-    settings = _settings(request.node)
-    specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
-    options: dict[str, Any] = {
-        "app_name": "pytest",
-        "retry": RetryPolicy.no_wait(),
-        "endpoint": kashflow_fake.url,
-        # The fake applies a write at once or never (unless late_apply is injected), so an
-        # uncertain send may be reconciled at once; pass client={"settle_time": ...} to test
-        # the settling real KashFlow needs.
-        "settle_time": timedelta(0),
-    }
-    options.update(settings.get("client") or {})
-    kashflow_fake.faults.clear()
+    options, specs = _client_setup(request, kashflow_fake)
     client = KashFlowClient(kashflow_fake.credentials, **options)
     try:
         client.connect()
@@ -253,21 +225,11 @@ def kashflow_async_client(
     ``@pytest.mark.kashflow(client={...})`` like ``kashflow_client``.
     """
     import asyncio
-    from datetime import timedelta
 
-    from kashflow_sync import AsyncKashFlowClient, RetryPolicy
+    from kashflow_sync import AsyncKashFlowClient
 
-    settings = _settings(request.node)
-    specs = request.node.stash.get(_SETTINGS, {}).get("specs", [])
-    options: dict[str, Any] = {
-        "app_name": "pytest",
-        "retry": RetryPolicy.no_wait(),
-        "endpoint": kashflow_fake.url,
-        "settle_time": timedelta(0),  # as for kashflow_client
-    }
-    options.update(settings.get("client") or {})
+    options, specs = _client_setup(request, kashflow_fake)
     options.setdefault("http_client", kashflow_fake.async_http_client())
-    kashflow_fake.faults.clear()
     client = AsyncKashFlowClient(kashflow_fake.credentials, **options)
     try:
         asyncio.run(client.connect())
@@ -275,3 +237,29 @@ def kashflow_async_client(
         yield client
     finally:
         asyncio.run(client.aclose())
+
+
+def _client_setup(
+    request: pytest.FixtureRequest, fake: FakeKashFlow
+) -> tuple[dict[str, Any], Sequence[FaultSpec]]:
+    """Both client fixtures' arguments, and the marker's faults to queue once connected.
+
+    The arguments are the fixture defaults overridden by ``client={...}``. The fake's faults
+    are cleared here, so connecting meets none of them.
+    """
+    from datetime import timedelta
+
+    from kashflow_sync import RetryPolicy
+
+    options: dict[str, Any] = {
+        "app_name": "pytest",
+        "retry": RetryPolicy.no_wait(),
+        "endpoint": fake.url,
+        # The fake applies a write at once or never (unless late_apply is injected), so an
+        # uncertain send may be reconciled at once; pass client={"settle_time": ...} to test
+        # the settling real KashFlow needs.
+        "settle_time": timedelta(0),
+    }
+    options.update(_settings(request.node).get("client") or {})
+    fake.faults.clear()
+    return options, request.node.stash.get(_SETTINGS, {}).get("specs", [])

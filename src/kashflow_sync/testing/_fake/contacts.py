@@ -58,23 +58,11 @@ class Contacts(Ledger):
             ValueError: empty name or duplicate code.
 
         """
-        try:
-            return cast(
-                SupplierRecord,
-                self._insert_contact("supplier", {"Name": name, "Code": code, **fields}),
-            )
-        except Rejected as exc:
-            raise ValueError(exc.detail) from None
+        return cast(SupplierRecord, self._add_contact("supplier", name, code, fields))
 
     def add_customer(self, name: str, code: str | None = None, **fields: Any) -> CustomerRecord:
         """Add a customer; arguments as for :meth:`add_supplier`."""
-        try:
-            return cast(
-                CustomerRecord,
-                self._insert_contact("customer", {"Name": name, "Code": code, **fields}),
-            )
-        except Rejected as exc:
-            raise ValueError(exc.detail) from None
+        return cast(CustomerRecord, self._add_contact("customer", name, code, fields))
 
     def remove_supplier(self, code_or_name: str) -> SupplierRecord:
         """Delete a supplier by code or name (its receipts stay). KeyError if unknown."""
@@ -102,28 +90,19 @@ class Contacts(Ledger):
         """
         with self._lock:
             now = self._stamp()
-            for i in range(1, suppliers + 1):
-                sid = self._take("supplier")
-                code = f"BS{i:05d}"
-                self._suppliers[sid] = SupplierRecord(
-                    kashflow_id=sid,
-                    code=code,
-                    name=f"Bulk Supplier {i:05d}",
-                    created=now,
-                    updated=now,
-                )
-                self._supplier_by_code[code] = sid
-            for i in range(1, customers + 1):
-                cid = self._take("customer")
-                code = f"BC{i:05d}"
-                self._customers[cid] = CustomerRecord(
-                    kashflow_id=cid,
-                    code=code,
-                    name=f"Bulk Customer {i:05d}",
-                    created=now,
-                    updated=now,
-                )
-                self._customer_by_code[code] = cid
+            for kind, count in (("supplier", suppliers), ("customer", customers)):
+                records, by_code, cls = self._contact_tables(kind)
+                label = kind.capitalize()
+                for i in range(1, count + 1):
+                    record = cls(
+                        kashflow_id=self._take(kind),
+                        code=f"B{label[0]}{i:05d}",
+                        name=f"Bulk {label} {i:05d}",
+                        created=now,
+                        updated=now,
+                    )
+                    records[record.kashflow_id] = record
+                    by_code[record.code] = record.kashflow_id
             free = (c for c in itertools.count(10000) if c not in self._nominal_by_code)
             for nominal in itertools.islice(free, nominal_codes):
                 self.add_nominal_code(nominal, f"Bulk expense {nominal}", 3)
@@ -137,6 +116,15 @@ class Contacts(Ledger):
         if kind == "supplier":
             return self._suppliers, self._supplier_by_code, SupplierRecord
         return self._customers, self._customer_by_code, CustomerRecord
+
+    def _add_contact(
+        self, kind: str, name: str, code: str | None, fields: Mapping[str, Any]
+    ) -> Any:
+        """What ``add_supplier``/``add_customer`` do: an insert whose refusal is a ValueError."""
+        try:
+            return self._insert_contact(kind, {"Name": name, "Code": code, **fields})
+        except Rejected as exc:
+            raise ValueError(exc.detail) from None
 
     def _insert_contact(self, kind: str, wire: Mapping[str, Any]) -> Any:
         """Validate and store a supplier or customer from WSDL-named values; all or nothing."""

@@ -9,7 +9,7 @@ against it. A receipt's attachments go with it.
 from __future__ import annotations
 
 from .messages import NotFound, Rejected, detail
-from .postings import Postings, settled
+from .postings import CONTACT_KIND, Postings, settled
 from .records import DocumentKind
 
 __all__ = ["Deletions"]
@@ -69,32 +69,20 @@ class Deletions(Postings):
 
     def _delete_supplier(self, supplier_id: int) -> int:
         """Delete a supplier by internal id; refused while it has receipts."""
-        with self._lock:
-            supplier = self._suppliers.get(supplier_id)
-            if supplier is None:
-                raise NotFound(detail("supplier_id_not_found"))
-            if any(
-                k == "receipt" and d.contact_id == supplier_id
-                for (k, _), d in self._documents.items()
-            ):
-                raise Rejected(detail("supplier_has_receipts"))
-            del self._suppliers[supplier_id]
-            del self._supplier_by_code[supplier.code.upper()]
-            self._touch("suppliers")
-            return 1
+        return self._delete_contact("receipt", supplier_id)
 
     def _delete_customer(self, customer_id: int) -> int:
         """Delete a customer by internal id; refused while it has invoices (credit notes too)."""
+        return self._delete_contact("invoice", customer_id)
+
+    def _delete_contact(self, documents: DocumentKind, contact_id: int) -> int:
+        """Delete the supplier (receipts) or customer (invoices); refused while it has any."""
+        kind = CONTACT_KIND[documents]
         with self._lock:
-            customer = self._customers.get(customer_id)
-            if customer is None:
-                raise NotFound(detail("customer_id_not_found"))
-            if any(
-                k == "invoice" and d.contact_id == customer_id
-                for (k, _), d in self._documents.items()
-            ):
-                raise Rejected(detail("customer_has_invoices"))
-            del self._customers[customer_id]
-            del self._customer_by_code[customer.code.upper()]
-            self._touch("customers")
+            if self._documents_for(documents, contact_id):
+                raise Rejected(detail(f"{kind}_has_{documents}s"))
+            records, by_code, _ = self._contact_tables(kind)
+            contact = records.pop(contact_id)
+            del by_code[contact.code.upper()]
+            self._touch(f"{kind}s")
             return 1

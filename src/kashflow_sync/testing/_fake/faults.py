@@ -10,9 +10,11 @@ import random
 import threading
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal
 
 import attrs
+
+from .kinds import FAULT_KINDS, FaultKind
 
 __all__ = [
     "FAULT_KINDS",
@@ -24,24 +26,6 @@ __all__ = [
     "Operations",
 ]
 
-#: The kinds of fault the fake can inject.
-FaultKind = Literal[
-    "http_error",
-    "delay",
-    "reset_before",
-    "drop_response",
-    "malformed_response",
-    "soap_fault",
-    "late_apply",
-    "trickle",
-    "oversized",
-    "gzip_bomb",
-    "huge_status_detail",
-    "huge_fault",
-    "hostile_answer",
-]
-#: Every fault kind, in the order the docs list them (``random`` fires any of these).
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 _KINDS: frozenset[str] = frozenset(FAULT_KINDS)
 
 #: Faults that answer (or hang up) before the operation is applied: it never is.
@@ -167,9 +151,8 @@ class Faults:
         seed: int | str | None = 0,
     ) -> FaultRule:
         """Answer HTTP *status* with an HTML error page; the operation is not applied."""
-        return self._add(
-            FaultRule("http_error", op, times, probability, status=status, retry_after=retry_after),
-            seed,
+        return self._queue(
+            "http_error", op, times, probability, seed, status=status, retry_after=retry_after
         )
 
     def delay(
@@ -187,7 +170,7 @@ class Faults:
         exceeds the request's read timeout the transport raises ``httpx.ReadTimeout`` (after
         applying), otherwise it answers at once.
         """
-        return self._add(FaultRule("delay", op, times, probability, seconds=seconds), seed)
+        return self._queue("delay", op, times, probability, seed, seconds=seconds)
 
     def reset_before(
         self,
@@ -201,7 +184,7 @@ class Faults:
 
         In-process this raises ``httpx.ConnectError``; over loopback the socket is reset.
         """
-        return self._add(FaultRule("reset_before", op, times, probability), seed)
+        return self._queue("reset_before", op, times, probability, seed)
 
     def drop_response(
         self,
@@ -216,7 +199,7 @@ class Faults:
         In-process this raises ``httpx.RemoteProtocolError``; over loopback the server closes
         the connection without writing a response.
         """
-        return self._add(FaultRule("drop_response", op, times, probability), seed)
+        return self._queue("drop_response", op, times, probability, seed)
 
     def malformed_response(
         self,
@@ -227,7 +210,7 @@ class Faults:
         seed: int | str | None = 0,
     ) -> FaultRule:
         """Apply the operation, then answer HTTP 200 with a truncated, non-XML body."""
-        return self._add(FaultRule("malformed_response", op, times, probability), seed)
+        return self._queue("malformed_response", op, times, probability, seed)
 
     def soap_fault(
         self,
@@ -242,7 +225,7 @@ class Faults:
         seed: int | str | None = 0,
     ) -> FaultRule:
         """Answer HTTP 500 with a ``soap:Server`` fault carrying *message*; nothing applied."""
-        return self._add(FaultRule("soap_fault", op, times, probability, message=message), seed)
+        return self._queue("soap_fault", op, times, probability, seed, message=message)
 
     def late_apply(
         self,
@@ -277,8 +260,9 @@ class Faults:
         """
         if apply_after < 0 or hold < 0:
             raise ValueError("apply_after and hold must not be negative")
-        rule = FaultRule("late_apply", op, times, probability, apply_after=apply_after, hold=hold)
-        return self._add(rule, seed)
+        return self._queue(
+            "late_apply", op, times, probability, seed, apply_after=apply_after, hold=hold
+        )
 
     def trickle(
         self,
@@ -299,8 +283,7 @@ class Faults:
         """
         if chunk < 1 or pause < 0:
             raise ValueError("chunk must be at least 1 and pause not negative")
-        rule = FaultRule("trickle", op, times, probability, chunk=chunk, pause=pause)
-        return self._add(rule, seed)
+        return self._queue("trickle", op, times, probability, seed, chunk=chunk, pause=pause)
 
     def oversized(
         self,
@@ -317,7 +300,7 @@ class Faults:
         that only a size limit refuses. It is generated as it is sent: the fake itself never
         holds *size* bytes.
         """
-        return self._add(FaultRule("oversized", op, times, probability, size=_size(size)), seed)
+        return self._queue("oversized", op, times, probability, seed, size=_size(size))
 
     def gzip_bomb(
         self,
@@ -333,7 +316,7 @@ class Faults:
         The compressed body is about a thousandth of *size* (1 GB expands from about 1 MB);
         expanded, it is the real answer padded with an XML comment.
         """
-        return self._add(FaultRule("gzip_bomb", op, times, probability, size=_size(size)), seed)
+        return self._queue("gzip_bomb", op, times, probability, seed, size=_size(size))
 
     def huge_status_detail(
         self,
@@ -348,9 +331,7 @@ class Faults:
 
         Nothing is applied. The text is KashFlow-like words repeated, sent as it is generated.
         """
-        return self._add(
-            FaultRule("huge_status_detail", op, times, probability, size=_size(size)), seed
-        )
+        return self._queue("huge_status_detail", op, times, probability, seed, size=_size(size))
 
     def huge_fault(
         self,
@@ -369,8 +350,7 @@ class Faults:
         """
         if part not in ("detail", "faultstring"):
             raise ValueError("part must be 'detail' or 'faultstring'")
-        rule = FaultRule("huge_fault", op, times, probability, size=_size(size), part=part)
-        return self._add(rule, seed)
+        return self._queue("huge_fault", op, times, probability, seed, size=_size(size), part=part)
 
     def hostile_answer(
         self,
@@ -393,8 +373,7 @@ class Faults:
 
         if shape not in HOSTILE_SHAPES:
             raise ValueError(f"unknown hostile shape {shape!r}; known: {', '.join(HOSTILE_SHAPES)}")
-        rule = FaultRule("hostile_answer", op, times, probability, shape=shape)
-        return self._add(rule, seed)
+        return self._queue("hostile_answer", op, times, probability, seed, shape=shape)
 
     def random(
         self,
@@ -455,7 +434,17 @@ class Faults:
                 return rule
             return None
 
-    def _add(self, rule: FaultRule, seed: int | str | None) -> FaultRule:
+    def _queue(
+        self,
+        kind: FaultKind,
+        op: Operations,
+        times: int | None,
+        probability: float | None,
+        seed: int | str | None,
+        **options: Any,
+    ) -> FaultRule:
+        """Queue a rule of *kind*: the shared part of every fault method (count, draw, seed)."""
+        rule = FaultRule(kind, op, times, probability, **options)
         if rule.remaining is not None and rule.remaining < 1:
             raise ValueError("times must be at least 1, or None for always")
         if rule.probability is not None:

@@ -20,7 +20,7 @@ from .messages import NotFound, Rejected, detail
 from .readings import store_line
 from .records import AttachmentRecord, DocumentKind, DocumentRecord, LineRecord, PaymentRecord
 
-__all__ = ["Postings", "settled"]
+__all__ = ["CONTACT_KIND", "Postings", "settled"]
 
 _ZERO = Decimal("0.00")
 
@@ -34,6 +34,23 @@ def settled(document: DocumentRecord, amount: Decimal) -> DocumentRecord:
     paid = document.amount_paid + amount
     settled_in_full = paid != 0 and abs(paid) >= abs(document.gross)
     return attrs.evolve(document, amount_paid=paid, paid=int(settled_in_full))
+
+
+#: The kind of contact each kind of document belongs to.
+CONTACT_KIND: Mapping[DocumentKind, str] = {"receipt": "supplier", "invoice": "customer"}
+
+
+@attrs.frozen
+class _OneLine:
+    """What the seeding helpers post: a one-line document's amounts, code and text."""
+
+    net: Decimal
+    vat: Decimal
+    vat_rate: Decimal
+    nominal_code: int | None
+    reference: str | None
+    issue_date: datetime | None
+    description: str | None
 
 
 class Postings(Contacts):
@@ -70,20 +87,8 @@ class Postings(Contacts):
             ValueError: anything KashFlow itself would refuse.
 
         """
-        contact = self.find_supplier(supplier)
-        if contact is None:
-            raise KeyError(f"no supplier {supplier!r}")
-        return self._add_document(
-            "receipt",
-            contact.supplier_id,
-            net,
-            vat,
-            vat_rate,
-            nominal_code,
-            reference,
-            issue_date,
-            description,
-        )
+        line = _OneLine(net, vat, vat_rate, nominal_code, reference, issue_date, description)
+        return self._add_document("receipt", supplier, line)
 
     def add_invoice(
         self,
@@ -98,54 +103,37 @@ class Postings(Contacts):
         description: str | None = None,
     ) -> DocumentRecord:
         """Post a one-line sales invoice directly; arguments as for :meth:`add_receipt`."""
-        contact = self.find_customer(customer)
-        if contact is None:
-            raise KeyError(f"no customer {customer!r}")
-        return self._add_document(
-            "invoice",
-            contact.kashflow_id,
-            net,
-            vat,
-            vat_rate,
-            nominal_code,
-            reference,
-            issue_date,
-            description,
-        )
+        line = _OneLine(net, vat, vat_rate, nominal_code, reference, issue_date, description)
+        return self._add_document("invoice", customer, line)
 
-    def _add_document(
-        self,
-        kind: DocumentKind,
-        contact_id: int,
-        net: Decimal,
-        vat: Decimal,
-        vat_rate: Decimal,
-        nominal_code: int | None,
-        reference: str | None,
-        issue_date: datetime | None,
-        description: str | None,
-    ) -> DocumentRecord:
+    def _add_document(self, kind: DocumentKind, contact: str, one: _OneLine) -> DocumentRecord:
+        """Post *one* line as a document of *kind* for the contact with that code or name."""
         with self._lock:
-            charge = self._nominal_by_code[nominal_code] if nominal_code else 0
-            when = issue_date or self._stamp().replace(hour=0, minute=0, second=0)
+            who = CONTACT_KIND[kind]
+            records, by_code, _ = self._contact_tables(who)
+            found = self._find_contact(records, by_code, contact)
+            if found is None:
+                raise KeyError(f"no {who} {contact!r}")
+            charge = self._nominal_by_code[one.nominal_code] if one.nominal_code else 0
+            when = one.issue_date or self._stamp().replace(hour=0, minute=0, second=0)
             line = {
                 "xsi:type": "InvoiceLine",
                 "Quantity": Decimal(1),
-                "Description": description,
-                "Rate": net,
+                "Description": one.description,
+                "Rate": one.net,
                 "ChargeType": charge,
-                "VatRate": vat_rate,
-                "VatAmount": vat,
+                "VatRate": one.vat_rate,
+                "VatAmount": one.vat,
                 "ProductID": 0,
                 "Sort": 1,
                 "ProjID": 0,
                 "LineID": 0,
             }
             wire = {
-                "CustomerID": contact_id,
+                "CustomerID": found.kashflow_id,
                 "InvoiceDate": when,
                 "DueDate": when,
-                "CustomerReference": reference,
+                "CustomerReference": one.reference,
                 "Lines": [line],
             }
             try:
@@ -161,12 +149,9 @@ class Postings(Contacts):
             raise Rejected(detail("document_missing"))
         with self._lock:
             contact_id = wire.get("CustomerID") or 0
-            contact: Any = (self._suppliers if kind == "receipt" else self._customers).get(
-                contact_id
-            )
+            contact = self._contact_tables(CONTACT_KIND[kind])[0].get(contact_id)
             if contact is None:
-                who = "supplier" if kind == "receipt" else "customer"
-                raise Rejected(detail(f"{who}_id_not_found"))
+                raise Rejected(detail(f"{CONTACT_KIND[kind]}_id_not_found"))
             project_id = wire.get("ProjectID") or 0
             if project_id and project_id not in self._projects:
                 raise Rejected(detail("bad_project", id=project_id))
@@ -374,12 +359,8 @@ class Postings(Contacts):
 
     def _documents_for(self, kind: DocumentKind, contact_id: int) -> list[DocumentRecord]:
         with self._lock:
-            contacts: Mapping[int, object] = (
-                self._suppliers if kind == "receipt" else self._customers
-            )
-            if contact_id not in contacts:
-                who = "supplier" if kind == "receipt" else "customer"
-                raise NotFound(detail(f"{who}_id_not_found"))
+            if contact_id not in self._contact_tables(CONTACT_KIND[kind])[0]:
+                raise NotFound(detail(f"{CONTACT_KIND[kind]}_id_not_found"))
             return sorted(
                 (
                     d

@@ -90,11 +90,8 @@ class NominalCodeRecord:
 
 
 @attrs.frozen
-class SupplierRecord:
-    """A supplier. Fields KashFlow has but the fake does not interpret live in ``extra``."""
-
-    WIRE_TYPE: ClassVar[str] = "Supplier"
-    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"SupplierID": "kashflow_id"}
+class _ContactRecord:
+    """What suppliers and customers both have: identity, timestamps and trading terms."""
 
     kashflow_id: int
     code: str
@@ -105,6 +102,15 @@ class SupplierRecord:
     vat_number: str | None = None
     currency_id: int = 0
     payment_terms: int = 0
+
+
+@attrs.frozen
+class SupplierRecord(_ContactRecord):
+    """A supplier. Fields KashFlow has but the fake does not interpret live in ``extra``."""
+
+    WIRE_TYPE: ClassVar[str] = "Supplier"
+    WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"SupplierID": "kashflow_id"}
+
     ec: int = 0
     trade_border_type: Decimal = Decimal(0)
     extra: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_mapping)
@@ -113,21 +119,12 @@ class SupplierRecord:
 
 
 @attrs.frozen
-class CustomerRecord:
+class CustomerRecord(_ContactRecord):
     """A customer. Fields KashFlow has but the fake does not interpret live in ``extra``."""
 
     WIRE_TYPE: ClassVar[str] = "Customer"
     WIRE_ALIASES: ClassVar[Mapping[str, str]] = {"CustomerID": "kashflow_id"}
 
-    kashflow_id: int
-    code: str
-    name: str
-    created: datetime
-    updated: datetime
-    email: str | None = None
-    vat_number: str | None = None
-    currency_id: int = 0
-    payment_terms: int = 0
     discount: Decimal = Decimal(0)
     show_discount: bool = False
     ec: int = 0
