@@ -223,10 +223,19 @@ creds = kfs.Credentials(user, password, key)
 retry = (RetryPolicy.no_wait() if hasattr(RetryPolicy, "no_wait")
          else RetryPolicy(max_retries=3, initial=0.0, cap=0.0, sleep=lambda _s: None))
 settings = {name: timedelta(seconds=value) for name, value in json.loads(options).items()}
+# Storage round trips: every Storage method call the client makes, counted on the instance.
+storage = kfs.MemoryStorage()
+storage_calls = [0]
+for method in [m for m in dir(storage) if not m.startswith("_") and callable(getattr(storage, m))]:
+    def counted(*args, _call=getattr(storage, method), **kwargs):
+        storage_calls[0] += 1
+        return _call(*args, **kwargs)
+    setattr(storage, method, counted)
 with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
-    creds, endpoint=url, http_client=http, retry=retry, **settings
+    creds, endpoint=url, http_client=http, retry=retry, storage=storage, **settings
 ) as client:
     client.connect()
+    before_publishing = storage_calls[0]
     cpu, wall = [], []
     for i in range(int(rounds)):
         doc = kfs.PurchaseInvoice(
@@ -244,6 +253,7 @@ with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
         cpu.append(time.process_time() - c0)
         wall.append(time.perf_counter() - w0)
 print(json.dumps({"cpu": statistics.median(cpu), "wall": statistics.median(wall),
+                  "storage_calls": (storage_calls[0] - before_publishing) / int(rounds),
                   "source": kfs.__file__}))
 """
 
@@ -332,7 +342,9 @@ def cost(baseline: str, rounds: int, runs: int, after: str | None = None) -> Non
     for name in names:
         print(
             f"  {name:24s}: {cpu[name]:5.2f} ms CPU, {wall[name]:5.2f} ms wall, "
-            f"{statistics.median(calls[name]):.2f} KashFlow calls per publish"
+            f"{statistics.median(calls[name]):.2f} KashFlow calls and "
+            f"{statistics.median(s['storage_calls'] for s in samples[name]):.2f} storage calls "
+            "per publish"
         )
     for name in names[1:]:
         print(
