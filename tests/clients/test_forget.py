@@ -132,6 +132,29 @@ def test_a_twin_refused_while_it_was_there_goes_once_it_is_forgotten() -> None:
     assert ledger_check(fake, [first]) == (0, 0)
 
 
+@pytest.mark.parametrize("client_kind", KINDS)
+def test_an_sdk_journal_key_is_not_a_document_to_forget(client_kind: str) -> None:
+    """forget refuses the SDK's own entries (a content claim here) with a typed error, and
+    leaves them as they were: they move only as the journal's table allows."""
+    fake = FakeKashFlow()
+    with any_client(client_kind, fake) as client:
+        client.connect()
+        published = client.publish(purchase(1, attach=False, pay=False))
+        _delete(fake, published.number)
+        own = [
+            e
+            for e in client.storage.list_journal(client.connection_id)
+            if e.external_id.startswith("kashflow_sync:")
+        ]
+        assert own, "publishing a receipt leaves a content claim in the journal"
+        with pytest.raises(errors.ConfigurationError) as refused:
+            client.forget(own[0].external_id)
+        after = client.storage.get_journal(client.connection_id, own[0].external_id)
+    assert "not a document" in str(refused.value)
+    assert "kashflow-sync journal" in refused.value.remedy
+    assert after == own[0]
+
+
 def test_a_publish_waits_for_a_forget_in_progress() -> None:
     """While forget asks KashFlow, a publish of the id waits for the verdict, then creates it."""
     with FakeKashFlow.serve() as fake:

@@ -727,6 +727,14 @@ class BaseClient(Generic[H]):
         """The engine's forget flow for *external_id* (checks the id; syncs the clock)."""
         if not isinstance(external_id, str) or not external_id.strip():
             raise TypeError(f"external_id must be a non-empty str, not {external_id!r}")
+        if external_id.startswith(RESERVED_PREFIX):
+            # The SDK's own entries (content claims, watches, new contacts) move only as the
+            # journal's table allows; none of them is a document a person deleted.
+            raise errors.ConfigurationError(
+                f"{external_id!r} is one of kashflow_sync's own journal entries, not a "
+                "document: forget takes the external_id of a document deleted in KashFlow",
+                remedy="Pass the document's own external_id (kashflow-sync journal lists them).",
+            )
         self._check_open()
         self._require_connected()
         self._sync_clock()
