@@ -314,8 +314,8 @@ def cost(baseline: str, rounds: int, runs: int, after: str | None = None) -> Non
         f"2. sync publish cost in the client's process, before ({baseline}) vs after "
         f"({after or 'this tree'}): receipts with attachment and payment, {rounds} per run, "
         f"{runs} alternating runs each (medians of per-run medians). The after tree caches the "
-        "duplicate check's ledger lookup by default; with the cache off it makes the before "
-        "tree's calls."
+        "duplicate check's ledger lookup by default; with the cache off it makes the calls of a "
+        "before tree that predates the cache (2faa9cf, the default baseline)."
     )
     with (
         tempfile.TemporaryDirectory() as before_dir,
