@@ -16,6 +16,7 @@ from .. import errors
 
 # From the record's own module: `--help` must not load the SDK's heavy modules.
 from .._journal.states import JOURNAL_STATES, UNFINISHED_STATES
+from ._account import Subparsers, account_command
 from ._errors import EXIT_OK, usage_error
 from ._output import Console, emit_json
 
@@ -44,49 +45,37 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value)))
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     """Add ``journal`` to the CLI's subcommands."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "journal",
-        help="list documents whose publish has not finished, with the last error and a remedy",
-        description=(
-            "List the publish journal of a connection from the local database, least recently "
-            "updated first: by default the documents not yet published (claimed, sending, "
-            "created), each with its last error, then what to do. Reads only the database."
-        ),
-    )
-    parser.add_argument(
-        "--state",
-        action="append",
-        choices=[*JOURNAL_STATES, *_STATE_WORDS],
-        metavar="STATE",
-        help=(
-            "list entries in this state (repeatable): "
-            f"{', '.join(JOURNAL_STATES)}, unfinished (the default) or all"
-        ),
-    )
-    parser.add_argument(
-        "--older-than",
-        metavar="DURATION",
-        type=_duration_arg,
-        help="only entries unchanged for at least this long, e.g. 30m, 2h, 1d",
-    )
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=200,
-        metavar="N",
-        help="list at most N entries, the oldest (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--contacts",
-        action="store_true",
-        help="also list the suppliers and customers kashflow-sync created",
-    )
-    add_account_options(parser)
-    parser.set_defaults(run=run_journal)
+    with account_command(commands, "journal", run_journal) as parser:
+        parser.add_argument(
+            "--state",
+            action="append",
+            choices=[*JOURNAL_STATES, *_STATE_WORDS],
+            metavar="STATE",
+            help=(
+                "list entries in this state (repeatable): "
+                f"{', '.join(JOURNAL_STATES)}, unfinished (the default) or all"
+            ),
+        )
+        parser.add_argument(
+            "--older-than",
+            metavar="DURATION",
+            type=_duration_arg,
+            help="only entries unchanged for at least this long, e.g. 30m, 2h, 1d",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=200,
+            metavar="N",
+            help="list at most N entries, the oldest (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--contacts",
+            action="store_true",
+            help="also list the suppliers and customers kashflow-sync created",
+        )
 
 
 def _duration_arg(text: str) -> timedelta:
