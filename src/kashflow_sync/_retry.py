@@ -16,13 +16,13 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TypeVar
 
 import attrs
 import tenacity as _t
 
 from . import errors
+from ._closing import ClosedByWith
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_CAP, DEFAULT_RETRY_INITIAL
 
 __all__ = ["RetryPolicy", "backoff", "should_retry", "skip_waits", "waits_skipped"]
@@ -82,21 +82,14 @@ def backoff(
     return wait
 
 
-class _Restore:
-    """What :func:`skip_waits` returns: a context manager that puts the old setting back."""
+class _Restore(ClosedByWith):
+    """What :func:`skip_waits` returns: closing it (as its ``with`` block ends) undoes it."""
 
     def __init__(self, previous: bool) -> None:
         self._previous = previous
 
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Put back the setting from before :func:`skip_waits`."""
         global _skipping
         _skipping = self._previous
 
