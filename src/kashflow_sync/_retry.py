@@ -16,7 +16,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import tenacity as _t
@@ -179,26 +179,23 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         return self.delay(state.attempt_number, exc)
 
+    def _rules(self, idempotent: bool) -> dict[str, Any]:
+        """What tenacity is told, sync or async alike: when to stop, wait and retry."""
+        return {
+            "stop": _t.stop_after_attempt(self.max_retries + 1),
+            "wait": self._wait,
+            "retry": _t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
+            "reraise": True,
+        }
+
     def call(self, fn: Callable[[], R], *, idempotent: bool) -> R:
         """Run *fn*, retrying it per this policy; re-raise the last error unchanged."""
-        retrying = _t.Retrying(
-            stop=_t.stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
-            sleep=self.sleep,
-            reraise=True,
-        )
+        retrying = _t.Retrying(sleep=self.sleep, **self._rules(idempotent))
         return retrying(fn)
 
     async def acall(self, fn: Callable[[], Awaitable[R]], *, idempotent: bool) -> R:
         """Await *fn*, retrying it per this policy (tenacity's ``AsyncRetrying``)."""
-        retrying = _t.AsyncRetrying(
-            stop=_t.stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
-            sleep=self.asleep,
-            reraise=True,
-        )
+        retrying = _t.AsyncRetrying(sleep=self.asleep, **self._rules(idempotent))
 
         async def attempt() -> R:
             # tenacity awaits only what it recognises as a coroutine function.
