@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+import attrs
+
 from .. import errors
 from .._error_codes import ErrorCode
 from ._account import Subparsers, account_command, add_command
@@ -28,16 +30,7 @@ __all__ = [
 def _report_json(report: Any) -> dict[str, Any]:
     return {
         "duration": round(report.duration, 3),
-        "lists": {
-            name: {
-                "added": c.added,
-                "changed": c.changed,
-                "archived": c.archived,
-                "unchanged": c.unchanged,
-                "total": c.total,
-            }
-            for name, c in report.lists.items()
-        },
+        "lists": {name: attrs.asdict(c) for name, c in report.lists.items()},
     }
 
 
