@@ -215,7 +215,7 @@ def refreshed(connection_id: str, report: SyncReport) -> RefreshTaskResult:
 
 
 #: A refresh task's result counts each list's changes as :class:`ListChangesJSON`: no total.
-_WITHOUT_TOTAL = attrs.filters.exclude(attrs.fields(ListChanges).total)
+_WITHOUT_TOTAL = attrs.filters.exclude("total")
 
 
 def _changes_json(changes: ListChanges) -> ListChangesJSON:

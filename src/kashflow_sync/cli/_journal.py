@@ -12,6 +12,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
+
 from .. import errors
 
 # From the record's own module: `--help` must not load the SDK's heavy modules.
@@ -121,19 +123,14 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 
 
 def _row_json(row: Any) -> dict[str, Any]:
-    return {
-        "external_id": row.external_id,
-        "kind": row.kind,
-        "state": row.state,
-        "number": row.number,
-        "kashflow_id": row.kashflow_id,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "message": row.message,
-        "remedy": row.remedy,
-        "updated_at": None if row.updated_at is None else row.updated_at.isoformat(),
-        "leased_until": None if row.leased_until is None else row.leased_until.isoformat(),
-    }
+    """A :class:`~kashflow_sync.JournalSummary` as JSON: its fields (the connection aside)."""
+    return attrs.asdict(
+        row,
+        filter=lambda field, _value: field.name != "connection_id",
+        value_serializer=lambda _row, _field, value: (
+            value.isoformat() if isinstance(value, datetime) else value
+        ),
+    )
 
 
 def run_journal(args: argparse.Namespace) -> int:
