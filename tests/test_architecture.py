@@ -29,8 +29,18 @@ ROOT = "__init__"
 #: from a layer above. A name covers a module or a sub-package (relative to ``kashflow_sync``);
 #: the longest name that matches a module places it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # 0 foundation: the error tree, settings, limits, logging context, the retry policy.
-    ("errors", "_error_codes", "_problem", "_config", "_limits", "_logcontext", "_retry"),
+    # 0 foundation: the error tree, settings, limits, logging context, the retry policy, and
+    #   the one ``with`` protocol of what must be closed.
+    (
+        "errors",
+        "_error_codes",
+        "_problem",
+        "_config",
+        "_limits",
+        "_logcontext",
+        "_retry",
+        "_closing",
+    ),
     # 1 values: documents and their validation, the account's lists and facts, the journal's
     #   records and states, the storage keys and converter, and the host-facing Protocols.
     ("_documents", "_account", "_journal", "_convert", "_storage_keys", "typing"),

@@ -16,13 +16,13 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import tenacity as _t
 
 from . import errors
+from ._closing import ClosedByWith
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_CAP, DEFAULT_RETRY_INITIAL
 
 __all__ = ["RetryPolicy", "backoff", "should_retry", "skip_waits", "waits_skipped"]
@@ -82,21 +82,14 @@ def backoff(
     return wait
 
 
-class _Restore:
-    """What :func:`skip_waits` returns: a context manager that puts the old setting back."""
+class _Restore(ClosedByWith):
+    """What :func:`skip_waits` returns: closing it (as its ``with`` block ends) undoes it."""
 
     def __init__(self, previous: bool) -> None:
         self._previous = previous
 
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Put back the setting from before :func:`skip_waits`."""
         global _skipping
         _skipping = self._previous
 
@@ -186,26 +179,23 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         return self.delay(state.attempt_number, exc)
 
+    def _rules(self, idempotent: bool) -> dict[str, Any]:
+        """What tenacity is told, sync or async alike: when to stop, wait and retry."""
+        return {
+            "stop": _t.stop_after_attempt(self.max_retries + 1),
+            "wait": self._wait,
+            "retry": _t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
+            "reraise": True,
+        }
+
     def call(self, fn: Callable[[], R], *, idempotent: bool) -> R:
         """Run *fn*, retrying it per this policy; re-raise the last error unchanged."""
-        retrying = _t.Retrying(
-            stop=_t.stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
-            sleep=self.sleep,
-            reraise=True,
-        )
+        retrying = _t.Retrying(sleep=self.sleep, **self._rules(idempotent))
         return retrying(fn)
 
     async def acall(self, fn: Callable[[], Awaitable[R]], *, idempotent: bool) -> R:
         """Await *fn*, retrying it per this policy (tenacity's ``AsyncRetrying``)."""
-        retrying = _t.AsyncRetrying(
-            stop=_t.stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=_t.retry_if_exception(lambda e: should_retry(e, idempotent=idempotent)),
-            sleep=self.asleep,
-            reraise=True,
-        )
+        retrying = _t.AsyncRetrying(sleep=self.asleep, **self._rules(idempotent))
 
         async def attempt() -> R:
             # tenacity awaits only what it recognises as a coroutine function.

@@ -167,6 +167,8 @@ def test_refresh_reports_the_diff(connected: Any, kashflow_fake: FakeKashFlow) -
     assert data["lists"]["suppliers"]["archived"] == 1
     assert data["lists"]["nominal_codes"]["changed"] == 1
     assert data["lists"]["projects"]["added"] == 1
+    suppliers = data["lists"]["suppliers"]
+    assert list(suppliers) == ["added", "changed", "archived", "unchanged", "total"]
 
 
 def test_refresh_only_named_lists(connected: Any, kashflow_fake: FakeKashFlow) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,26 @@ def test_json_carries_error_and_remedy(run: Runner) -> None:
     assert (entry["external_id"], entry["state"]) == ("doc-7", "sending")
     assert entry["last_error"] == "publish_uncertain" and entry["remedy"]
     assert data["ok"] is True and data["more"] is False
+
+
+def test_json_entry_keys_and_iso_times(run: Runner) -> None:
+    """--json gives each entry the summary's fields but the connection, times in ISO 8601."""
+    [entry] = json.loads(run("--json").out)["entries"]
+    assert list(entry) == [
+        "external_id",
+        "kind",
+        "state",
+        "number",
+        "kashflow_id",
+        "attempts",
+        "last_error",
+        "message",
+        "remedy",
+        "updated_at",
+        "leased_until",
+    ]
+    assert datetime.fromisoformat(entry["updated_at"]).isoformat() == entry["updated_at"]
+    assert "T" in entry["updated_at"]
 
 
 def test_older_than_leaves_out_recent_entries(run: Runner) -> None:

@@ -17,7 +17,7 @@ import kashflow_sync as kfs
 from _support import ledger_check, make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync.celery import backoff, register, should_retry
-from kashflow_sync.celery._results import error_json, failed_publish, published
+from kashflow_sync.celery._results import error_json, failed_publish, published, refreshed
 from kashflow_sync.celery._tasks import _WorkerCaches
 from kashflow_sync.testing import FakeKashFlow
 
@@ -103,6 +103,22 @@ def test_published_result_is_plain_json() -> None:
         "error": None,
         "applied": None,
         "notices": [],
+    }
+
+
+def test_refreshed_result_counts_each_lists_changes_without_a_total() -> None:
+    """A refresh result holds each list's four counts (the ListChangesJSON keys), no total."""
+    report = kfs.SyncReport(
+        {"suppliers": kfs.ListChanges(added=1, changed=2, archived=3, unchanged=4, total=8)},
+        duration=0.12345,
+    )
+    out = refreshed("c1", report)
+    assert json.loads(json.dumps(out)) == {
+        "connection_id": "c1",
+        "status": "refreshed",
+        "lists": {"suppliers": {"added": 1, "changed": 2, "archived": 3, "unchanged": 4}},
+        "duration": 0.123,
+        "error": None,
     }
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from types import TracebackType
 
 import httpx
 
 from .._account.items import SyncReport
+from .._closing import ClosedByWith
 from .._config import (
     Credentials,
 )
@@ -31,7 +31,7 @@ from .journal_view import JournalSummary
 __all__ = ["KashFlowClient"]
 
 
-class KashFlowClient(BaseClient[httpx.Client]):
+class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
     """A connection to one KashFlow account.
 
     Args:
@@ -91,19 +91,6 @@ class KashFlowClient(BaseClient[httpx.Client]):
         self._driver = SyncDriver(self._service, self.storage, self._auth_failed)
 
     # ------------------------------------------------------------------ lifecycle
-
-    def __enter__(self) -> KashFlowClient:
-        """Use the client in a ``with`` block; it is closed at the end."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close what the client created."""
-        self.close()
 
     def close(self) -> None:
         """Close the ``httpx.Client`` if the SDK created it (never one the caller passed).

@@ -9,10 +9,12 @@ AutoAuth key, so neither do these.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, cast
+
+import attrs
 
 from .. import errors
-from .._account.items import SyncReport
+from .._account.items import ListChanges, SyncReport
 from .._clients.journal_view import JournalSummary
 from .._documents.model import Problem, PublishResult
 
@@ -206,18 +208,18 @@ def refreshed(connection_id: str, report: SyncReport) -> RefreshTaskResult:
     return {
         "connection_id": connection_id,
         "status": "refreshed",
-        "lists": {
-            name: {
-                "added": c.added,
-                "changed": c.changed,
-                "archived": c.archived,
-                "unchanged": c.unchanged,
-            }
-            for name, c in report.lists.items()
-        },
+        "lists": {name: _changes_json(c) for name, c in report.lists.items()},
         "duration": round(report.duration, 3),
         "error": None,
     }
+
+
+#: A refresh task's result counts each list's changes as :class:`ListChangesJSON`: no total.
+_WITHOUT_TOTAL = attrs.filters.exclude("total")
+
+
+def _changes_json(changes: ListChanges) -> ListChangesJSON:
+    return cast("ListChangesJSON", attrs.asdict(changes, filter=_WITHOUT_TOTAL))
 
 
 def failed_refresh(connection_id: str, exc: errors.KashFlowError) -> RefreshTaskResult:

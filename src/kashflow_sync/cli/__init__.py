@@ -35,6 +35,7 @@ from .. import errors
 from .._config import ENV_AUTOAUTH_KEY, ENV_PASSWORD, ENV_USERNAME
 from .._documents.files import load_documents
 from .._error_codes import ErrorCode
+from ._account import ENV_DB
 from ._errors import (
     ENV_ENDPOINT,
     EXIT_AUTH,
@@ -71,8 +72,6 @@ __all__ = [
     "main",
 ]
 
-#: Overrides the default database URL when ``--db`` is not given.
-ENV_DB = "KASHFLOW_SYNC_DB"
 #: Set to 1 to let an unexpected exception print its traceback (for bug reports).
 ENV_DEBUG = "KASHFLOW_SYNC_DEBUG"
 

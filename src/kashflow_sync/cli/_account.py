@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from .._config import KASHFLOW_SOAP_URL, Credentials
@@ -27,7 +27,10 @@ if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep a
 __all__ = [
     "ENDPOINT_STATE_KEY",
     "ENV_DB",
+    "Subparsers",
+    "account_command",
     "add_account_options",
+    "add_command",
     "check_endpoint",
     "credentials",
     "db_url",
@@ -42,8 +45,44 @@ ENV_DB = "KASHFLOW_SYNC_DB"
 #: Where the command line keeps a connection's endpoint in its database.
 ENDPOINT_STATE_KEY = "cli.endpoint"
 
+#: The subcommands of the parser (argparse's ``_SubParsersAction`` is private).
+Subparsers = Any
+
 #: Stands in for credentials in commands that only read the local database (never sent).
 _OFFLINE = Credentials(username="(offline)", password="(offline)")
+
+
+def add_command(
+    commands: Subparsers, name: str, run: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """Add the subcommand *name*, worded as :data:`~._help.COMMAND_TEXTS` says, run by *run*.
+
+    Returns:
+        The command's parser, for its own options.
+
+    """
+    from ._help import COMMAND_TEXTS
+
+    summary, about = COMMAND_TEXTS[name]
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=about)
+    parser.set_defaults(run=run)
+    return parser
+
+
+@contextmanager
+def account_command(
+    commands: Subparsers, name: str, run: Callable[[argparse.Namespace], int]
+) -> Iterator[argparse.ArgumentParser]:
+    """As :func:`add_command`, for a command on an account: the account options come last.
+
+    Yields:
+        The command's parser: its own options are added in the block, the account options
+        after them (so ``--help`` lists them in that order).
+
+    """
+    parser = add_command(commands, name, run)
+    yield parser
+    add_account_options(parser)
 
 
 def add_account_options(parser: argparse.ArgumentParser) -> None:

@@ -10,8 +10,11 @@ import argparse
 import sys
 from typing import Any
 
+import attrs
+
 from .. import errors
 from .._error_codes import ErrorCode
+from ._account import Subparsers, account_command, add_command
 from ._errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, cli_remedy
 from ._output import Console, emit_json, show_sync_report, sync_progress
 
@@ -23,22 +26,11 @@ __all__ = [
     "register_status",
 ]
 
-Subparsers = Any  # argparse's private _SubParsersAction
-
 
 def _report_json(report: Any) -> dict[str, Any]:
     return {
         "duration": round(report.duration, 3),
-        "lists": {
-            name: {
-                "added": c.added,
-                "changed": c.changed,
-                "archived": c.archived,
-                "unchanged": c.unchanged,
-                "total": c.total,
-            }
-            for name, c in report.lists.items()
-        },
+        "lists": {name: attrs.asdict(c) for name, c in report.lists.items()},
     }
 
 
@@ -47,10 +39,7 @@ def _report_json(report: Any) -> dict[str, Any]:
 
 def register_demo(commands: Subparsers) -> None:
     """``kashflow-sync demo``."""
-    parser = commands.add_parser(
-        "demo", help="run the whole flow against an embedded fake KashFlow (no account needed)"
-    )
-    parser.set_defaults(run=run_demo)
+    add_command(commands, "demo", run_demo)
 
 
 def run_demo(_args: argparse.Namespace) -> int:
@@ -65,14 +54,8 @@ def run_demo(_args: argparse.Namespace) -> int:
 
 def register_connect(commands: Subparsers) -> None:
     """``kashflow-sync connect``."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "connect", help="allow this machine's IP (AutoAuth), check credentials, sync all lists"
-    )
-    _add_force_option(parser)
-    add_account_options(parser)
-    parser.set_defaults(run=run_connect)
+    with account_command(commands, "connect", run_connect) as parser:
+        _add_force_option(parser)
 
 
 def _add_force_option(parser: argparse.ArgumentParser) -> None:
@@ -136,19 +119,16 @@ def run_connect(args: argparse.Namespace) -> int:
 def register_refresh(commands: Subparsers) -> None:
     """``kashflow-sync refresh``."""
     from .._account.items import LIST_NAMES
-    from ._account import add_account_options
 
-    parser = commands.add_parser("refresh", help="re-pull lists and show what changed")
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=list(LIST_NAMES),
-        metavar="LIST",
-        help=f"refresh only this list (repeatable): {', '.join(LIST_NAMES)}",
-    )
-    _add_force_option(parser)
-    add_account_options(parser)
-    parser.set_defaults(run=run_refresh)
+    with account_command(commands, "refresh", run_refresh) as parser:
+        parser.add_argument(
+            "--only",
+            action="append",
+            choices=list(LIST_NAMES),
+            metavar="LIST",
+            help=f"refresh only this list (repeatable): {', '.join(LIST_NAMES)}",
+        )
+        _add_force_option(parser)
 
 
 def run_refresh(args: argparse.Namespace) -> int:
@@ -176,18 +156,12 @@ def run_refresh(args: argparse.Namespace) -> int:
 
 def register_status(commands: Subparsers) -> None:
     """``kashflow-sync status``."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "status", help="show the connection's state and lists from the local database"
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="also check the credentials against KashFlow (one small request)",
-    )
-    add_account_options(parser)
-    parser.set_defaults(run=run_status)
+    with account_command(commands, "status", run_status) as parser:
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="also check the credentials against KashFlow (one small request)",
+        )
 
 
 def _status_problem(status: Any, connection_id: str) -> errors.KashFlowError | None:
@@ -308,15 +282,7 @@ def _problem_json(problem: errors.KashFlowError) -> dict[str, Any]:
 
 def register_schema(commands: Subparsers) -> None:
     """``kashflow-sync schema``."""
-    parser = commands.add_parser(
-        "schema",
-        help="print the JSON Schema of document files (for editors and other tools)",
-        description=(
-            "Print the JSON Schema of the document file format. Save it next to your files "
-            'and point your editor at it, e.g. with "$schema": "./document.schema.json".'
-        ),
-    )
-    parser.set_defaults(run=run_schema)
+    add_command(commands, "schema", run_schema)
 
 
 def run_schema(_args: argparse.Namespace) -> int:

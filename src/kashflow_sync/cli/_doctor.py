@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import errors
 from .._error_codes import ErrorCode
+from ._account import Subparsers, account_command
 from ._errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -32,8 +33,6 @@ from ._errors import (
 from ._output import Console, emit_json, sync_progress
 
 __all__ = ["register", "run"]
-
-Subparsers = Any  # argparse's private _SubParsersAction
 
 _WHAT_PROBING_DOES = (
     "--probe-writes creates a throwaway supplier and receipt in this KashFlow account "
@@ -47,37 +46,23 @@ _WHAT_PROBING_DOES = (
 
 def register(commands: Subparsers) -> None:
     """``kashflow-sync doctor``."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "doctor",
-        help="check the connection and learn how this account's KashFlow answers (read-only)",
-        description=(
-            "Check the endpoint, SOAP API, credentials, IP access list, AutoAuth and clock; "
-            "time a full list sync (into a throwaway in-memory storage); see how lookups of "
-            "things that do not exist are answered; and report which of the SDK's uncertain "
-            "assumptions this account confirms. Read-only: only Get... lookups are sent, not "
-            "even AutoAuthIP (it adds to the account's access list), unless --probe-writes."
-        ),
-    )
-    parser.add_argument(
-        "--probe-writes",
-        action="store_true",
-        help="also create, read back and delete throwaway receipts, invoices and credit notes "
-        "(asks first)",
-    )
-    parser.add_argument(
-        "--yes", action="store_true", help="do not ask before --probe-writes (for scripts)"
-    )
-    parser.add_argument(
-        "--record",
-        metavar="DIR",
-        type=Path,
-        help="write a vcrpy cassette of the session into DIR, with credentials, names, "
-        "e-mails, addresses and IP addresses scrubbed (needs kashflow-sync[record])",
-    )
-    add_account_options(parser)
-    parser.set_defaults(run=run)
+    with account_command(commands, "doctor", run) as parser:
+        parser.add_argument(
+            "--probe-writes",
+            action="store_true",
+            help="also create, read back and delete throwaway receipts, invoices and credit notes "
+            "(asks first)",
+        )
+        parser.add_argument(
+            "--yes", action="store_true", help="do not ask before --probe-writes (for scripts)"
+        )
+        parser.add_argument(
+            "--record",
+            metavar="DIR",
+            type=Path,
+            help="write a vcrpy cassette of the session into DIR, with credentials, names, "
+            "e-mails, addresses and IP addresses scrubbed (needs kashflow-sync[record])",
+        )
 
 
 def _confirm(args: argparse.Namespace) -> bool:

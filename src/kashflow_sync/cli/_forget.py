@@ -11,50 +11,28 @@ import argparse
 from typing import Any
 
 from .._journal.states import CLAIMED, DUPLICATED, FORGOTTEN
+from ._account import Subparsers, account_command
 from ._errors import EXIT_FAILED, EXIT_OK
 from ._output import Console, emit_json
 
 __all__ = ["register"]
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     """Add ``forget`` and ``verify`` to the CLI's subcommands."""
-    from ._account import add_account_options
     from ._journal import _duration_arg
 
-    forget = commands.add_parser(
-        "forget",
-        help="let a document deleted in KashFlow be published again (KashFlow is asked first)",
-        description=(
-            "Forget the published copy of a document that was deleted in KashFlow, so that "
-            "publishing it again creates it anew (exactly once). KashFlow is asked first: a "
-            "document it still holds is not forgotten. The journal keeps its history."
-        ),
-    )
-    forget.add_argument("external_id", metavar="ID", help="the document's external id")
-    add_account_options(forget)
-    forget.set_defaults(run=run_forget)
+    with account_command(commands, "forget", run_forget) as forget:
+        forget.add_argument("external_id", metavar="ID", help="the document's external id")
 
-    verify = commands.add_parser(
-        "verify",
-        help="look for late second copies of documents that were sent again",
-        description=(
-            "Read KashFlow again for every document whose create was sent a second time (after "
-            "the first send's answer was lost and KashFlow showed no copy). A copy KashFlow "
-            "applied even later is reported (journal state duplicated) with which copy to "
-            "delete; a duplicate whose extra copy was deleted goes back to published. Exits 1 "
-            "when a duplicate is in KashFlow. Run it now and then, e.g. hourly."
-        ),
-    )
-    verify.add_argument(
-        "--horizon",
-        metavar="DURATION",
-        type=_duration_arg,
-        default=None,
-        help="how long after its send a document is watched (default: 1d)",
-    )
-    add_account_options(verify)
-    verify.set_defaults(run=run_verify)
+    with account_command(commands, "verify", run_verify) as verify:
+        verify.add_argument(
+            "--horizon",
+            metavar="DURATION",
+            type=_duration_arg,
+            default=None,
+            help="how long after its send a document is watched (default: 1d)",
+        )
 
 
 def _summary_json(row: Any) -> dict[str, Any]:

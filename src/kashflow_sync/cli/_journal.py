@@ -12,10 +12,13 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
+
 from .. import errors
 
 # From the record's own module: `--help` must not load the SDK's heavy modules.
 from .._journal.states import JOURNAL_STATES, UNFINISHED_STATES
+from ._account import Subparsers, account_command
 from ._errors import EXIT_OK, usage_error
 from ._output import Console, emit_json
 
@@ -44,49 +47,37 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value)))
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     """Add ``journal`` to the CLI's subcommands."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "journal",
-        help="list documents whose publish has not finished, with the last error and a remedy",
-        description=(
-            "List the publish journal of a connection from the local database, least recently "
-            "updated first: by default the documents not yet published (claimed, sending, "
-            "created), each with its last error, then what to do. Reads only the database."
-        ),
-    )
-    parser.add_argument(
-        "--state",
-        action="append",
-        choices=[*JOURNAL_STATES, *_STATE_WORDS],
-        metavar="STATE",
-        help=(
-            "list entries in this state (repeatable): "
-            f"{', '.join(JOURNAL_STATES)}, unfinished (the default) or all"
-        ),
-    )
-    parser.add_argument(
-        "--older-than",
-        metavar="DURATION",
-        type=_duration_arg,
-        help="only entries unchanged for at least this long, e.g. 30m, 2h, 1d",
-    )
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=200,
-        metavar="N",
-        help="list at most N entries, the oldest (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--contacts",
-        action="store_true",
-        help="also list the suppliers and customers kashflow-sync created",
-    )
-    add_account_options(parser)
-    parser.set_defaults(run=run_journal)
+    with account_command(commands, "journal", run_journal) as parser:
+        parser.add_argument(
+            "--state",
+            action="append",
+            choices=[*JOURNAL_STATES, *_STATE_WORDS],
+            metavar="STATE",
+            help=(
+                "list entries in this state (repeatable): "
+                f"{', '.join(JOURNAL_STATES)}, unfinished (the default) or all"
+            ),
+        )
+        parser.add_argument(
+            "--older-than",
+            metavar="DURATION",
+            type=_duration_arg,
+            help="only entries unchanged for at least this long, e.g. 30m, 2h, 1d",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=200,
+            metavar="N",
+            help="list at most N entries, the oldest (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--contacts",
+            action="store_true",
+            help="also list the suppliers and customers kashflow-sync created",
+        )
 
 
 def _duration_arg(text: str) -> timedelta:
@@ -132,19 +123,14 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 
 
 def _row_json(row: Any) -> dict[str, Any]:
-    return {
-        "external_id": row.external_id,
-        "kind": row.kind,
-        "state": row.state,
-        "number": row.number,
-        "kashflow_id": row.kashflow_id,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "message": row.message,
-        "remedy": row.remedy,
-        "updated_at": None if row.updated_at is None else row.updated_at.isoformat(),
-        "leased_until": None if row.leased_until is None else row.leased_until.isoformat(),
-    }
+    """A :class:`~kashflow_sync.JournalSummary` as JSON: its fields (the connection aside)."""
+    return attrs.asdict(
+        row,
+        filter=lambda field, _value: field.name != "connection_id",
+        value_serializer=lambda _row, _field, value: (
+            value.isoformat() if isinstance(value, datetime) else value
+        ),
+    )
 
 
 def run_journal(args: argparse.Namespace) -> int:

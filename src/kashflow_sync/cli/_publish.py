@@ -22,6 +22,7 @@ from .. import errors
 from .._documents.model import kashflow_noun
 from .._error_codes import ErrorCode
 from .._journal.states import PUBLISHED
+from ._account import Subparsers, account_command
 from ._errors import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -37,50 +38,42 @@ from ._output import Console, emit_json, show_problems
 
 __all__ = ["BatchRun", "register", "run_batch", "run_publish"]
 
-Subparsers = Any  # argparse's private _SubParsersAction
-
 
 def register(commands: Subparsers) -> None:
     """``kashflow-sync publish``."""
-    from ._account import add_account_options
-
-    parser = commands.add_parser(
-        "publish", help="validate and publish documents from JSON files, exactly once"
-    )
-    parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="document files (.json), or folders of them"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="validate only (offline); publish nothing"
-    )
-    contacts = parser.add_mutually_exclusive_group()
-    contacts.add_argument(
-        "--no-create-contacts",
-        action="store_true",
-        help="refuse documents whose supplier or customer is not in KashFlow, instead of "
-        "creating it",
-    )
-    contacts.add_argument(
-        "--create-contacts",
-        action="store_true",
-        help="the suppliers and customers not in KashFlow are new ones: create them even when "
-        "a name is close to an existing one's (no similar_contact problem)",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        default=4,
-        metavar="N",
-        help="documents published at once (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--allow-outside-attachments",
-        action="store_true",
-        help="read attachment paths that lead out of their document file's folder (refused by "
-        "default, so a document file cannot upload any file you can read)",
-    )
-    add_account_options(parser)
-    parser.set_defaults(run=run_publish)
+    with account_command(commands, "publish", run_publish) as parser:
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help="document files (.json), or folders of them"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="validate only (offline); publish nothing"
+        )
+        contacts = parser.add_mutually_exclusive_group()
+        contacts.add_argument(
+            "--no-create-contacts",
+            action="store_true",
+            help="refuse documents whose supplier or customer is not in KashFlow, instead of "
+            "creating it",
+        )
+        contacts.add_argument(
+            "--create-contacts",
+            action="store_true",
+            help="the suppliers and customers not in KashFlow are new ones: create them even when "
+            "a name is close to an existing one's (no similar_contact problem)",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=_positive_int,
+            default=4,
+            metavar="N",
+            help="documents published at once (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--allow-outside-attachments",
+            action="store_true",
+            help="read attachment paths that lead out of their document file's folder (refused by "
+            "default, so a document file cannot upload any file you can read)",
+        )
 
 
 def _positive_int(text: str) -> int:

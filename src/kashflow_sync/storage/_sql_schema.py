@@ -91,30 +91,32 @@ _schema = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+
+def _per_connection(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A table whose rows belong to one connection: its key starts with ``connection_id``."""
+    return sa.Table(
+        name, _metadata, sa.Column("connection_id", sa.String, primary_key=True), *columns
+    )
+
+
 #: Each list of a connection as one JSON array.
-lists_table = sa.Table(
+lists_table = _per_connection(
     "kashflow_sync_lists",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
     sa.Column("list_name", sa.String(64), primary_key=True),
     sa.Column("item_count", sa.Integer, nullable=False),
     sa.Column("items", sa.Text, nullable=False),
 )
 
 #: Sync state: ``(connection_id, key) -> value``.
-state_table = sa.Table(
+state_table = _per_connection(
     "kashflow_sync_state",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
     sa.Column("key", sa.String, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
 
 #: Supplier and customer rules, keyed by the casefolded contact.
-rules_table = sa.Table(
+rules_table = _per_connection(
     "kashflow_sync_rules",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
     sa.Column("kind", sa.String(16), primary_key=True),
     sa.Column("contact_key", sa.String, primary_key=True),
     sa.Column("contact", sa.String, nullable=False),
@@ -122,10 +124,8 @@ rules_table = sa.Table(
 )
 
 #: The publish journal, one row per ``(connection_id, external_id)``.
-journal_table = sa.Table(
+journal_table = _per_connection(
     "kashflow_sync_journal",
-    _metadata,
-    sa.Column("connection_id", sa.String, primary_key=True),
     sa.Column("external_id", sa.String, primary_key=True),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("fingerprint", sa.String, nullable=False),

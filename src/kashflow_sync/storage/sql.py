@@ -30,7 +30,6 @@ import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -40,6 +39,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .. import errors
 from .._account.items import ListItem
+from .._closing import ClosedByWith
 from .._convert import (
     as_utc,
     list_item_class,
@@ -72,7 +72,7 @@ from .memory import check_rule_kind
 __all__ = ["SCHEMA_VERSION", "SQLStorage", "SchemaVersionError"]
 
 
-class SQLStorage:
+class SQLStorage(ClosedByWith):
     """Lists, state, rules and publish journal in SQLite or PostgreSQL, through SQLAlchemy.
 
     Several threads may share one instance, and several processes (or machines, on PostgreSQL)
@@ -128,19 +128,6 @@ class SQLStorage:
         """Release the connections of the engine this storage created (never a caller's)."""
         if self._owns_engine:
             self._engine.dispose()
-
-    def __enter__(self) -> SQLStorage:
-        """Use as a context manager that closes the storage on exit."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the storage."""
-        self.close()
 
     # Transactions and schema
 
