@@ -17,6 +17,8 @@ A page includes a generated block with an HTML comment on a line of its own:
 ``<!-- generated: journal-transitions -->``
     every move a journal entry may make, per kind of entry, with what makes it
     (``kashflow_sync._journal.states.TRANSITIONS``).
+``<!-- generated: journal-diagram -->``
+    the same table's moves of a document's entry, as a Mermaid state diagram.
 ``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``,
 ``doctor-facts``
     ``kashflow-sync doctor`` run for real against the fake KashFlow (read-only; with
@@ -147,6 +149,24 @@ def journal_transitions_table() -> str:
     return "\n".join(rows)
 
 
+def journal_diagram() -> str:
+    """A Mermaid state diagram of a document's journal entry, drawn from the same table.
+
+    The first state (``claimed``) is entered from the start; moves to the same state are left
+    out (they are listed in the table).
+    """
+    from kashflow_sync._journal.states import CLAIMED, TRANSITIONS
+
+    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {CLAIMED}"]
+    for source, targets in TRANSITIONS["document"].items():
+        for target, why in targets.items():
+            if target != source:
+                label = " ".join(why.split()).replace(":", " -").replace(";", ",")
+                lines.append(f"    {source} --> {target}: {label}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
 def document_schema_block() -> str:
     """The packaged JSON Schema of the document format, as a fenced JSON block."""
     from kashflow_sync._documents.schema import document_schema
@@ -234,6 +254,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "exit-codes": exit_codes_table,
     "document-schema": document_schema_block,
     "journal-transitions": journal_transitions_table,
+    "journal-diagram": journal_diagram,
     "doctor-read-only": doctor_read_only,
     "doctor-probe": doctor_probe,
     "doctor-failed-delete": doctor_failed_delete,

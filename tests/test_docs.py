@@ -162,6 +162,27 @@ def test_every_journal_move_is_on_the_publishing_page(move: tuple[str, str, str]
     assert f"| {hooks._ROLE_WORDS[role]} | `{source}` | {to} |" in page
 
 
+def test_the_publishing_page_draws_every_move_of_a_document() -> None:
+    """The page's state diagram has an arrow for each move a document's entry may make."""
+    from kashflow_sync._journal.states import TRANSITIONS
+
+    page = str(_hooks().render((DOCS / "publishing.md").read_text()))
+    diagram = page.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    arrows = {
+        tuple(line.split(":", 1)[0].split(" --> "))
+        for line in diagram.splitlines()
+        if " --> " in line and "[*]" not in line
+    }
+    moves = {
+        (source.strip(), target.strip())
+        for source, targets in TRANSITIONS["document"].items()
+        for target in targets
+        if target != source
+    }
+    assert {(s.strip(), t.strip()) for s, t in arrows} == moves
+    assert "[*] --> claimed" in diagram
+
+
 def test_unknown_generated_block_is_an_error() -> None:
     """A mistyped generated-block name fails the build instead of vanishing."""
     with pytest.raises(ValueError, match="unknown generated block"):
