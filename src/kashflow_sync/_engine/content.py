@@ -22,7 +22,7 @@ from .. import errors
 from .._documents.model import Problem, kashflow_noun
 from .._documents.problems import DUPLICATE_IN_LEDGER
 from .._error_codes import ErrorCode
-from .._journal.entry import JournalEntry, moved
+from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import CLAIMED, FORGOTTEN, PUBLISHED
 from .._storage_keys import content_journal_key
 from .context import Call
@@ -116,10 +116,10 @@ def give_back_content(call: Call, entry: JournalEntry | None, number: int | None
     """
     if entry is None:
         return True
-    released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=call.settings.clock())
+    given_back = released(entry, call.settings.clock())
     if number is not None:
-        released = attrs.evolve(moved(released, PUBLISHED), number=number)
-    kept: bool = yield from ask(UpdateJournal(released, call.lease.owner))
+        given_back = attrs.evolve(moved(given_back, PUBLISHED), number=number)
+    kept: bool = yield from ask(UpdateJournal(given_back, call.lease.owner))
     return kept
 
 

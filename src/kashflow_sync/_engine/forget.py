@@ -21,7 +21,7 @@ import attrs
 from .. import errors
 from .._documents.model import kashflow_noun, side
 from .._error_codes import ErrorCode
-from .._journal.entry import JournalEntry, moved
+from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import ABSENT_STATES, FORGOTTEN, PUBLISHED, SENDING
 from .._storage_keys import document_owner_key
 from .context import PublishSettings
@@ -100,8 +100,7 @@ def _take(external_id: str, lease: Lease) -> Flow[JournalEntry]:
 
 def _let_go(entry: JournalEntry, lease: Lease) -> Flow[None]:
     """Hand *entry* back as it was (another call may take it at once)."""
-    released = attrs.evolve(entry, owner=None, lease_until=None, updated_at=lease.clock())
-    yield from ask(UpdateJournal(released, lease.owner))
+    yield from ask(UpdateJournal(released(entry, lease.clock()), lease.owner))
 
 
 def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flow[JournalEntry]:
@@ -155,7 +154,7 @@ def _decide(entry: JournalEntry, lease: Lease, settings: PublishSettings) -> Flo
             entry.external_id, "forget", "adopted", f"{noun} {kept.number}; {number} is gone"
         )
         return adopted
-    forgotten = attrs.evolve(moved(entry, FORGOTTEN), owner=None, lease_until=None, updated_at=now)
+    forgotten = released(moved(entry, FORGOTTEN), now)
     if not (yield from ask(UpdateJournal(forgotten, lease.owner))):
         raise _lost(entry)
     yield from lease.record(

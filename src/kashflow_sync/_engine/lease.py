@@ -16,7 +16,7 @@ import attrs
 from .. import errors
 from .._documents.model import PublishAttempt
 from .._error_codes import ErrorCode
-from .._journal.entry import JournalEntry, moved
+from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import PUBLISHED, JournalState
 from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
 
@@ -185,7 +185,7 @@ class Lease:
         if entry is not None and entry.owner == self.owner:
             yield from ask(
                 UpdateJournal(
-                    attrs.evolve(entry, owner=None, lease_until=None, updated_at=self.clock()),
+                    released(entry, self.clock()),
                     self.owner,
                 )
             )

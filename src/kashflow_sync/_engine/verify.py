@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from .._documents.model import PublishAttempt, kashflow_noun, side
-from .._journal.entry import JournalEntry, moved
+from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import (
     ABSENT_STATES,
     DUPLICATED,
@@ -271,7 +271,7 @@ def _set_state(
     """*entry* moved to *state* if no call holds it now (compare-and-set on no owner)."""
     if entry.owner is not None and entry.lease_until is not None and entry.lease_until > now:
         return None
-    changed = attrs.evolve(moved(entry, state), owner=None, lease_until=None, updated_at=now)
+    changed = released(moved(entry, state), now)
     if not (yield from ask(UpdateJournal(changed, entry.owner))):
         return None
     return changed

@@ -9,7 +9,7 @@ import attrs
 from .._documents.model import DocumentKind, PublishAttempt
 from .states import CLAIMED, JournalState, check_transition
 
-__all__ = ["ClaimResult", "JournalEntry", "JournalState", "moved"]
+__all__ = ["ClaimResult", "JournalEntry", "JournalState", "moved", "released"]
 
 
 @attrs.frozen
@@ -55,3 +55,8 @@ def moved(entry: JournalEntry, target: JournalState) -> JournalEntry:
     """
     check_transition(entry, target)
     return attrs.evolve(entry, state=target)
+
+
+def released(entry: JournalEntry, now: datetime) -> JournalEntry:
+    """*entry* held by no one (no owner, no lease), as updated at *now*."""
+    return attrs.evolve(entry, owner=None, lease_until=None, updated_at=now)
