@@ -112,10 +112,6 @@ class Renewal:
         """Every entry this renewal keeps and fences: the document's first."""
         return (self.entry, *self.also)
 
-    def renewed(self) -> JournalEntry:
-        """The entry with its lease extended from now."""
-        return self.renewed_entries()[0]
-
     def renewed_entries(self) -> tuple[JournalEntry, ...]:
         """Every entry with its lease extended from now."""
         now = self.clock()
