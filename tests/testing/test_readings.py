@@ -201,25 +201,25 @@ def test_attachment_refused_without_dropbox_leaves_the_document_published_and_pa
     assert ledger_check(fake, [doc]) == (0, 0)
 
 
-def test_a_code_taken_between_lookup_and_insert_is_replaced(fake: FakeKashFlow) -> None:
-    """KashFlow says the new supplier's code is not unique: the next code is used, once."""
+def test_a_code_taken_just_before_the_insert_is_replaced(fake: FakeKashFlow) -> None:
+    """Another name takes the new supplier's code as it is sent: the name's second code, once."""
+    from kashflow_sync._engine.contacts import contact_code
+
     doc = attrs.evolve(purchase(7, attach=False, pay=False), supplier="Brand New Ltd")
+    first = contact_code("Brand New Ltd")
     with make_client(fake) as client:
         client.connect()
         original = client._service.call
 
         def racing(request: Request[Any]) -> Any:
-            if (
-                request.operation == "InsertSupplier"
-                and request.params["supl"]["Code"] == "BRANDN01"
-            ):
-                fake.add_supplier("Someone Else Ltd", code="BRANDN01")  # got there first
+            if request.operation == "InsertSupplier" and request.params["supl"]["Code"] == first:
+                fake.add_supplier("Someone Else Ltd", code=first)  # got there first
             return original(request)
 
         client._service.call = racing  # type: ignore[method-assign]
         client.publish(doc)
     created = [s for s in fake.suppliers if s.name == "Brand New Ltd"]
-    assert [s.code for s in created] == ["BRANDN02"]
+    assert [s.code for s in created] == [contact_code("Brand New Ltd", 1)]
 
 
 @pytest.mark.parametrize(("learned", "quantity"), [(None, D(1)), (2, D(1)), (4, D(4)), (6, D(4))])

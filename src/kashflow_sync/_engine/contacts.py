@@ -52,6 +52,7 @@ from .settle import Settle
 
 __all__ = [
     "CODE_MAX",
+    "CODE_VARIANTS",
     "LIST_LEASE",
     "REFUSALS",
     "contact_code",
@@ -190,15 +191,15 @@ def _create(
 ) -> Flow[tuple[int, str, bool]]:
     """Create the supplier or customer once; return its id, its code and whether this call made it.
 
-    A contact found rather than inserted counts as not made here (False), whatever made it: a
-    contact with the same code and name may come from another connection or client, and may
-    already have documents, so the duplicate check must still look.
-
     No lookup before the insert: the code follows from the name (:func:`contact_code`), so a
     contact that already holds it under the same name is this very contact, made by another
     connection or client since the last sync, and is adopted. One insert in the usual case; one
     lookup more when KashFlow says the code is taken; only a different name holding the code (a
     digest collision) moves on to the second code.
+
+    A contact found rather than inserted counts as not made here (False), whatever made it: a
+    contact with the same code and name may come from another connection or client, and may
+    already have documents, so the duplicate check must still look.
     """
     name = document.contact.strip()
     if entry.state == SENDING and entry.fingerprint:
