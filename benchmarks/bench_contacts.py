@@ -17,7 +17,21 @@ index for the list (paid on the first unmatched name after the lists change); an
 contact to the stored list (the grown list reuses its predecessor's indexes) against the same
 after a change that forces a rebuild.
 
-Run: ``python benchmarks/bench_contacts.py [--suppliers 20000] [--rounds 200] [--seed 7]``.
+Then, creating new suppliers (``--creation N``, default 200; 0 skips it): N suppliers whose
+names share their first six letters (``The Supplies ...``) published one ``publish`` at a time
+against the in-process fake, counting the KashFlow requests each new supplier costs
+(``GetSupplier`` lookups and ``InsertSupplier``), before and after in the same run. "Before" is
+the code choice the SDK had until issue 25 (the name's first six letters and a counter, each
+candidate looked up in KashFlow, up to 20), put back in place of the engine's ``_create`` for
+that run; "after" is the SDK as it is (a stem and a digest of the name: one insert). Three cases:
+
+- ``one client``: the client lists each supplier it creates, so it knows the taken codes;
+- ``other connection``: a client whose lists and journal know none of N suppliers another
+  connection made first (the Celery path's many connections), publishing N more names;
+- ``same names``: that client publishing the *same* N names: how many suppliers end up twice.
+
+Run: ``python benchmarks/bench_contacts.py [--suppliers 20000] [--rounds 200] [--seed 7]
+[--creation 200]``.
 """
 
 from __future__ import annotations
@@ -43,6 +57,7 @@ from kashflow_sync._account.items import (
 from kashflow_sync._account.lists import ListsSnapshot
 from kashflow_sync._documents.similar import NameIndex, canonical, similar
 from kashflow_sync._documents.validate import validate_document
+from kashflow_sync._engine import contacts as engine_contacts
 
 _FIRST = [
     "Acme",
@@ -247,6 +262,137 @@ def after_a_contact_was_added(lists: ListsSnapshot) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+# ---------------------------------------------------------------------- creating contacts
+
+
+def _counter_walk_create(
+    document: Any,
+    entry: Any,
+    contacts: Any,
+    lease: Any,
+    settle: Any,
+    taken_over: bool,
+    new_id: Callable[[], str],
+) -> Any:
+    """The engine's contact creation before issue 25, for the "before" runs (no fault handling).
+
+    The name's first six letters and a two-digit counter; each candidate free in the lists is
+    looked up in KashFlow (``GetSupplier``), up to 20, then a random suffix; then the insert.
+    """
+    from kashflow_sync._engine.effects import FindContact, InsertContact, ask, renewing
+    from kashflow_sync._journal.states import PUBLISHED, SENDING
+
+    name = document.contact.strip()
+    taken = {c.code.casefold() for c in contacts}
+    stem = "".join(ch for ch in name.upper() if ch.isalnum())[:6] or "NEW"
+    code = ""
+    for n in range(1, 21):
+        code = next(
+            f"{stem}{k:02d}" for k in range(n, 1000) if f"{stem}{k:02d}".casefold() not in taken
+        )
+        if (yield from ask(FindContact(document.kind, code))) is None:
+            break
+        taken.add(code.casefold())
+    else:
+        code = f"{stem}{new_id()[:6].upper()}"
+    entry = yield from lease.save(entry, state=SENDING, fingerprint=code)
+    created = yield from renewing(
+        lease.renewal(entry), ask(InsertContact(document.kind, name, code))
+    )
+    yield from lease.save(entry, state=PUBLISHED, kashflow_id=created, release=True)
+    return created, code, True
+
+
+def _receipt(supplier: str, n: int, prefix: str) -> kfs.PurchaseInvoice:
+    return kfs.PurchaseInvoice(
+        external_id=f"{prefix}-{n}",
+        supplier=supplier,
+        reference=f"{prefix.upper()}-{n}",
+        issue_date=date(2026, 11, 2),
+        lines=[kfs.Line(net=Decimal("10.00"), vat_rate=Decimal("20"), category=7500)],
+    )
+
+
+def _client(fake: Any) -> kfs.KashFlowClient:
+    client = kfs.KashFlowClient(
+        fake.credentials, endpoint=fake.url, http_client=fake.http_client(), app_name="bench"
+    )
+    client.connect()
+    return client
+
+
+def _publish_counting(
+    client: kfs.KashFlowClient, fake: Any, names: list[str], prefix: str
+) -> dict[str, float]:
+    """Publish one receipt per name, one at a time; contact requests and seconds per name."""
+    per_contact: list[int] = []
+    lookups = inserts = 0
+    start = time.perf_counter()
+    for n, name in enumerate(names):
+        before = len(fake.calls)
+        client.publish(_receipt(name, n, prefix))
+        ops = [c.operation for c in fake.calls[before:]]
+        lookups += ops.count("GetSupplier")
+        inserts += ops.count("InsertSupplier")
+        per_contact.append(ops.count("GetSupplier") + ops.count("InsertSupplier"))
+    seconds = time.perf_counter() - start
+    count = len(names)
+    return {
+        "lookups": lookups / count,
+        "inserts": inserts / count,
+        "requests": (lookups + inserts) / count,
+        "max": max(per_contact),
+        "ms": seconds * 1000 / count,
+    }
+
+
+def creation_costs(count: int) -> dict[tuple[str, str], dict[str, float]]:
+    """Per case and way (before/after), what one new supplier cost (see the module docstring)."""
+    from kashflow_sync.testing import FakeKashFlow
+
+    first = [f"The Supplies {n:03d} Ltd" for n in range(count)]
+    more = [f"The Supplies {n:03d} Ltd" for n in range(count, 2 * count)]
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    real_create = engine_contacts._create
+    for way in ("before", "after"):
+        if way == "before":
+            engine_contacts._create = _counter_walk_create  # type: ignore[assignment]
+        try:
+            fake = FakeKashFlow()
+            with _client(fake) as one, _client(fake) as other:  # other: lists taken now
+                results[("one client", way)] = _publish_counting(one, fake, first, "a")
+                results[("other connection", way)] = _publish_counting(other, fake, more, "b")
+                results[("same names", way)] = _publish_counting(other, fake, first, "c")
+            twice = sum(1 for s in fake.suppliers if s.name in set(first)) - len(first)
+            results[("same names", way)]["twice"] = twice
+        finally:
+            engine_contacts._create = real_create
+    return results
+
+
+def print_creation(count: int) -> None:
+    """Print :func:`creation_costs` as a table with after/before ratios."""
+    results = creation_costs(count)
+    print()
+    print(f"creating {count} new suppliers sharing a six-letter stem ('The Supplies NNN Ltd'),")
+    print("one publish each, in-process fake; KashFlow requests per new supplier:")
+    head = f"{'case':18} {'way':7} {'GetSupplier':>11} {'Insert':>7} {'requests':>9} {'max':>4}"
+    print(f"{head} {'ms/supplier':>12} {'twice':>6}")
+    for (case, way), r in results.items():
+        print(
+            f"{case:18} {way:7} {r['lookups']:11.2f} {r['inserts']:7.2f} {r['requests']:9.2f} "
+            f"{r['max']:4.0f} {r['ms']:12.2f} {r.get('twice', 0):6.0f}"
+        )
+    for case in ("one client", "other connection", "same names"):
+        b, a = results[(case, "before")], results[(case, "after")]
+        print(
+            f"{case}: requests per new supplier {b['requests']:.2f} -> {a['requests']:.2f} "
+            f"({a['requests'] / b['requests']:.2f}x), lookups {b['lookups']:.2f} -> "
+            f"{a['lookups']:.2f}; at 100 ms a request: {b['requests'] * 100:.0f} -> "
+            f"{a['requests'] * 100:.0f} ms of latency each"
+        )
+
+
 def per_call(fn: Callable[[], Any], rounds: int) -> float:
     """Median nanoseconds of one call of *fn* over *rounds* calls (after one warm-up)."""
     fn()
@@ -268,6 +414,7 @@ def main() -> None:
     parser.add_argument("--suppliers", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--creation", type=int, default=200)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     names = supplier_names(args.suppliers, rng)
@@ -319,6 +466,8 @@ def main() -> None:
     print(f"{'case':26} {'per validate':>13}  vs exact")
     for case, ns in results.items():
         print(f"{case:26} {_us(ns)}  {ns / base:7.1f}x")
+    if args.creation:
+        print_creation(args.creation)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ RECORD = "tests/doctor/test_doctor_record.py"
 STALL = "tests/engine/test_fenced_content.py::test_a_stalled_twin_is_fenced_out"
 CREDIT = "tests/engine/test_credit_flow.py::"
 STATES = "tests/journal/test_journal_states.py"
+CODES = "tests/clients/test_contact_codes.py::"
+CONTACTS = "src/kashflow_sync/_engine/contacts.py"
 
 MUTANTS = (
     Mutant(
@@ -334,6 +336,51 @@ MUTANTS = (
         "detail=detail)",
         ("tests/test_error_codes.py::test_the_journal_and_task_results_keep_plain_strings",),
         "a step's detail keeps the ErrorCode member instead of the plain code string",
+    ),
+    Mutant(
+        "contact-code-digest-of-the-stem",
+        CONTACTS,
+        "    digest = hashlib.blake2b(key.encode(), digest_size=5).digest()\n",
+        "    digest = hashlib.blake2b(key[:8].encode(), digest_size=5).digest()\n",
+        (
+            CODES + "test_200_new_contacts_sharing_a_stem_cost_at_most_two_requests_each",
+            "tests/engine/test_contact_code.py::test_two_thousand_names_sharing_a_stem_get_distinct_codes",
+        ),
+        "a new contact's code digests only the start of its name: a shared stem collides",
+    ),
+    Mutant(
+        "contact-code-random",
+        CONTACTS,
+        "    digest = hashlib.blake2b(key.encode(), digest_size=5).digest()\n",
+        '    digest = __import__("os").urandom(5)\n',
+        (CODES + "test_two_clients_creating_the_same_new_supplier_at_once_make_one",),
+        "a new contact's code is random: two connections creating it make two contacts",
+    ),
+    Mutant(
+        "contact-lookup-before-insert",
+        CONTACTS,
+        "        new = False\n        try:\n",
+        "        new = False\n"
+        "        yield from ask(FindContact(document.kind, code))\n"
+        "        try:\n",
+        (CODES + "test_200_new_contacts_sharing_a_stem_cost_at_most_two_requests_each",),
+        "a new contact's code is looked up before its insert (a request per candidate again)",
+    ),
+    Mutant(
+        "contact-adopts-another-name",
+        CONTACTS,
+        "    if found is None or name_key(found[1]) != name_key(name):\n",
+        "    if found is None:\n",
+        (CODES + "test_code_taken_by_another_name_in_kashflow_moves_to_the_second_code",),
+        "a taken code is adopted whatever name holds it: documents go to another contact",
+    ),
+    Mutant(
+        "adopted-contact-counted-new",
+        CONTACTS,
+        "                created = found\n            elif not may_have_applied(exc):\n",
+        "                created, new = found, True\n            elif not may_have_applied(exc):\n",
+        (FLOW + "test_code_taken_by_the_same_name_is_adopted",),
+        "a contact another connection made is taken as new: its documents go unchecked",
     ),
 )
 

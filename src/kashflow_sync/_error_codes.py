@@ -584,10 +584,11 @@ CATALOGUE: Mapping[ErrorCode, ErrorCodeEntry] = MappingProxyType(
         ErrorCode.CONTACT_CODE_TAKEN: ErrorCodeEntry(
             "`RejectedError`",
             (
-                "KashFlow refused a new supplier or customer: its code is in use (the SDK tries "
-                "other codes first)"
+                "KashFlow refused a new supplier or customer: other names hold both codes the SDK "
+                "derives from its name (a contact of the same name there is used instead)"
             ),
-            "refresh the lists and publish again",
+            "refresh the lists and publish again; if it repeats, change the holder's code in "
+            "KashFlow or the new contact's name",
         ),
         ErrorCode.ATTACHMENT_STORAGE_NOT_CONNECTED: ErrorCodeEntry(
             "`RejectedError`",

@@ -155,19 +155,6 @@ def test_absurd_amount_is_refused_at_construction() -> None:
         kfs.Line(net=Decimal("1e30"))
 
 
-def test_new_contact_code_taken_in_kashflow_is_skipped(
-    client: kfs.KashFlowClient, fake: FakeKashFlow
-) -> None:
-    """A code free in the synced lists but taken in KashFlow since: the next free one is used."""
-    fake.add_supplier("Someone Else Ltd", code="BRANDN01")  # created after the last sync
-    doc = attrs.evolve(purchase(8), supplier="Brand New Supplies")
-    result = client.publish(doc)
-    created = fake.find_supplier("Brand New Supplies")
-    assert created is not None and created.code == "BRANDN02"
-    receipt = fake.receipt(result.number)
-    assert receipt is not None and receipt.customer_id == created.supplier_id
-
-
 def test_uncertain_contact_creation_is_found_not_repeated(
     client: kfs.KashFlowClient, fake: FakeKashFlow
 ) -> None:

@@ -14,7 +14,7 @@ from _lists_fixtures import clean_purchase, clean_sale, make_lists, standard_ite
 from kashflow_sync._account.items import Customer, Supplier
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
-from kashflow_sync._engine.contacts import contact_id, list_contact
+from kashflow_sync._engine.contacts import contact_code, contact_id, list_contact
 from kashflow_sync._engine.effects import (
     Flow,
     KashFlowEffect,
@@ -33,6 +33,7 @@ from kashflow_sync.storage.memory import MemoryStorage
 
 LISTS = make_lists()
 NEW = clean_purchase(supplier="Brand New Ltd", attachment=None, payment=None)
+CODE = contact_code("Brand New Ltd")
 
 
 def seeded(storage: Any = None) -> Any:
@@ -48,7 +49,6 @@ def publish_new(storage: MemoryStorage, document: Document = NEW) -> Script:
     """Publish *document*, whose contact is new (created with id 555), on *storage*."""
     script = Script(
         {
-            "find_contact": [None],
             "insert_contact": [555],
             "insert_document": [42],
             "get_document": [ledger(42, contact_id=555)],
@@ -66,7 +66,7 @@ def test_created_supplier_is_added_to_the_stored_list() -> None:
     publish_new(storage)
     stored = storage.load_list(CONNECTION, "suppliers")
     assert list(stored[:-1]) == list(standard_items()["suppliers"])
-    assert stored[-1] == Supplier(555, "BRANDN01", "Brand New Ltd")
+    assert stored[-1] == Supplier(555, CODE, "Brand New Ltd")
 
 
 def test_created_customer_is_added_to_the_customers() -> None:
@@ -74,9 +74,7 @@ def test_created_customer_is_added_to_the_customers() -> None:
     storage = seeded()
     sale = clean_sale(customer="Brand New Ltd", payment=None)
     publish_new(storage, sale)
-    assert storage.load_list(CONNECTION, "customers")[-1] == Customer(
-        555, "BRANDN01", "Brand New Ltd"
-    )
+    assert storage.load_list(CONNECTION, "customers")[-1] == Customer(555, CODE, "Brand New Ltd")
     assert len(storage.load_list(CONNECTION, "suppliers")) == len(standard_items()["suppliers"])
 
 
@@ -98,7 +96,7 @@ def test_contact_created_earlier_but_not_listed_is_listed() -> None:
     """A worker that died between creating and listing the supplier: the next one lists it."""
     storage = seeded()
     key = contact_journal_key("purchase", "Brand New Ltd")
-    entry = JournalEntry(CONNECTION, key, "purchase", "BRANDN01", state="published")
+    entry = JournalEntry(CONNECTION, key, "purchase", CODE, state="published")
     storage.claim_journal(entry, "dead", Clock()(), Clock()())
     stored = storage.get_journal(CONNECTION, key)
     assert stored is not None
@@ -113,9 +111,7 @@ def test_contact_created_earlier_but_not_listed_is_listed() -> None:
     )
     script.run(publish(NEW, fingerprint(NEW), LISTS, script.settings(), owner="me"))
     assert "insert_contact" not in script.calls
-    assert storage.load_list(CONNECTION, "suppliers")[-1] == Supplier(
-        555, "BRANDN01", "Brand New Ltd"
-    )
+    assert storage.load_list(CONNECTION, "suppliers")[-1] == Supplier(555, CODE, "Brand New Ltd")
 
 
 def test_listing_twice_keeps_one() -> None:
@@ -123,8 +119,8 @@ def test_listing_twice_keeps_one() -> None:
     storage = seeded()
     lease = Lease(CONNECTION, "me", clock=Clock())
     script = Script(storage=storage)
-    script.run(list_contact(NEW, lease, 555, "BRANDN01", new_id=script.ids))
-    script.run(list_contact(NEW, lease, 555, "BRANDN01", new_id=script.ids))
+    script.run(list_contact(NEW, lease, 555, CODE, new_id=script.ids))
+    script.run(list_contact(NEW, lease, 555, CODE, new_id=script.ids))
     assert [s.kashflow_id for s in storage.load_list(CONNECTION, "suppliers")].count(555) == 1
     replaces = [e for e in script.effects if isinstance(e, ReplaceList)]
     assert len(replaces) == 1

@@ -22,12 +22,15 @@ from _script import (
     uncertain,
 )
 
-from _lists_fixtures import clean_purchase, clean_sale, make_lists
+from _lists_fixtures import clean_purchase, clean_sale, make_lists, standard_items
 from kashflow_sync import errors
+from kashflow_sync._account.items import Supplier
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
+from kashflow_sync._engine.contacts import contact_code
 from kashflow_sync._engine.effects import InsertContact, InsertDocument
 from kashflow_sync._engine.publish import publish
+from kashflow_sync._error_codes import ErrorCode
 from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync._storage_keys import contact_journal_key, document_owner_key
 from kashflow_sync.soap.records import LedgerAttachment, LedgerLine, LedgerPayment
@@ -653,11 +656,22 @@ def test_sales_attachment_is_resent_when_resumed() -> None:
 NEW = clean_purchase(supplier="Brand New Ltd", attachment=None, payment=None)
 
 
-def test_new_supplier_is_created_once_under_a_free_code() -> None:
-    """An unknown supplier: find a free code, create it, then publish against its id."""
+def taken() -> errors.RejectedError:
+    """KashFlow refusing a new contact's code as in use."""
+    return errors.RejectedError(
+        "KashFlow refused: Supplier Code is not unique",
+        code=ErrorCode.CONTACT_CODE_TAKEN,
+        detail="Error Inserting Supplier x: Supplier Code is not unique",
+    )
+
+
+CODE, SECOND_CODE = contact_code("Brand New Ltd"), contact_code("Brand New Ltd", 1)
+
+
+def test_new_supplier_is_created_once_with_one_request() -> None:
+    """An unknown supplier: no lookup, one insert under the code its name gives, then publish."""
     script = Script(
         {
-            "find_contact": [None],
             "insert_contact": [555],
             "documents_for_contact": [[]],
             "insert_document": [42],
@@ -665,9 +679,9 @@ def test_new_supplier_is_created_once_under_a_free_code() -> None:
         }
     )
     run(script, NEW)
-    assert script.calls[:2] == ["find_contact", "insert_contact"]
+    assert script.calls[:2] == ["insert_contact", "insert_document"]  # a new one has no documents
     insert = next(e for e in script.effects if isinstance(e, InsertContact))
-    assert (insert.kind, insert.name, insert.code) == ("purchase", "Brand New Ltd", "BRANDN01")
+    assert (insert.kind, insert.name, insert.code) == ("purchase", "Brand New Ltd", CODE)
     contact = script.journal(contact_journal_key("purchase", "Brand New Ltd"))
     assert (contact.state, contact.kashflow_id) == ("published", 555)
     assert script.journal().contact_id == 555
@@ -678,7 +692,6 @@ def test_second_document_of_a_new_supplier_reuses_it() -> None:
     storage = MemoryStorage()
     first = Script(
         {
-            "find_contact": [None],
             "insert_contact": [555],
             "documents_for_contact": [[]],
             "insert_document": [42],
@@ -696,27 +709,81 @@ def test_second_document_of_a_new_supplier_reuses_it() -> None:
     assert "insert_contact" not in second.calls and "find_contact" not in second.calls
 
 
-def test_code_taken_in_kashflow_moves_to_the_next() -> None:
-    """A code another contact holds in KashFlow (since the last sync) is skipped."""
+def test_code_taken_by_the_same_name_is_adopted() -> None:
+    """Another connection created the same supplier since the last sync: one lookup, no twin."""
     script = Script(
         {
-            "find_contact": [(900, "Someone Else"), None],
-            "insert_contact": [555],
+            "insert_contact": [taken()],
+            "find_contact": [(900, "BRAND  new ltd")],  # spaced and cased as another client had it
             "documents_for_contact": [[]],
             "insert_document": [42],
-            "get_document": [ledger(42)],
+            "get_document": [ledger(42, contact_id=900)],
         }
     )
     run(script, NEW)
-    insert = next(e for e in script.effects if isinstance(e, InsertContact))
-    assert insert.code == "BRANDN02"
+    assert script.calls[:3] == ["insert_contact", "find_contact", "documents_for_contact"]
+    contact = script.journal(contact_journal_key("purchase", "Brand New Ltd"))
+    assert (contact.state, contact.kashflow_id, contact.fingerprint) == ("published", 900, CODE)
+    assert script.journal().contact_id == 900
+
+
+def test_code_taken_by_another_name_moves_to_the_second_code() -> None:
+    """A digest collision: another name holds the code, so the name's second code is used."""
+    script = Script(
+        {
+            "insert_contact": [taken(), 555],
+            "find_contact": [(900, "Someone Else")],
+            "documents_for_contact": [[]],
+            "insert_document": [42],
+            "get_document": [ledger(42, contact_id=555)],
+        }
+    )
+    run(script, NEW)
+    inserts = [e.code for e in script.effects if isinstance(e, InsertContact)]
+    assert inserts == [CODE, SECOND_CODE]
+    assert script.journal().contact_id == 555
+
+
+def test_code_listed_for_another_name_is_skipped_without_a_request() -> None:
+    """The lists show another contact under the name's code: the second code, no lookup."""
+    items = standard_items()
+    items["suppliers"] = [*items["suppliers"], Supplier(900, CODE, "Someone Else")]
+    lists = make_lists(items)
+    script = Script(
+        {
+            "insert_contact": [555],
+            "documents_for_contact": [[]],
+            "insert_document": [42],
+            "get_document": [ledger(42, contact_id=555)],
+        }
+    )
+    script.run(publish(NEW, fingerprint(NEW), lists, script.settings(), owner="me"))
+    assert [e.code for e in script.effects if isinstance(e, InsertContact)] == [SECOND_CODE]
+    assert "find_contact" not in script.calls
+
+
+def test_both_codes_held_by_other_names_is_a_typed_error() -> None:
+    """Both codes taken by other names: CONTACT_CODE_TAKEN with a remedy, entry claimable."""
+    script = Script(
+        {
+            "insert_contact": [taken(), taken()],
+            "find_contact": [(900, "Someone Else"), (901, "Another One")],
+        }
+    )
+    with pytest.raises(errors.RejectedError) as raised:
+        run(script, NEW)
+    assert raised.value.code == ErrorCode.CONTACT_CODE_TAKEN
+    assert CODE in str(raised.value) and raised.value.remedy
+    assert script.calls == ["insert_contact", "find_contact"] * 2
+    contact = script.journal(contact_journal_key("purchase", "Brand New Ltd"))
+    assert (contact.state, contact.fingerprint) == ("claimed", "")
 
 
 def test_uncertain_contact_insert_found_under_its_code_is_adopted() -> None:
     """Lost answer creating the supplier: the one with our code and name is ours."""
     script = Script(
         {
-            "find_contact": [None, (555, "Brand New Ltd")],
+            "find_contact": [(555, "Brand New Ltd")],
             "insert_contact": [uncertain()],
             "documents_for_contact": [[]],
             "insert_document": [42],
@@ -730,11 +797,11 @@ def test_uncertain_contact_insert_found_under_its_code_is_adopted() -> None:
 def test_uncertain_contact_insert_not_found_is_looked_up_again_next_time() -> None:
     """Not found after a lost answer: raise; the next attempt looks under the same code first."""
     storage = MemoryStorage()
-    first = Script({"find_contact": [None, None], "insert_contact": [uncertain()]}, storage=storage)
+    first = Script({"find_contact": [None], "insert_contact": [uncertain()]}, storage=storage)
     with pytest.raises(errors.TransientError):
         run(first, NEW)
     contact = first.journal(contact_journal_key("purchase", "Brand New Ltd"))
-    assert (contact.state, contact.fingerprint, contact.owner) == ("sending", "BRANDN01", None)
+    assert (contact.state, contact.fingerprint, contact.owner) == ("sending", CODE, None)
     second = Script(
         {
             "find_contact": [(555, "Brand New Ltd")],
@@ -750,7 +817,7 @@ def test_uncertain_contact_insert_not_found_is_looked_up_again_next_time() -> No
 
 def test_refused_contact_insert_frees_its_code() -> None:
     """KashFlow refused the new supplier: the contact entry is back to claimed, no code kept."""
-    script = Script({"find_contact": [None], "insert_contact": [refused("Code is not unique")]})
+    script = Script({"insert_contact": [refused("Name is required")]})
     with pytest.raises(errors.RejectedError):
         run(script, NEW)
     contact = script.journal(contact_journal_key("purchase", "Brand New Ltd"))

@@ -125,7 +125,7 @@ def test_home_currency_lines_do_not_claim_a_foreign_currency(
 def test_new_supplier_is_created_once_and_found_again(
     played: tuple[FakeKashFlow, kfs.KashFlowClient],
 ) -> None:
-    """Code lookups (not-found either way) pick a free code; a second document reuses it."""
+    """A new supplier is inserted under its name's code once; a second document reuses it."""
     fake, client = played
     first = attrs.evolve(purchase(1), supplier="Brand New Ltd")
     second = attrs.evolve(purchase(2), supplier="Brand New Ltd")
@@ -134,6 +134,24 @@ def test_new_supplier_is_created_once_and_found_again(
     client.publish(first)
     client.publish(second)
     assert [s.name for s in fake.suppliers].count("Brand New Ltd") == 1
+
+
+def test_supplier_another_connection_created_is_adopted(
+    played: tuple[FakeKashFlow, kfs.KashFlowClient],
+) -> None:
+    """Its code taken by the same name (another connection's): one lookup reads it under every
+    reading, and the receipt goes to it; no second supplier."""
+    from kashflow_sync._engine.contacts import contact_code
+
+    fake, client = played
+    made = fake.add_supplier("Brand New Ltd", code=contact_code("Brand New Ltd"))
+    fake.reset_calls()
+    doc = attrs.evolve(purchase(5, attach=False), supplier="Brand New Ltd")
+    receipt = fake.receipt(client.publish(doc).number)
+    assert receipt is not None and receipt.customer_id == made.supplier_id
+    assert [s.name for s in fake.suppliers].count("Brand New Ltd") == 1
+    ops = [c.operation for c in fake.calls]
+    assert (ops.count("InsertSupplier"), ops.count("GetSupplier")) == (1, 1)
 
 
 def test_uncertain_create_is_reconciled_not_resent(
@@ -201,25 +219,25 @@ def test_attachment_refused_without_dropbox_leaves_the_document_published_and_pa
     assert ledger_check(fake, [doc]) == (0, 0)
 
 
-def test_a_code_taken_between_lookup_and_insert_is_replaced(fake: FakeKashFlow) -> None:
-    """KashFlow says the new supplier's code is not unique: the next code is used, once."""
+def test_a_code_taken_just_before_the_insert_is_replaced(fake: FakeKashFlow) -> None:
+    """Another name takes the new supplier's code as it is sent: the name's second code, once."""
+    from kashflow_sync._engine.contacts import contact_code
+
     doc = attrs.evolve(purchase(7, attach=False, pay=False), supplier="Brand New Ltd")
+    first = contact_code("Brand New Ltd")
     with make_client(fake) as client:
         client.connect()
         original = client._service.call
 
         def racing(request: Request[Any]) -> Any:
-            if (
-                request.operation == "InsertSupplier"
-                and request.params["supl"]["Code"] == "BRANDN01"
-            ):
-                fake.add_supplier("Someone Else Ltd", code="BRANDN01")  # got there first
+            if request.operation == "InsertSupplier" and request.params["supl"]["Code"] == first:
+                fake.add_supplier("Someone Else Ltd", code=first)  # got there first
             return original(request)
 
         client._service.call = racing  # type: ignore[method-assign]
         client.publish(doc)
     created = [s for s in fake.suppliers if s.name == "Brand New Ltd"]
-    assert [s.code for s in created] == ["BRANDN02"]
+    assert [s.code for s in created] == [contact_code("Brand New Ltd", 1)]
 
 
 @pytest.mark.parametrize(("learned", "quantity"), [(None, D(1)), (2, D(1)), (4, D(4)), (6, D(4))])

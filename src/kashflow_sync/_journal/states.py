@@ -117,7 +117,7 @@ TRANSITIONS: Mapping[EntryRole, Mapping[JournalState, Mapping[JournalState, str]
         FORGOTTEN: {CLAIMED: "published again: it is created anew"},
     },
     "contact": {
-        CLAIMED: {SENDING: "the insert is about to be sent under a free code"},
+        CLAIMED: {SENDING: "the insert is about to be sent under the code its name gives"},
         SENDING: {
             SENDING: "sent again under the next code (the last one was taken)",
             CLAIMED: "KashFlow refused the insert, or every code tried was taken",

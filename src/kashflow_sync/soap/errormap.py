@@ -97,8 +97,9 @@ STATUS_DETAIL_TABLE: Sequence[Refusal] = (
         errors.RejectedError,
         "KashFlow refused the new contact: its code is already in use",
         ErrorCode.CONTACT_CODE_TAKEN,
-        "The SDK tries another code by itself; if this persists, refresh the lists (the "
-        "contact may exist under another name) and publish again.",
+        "The SDK looks the code up and tries the name's second code by itself; if this "
+        "persists, refresh the lists (the contact may exist under another name) and publish "
+        "again.",
     ),
     # Unconfirmed wording: any refusal naming Dropbox is about where files are kept.
     Refusal(
