@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Otel, tree
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from _support import make_client, purchase
+from conftest import Otel, tree
 from kashflow_sync import errors
 from kashflow_sync.storage.memory import MemoryStorage
 from kashflow_sync.testing import FakeKashFlow
@@ -128,8 +128,8 @@ def test_a_write_applied_late_is_waited_out_before_looking_again(otel: Otel) -> 
     fake = FakeKashFlow()
     doc = purchase(4, attach=False, pay=False)
     otel.guard(fake, doc)
-    settle = timedelta(seconds=0.6)
-    with make_client(fake, fake.http_client(timeout=0.5), settle_time=settle, **otel.providers) as c:
+    http = fake.http_client(timeout=0.5)
+    with make_client(fake, http, settle_time=timedelta(seconds=0.6), **otel.providers) as c:
         c.connect()
         fake.faults.late_apply(0.05, op="InsertReceipt", times=1)
         result = c.publish(doc)
