@@ -140,7 +140,7 @@ def test_a_write_applied_late_is_waited_out_before_looking_again(otel: Otel) -> 
     wait = next(s for s in otel.children(publish) if s.name == "kashflow_sync.settle_wait")
     assert dict(wait.attributes or {})["kashflow_sync.wait.reason"] == "settle"
     [(attributes, count)] = otel.metrics()["kashflow_sync.settle.wait"]
-    assert count == 1 and attributes["rpc.method"] == "publish"
+    assert count == 1 and attributes["kashflow_sync.call"] == "publish"
     assert names.index("KashFlow/InsertReceipt") < names.index("kashflow_sync.settle_wait")
 
 

@@ -56,6 +56,7 @@ AUTOAUTH = "kashflow_sync.autoauth"
 WAIT_REASON = "kashflow_sync.wait.reason"
 WAIT_PLANNED = "kashflow_sync.wait.planned"
 STATE = "kashflow_sync.journal.state"
+CALL = "kashflow_sync.call"
 
 #: Seconds each public call waited, by reason (set by :meth:`OtelTelemetry.call`).
 _WAITED: ContextVar[dict[str, float] | None] = ContextVar("kashflow_sync_waited", default=None)
@@ -182,7 +183,7 @@ class OtelTelemetry(Telemetry):
             for reason, seconds in waited.items():
                 histogram = self._waits.get(reason)
                 if histogram is not None:
-                    histogram.record(seconds, {CONNECTION: connection_id, RPC_METHOD: name})
+                    histogram.record(seconds, {CONNECTION: connection_id, CALL: name})
 
     @contextlib.contextmanager
     def attempt(

@@ -1,0 +1,192 @@
+"""What OpenTelemetry costs a publish: absent, present with no provider, exporting to memory.
+
+One receipt with an attachment and a payment per ``publish``, by the sync client, the fake in a
+process of its own (``kashflow-sync fake serve``) so only the client's work is counted: CPU
+seconds in the client's process (``time.process_time``), wall seconds too, KashFlow calls per
+publish (counted by the fake) and Storage calls per publish (counted on the instance). Each
+mode runs in a fresh interpreter:
+
+- ``before``: the source tree of the commit before the feature (``--baseline``), the same run;
+- ``absent``: this tree with ``opentelemetry`` refused by the import system, as if it were not
+  installed (the client must hold the do-nothing telemetry and import none of it);
+- ``no provider``: this tree, ``opentelemetry-api`` importable, no provider set by the host
+  (the API's no-op spans);
+- ``memory``: this tree with an SDK ``TracerProvider`` (``SimpleSpanProcessor`` into an
+  ``InMemorySpanExporter``) and ``MeterProvider`` (``InMemoryMetricReader``, read every 50
+  publishes): every span exported as it ends.
+
+The modes alternate, ``--runs`` times; each worker publishes ``--rounds`` documents after a
+warm-up and reports its median. Printed: the median over runs, and each mode's ratio to
+``before``.
+
+Run: ``python benchmarks/bench_otel.py [--rounds 300] [--runs 5] [--baseline a515b8e]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import ROOT, _tree, fake_process
+
+#: The commit before traces and metrics landed.
+DEFAULT_BASELINE = "a515b8e"
+
+_WORKER = r"""
+import json, statistics, sys, time
+if sys.argv[8] == "absent":
+    import importlib.abc
+
+    class Refuse(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[0] == "opentelemetry":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Refuse())
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import kashflow_sync as kfs
+from kashflow_sync import RetryPolicy
+
+url, user, password, key, rounds, warmup, prefix, mode, control = sys.argv[1:10]
+providers, exporter, reader = {}, None, None
+if mode == "memory":
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    providers = {"tracer_provider": tracer_provider,
+                 "meter_provider": MeterProvider(metric_readers=[reader])}
+creds = kfs.Credentials(user, password, key)
+storage = kfs.MemoryStorage()
+storage_calls = [0]
+for method in [m for m in dir(storage) if not m.startswith("_") and callable(getattr(storage, m))]:
+    def counted(*args, _call=getattr(storage, method), **kwargs):
+        storage_calls[0] += 1
+        return _call(*args, **kwargs)
+    setattr(storage, method, counted)
+
+
+def receipt(i):
+    return kfs.PurchaseInvoice(
+        external_id=f"{prefix}-{i}", supplier="Acme Paper Ltd", reference=f"{prefix}-{i}",
+        issue_date=date(2026, 11, 2),
+        lines=[kfs.Line(description="Paper", net=Decimal("100.00"), vat_rate=Decimal("20"),
+                        category=7500),
+               kfs.Line(description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"),
+                        category=7400)],
+        attachment=kfs.Attachment("inv.pdf", b"%PDF-1.4 x" * 100, "application/pdf"),
+        payment=kfs.Payment(method="Credit card", bank_account=1200),
+    )
+
+
+with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
+    creds, endpoint=url, http_client=http, retry=RetryPolicy.no_wait(), storage=storage,
+    **providers
+) as client:
+    client.connect()
+    for i in range(int(warmup)):
+        client.publish(receipt(-1 - i))
+    calls_before = len(httpx.get(control.rstrip("/") + "/calls").json())
+    storage_before = storage_calls[0]
+    cpu, wall, spans = [], [], 0
+    for i in range(int(rounds)):
+        doc = receipt(i)
+        c0, w0 = time.process_time(), time.perf_counter()
+        client.publish(doc)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+        if exporter is not None:
+            spans += len(exporter.get_finished_spans())
+            exporter.clear()
+            if i % 50 == 49:
+                reader.get_metrics_data()
+    calls = len(httpx.get(control.rstrip("/") + "/calls").json()) - calls_before
+    telemetry = getattr(client, "_telemetry", None)
+print(json.dumps({
+    "cpu": statistics.median(cpu), "wall": statistics.median(wall),
+    "kashflow_calls": calls / int(rounds), "storage_calls": (storage_calls[0] - storage_before)
+    / int(rounds), "spans": spans / int(rounds), "source": kfs.__file__,
+    "telemetry": type(telemetry).__name__ if telemetry is not None else None,
+    "otel_imported": any(m.split(".")[0] == "opentelemetry" for m in sys.modules),
+}))
+"""
+
+MODES = ("before", "absent", "no provider", "memory")
+
+
+def _run(
+    src: Path, details: dict[str, str], mode: str, rounds: int, warmup: int, prefix: str
+) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    argv = [details["url"], details["username"], details["password"], details["autoauth_key"]]
+    argv += [str(rounds), str(warmup), prefix, mode.replace(" ", "_"), details["control"]]
+    out = subprocess.run(
+        [sys.executable, "-c", _WORKER, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        raise SystemExit(f"the {mode} worker failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["source"].startswith(str(src)), result["source"]
+    return result
+
+
+def main() -> None:
+    """Run every mode ``--runs`` times, alternating, and print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE)
+    args = parser.parse_args()
+    results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    with tempfile.TemporaryDirectory() as tmp, fake_process() as details:
+        before = _tree(args.baseline, Path(tmp))
+        trees = {mode: before if mode == "before" else ROOT / "src" for mode in MODES}
+        for run in range(args.runs):
+            order = MODES[run % len(MODES) :] + MODES[: run % len(MODES)]
+            for mode in order:
+                prefix = f"{mode.replace(' ', '')}-{run}"
+                results[mode].append(
+                    _run(trees[mode], details, mode, args.rounds, args.warmup, prefix)
+                )
+    base = statistics.median(r["cpu"] for r in results["before"])
+    print(
+        f"CPU per publish (receipt with attachment and payment), client process only; "
+        f"{args.runs} runs x {args.rounds} publishes, medians; baseline {args.baseline}"
+    )
+    print(
+        f"  {'mode':<12} {'CPU ms':>7} {'ratio':>6} {'wall ms':>8} {'KashFlow':>9} "
+        f"{'storage':>8} {'spans':>6}  imported opentelemetry"
+    )
+    for mode in MODES:
+        rows = results[mode]
+        cpu = statistics.median(r["cpu"] for r in rows)
+        wall = statistics.median(r["wall"] for r in rows)
+        print(
+            f"  {mode:<12} {cpu * 1000:7.3f} {cpu / base:6.3f} {wall * 1000:8.3f} "
+            f"{rows[0]['kashflow_calls']:9.1f} {rows[0]['storage_calls']:8.1f} "
+            f"{rows[0]['spans']:6.1f}  {rows[0]['otel_imported']} ({rows[0]['telemetry']})"
+        )
+    spread = [r["cpu"] * 1000 for r in results["before"]]
+    print(f"  run-to-run spread of 'before' (ms): {min(spread):.3f} .. {max(spread):.3f}")
+
+
+if __name__ == "__main__":
+    main()
