@@ -15,11 +15,13 @@ mode runs in a fresh interpreter:
   ``InMemorySpanExporter``) and ``MeterProvider`` (``InMemoryMetricReader``, read every 50
   publishes): every span exported as it ends.
 
-The modes alternate, ``--runs`` times; each worker publishes ``--rounds`` documents after a
-warm-up and reports its median. Printed: the median over runs, and each mode's ratio to
-``before``.
+The four workers run side by side, each connected and warmed up; the controller has them
+publish in small chunks (``--chunk``), one mode after another, the order rotated, ``--runs``
+times, so that every mode meets the same load on a shared machine. Printed: each mode's median
+CPU per publish and its ratio to ``before``, the median wall time, the KashFlow and Storage
+calls per publish and the spans exported per publish.
 
-Run: ``python benchmarks/bench_otel.py [--rounds 300] [--runs 5] [--baseline a515b8e]``
+Run: ``python benchmarks/bench_otel.py [--runs 60] [--chunk 10] [--baseline a515b8e]``
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ import httpx
 import kashflow_sync as kfs
 from kashflow_sync import RetryPolicy
 
-url, user, password, key, rounds, warmup, prefix, mode, control = sys.argv[1:10]
+url, user, password, key, rounds, warmup, prefix, mode = sys.argv[1:9]
 providers, exporter, reader = {}, None, None
 if mode == "memory":
     from opentelemetry.sdk.metrics import MeterProvider
@@ -96,80 +98,120 @@ def receipt(i):
     )
 
 
-with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
+# KashFlow round trips, counted as they leave (the same small cost in every mode).
+sent = [0]
+
+
+def count(_request):
+    sent[0] += 1
+
+
+with httpx.Client(timeout=30, event_hooks={"request": [count]}) as http, kfs.KashFlowClient(
     creds, endpoint=url, http_client=http, retry=RetryPolicy.no_wait(), storage=storage,
     **providers
 ) as client:
     client.connect()
     for i in range(int(warmup)):
         client.publish(receipt(-1 - i))
-    calls_before = len(httpx.get(control.rstrip("/") + "/calls").json())
-    storage_before = storage_calls[0]
-    cpu, wall, spans = [], [], 0
-    for i in range(int(rounds)):
-        doc = receipt(i)
-        c0, w0 = time.process_time(), time.perf_counter()
-        client.publish(doc)
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-        if exporter is not None:
-            spans += len(exporter.get_finished_spans())
-            exporter.clear()
-            if i % 50 == 49:
-                reader.get_metrics_data()
-    calls = len(httpx.get(control.rstrip("/") + "/calls").json()) - calls_before
     telemetry = getattr(client, "_telemetry", None)
-print(json.dumps({
-    "cpu": statistics.median(cpu), "wall": statistics.median(wall),
-    "kashflow_calls": calls / int(rounds), "storage_calls": (storage_calls[0] - storage_before)
-    / int(rounds), "spans": spans / int(rounds), "source": kfs.__file__,
-    "telemetry": type(telemetry).__name__ if telemetry is not None else None,
-    "otel_imported": any(m.split(".")[0] == "opentelemetry" for m in sys.modules),
-}))
+    done = 0
+    # The controller says how many to publish next; each chunk's CPU times go back as one line.
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            break
+        calls_before, storage_before = sent[0], storage_calls[0]
+        cpu, wall, spans = [], [], 0
+        for i in range(done, done + int(line)):
+            doc = receipt(i)
+            c0, w0 = time.process_time(), time.perf_counter()
+            client.publish(doc)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+            if exporter is not None:
+                spans += len(exporter.get_finished_spans())
+                exporter.clear()
+                if i % 50 == 49:
+                    reader.get_metrics_data()
+        done += int(line)
+        print(json.dumps({
+            "cpu": cpu, "wall": wall, "kashflow_calls": (sent[0] - calls_before) / len(cpu),
+            "storage_calls": (storage_calls[0] - storage_before) / len(cpu),
+            "spans": spans / len(cpu), "source": kfs.__file__,
+            "telemetry": type(telemetry).__name__ if telemetry is not None else None,
+            "otel_imported": any(m.split(".")[0] == "opentelemetry" for m in sys.modules),
+        }), flush=True)
 """
 
 MODES = ("before", "absent", "no provider", "memory")
 
 
-def _run(
-    src: Path, details: dict[str, str], mode: str, rounds: int, warmup: int, prefix: str
-) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    argv = [details["url"], details["username"], details["password"], details["autoauth_key"]]
-    argv += [str(rounds), str(warmup), prefix, mode.replace(" ", "_"), details["control"]]
-    out = subprocess.run(
-        [sys.executable, "-c", _WORKER, *argv], env=env, capture_output=True, text=True, check=False
-    )
-    if out.returncode:
-        raise SystemExit(f"the {mode} worker failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["source"].startswith(str(src)), result["source"]
-    return result
+class Worker:
+    """One mode's worker process, publishing a chunk of documents at each :meth:`chunk`."""
+
+    def __init__(self, src: Path, details: dict[str, str], mode: str, warmup: int) -> None:
+        self.mode = mode
+        argv = [details["url"], details["username"], details["password"]]
+        argv += [details["autoauth_key"], "0", str(warmup), mode.replace(" ", ""), mode]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, *[a.replace(" ", "_") for a in argv]],
+            env={**os.environ, "PYTHONPATH": str(src)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.src = src
+
+    def chunk(self, count: int) -> dict[str, Any]:
+        """Publish *count* documents; their CPU and wall times, round trips and spans."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{count}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {self.mode} worker failed (exit {self.proc.wait()})")
+        result: dict[str, Any] = json.loads(line)
+        assert result["source"].startswith(str(self.src)), result["source"]
+        return result
+
+    def stop(self) -> None:
+        """Let the worker finish."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def main() -> None:
     """Run every mode ``--runs`` times, alternating, and print medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--baseline", default=DEFAULT_BASELINE)
     args = parser.parse_args()
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory() as tmp, fake_process() as details:
         before = _tree(args.baseline, Path(tmp))
-        trees = {mode: before if mode == "before" else ROOT / "src" for mode in MODES}
-        for run in range(args.runs):
-            order = MODES[run % len(MODES) :] + MODES[: run % len(MODES)]
-            for mode in order:
-                prefix = f"{mode.replace(' ', '')}-{run}"
-                results[mode].append(
-                    _run(trees[mode], details, mode, args.rounds, args.warmup, prefix)
-                )
-    base = statistics.median(r["cpu"] for r in results["before"])
+        workers = [
+            Worker(before if mode == "before" else ROOT / "src", details, mode, args.warmup)
+            for mode in MODES
+        ]
+        try:
+            # Small chunks, modes alternating (order rotated): each meets the same load.
+            for run in range(args.runs):
+                at = run % len(workers)
+                for worker in workers[at:] + workers[:at]:
+                    results[worker.mode].append(worker.chunk(args.chunk))
+        finally:
+            for worker in workers:
+                worker.stop()
+    cpu_of = {m: [t for r in results[m] for t in r["cpu"]] for m in MODES}
+    wall_of = {m: [t for r in results[m] for t in r["wall"]] for m in MODES}
+    base = statistics.median(cpu_of["before"])
     print(
         f"CPU per publish (receipt with attachment and payment), client process only; "
-        f"{args.runs} runs x {args.rounds} publishes, medians; baseline {args.baseline}"
+        f"{args.runs} chunks x {args.chunk} publishes per mode, alternating, medians; "
+        f"baseline {args.baseline}"
     )
     print(
         f"  {'mode':<12} {'CPU ms':>7} {'ratio':>6} {'wall ms':>8} {'KashFlow':>9} "
@@ -177,15 +219,15 @@ def main() -> None:
     )
     for mode in MODES:
         rows = results[mode]
-        cpu = statistics.median(r["cpu"] for r in rows)
-        wall = statistics.median(r["wall"] for r in rows)
+        cpu = statistics.median(cpu_of[mode])
+        wall = statistics.median(wall_of[mode])
         print(
             f"  {mode:<12} {cpu * 1000:7.3f} {cpu / base:6.3f} {wall * 1000:8.3f} "
             f"{rows[0]['kashflow_calls']:9.1f} {rows[0]['storage_calls']:8.1f} "
             f"{rows[0]['spans']:6.1f}  {rows[0]['otel_imported']} ({rows[0]['telemetry']})"
         )
-    spread = [r["cpu"] * 1000 for r in results["before"]]
-    print(f"  run-to-run spread of 'before' (ms): {min(spread):.3f} .. {max(spread):.3f}")
+    chunks = [statistics.median(r["cpu"]) * 1000 for r in results["before"]]
+    print(f"  'before' chunk medians range (ms): {min(chunks):.3f} .. {max(chunks):.3f}")
 
 
 if __name__ == "__main__":

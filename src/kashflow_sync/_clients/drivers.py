@@ -198,7 +198,11 @@ def _request(effect: KashFlowEffect[Any]) -> Request[Any]:
 
 
 def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any) -> None:
-    """Note a journal write and what came of it on the current span (states and steps only)."""
+    """Note a journal claim or step, and what came of it, on the current span.
+
+    The state changes between steps are left out: each is implied by the step recorded with it,
+    and an event per write would cost a publish more than its KashFlow spans.
+    """
     match effect:
         case fx.ClaimJournal():
             telemetry.journal(
@@ -206,14 +210,6 @@ def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any)
                 {
                     "kashflow_sync.journal.state": result.entry.state,
                     "kashflow_sync.journal.acquired": bool(result.acquired),
-                },
-            )
-        case fx.UpdateJournal():
-            telemetry.journal(
-                "update",
-                {
-                    "kashflow_sync.journal.state": effect.entry.state,
-                    "kashflow_sync.journal.stored": bool(result),
                 },
             )
         case fx.AddAttempt():

@@ -64,6 +64,10 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
             expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
             retried). The default (64 MiB) holds 20,000 customers with their addresses and
             notes, or 60,000 suppliers; raise it only for an account bigger than that.
+        tracer_provider: the OpenTelemetry ``TracerProvider`` to report spans to; default the
+            host's global one. Needs ``opentelemetry-api`` (the ``otel`` extra); without it
+            the SDK imports none of it and does no tracing work. See "Traces and metrics".
+        meter_provider: the ``MeterProvider`` for the SDK's metrics; default the global one.
 
     Raises:
         TypeError: *credentials* is not a :class:`~kashflow_sync.Credentials`.

@@ -72,7 +72,7 @@ class Telemetry:
         """
         return _NO_SCOPE
 
-    def wait(self, reason: str, seconds: float) -> contextlib.AbstractContextManager[None]:
+    def wait(self, reason: str, seconds: float) -> contextlib.AbstractContextManager[object]:
         """A wait of *seconds* for *reason* (``lease``, ``settle``, ``ledger``)."""
         return _NO_WAIT
 

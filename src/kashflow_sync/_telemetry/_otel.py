@@ -7,18 +7,18 @@ given, or the host's global ones (the API's proxies follow a provider set later)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar, Token
 from importlib import metadata
+from types import TracebackType
 from typing import Any
 
-from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry import context, metrics, trace
+from opentelemetry.metrics import CallbackOptions, Histogram, Observation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ._base import AttributeValue, JournalCounter, Scope, Telemetry
@@ -88,14 +88,37 @@ def _failed(span: Span, exc: BaseException) -> str:
 
 
 class _Scope(Scope):
-    """A recording span, as the SDK writes to it."""
+    """A span made current for a ``with`` block, ended when the block ends.
 
-    __slots__ = ("number", "span", "status")
+    Written as a class rather than with ``contextlib``: one of these wraps every KashFlow
+    call, and a generator-based context manager costs several times more per use.
+    """
+
+    __slots__ = ("_start", "_token", "span")
 
     def __init__(self, span: Span) -> None:
         self.span = span
-        self.status: str | None = None
-        self.number: int | None = None
+        self._token: object = None
+        self._start = 0.0
+
+    def __enter__(self) -> _Scope:
+        self._token = context.attach(trace.set_span_in_context(self.span))
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.finish(time.perf_counter() - self._start, exc)
+        finally:
+            context.detach(self._token)  # type: ignore[arg-type]
+            self.span.end()
+
+    def finish(self, seconds: float, exc: BaseException | None) -> None:
+        """Record what the block came to, before the span ends."""
+        if exc is not None:
+            _failed(self.span, exc)
 
     def set(self, key: str, value: AttributeValue | None) -> None:
         if value is not None:
@@ -104,9 +127,94 @@ class _Scope(Scope):
     def event(self, name: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
         self.span.add_event(name, attributes)
 
+
+class _Call(_Scope):
+    """The span of a public call: its outcome, the publish counter and the waits it made."""
+
+    __slots__ = (
+        "_owner",
+        "_waited",
+        "_waited_token",
+        "connection_id",
+        "kind",
+        "name",
+        "number",
+        "status",
+    )
+
+    def __init__(self, owner: OtelTelemetry, span: Span, name: str, connection_id: str) -> None:
+        super().__init__(span)
+        self._owner = owner
+        self.name = name
+        self.connection_id = connection_id
+        self.kind: str | None = None
+        self.status: str | None = None
+        self.number: int | None = None
+        self._waited: dict[str, float] = {}
+        self._waited_token: Token[dict[str, float] | None] | None = None
+
+    def __enter__(self) -> _Call:
+        self._waited_token = _WAITED.set(self._waited)
+        super().__enter__()
+        return self
+
     def result(self, status: str, number: int | None = None) -> None:
         self.status = status
         self.number = number
+
+    def finish(self, seconds: float, exc: BaseException | None) -> None:
+        if self._waited_token is not None:
+            _WAITED.reset(self._waited_token)
+        owner, span = self._owner, self.span
+        counted: dict[str, AttributeValue] = {CONNECTION: self.connection_id}
+        if self.kind is not None:
+            counted[KIND] = self.kind
+        if exc is not None:
+            counted[OUTCOME] = "failed"
+            counted[ERROR_CODE] = _failed(span, exc)
+        elif self.status is not None:
+            counted[OUTCOME] = self.status
+            span.set_attribute(OUTCOME, self.status)
+            if self.number is not None:
+                span.set_attribute(NUMBER, self.number)
+        if self.name == "publish" and OUTCOME in counted:
+            owner._outcomes.add(1, counted)
+        for reason, waited in self._waited.items():
+            histogram = owner._waits.get(reason)
+            if histogram is not None:
+                histogram.record(waited, {CONNECTION: self.connection_id, CALL: self.name})
+
+
+class _Attempt(_Scope):
+    """The span of one attempt at a KashFlow operation, and its duration's record."""
+
+    __slots__ = ("_histogram", "operation")
+
+    def __init__(self, span: Span, histogram: Histogram, operation: str) -> None:
+        super().__init__(span)
+        self._histogram = histogram
+        self.operation = operation
+
+    def finish(self, seconds: float, exc: BaseException | None) -> None:
+        measured: dict[str, AttributeValue] = {RPC_SYSTEM: "soap", RPC_METHOD: self.operation}
+        if exc is not None:
+            measured[ERROR_TYPE] = _failed(self.span, exc)
+        self._histogram.record(seconds, measured)
+
+
+class _Wait(_Scope):
+    """The span of a wait; its seconds add to the waits of the call that made it."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, span: Span, reason: str) -> None:
+        super().__init__(span)
+        self.reason = reason
+
+    def finish(self, seconds: float, exc: BaseException | None) -> None:
+        waited = _WAITED.get()
+        if waited is not None:
+            waited[self.reason] = waited.get(self.reason, 0.0) + seconds
 
 
 class OtelTelemetry(Telemetry):
@@ -144,51 +252,16 @@ class OtelTelemetry(Telemetry):
 
     # ------------------------------------------------------------------ spans
 
-    @contextlib.contextmanager
-    def call(self, name: str, connection_id: str, *, kind: str | None = None) -> Iterator[Scope]:
+    def call(self, name: str, connection_id: str, *, kind: str | None = None) -> _Call:
         attributes: dict[str, AttributeValue] = {CONNECTION: connection_id}
         if kind is not None:
             attributes[KIND] = kind
-        waited: dict[str, float] = {}
-        token = _WAITED.set(waited)
-        try:
-            with self._tracer.start_as_current_span(
-                f"kashflow_sync.{name}",
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                scope = _Scope(span)
-                try:
-                    yield scope
-                except BaseException as exc:
-                    code = _failed(span, exc)
-                    if name == "publish":
-                        outcome = {CONNECTION: connection_id, OUTCOME: "failed", ERROR_CODE: code}
-                        if kind is not None:
-                            outcome[KIND] = kind
-                        self._outcomes.add(1, outcome)
-                    raise
-                if scope.status is not None:
-                    span.set_attribute(OUTCOME, scope.status)
-                    if scope.number is not None:
-                        span.set_attribute(NUMBER, scope.number)
-                    if name == "publish":
-                        counted = {CONNECTION: connection_id, OUTCOME: scope.status}
-                        if kind is not None:
-                            counted[KIND] = kind
-                        self._outcomes.add(1, counted)
-        finally:
-            _WAITED.reset(token)
-            for reason, seconds in waited.items():
-                histogram = self._waits.get(reason)
-                if histogram is not None:
-                    histogram.record(seconds, {CONNECTION: connection_id, CALL: name})
+        span = self._tracer.start_span(f"kashflow_sync.{name}", attributes=attributes)
+        scope = _Call(self, span, name, connection_id)
+        scope.kind = kind
+        return scope
 
-    @contextlib.contextmanager
-    def attempt(
-        self, operation: str, *, host: str, attempt: int, phase: str | None
-    ) -> Iterator[Scope]:
+    def attempt(self, operation: str, *, host: str, attempt: int, phase: str | None) -> _Attempt:
         attributes: dict[str, AttributeValue] = {
             RPC_SYSTEM: "soap",
             RPC_SERVICE: "KashFlow",
@@ -198,36 +271,16 @@ class OtelTelemetry(Telemetry):
         }
         if phase is not None:
             attributes[AUTOAUTH] = phase
-        measured: dict[str, AttributeValue] = {RPC_SYSTEM: "soap", RPC_METHOD: operation}
-        start = time.perf_counter()
-        with self._tracer.start_as_current_span(
-            f"KashFlow/{operation}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                yield _Scope(span)
-            except BaseException as exc:
-                measured[ERROR_TYPE] = _failed(span, exc)
-                raise
-            finally:
-                self._duration.record(time.perf_counter() - start, measured)
+        span = self._tracer.start_span(
+            f"KashFlow/{operation}", kind=SpanKind.CLIENT, attributes=attributes
+        )
+        return _Attempt(span, self._duration, operation)
 
-    @contextlib.contextmanager
-    def wait(self, reason: str, seconds: float) -> Iterator[None]:
-        start = time.perf_counter()
-        with self._tracer.start_as_current_span(
-            f"kashflow_sync.{reason}_wait",
-            attributes={WAIT_REASON: reason, WAIT_PLANNED: seconds},
-        ):
-            try:
-                yield
-            finally:
-                waited = _WAITED.get()
-                if waited is not None:
-                    waited[reason] = waited.get(reason, 0.0) + time.perf_counter() - start
+    def wait(self, reason: str, seconds: float) -> _Wait:
+        span = self._tracer.start_span(
+            f"kashflow_sync.{reason}_wait", attributes={WAIT_REASON: reason, WAIT_PLANNED: seconds}
+        )
+        return _Wait(span, reason)
 
     def journal(self, step: str, attributes: Mapping[str, AttributeValue]) -> None:
         trace.get_current_span().add_event(f"kashflow_sync.journal.{step}", attributes)
