@@ -78,9 +78,10 @@ def test_without_opentelemetry_nothing_of_it_is_imported() -> None:
 
 
 def test_with_opentelemetry_the_sdk_imports_it_only_for_a_client() -> None:
-    """``import kashflow_sync`` alone does not import opentelemetry (the CLI starts fast)."""
+    """Importing the SDK and its clients does not import opentelemetry: building a client does."""
     code = (
         "import sys, kashflow_sync, kashflow_sync.testing;"
+        "kashflow_sync.KashFlowClient, kashflow_sync.AsyncKashFlowClient;"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
     )
     done = subprocess.run(
