@@ -29,8 +29,8 @@ ROOT = "__init__"
 #: from a layer above. A name covers a module or a sub-package (relative to ``kashflow_sync``);
 #: the longest name that matches a module places it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # 0 foundation: the error tree, settings, limits, logging context, the retry policy, and
-    #   the one ``with`` protocol of what must be closed.
+    # 0 foundation: the error tree, settings, limits, logging context, the retry policy, the
+    #   one ``with`` protocol of what must be closed, and traces and metrics.
     (
         "errors",
         "_error_codes",
@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "_logcontext",
         "_retry",
         "_closing",
+        "_telemetry",
     ),
     # 1 values: documents and their validation, the account's lists and facts, the journal's
     #   records and states, the storage keys and converter, and the host-facing Protocols.

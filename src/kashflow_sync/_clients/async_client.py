@@ -67,7 +67,9 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         self._service = AsyncKashFlowService(
             http, self.endpoint, self.credentials, **self._caller_options()
         )
-        self._driver = AsyncDriver(self._service, self.storage, self._auth_failed)
+        self._driver = AsyncDriver(
+            self._service, self.storage, self._auth_failed, telemetry=self._telemetry
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -102,7 +104,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         """
         self._check_open()
         flow = self._connect_flow(progress, force)
-        with log_context(connection_id=self.connection_id):
+        with self._traced("connect"), log_context(connection_id=self.connection_id):
             try:
                 report = await self._driver.run(flow)
             finally:
@@ -137,7 +139,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         """
         self._check_open()
         flow = self._refresh_flow(only, progress, force)
-        with log_context(connection_id=self.connection_id):
+        with self._traced("refresh_lists"), log_context(connection_id=self.connection_id):
             try:
                 return await self._driver.run(flow)
             finally:
@@ -186,10 +188,12 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
             result = await self._publish(document, owner=owner, defer_id=True)
             return self._note_deferred_id(pending, document, owner, result)
 
-        batch = await run_in_tasks(documents, one, concurrency=concurrency, progress=progress)
-        if not pending:
-            return batch
-        return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))
+        with self._traced("publish_many") as span:
+            span.set("kashflow_sync.batch.size", len(documents))
+            batch = await run_in_tasks(documents, one, concurrency=concurrency, progress=progress)
+            if not pending:
+                return batch
+            return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))
 
     # ------------------------------------------------------------------ operators
 
@@ -206,7 +210,10 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
 
         """
         flow = await off_loop(self.storage, self._forget_flow, external_id)
-        with log_context(connection_id=self.connection_id, external_id=external_id):
+        with (
+            self._traced("forget"),
+            log_context(connection_id=self.connection_id, external_id=external_id),
+        ):
             entry = await self._driver.run(flow)
         return self._summaries([Finding(entry, ())])[0]
 
@@ -216,7 +223,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         As :meth:`KashFlowClient.verify`, awaited.
         """
         markers = await off_loop(self.storage, self._verify_markers)
-        with log_context(connection_id=self.connection_id):
+        with self._traced("verify"), log_context(connection_id=self.connection_id):
             findings = await self._driver.run(self._verify_flow(markers, horizon))
         return self._summaries(findings)
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 import attrs
 import httpx
@@ -72,7 +72,14 @@ from .._engine.verify import Finding
 from .._engine.verify import verify as verify_flow
 from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
-from .._journal.states import ABSENT_STATES, DONE_STATES, FORGOTTEN, WATCHING
+from .._journal.states import (
+    ABSENT_STATES,
+    DONE_STATES,
+    DUPLICATED,
+    FORGOTTEN,
+    UNFINISHED_STATES,
+    WATCHING,
+)
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from .._storage_keys import (
@@ -83,11 +90,16 @@ from .._storage_keys import (
     VERIFY_KEY_PREFIX,
     duplicate_key,
 )
+from .._telemetry import Scope, Telemetry, telemetry_for
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..storage.memory import MemoryStorage
 from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 __all__ = [
     "BaseClient",
@@ -187,6 +199,22 @@ class CallerOptions(TypedDict):
     retry: RetryPolicy
     timeout: float
     max_answer_bytes: int
+    telemetry: Telemetry
+
+
+#: The journal states the gauge ``kashflow_sync.journal.entries`` counts: those a person may
+#: have to act on. Published and forgotten entries only grow, and listing them would cost a
+#: scan of the whole journal at every export.
+GAUGED_STATES = (*UNFINISHED_STATES, DUPLICATED)
+
+
+def journal_counts(storage: Storage, connection_id: str) -> dict[str, int]:
+    """How many of *connection_id*'s documents are in each of :data:`GAUGED_STATES`."""
+    counts: dict[str, int] = dict.fromkeys(GAUGED_STATES, 0)
+    lister = storage.list_journal
+    for entry in lister(connection_id, states=GAUGED_STATES, exclude_prefix=RESERVED_PREFIX):
+        counts[entry.state] = counts.get(entry.state, 0) + 1
+    return counts
 
 
 class BaseClient(Generic[H]):
@@ -220,6 +248,8 @@ class BaseClient(Generic[H]):
         settle_time: timedelta = DEFAULT_SETTLE_TIME,
         ledger_cache_ttl: timedelta = DEFAULT_LEDGER_CACHE_TTL,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         """Build the client; nothing is sent until :meth:`connect` or another call."""
         if not isinstance(credentials, Credentials):
@@ -275,6 +305,9 @@ class BaseClient(Generic[H]):
                 f"http_client must be an {self._http_name}, not {type(http_client).__name__} "
                 f"({self._http_hint})"
             )
+        self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        if self._telemetry.enabled and hasattr(self.storage, "list_journal"):
+            self._telemetry.watch_journal(self.storage, connection_id, journal_counts)
         self._owns_http = http_client is None
         self._http: H = http_client or self._http_type(
             timeout=httpx.Timeout(self.timeout, connect=DEFAULT_CONNECT_TIMEOUT),
@@ -323,7 +356,12 @@ class BaseClient(Generic[H]):
             retry=self._retry,
             timeout=self.timeout,
             max_answer_bytes=self.max_answer_bytes,
+            telemetry=self._telemetry,
         )
+
+    def _traced(self, name: str) -> contextlib.AbstractContextManager[Scope]:
+        """The span of public call *name* (``connect``...), when telemetry is on."""
+        return self._telemetry.call(name, self.connection_id)
 
     def _caches(self) -> ConnectionCaches:
         """The caches of this client, to hand to the next client of the connection."""
@@ -689,7 +727,11 @@ class BaseClient(Generic[H]):
         """Tag log records with the document; log the outcome put in the yielded list."""
         extra = {"connection_id": self.connection_id, "external_id": document.external_id}
         outcome: list[PublishResult] = []
-        with log_context(**extra):
+        kind = getattr(document, "kind", None)
+        with (
+            self._telemetry.call("publish", self.connection_id, kind=kind) as span,
+            log_context(**extra),
+        ):
             try:
                 yield outcome
             except errors.KashFlowError as exc:
@@ -710,6 +752,7 @@ class BaseClient(Generic[H]):
                     result.number,
                     extra=extra,
                 )
+                span.result(result.status, result.number)
 
     def _log_connected(self, report: SyncReport) -> None:
         log.info(

@@ -32,6 +32,7 @@ from .. import errors
 from .._engine import effects as fx
 from .._engine.effects import Effect, Flow, KashFlowEffect, Renewal, Sleep, StorageEffect
 from .._engine.lease import lease_lost
+from .._telemetry import NO_TELEMETRY, Telemetry
 from ..soap import operations
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
@@ -196,6 +197,31 @@ def _request(effect: KashFlowEffect[Any]) -> Request[Any]:
     raise TypeError(f"no KashFlow call for {effect!r}")
 
 
+def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any) -> None:
+    """Note a journal claim or step, and what came of it, on the current span.
+
+    The state changes between steps are left out: each is implied by the step recorded with it,
+    and an event per write would cost a publish more than its KashFlow spans.
+    """
+    match effect:
+        case fx.ClaimJournal():
+            telemetry.journal(
+                "claim",
+                {
+                    "kashflow_sync.journal.state": result.entry.state,
+                    "kashflow_sync.journal.acquired": bool(result.acquired),
+                },
+            )
+        case fx.AddAttempt():
+            telemetry.journal(
+                "attempt",
+                {
+                    "kashflow_sync.journal.step": effect.attempt.step,
+                    "kashflow_sync.journal.outcome": effect.attempt.outcome,
+                },
+            )
+
+
 def _fence_for(request: Request[Any], effect: KashFlowEffect[Any]) -> Renewal | None:
     """The renewal to fence *request* with: a call unsafe to repeat, made under a lease."""
     return effect.renew if not request.idempotent else None
@@ -210,6 +236,7 @@ class SyncDriver:
         storage: the client's storage.
         on_auth_failure: called when KashFlow refuses the credentials (marks the connection).
         sleep: how to wait.
+        telemetry: where waits and journal writes are reported.
 
     """
 
@@ -217,6 +244,7 @@ class SyncDriver:
     storage: Storage
     on_auth_failure: Callable[[], None]
     sleep: Callable[[float], None] = time.sleep
+    telemetry: Telemetry = attrs.field(default=NO_TELEMETRY, kw_only=True)
     _heartbeat: _Heartbeat = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -239,7 +267,11 @@ class SyncDriver:
 
     def _perform(self, effect: Effect[Any]) -> Any:
         if isinstance(effect, StorageEffect):
-            return effect.perform(self.storage)
+            if not self.telemetry.enabled:
+                return effect.perform(self.storage)
+            stored = effect.perform(self.storage)
+            _note_journal(self.telemetry, effect, stored)
+            return stored
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
             alive = (
@@ -256,7 +288,8 @@ class SyncDriver:
                 self.on_auth_failure()
                 raise
         if isinstance(effect, Sleep):
-            self.sleep(effect.seconds)
+            with self.telemetry.wait(effect.reason, effect.seconds):
+                self.sleep(effect.seconds)
             return None
         raise TypeError(f"unknown effect {effect!r}")
 
@@ -270,6 +303,7 @@ class AsyncDriver:
         storage: the client's (sync) storage, called in a worker thread.
         on_auth_failure: called (in a worker thread) when KashFlow refuses the credentials.
         sleep: how to wait.
+        telemetry: where waits and journal writes are reported.
 
     """
 
@@ -277,6 +311,7 @@ class AsyncDriver:
     storage: Storage
     on_auth_failure: Callable[[], None]
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    telemetry: Telemetry = attrs.field(default=NO_TELEMETRY, kw_only=True)
 
     async def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its end and return its result (or raise what it raises)."""
@@ -291,6 +326,8 @@ class AsyncDriver:
                     continue
                 if isinstance(effect, StorageEffect):
                     ok, value, cancelled = await self._storage(effect)
+                    if ok and self.telemetry.enabled:
+                        _note_journal(self.telemetry, effect, value)
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
                 try:
@@ -365,6 +402,7 @@ class AsyncDriver:
                 await asyncio.to_thread(self.on_auth_failure)
                 raise
         if isinstance(effect, Sleep):
-            await self.sleep(effect.seconds)
+            with self.telemetry.wait(effect.reason, effect.seconds):
+                await self.sleep(effect.seconds)
             return None
         raise TypeError(f"unknown effect {effect!r}")

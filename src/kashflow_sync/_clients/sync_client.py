@@ -7,6 +7,8 @@ lists, rules and the publish journal in a :class:`~kashflow_sync.typing.Storage`
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
@@ -62,6 +64,10 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
             expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
             retried). The default (64 MiB) holds 20,000 customers with their addresses and
             notes, or 60,000 suppliers; raise it only for an account bigger than that.
+        tracer_provider: the OpenTelemetry ``TracerProvider`` to report spans to; default the
+            host's global one. Needs ``opentelemetry-api`` (the ``otel`` extra); without it
+            the SDK imports none of it and does no tracing work. See "Traces and metrics".
+        meter_provider: the ``MeterProvider`` for the SDK's metrics; default the global one.
 
     Raises:
         TypeError: *credentials* is not a :class:`~kashflow_sync.Credentials`.
@@ -88,7 +94,9 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         self._service = KashFlowService(
             http, self.endpoint, self.credentials, **self._caller_options()
         )
-        self._driver = SyncDriver(self._service, self.storage, self._auth_failed)
+        self._driver = SyncDriver(
+            self._service, self.storage, self._auth_failed, telemetry=self._telemetry
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,7 +128,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         """
         self._check_open()
         flow = self._connect_flow(progress, force)
-        with log_context(connection_id=self.connection_id):
+        with self._traced("connect"), log_context(connection_id=self.connection_id):
             try:
                 report = self._driver.run(flow)
             finally:
@@ -166,7 +174,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         """
         self._check_open()
         flow = self._refresh_flow(only, progress, force)
-        with log_context(connection_id=self.connection_id):
+        with self._traced("refresh_lists"), log_context(connection_id=self.connection_id):
             try:
                 return self._driver.run(flow)
             finally:
@@ -218,16 +226,21 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         self._check_open()
         self._require_connected()
         pending: list[Pending] = []
+        with self._traced("publish_many") as span:
+            span.set("kashflow_sync.batch.size", len(documents))
+            # Each thread runs in a copy of this context: its publish span is the batch's child.
+            batch_context = contextvars.copy_context()
 
-        def one(document: Document) -> PublishResult:
-            owner = new_id()
-            result = self._publish(document, owner=owner, defer_id=True)
-            return self._note_deferred_id(pending, document, owner, result)
+            def one(document: Document) -> PublishResult:
+                owner = new_id()
+                publish = functools.partial(self._publish, owner=owner, defer_id=True)
+                result = batch_context.copy().run(publish, document)
+                return self._note_deferred_id(pending, document, owner, result)
 
-        batch = run_in_threads(documents, one, concurrency=concurrency, progress=progress)
-        if not pending:
-            return batch
-        return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
+            batch = run_in_threads(documents, one, concurrency=concurrency, progress=progress)
+            if not pending:
+                return batch
+            return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
 
     # ------------------------------------------------------------------ operators
 
@@ -254,7 +267,10 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
             KashFlowError: ``not_in_journal``: nothing was published under this id.
 
         """
-        with log_context(connection_id=self.connection_id, external_id=external_id):
+        with (
+            self._traced("forget"),
+            log_context(connection_id=self.connection_id, external_id=external_id),
+        ):
             entry = self._driver.run(self._forget_flow(external_id))
         return self._summaries([Finding(entry, ())])[0]
 
@@ -283,7 +299,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
 
         """
         markers = self._verify_markers()
-        with log_context(connection_id=self.connection_id):
+        with self._traced("verify"), log_context(connection_id=self.connection_id):
             findings = self._driver.run(self._verify_flow(markers, horizon))
         return self._summaries(findings)
 

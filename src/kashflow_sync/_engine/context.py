@@ -180,7 +180,7 @@ def settled(call: Call, until: datetime, what: str, look: Callable[[], Flow[T]])
         if until - now > settings.max_settle_wait:
             settings.settle.refuse_until(until, call.document.external_id, what)
         # Look again soon, then less often: a late write is adopted as soon as it lands.
-        yield from ask(Sleep(min(pause, (until - now).total_seconds())))
+        yield from ask(Sleep(min(pause, (until - now).total_seconds()), reason="settle"))
         pause *= 2
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 
@@ -121,9 +121,15 @@ class Renewal:
 
 @attrs.frozen
 class Sleep(Effect[None]):
-    """Wait *seconds* before going on (another worker holds a document's lease)."""
+    """Wait *seconds* before going on; *reason* says for what (traces and metrics show it).
+
+    ``lease``: another worker holds a document's lease; ``settle``: a send whose outcome was
+    lost may still be applied; ``ledger``: another call is reading the same contact's
+    documents.
+    """
 
     seconds: float
+    reason: Literal["lease", "settle", "ledger"] = attrs.field(default="lease", kw_only=True)
 
 
 # ---------------------------------------------------------------------- KashFlow

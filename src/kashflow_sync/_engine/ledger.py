@@ -241,7 +241,9 @@ def ledger_view(
             return cached
         token = cache.start_fetch(side, contact_id, now)
         if token is None:
-            yield from ask(Sleep(FETCH_POLL))  # another call is fetching it: use its answer
+            yield from ask(
+                Sleep(FETCH_POLL, reason="ledger")
+            )  # another call is fetching it: use its answer
             continue
         try:
             held = yield from ask(DocumentsForContact(side, contact_id))

@@ -59,6 +59,7 @@ from ._results import (
     refreshed,
     verified,
 )
+from ._tracing import carry_trace_context
 
 __all__ = [
     "DEFAULT_CACHED_CONNECTIONS",
@@ -386,6 +387,7 @@ def register(
                 )
         return verified(connection_id, rows)
 
+    carry_trace_context({publish.name, refresh.name, verify.name})
     return KashFlowTasks(
         app=app, publish=publish, refresh=refresh, prefix=prefix, queue=queue, verify=verify
     )

@@ -50,6 +50,7 @@ from ._errors import (
     exit_code_for,
     usage_error,
 )
+from ._trace import TRACE_OPTION, tracing
 
 __all__ = [
     "COMMANDS",
@@ -132,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        TRACE_OPTION,
+        action="store_true",
+        help=(
+            "write the run's OpenTelemetry spans to stderr, or to the OTLP endpoint in "
+            "$OTEL_EXPORTER_OTLP_ENDPOINT (needs opentelemetry-sdk; accepted anywhere)"
+        ),
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for spec in COMMANDS:
@@ -147,8 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     want_json = "--json" in argv
     args: argparse.Namespace | None = None
     try:
-        args = build_parser().parse_args(argv)
-        code: int = args.run(args)
+        trace = TRACE_OPTION in argv
+        args = build_parser().parse_args([a for a in argv if a != TRACE_OPTION])
+        if not trace:
+            code: int = args.run(args)
+            return code
+        with tracing(args):
+            code = args.run(args)
         return code
     except SystemExit as exc:  # --help and --version
         return int(exc.code) if isinstance(exc.code, int) else EXIT_OK

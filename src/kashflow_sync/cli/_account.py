@@ -233,6 +233,7 @@ def open_client(
             connection_id=args.connection_id,
             endpoint=_endpoint(args, storage),
             create_missing_contacts=create_missing_contacts,
+            tracer_provider=getattr(args, "tracer_provider", None),  # --trace
         ) as client:
             yield client
     finally:

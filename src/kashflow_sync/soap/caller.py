@@ -19,9 +19,11 @@ the error leaves.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -30,6 +32,7 @@ from .. import errors
 from .._config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, Credentials
 from .._error_codes import ErrorCode
 from .._retry import RetryPolicy
+from .._telemetry import NO_SPAN, NO_TELEMETRY, Scope, Telemetry
 from . import codec
 from ._answerparse import AnswerParser
 from .answer import Sink
@@ -83,6 +86,11 @@ class Done(Generic[T]):
     value: T
 
 
+#: What the AutoAuth flow sends after a step, as the spans name it: the AutoAuthIP, then the
+#: request again.
+_NEXT_PHASE: dict[str | None, str] = {None: "autoauth", "autoauth": "autoauth_retry"}
+
+
 def resume(
     flow: CallFlow[T], result: Any = None, *, failure: errors.KashFlowError | None = None
 ) -> codec.Request[Any] | Done[T]:
@@ -111,6 +119,11 @@ class _Caller(Generic[H]):
     retry: RetryPolicy = attrs.field(kw_only=True)
     timeout: float = attrs.field(default=DEFAULT_TIMEOUT, kw_only=True)
     max_answer_bytes: int = attrs.field(default=DEFAULT_MAX_ANSWER_BYTES, kw_only=True)
+    telemetry: Telemetry = attrs.field(default=NO_TELEMETRY, kw_only=True)
+    _host: str = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: urlsplit(self.endpoint).hostname or "", takes_self=True),
+    )
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -142,6 +155,14 @@ class _Caller(Generic[H]):
             retry_after=answer.retry_after,
         )
 
+    def _attempt(
+        self, request: codec.Request[Any], attempts: itertools.count[int], phase: str | None
+    ) -> Any:
+        """The span of the next attempt at *request* (see :mod:`kashflow_sync._telemetry`)."""
+        return self.telemetry.attempt(
+            request.operation, host=self._host, attempt=next(attempts), phase=phase
+        )
+
 
 class KashFlowService(_Caller[httpx.Client]):
     """One KashFlow account's SOAP API, spoken through an ``httpx.Client``.
@@ -161,21 +182,36 @@ class KashFlowService(_Caller[httpx.Client]):
         """Send *request* with retries and the one AutoAuth retry; return its result."""
         flow = self._flow(request)
         step = resume(flow)
+        phase: str | None = None
         while not isinstance(step, Done):
             try:
-                result = self.retry.call(
-                    functools.partial(self._send, step), idempotent=step.idempotent
-                )
+                result = self.retry.call(self._sender(step, phase), idempotent=step.idempotent)
             except errors.KashFlowError as exc:
                 step = resume(flow, failure=exc)
             else:
                 step = resume(flow, result)
+            phase = _NEXT_PHASE.get(phase)
         return step.value
 
-    def _send(self, request: codec.Request[T]) -> T:
+    def _sender(self, request: codec.Request[T], phase: str | None) -> Callable[[], T]:
+        """What the retry policy calls for each attempt: a traced one when telemetry is on."""
+        if not self.telemetry.enabled:
+            return functools.partial(self._send, request)
+        attempts = itertools.count(1)
+
+        def send() -> T:
+            with self._attempt(request, attempts, phase) as span:
+                return self._send(request, span)
+
+        return send
+
+    def _send(self, request: codec.Request[T], span: Scope = NO_SPAN) -> T:
         """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
         parsed = codec.reading(request)
-        return self._read(request, parsed, self._exchange(request, parsed))
+        answer = self._exchange(request, parsed)
+        if isinstance(answer, Answer):
+            span.set("http.response.status_code", answer.status_code)
+        return self._read(request, parsed, answer)
 
     def _exchange(self, request: codec.Request[Any], sink: Sink) -> Answer | errors.KashFlowError:
         # Returns rather than raises: the envelope (password inside) dies with this frame.
@@ -200,21 +236,38 @@ class AsyncKashFlowService(_Caller[httpx.AsyncClient]):
         """Send *request* with retries and the one AutoAuth retry; return its result."""
         flow = self._flow(request)
         step = resume(flow)
+        phase: str | None = None
         while not isinstance(step, Done):
             try:
                 result = await self.retry.acall(
-                    functools.partial(self._send, step), idempotent=step.idempotent
+                    self._sender(step, phase), idempotent=step.idempotent
                 )
             except errors.KashFlowError as exc:
                 step = resume(flow, failure=exc)
             else:
                 step = resume(flow, result)
+            phase = _NEXT_PHASE.get(phase)
         return step.value
 
-    async def _send(self, request: codec.Request[T]) -> T:
+    def _sender(self, request: codec.Request[T], phase: str | None) -> Callable[[], Awaitable[T]]:
+        """What the retry policy awaits for each attempt: a traced one when telemetry is on."""
+        if not self.telemetry.enabled:
+            return functools.partial(self._send, request)
+        attempts = itertools.count(1)
+
+        async def send() -> T:
+            with self._attempt(request, attempts, phase) as span:
+                return await self._send(request, span)
+
+        return send
+
+    async def _send(self, request: codec.Request[T], span: Scope = NO_SPAN) -> T:
         """One HTTP exchange: encode, POST, decode (or raise the mapped failure)."""
         parsed = codec.reading(request)
-        return self._read(request, parsed, await self._exchange(request, parsed))
+        answer = await self._exchange(request, parsed)
+        if isinstance(answer, Answer):
+            span.set("http.response.status_code", answer.status_code)
+        return self._read(request, parsed, answer)
 
     async def _exchange(
         self, request: codec.Request[Any], sink: Sink
