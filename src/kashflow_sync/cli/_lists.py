@@ -80,13 +80,22 @@ def list_name(text: str) -> str:
 
 
 @contextmanager
-def _stored_client(args: argparse.Namespace, *, connected: bool) -> Iterator[KashFlowClient]:
-    """The client of the connection in the local database (no credentials needed)."""
+def _stored_client(
+    args: argparse.Namespace, *, connected: bool, create: bool = False
+) -> Iterator[KashFlowClient]:
+    """The client of the connection in the local database (no credentials needed).
+
+    Args:
+        args: the command's arguments.
+        connected: refuse a connection never connected (it has no lists).
+        create: make a SQLite database file that does not exist yet, rather than refuse.
+
+    """
     from .._account.items import ConnectionStatus
     from ._account import credentials, db_url, missing_sqlite_file, open_client
 
     missing = missing_sqlite_file(db_url(args))
-    if missing is not None:
+    if missing is not None and not create:
         raise errors.NotConnectedError(
             f"no local database at {missing}: no lists were synced into it",
             remedy="Pass the database `connect` used (--db or $KASHFLOW_SYNC_DB), or run "
@@ -99,6 +108,26 @@ def _stored_client(args: argparse.Namespace, *, connected: bool) -> Iterator[Kas
                 "synced lists"
             )
         yield client
+
+
+#: The columns a list's table shows (``--json`` gives every field).
+_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "nominal_codes": ("code", "name", "classification_name", "archived"),
+    "suppliers": ("code", "name", "email", "vat_number", "archived"),
+    "customers": ("code", "name", "email", "vat_number", "archived"),
+    "projects": ("number", "name", "reference", "archived"),
+    "purchase_payment_methods": ("kashflow_id", "name", "archived"),
+    "sales_payment_methods": ("kashflow_id", "name", "archived"),
+    "bank_accounts": ("code", "name", "archived"),
+    "vat_rates": ("rate", "name", "archived"),
+    "currencies": ("code", "name", "exchange_rate", "is_default", "archived"),
+}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return "" if value is None else value
 
 
 def _plain(value: Any) -> Any:
@@ -165,10 +194,8 @@ def run_lists(args: argparse.Namespace) -> int:
     if not data:
         console.ok(f"{name}: no items")
         return EXIT_OK
-    columns = list(data[0])
-    rows: list[tuple[Any, ...]] = [
-        tuple("" if row[c] is None else row[c] for c in columns) for row in data
-    ]
+    columns = [c for c in _COLUMNS[name] if c in data[0]]
+    rows: list[tuple[Any, ...]] = [tuple(_cell(row[c]) for c in columns) for row in data]
     align = "".join(
         "r" if isinstance(data[0][c], int) and not isinstance(data[0][c], bool) else "l"
         for c in columns
@@ -416,7 +443,7 @@ def run_rules_set(args: argparse.Namespace) -> int:
             "give at least one rule field, e.g. --category 7500 (see `rules set --help`)",
             "rules set",
         )
-    with _stored_client(args, connected=not args.no_check) as client:
+    with _stored_client(args, connected=not args.no_check, create=args.no_check) as client:
         book = client.rules
         get = book.supplier_rule if args.kind == "supplier" else book.customer_rule
         try:
