@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
-        from ._profiles import using_profile
+        from ._config_file import using_profile
 
         with using_profile(args):
             code: int = args.run(args)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from .._config import KASHFLOW_SOAP_URL, Credentials
 from .._error_codes import ErrorCode
+from ._config_file import DEFAULT_CONNECTION_ID
 from ._errors import ENV_ENDPOINT
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep and SQLAlchemy
@@ -48,8 +49,6 @@ ENV_DB = "KASHFLOW_SYNC_DB"
 #: Where the command line keeps a connection's endpoint in its database.
 ENDPOINT_STATE_KEY = "cli.endpoint"
 
-#: The connection a command works on when neither ``--connection-id`` nor a profile names one.
-DEFAULT_CONNECTION_ID = "default"
 #: The name AutoAuth gives this machine's IP address in KashFlow's access list.
 DEFAULT_APP_NAME = "kashflow-sync"
 
@@ -199,7 +198,7 @@ def credentials(*, required: bool) -> Credentials:
         ConfigurationError: a required variable is missing (the message names it).
 
     """
-    from ._profiles import active_profile, profile_environ
+    from ._config_file import active_profile, profile_environ
 
     profile = active_profile()
     environ = os.environ if profile is None else profile_environ(profile, os.environ)
