@@ -74,7 +74,8 @@ def watched_db(tmp_path: Path) -> Iterator[str]:
                 break
             except kfs.errors.PublishUncertainError:
                 continue
-        assert client.journal("watching"), "no watch was made: the test proves nothing"
+        watches = storage.list_journal(client.connection_id, states=("watching",))
+        assert watches, "no watch was made: the test proves nothing"
     yield url
 
 
