@@ -79,6 +79,10 @@ class ErrorCode(str, enum.Enum):
     INVALID_CONNECTION_ID = "invalid_connection_id"
     INVALID_ENDPOINT = "invalid_endpoint"
     USAGE = "usage"
+    INVALID_PROFILE = "invalid_profile"
+    KEYRING_UNAVAILABLE = "keyring_unavailable"
+    UNKNOWN_CONNECTION = "unknown_connection"
+    INVALID_RULE = "invalid_rule"
     INTERNAL_ERROR = "internal_error"
     INTERRUPTED = "interrupted"
     SCHEMA_VERSION = "schema_version"
@@ -451,6 +455,38 @@ CATALOGUE: Mapping[ErrorCode, ErrorCodeEntry] = MappingProxyType(
             "`ConfigurationError`",
             "the command line's arguments are wrong (CLI only)",
             "see `kashflow-sync COMMAND --help`",
+        ),
+        ErrorCode.INVALID_PROFILE: ErrorCodeEntry(
+            "`ConfigurationError`",
+            (
+                "`--profile` names no profile of the config file, or the file or the profile is "
+                "malformed, or holds a secret (CLI only)"
+            ),
+            "add the profile with `kashflow-sync profile add`, or fix the file the message names",
+        ),
+        ErrorCode.KEYRING_UNAVAILABLE: ErrorCodeEntry(
+            "`ConfigurationError`",
+            (
+                "the OS keyring cannot be used: the `keyring` extra is missing, or it refused "
+                "(CLI only)"
+            ),
+            "install `kashflow-sync[keyring]` and unlock the keyring, or export the secrets",
+        ),
+        ErrorCode.UNKNOWN_CONNECTION: ErrorCodeEntry(
+            "`NotConnectedError`",
+            (
+                "the database holds no connection by that id, but holds one spelt nearly the same "
+                "(CLI only: a mistyped `--connection-id`)"
+            ),
+            "pass the connection id the message suggests, or `connect` the new one",
+        ),
+        ErrorCode.INVALID_RULE: ErrorCodeEntry(
+            "`ConfigurationError`",
+            (
+                "a rule set from the command line names a nominal code, VAT rate, project, "
+                "payment method or bank account the synced lists do not hold active (CLI only)"
+            ),
+            "use one the message lists, or refresh the lists if it was just added in KashFlow",
         ),
         ErrorCode.INTERNAL_ERROR: ErrorCodeEntry(
             "`KashFlowError`",

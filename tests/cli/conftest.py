@@ -18,6 +18,9 @@ from kashflow_sync import cli
 from kashflow_sync._retry import skip_waits
 from kashflow_sync.testing import FakeKashFlow
 
+#: The commands that never call KashFlow, so offer no --endpoint.
+DATABASE_ONLY = frozenset({"journal", "lists", "rules"})
+
 
 @pytest.fixture
 def env(
@@ -40,10 +43,13 @@ def run(
     env: Path, kashflow_fake: FakeKashFlow, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Any]:
     """Run the CLI with the fake's endpoint and a temporary database; capture its output."""
-    account = ["--endpoint", kashflow_fake.url, "--db", f"sqlite:///{env / 'kf.db'}"]
+    endpoint = ["--endpoint", kashflow_fake.url]
+    database = ["--db", f"sqlite:///{env / 'kf.db'}"]
 
     def _run(*argv: str, account_options: bool = True) -> Run:
         capsys.readouterr()
+        # Commands that only read the database take no --endpoint.
+        account = database if argv and argv[0] in DATABASE_ONLY else [*endpoint, *database]
         code = cli.main([*argv, *account] if account_options else list(argv))
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)

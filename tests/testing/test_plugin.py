@@ -296,8 +296,32 @@ def test_marker_mistakes_are_reported(pytester: pytest.Pytester, marker: str, me
         """
     )
     result = pytester.runpytest()
-    assert message in result.stdout.str()
+    assert message in result.stdout.str() + result.stderr.str()
     assert result.ret != 0
+
+
+def test_misspelt_preset_is_one_line_with_a_suggestion(pytester: pytest.Pytester) -> None:
+    """A misspelt preset stops the run before any test, in one line naming the valid presets
+    and the one meant, with no traceback (in a real pytest process, via the entry point)."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.kashflow(preset="flakey")
+        def test_x(kashflow_fake):
+            pass
+
+        def test_y():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    output = result.stdout.str() + result.stderr.str()
+    [line] = [row for row in output.splitlines() if "flakey" in row]
+    assert "did you mean 'flaky'?" in line
+    assert all(name in line for name in plugin.PRESETS)
+    assert "Traceback" not in output and "plugin.py" not in output
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
 def test_every_preset_names_known_fault_kinds() -> None:

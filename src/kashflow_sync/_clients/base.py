@@ -83,6 +83,7 @@ from .._journal.states import (
 from .._logcontext import log_context
 from .._retry import RetryPolicy
 from .._storage_keys import (
+    CONTACT_KEY_PREFIX,
     CONTENT_KEY_PREFIX,
     LIST_LOCK_PREFIX,
     RESERVED_PREFIX,
@@ -839,14 +840,21 @@ class BaseClient(Generic[H]):
         ):
             raise ValueError(f"limit must be a positive int or None, not {limit!r}")
         lister = self._lister()
+        # Watches on documents sent again (see verify()) are listed only when their state,
+        # ``watching``, is asked for by name.
+        watches: bool = states is not None and WATCHING in states
         entries = lister(
             self.connection_id,
             states=states,
             updated_before=before,
-            exclude_prefix=CONTENT_KEY_PREFIX if include_contacts else RESERVED_PREFIX,
+            exclude_prefix=CONTENT_KEY_PREFIX if include_contacts or watches else RESERVED_PREFIX,
             limit=limit,
         )
-        # Watches on documents sent again (see verify()) and the lists' lock entries (see
-        # _engine.contacts.list_contact) are the SDK's own bookkeeping, no document's.
-        own = (VERIFY_KEY_PREFIX, LIST_LOCK_PREFIX)
+        # The lists' lock entries (see _engine.contacts.list_contact) are the SDK's own
+        # bookkeeping, no document's; so are watches unless asked for.
+        own = (
+            LIST_LOCK_PREFIX,
+            *(() if watches else (VERIFY_KEY_PREFIX,)),
+            *(() if include_contacts else (CONTACT_KEY_PREFIX,)),
+        )
         return [summarise(e, now) for e in entries if not e.external_id.startswith(own)]

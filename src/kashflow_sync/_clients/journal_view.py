@@ -29,6 +29,7 @@ from .._journal.states import (
     PUBLISHED,
     SENDING,
     UNFINISHED_STATES,
+    WATCHING,
     JournalState,
 )
 from ..soap.errormap import transport_remedies
@@ -159,9 +160,19 @@ def _last_failure(attempts: Collection[PublishAttempt]) -> tuple[str, str] | Non
     return None
 
 
+#: What a watch on a document sent twice asks of a person: nothing but running verify.
+_WATCHED = (
+    "Nothing to do now: the document was sent a second time after KashFlow showed no copy, "
+    "and verify (`kashflow-sync verify`, client.verify()) looks for a late first copy until "
+    "the watch ends. Run verify now and then, e.g. hourly."
+)
+
+
 def _remedy(entry: JournalEntry, failure: tuple[str, str] | None, leased: bool) -> str | None:
     if entry.state == PUBLISHED or leased:
         return None
+    if entry.state == WATCHING:
+        return _WATCHED
     if failure is not None:
         code, message = failure
         if code in _SPECIFIC:

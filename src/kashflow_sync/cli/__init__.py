@@ -8,12 +8,16 @@ Commands::
     kashflow-sync status [--check]          what the local database knows about the connection
     kashflow-sync publish FILE|FOLDER ...   validate and publish documents (``--dry-run``)
     kashflow-sync journal [--state STATE]   what has not finished publishing, and what to do
+    kashflow-sync lists [NAME]              the synced lists (nominal codes, suppliers, ...)
+    kashflow-sync rules set|show|delete     supplier and customer rules
+    kashflow-sync profile add|list|remove   named accounts in a config file (--profile NAME)
     kashflow-sync schema                    the JSON Schema of document files
     kashflow-sync doctor [--probe-writes]   check the connection, learn how the account answers
 
 Credentials come only from the environment (``KASHFLOW_USERNAME``, ``KASHFLOW_PASSWORD`` and
-optionally ``KASHFLOW_AUTOAUTH_KEY``), never from arguments, so they stay out of shell history
-and process lists.
+optionally ``KASHFLOW_AUTOAUTH_KEY``) or, under ``--profile``, from the profile (the username)
+and the OS keyring (the secrets); never from arguments, so they stay out of shell history and
+process lists.
 
 Every failure goes through :func:`main`'s one handler: one line saying what happened and what
 to do on stderr (one JSON object on stdout under ``--json``), no traceback, and an exit code
@@ -87,6 +91,9 @@ COMMANDS: list[str] = [
     "kashflow_sync.cli._publish:register",
     "kashflow_sync.cli._journal:register",
     "kashflow_sync.cli._forget:register",
+    "kashflow_sync.cli._lists:register_lists",
+    "kashflow_sync.cli._lists:register_rules",
+    "kashflow_sync.cli._profiles:register",
     "kashflow_sync.cli._commands:register_schema",
     "kashflow_sync.cli._doctor:register",
     "kashflow_sync.cli._fake_serve:add_fake_parser",
@@ -158,11 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         trace = TRACE_OPTION in argv
         args = build_parser().parse_args([a for a in argv if a != TRACE_OPTION])
-        if not trace:
-            code: int = args.run(args)
-            return code
-        with tracing(args):
-            code = args.run(args)
+        from ._config_file import using_profile
+
+        with using_profile(args):
+            if not trace:
+                code: int = args.run(args)
+                return code
+            with tracing(args):
+                code = args.run(args)
         return code
     except SystemExit as exc:  # --help and --version
         return int(exc.code) if isinstance(exc.code, int) else EXIT_OK

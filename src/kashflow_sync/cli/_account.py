@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from .._config import KASHFLOW_SOAP_URL, Credentials
 from .._error_codes import ErrorCode
+from ._config_file import DEFAULT_CONNECTION_ID
 from ._errors import ENV_ENDPOINT
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep and SQLAlchemy
@@ -25,12 +26,15 @@ if TYPE_CHECKING:  # imported when a command runs: `--help` need not load zeep a
     from ..storage import SQLStorage
 
 __all__ = [
+    "DEFAULT_APP_NAME",
+    "DEFAULT_CONNECTION_ID",
     "ENDPOINT_STATE_KEY",
     "ENV_DB",
     "Subparsers",
     "account_command",
     "add_account_options",
     "add_command",
+    "check_connection_known",
     "check_endpoint",
     "credentials",
     "db_url",
@@ -44,6 +48,9 @@ __all__ = [
 ENV_DB = "KASHFLOW_SYNC_DB"
 #: Where the command line keeps a connection's endpoint in its database.
 ENDPOINT_STATE_KEY = "cli.endpoint"
+
+#: The name AutoAuth gives this machine's IP address in KashFlow's access list.
+DEFAULT_APP_NAME = "kashflow-sync"
 
 #: The subcommands of the parser (argparse's ``_SubParsersAction`` is private).
 Subparsers = Any
@@ -71,7 +78,11 @@ def add_command(
 
 @contextmanager
 def account_command(
-    commands: Subparsers, name: str, run: Callable[[argparse.Namespace], int]
+    commands: Subparsers,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    network: bool = True,
 ) -> Iterator[argparse.ArgumentParser]:
     """As :func:`add_command`, for a command on an account: the account options come last.
 
@@ -82,21 +93,38 @@ def account_command(
     """
     parser = add_command(commands, name, run)
     yield parser
-    add_account_options(parser)
+    add_account_options(parser, network=network)
 
 
-def add_account_options(parser: argparse.ArgumentParser) -> None:
-    """The options every account command takes: endpoint, database, connection, app, JSON."""
+def add_account_options(parser: argparse.ArgumentParser, *, network: bool = True) -> None:
+    """The options every account command takes: profile, database, connection, JSON.
+
+    Args:
+        parser: the command's parser.
+        network: whether the command may call KashFlow: only then are ``--endpoint`` and
+            ``--app-name`` offered (a command that reads the database only has no use for them).
+
+    """
     group = parser.add_argument_group("account and storage")
     group.add_argument(
-        "--endpoint",
+        "--profile",
         default=None,
-        metavar="URL",
+        metavar="NAME",
         help=(
-            f"KashFlow SOAP endpoint (default: ${ENV_ENDPOINT}, else the one `connect` "
-            f"last used, else {KASHFLOW_SOAP_URL})"
+            "take the username, database, connection id and endpoint from this profile of the "
+            "config file (see `kashflow-sync profile`); options given here still win"
         ),
     )
+    if network:
+        group.add_argument(
+            "--endpoint",
+            default=None,
+            metavar="URL",
+            help=(
+                f"KashFlow SOAP endpoint (default: ${ENV_ENDPOINT}, else the one `connect` "
+                f"last used, else {KASHFLOW_SOAP_URL})"
+            ),
+        )
     group.add_argument(
         "--db",
         metavar="URL",
@@ -109,16 +137,20 @@ def add_account_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--connection-id",
-        default="default",
+        default=None,
         metavar="ID",
-        help="tenant key inside the database, one per KashFlow account (default: %(default)s)",
+        help=(
+            "tenant key inside the database, one per KashFlow account (default: the profile's, "
+            f"else {DEFAULT_CONNECTION_ID})"
+        ),
     )
-    group.add_argument(
-        "--app-name",
-        default="kashflow-sync",
-        metavar="NAME",
-        help="name KashFlow shows beside the IP address AutoAuth adds (default: %(default)s)",
-    )
+    if network:
+        group.add_argument(
+            "--app-name",
+            default=DEFAULT_APP_NAME,
+            metavar="NAME",
+            help="name KashFlow shows beside the IP address AutoAuth adds (default: %(default)s)",
+        )
     group.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout, for scripts"
     )
@@ -159,12 +191,19 @@ def missing_sqlite_file(url: str) -> Path | None:
 def credentials(*, required: bool) -> Credentials:
     """Credentials from the environment, or offline stand-ins when not *required* and absent.
 
+    Under ``--profile`` the profile's username and the OS keyring's secrets for it stand in
+    for the environment's (a secret the keyring does not hold is still read from it).
+
     Raises:
         ConfigurationError: a required variable is missing (the message names it).
 
     """
+    from ._config_file import active_profile, profile_environ
+
+    profile = active_profile()
+    environ = os.environ if profile is None else profile_environ(profile, os.environ)
     try:
-        return Credentials.from_env()
+        return Credentials.from_env(environ)
     except errors.ConfigurationError:
         if required:
             raise
@@ -203,13 +242,20 @@ def check_explicit_endpoint(args: argparse.Namespace) -> None:
     A wrong endpoint is reported before any database is opened or created; the checked URL is
     kept in ``args.resolved_endpoint`` for error messages.
     """
-    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    explicit = _explicit_endpoint(args)
     if explicit:
         args.resolved_endpoint = check_endpoint(explicit)
 
 
+def _explicit_endpoint(args: argparse.Namespace) -> str | None:
+    """``--endpoint``, else ``$KASHFLOW_ENDPOINT``; None for a command without ``--endpoint``."""
+    if not hasattr(args, "endpoint"):
+        return None  # a database-only command: it never calls KashFlow
+    return args.endpoint or os.environ.get(ENV_ENDPOINT) or None
+
+
 def _endpoint(args: argparse.Namespace, storage: SQLStorage) -> str:
-    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    explicit = _explicit_endpoint(args)
     url = explicit or storage.get_state(args.connection_id, ENDPOINT_STATE_KEY) or KASHFLOW_SOAP_URL
     args.resolved_endpoint = check_endpoint(url)
     return url
@@ -226,9 +272,11 @@ def open_client(
     check_explicit_endpoint(args)
     storage = SQLStorage(db_url(args))
     try:
+        if args.command != "connect":
+            check_connection_known(storage, args.connection_id)
         with _client.KashFlowClient(
             credentials,
-            app_name=args.app_name,
+            app_name=getattr(args, "app_name", DEFAULT_APP_NAME),
             storage=storage,
             connection_id=args.connection_id,
             endpoint=_endpoint(args, storage),
@@ -238,6 +286,34 @@ def open_client(
             yield client
     finally:
         storage.close()
+
+
+def check_connection_known(storage: SQLStorage, connection_id: str) -> None:
+    """Refuse a connection id the database does not hold when it holds one spelt nearly so.
+
+    An id with no near match is left alone: it is simply not connected yet.
+
+    Raises:
+        NotConnectedError: ``unknown_connection``, naming the id meant.
+
+    """
+    import difflib
+
+    known = storage.connection_ids()
+    if connection_id in known:
+        return
+    close = difflib.get_close_matches(connection_id, known, n=3, cutoff=0.6)
+    if not close:
+        return
+    meant = " or ".join(repr(c) for c in close)
+    raise errors.NotConnectedError(
+        f"the database holds no connection {connection_id!r}; did you mean {meant}?",
+        code=ErrorCode.UNKNOWN_CONNECTION,
+        remedy=(
+            f"Pass --connection-id {close[0]} (the database holds: {', '.join(known)}), or run "
+            f"`kashflow-sync connect --connection-id {connection_id}` to connect a new one."
+        ),
+    )
 
 
 def remember_endpoint(client: KashFlowClient) -> None:

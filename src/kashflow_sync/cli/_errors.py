@@ -159,7 +159,7 @@ def exit_code_for(exc: BaseException, *, endpoint: str | None = None) -> int:
 def cli_remedy(exc: errors.KashFlowError, *, endpoint: str | None = None) -> str:
     """The remedy for *exc* in the command line's terms."""
     remedy = _CLI_REMEDIES.get(exc.code, exc.remedy)
-    if isinstance(exc, errors.NotConnectedError):
+    if isinstance(exc, errors.NotConnectedError) and exc.code == ErrorCode.NOT_CONNECTED:
         remedy = _CLI_REMEDIES[ErrorCode.NOT_CONNECTED]
     if _wrong_endpoint(exc, endpoint):
         remedy = f"{remedy} {_ENDPOINT_SOURCES}"

@@ -49,7 +49,7 @@ def parse_duration(text: str) -> timedelta:
 
 def register(commands: Subparsers) -> None:
     """Add ``journal`` to the CLI's subcommands."""
-    with account_command(commands, "journal", run_journal) as parser:
+    with account_command(commands, "journal", run_journal, network=False) as parser:
         parser.add_argument(
             "--state",
             action="append",
@@ -76,7 +76,10 @@ def register(commands: Subparsers) -> None:
         parser.add_argument(
             "--contacts",
             action="store_true",
-            help="also list the suppliers and customers kashflow-sync created",
+            help=(
+                "also list the suppliers and customers kashflow-sync created, in every state "
+                "unless --state is given"
+            ),
         )
 
 
@@ -133,6 +136,32 @@ def _row_json(row: Any) -> dict[str, Any]:
     )
 
 
+def _listing(client: Any, states: tuple[str, ...] | None, args: argparse.Namespace) -> list[Any]:
+    """The entries asked for, oldest first, one more than ``--limit`` if there are more.
+
+    ``--contacts`` without ``--state`` lists the contacts the SDK created in every state (they
+    are ``published`` once made, so the default unfinished states would hide them all) beside
+    the unfinished documents.
+    """
+    from .._storage_keys import CONTACT_KEY_PREFIX
+
+    limit = args.limit + 1
+    if not (args.contacts and not args.state):
+        rows: list[Any] = client.journal(
+            states, args.older_than, limit=limit, include_contacts=args.contacts
+        )
+        return rows
+    documents = client.journal(states, args.older_than, limit=limit)
+    contacts = [
+        row
+        for row in client.journal(None, args.older_than, include_contacts=True)
+        if row.external_id.startswith(CONTACT_KEY_PREFIX)
+    ]
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    merged = sorted([*documents, *contacts], key=lambda r: r.updated_at or oldest)
+    return merged[:limit]
+
+
 def run_journal(args: argparse.Namespace) -> int:
     """List the journal entries asked for, then what to do about them."""
     from ._account import credentials, db_url, missing_sqlite_file, open_client
@@ -149,9 +178,7 @@ def run_journal(args: argparse.Namespace) -> int:
     states = _states(args.state)
     with open_client(args, credentials=credentials(required=False)) as client:
         # One more than asked, to say whether the listing was cut short.
-        rows = client.journal(
-            states, args.older_than, limit=args.limit + 1, include_contacts=args.contacts
-        )
+        rows = _listing(client, states, args)
         more, rows = len(rows) > args.limit, rows[: args.limit]
         if args.json:
             emit_json(
@@ -181,6 +208,8 @@ def _show(
 ) -> None:
     now = datetime.now(timezone.utc)
     what = "every state" if states is None else ", ".join(states)
+    if args.contacts and not args.state:
+        what += "; contacts the SDK created in every state"
     if args.older_than is not None:
         what += f"; unchanged for {_duration_text(args.older_than)} or more"
     console.detail("connection", client.connection_id)
@@ -203,7 +232,7 @@ def _show(
         for r in rows
     ]
     console.table(
-        ("external id", "kind", "state", "number", "tries", "updated", "last error"),
+        ("external id", "kind", "state", "number", "steps", "updated", "last error"),
         table,
         align="lllrrll",
     )

@@ -242,6 +242,17 @@ class SQLStorage(ClosedByWith):
                     conn, state_table, {"connection_id": connection_id, "key": key, "value": value}
                 )
 
+    def connection_ids(self) -> list[str]:
+        """The connections this database holds anything for (lists, state or rules), sorted.
+
+        Not part of the :class:`~kashflow_sync.typing.Storage` protocol: the command line reads
+        it to suggest the id meant when ``--connection-id`` names none of them.
+        """
+        tables = (state_table, lists_table, rules_table)
+        query = sa.union(*(sa.select(t.c.connection_id) for t in tables))
+        with self._tx(write=False) as conn:
+            return sorted(str(row[0]) for row in conn.execute(query))
+
     # Rules
 
     def get_rule(self, connection_id: str, kind: str, contact: str) -> Rule | None:

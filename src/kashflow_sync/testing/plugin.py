@@ -36,7 +36,7 @@ kashflow-sync installed costs other projects' test runs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -98,6 +98,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check every ``kashflow`` marker once collected.
+
+    A misspelt preset, fault kind or option stops the run with one line naming the valid ones
+    (and the nearest), rather than an error with a traceback in each test's setup.
+    """
+    for item in items:
+        if item.get_closest_marker("kashflow") is None:
+            continue
+        try:
+            fault_specs(_settings(item))
+        except pytest.UsageError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+
+def _did_you_mean(name: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'flaky'?)`` for a near miss of one of *known*, else nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _settings(node: pytest.Item | pytest.Collector | Any) -> dict[str, Any]:
     """The merged ``kashflow`` marker options of *node* (closest marker wins per option)."""
     merged: dict[str, Any] = {}
@@ -126,7 +149,8 @@ def fault_specs(settings: Mapping[str, Any]) -> list[FaultSpec]:
     for name in presets:
         if name not in PRESETS:
             raise pytest.UsageError(
-                f"unknown kashflow preset {name!r}; known: {', '.join(sorted(PRESETS))}"
+                f"unknown kashflow preset {name!r}{_did_you_mean(name, PRESETS)}; "
+                f"known: {', '.join(sorted(PRESETS))}"
             )
         specs.extend(PRESETS[name])
     for spec in settings.get("faults") or ():
@@ -150,7 +174,8 @@ def _fault_spec(spec: Any) -> FaultSpec:
         )
     if kind not in FAULT_KINDS:
         raise pytest.UsageError(
-            f"unknown kashflow fault kind {kind!r}; known: {', '.join(sorted(FAULT_KINDS))}"
+            f"unknown kashflow fault kind {kind!r}{_did_you_mean(str(kind), FAULT_KINDS)}; "
+            f"known: {', '.join(sorted(FAULT_KINDS))}"
         )
     return str(kind), options
 
