@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from _otel_sdk import Otel, tree
 
 import kashflow_sync as kfs
 from _clients import KINDS, any_client
 from _support import make_client, purchase
-from conftest import Otel, tree
 from kashflow_sync import errors
 from kashflow_sync.storage.memory import MemoryStorage
 from kashflow_sync.testing import FakeKashFlow
