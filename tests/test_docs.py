@@ -18,6 +18,7 @@ from types import ModuleType
 
 import pytest
 
+from _support import requirement_closure
 from kashflow_sync import errors
 from kashflow_sync._documents.validate import PROBLEM_CODES
 from kashflow_sync._error_codes import CATALOGUE, HTTP_STATUS_FAMILIES
@@ -350,33 +351,6 @@ def test_every_public_name_has_a_reference_entry(site: Path) -> None:
         assert re.search(rf'href="[\w./-]*#{re.escape(home)}\.{name}"', html), name
 
 
-def _requirement_closure(project: str, extras: set[str]) -> set[str]:
-    """Normalised names of *project* and every distribution it requires with *extras*,
-    transitively, as installed here."""
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    seen: set[str] = set()
-    todo = [(project, frozenset(extras))]
-    while todo:
-        name, wanted = todo.pop()
-        key = canonicalize_name(name)
-        requires = metadata.requires(name) or []
-        seen.add(key)
-        for line in requires:
-            req = Requirement(line)
-            markers = [{"extra": extra} for extra in wanted or {""}]
-            if req.marker is not None and not any(req.marker.evaluate(m) for m in markers):
-                continue
-            if canonicalize_name(req.name) == key:  # kashflow-sync[test] inside [dev]
-                todo.append((name, frozenset(req.extras)))
-            elif canonicalize_name(req.name) not in seen:
-                todo.append((req.name, frozenset(req.extras)))
-    return seen
-
-
 def test_docs_build_from_the_dev_extra_alone(built: tuple[Path, set[str]]) -> None:
     """Every installed distribution the build imported is required by ``kashflow-sync[dev]``
     (so ``pip install -e '.[dev]'`` alone builds the docs)."""
@@ -389,7 +363,7 @@ def test_docs_build_from_the_dev_extra_alone(built: tuple[Path, set[str]]) -> No
     modules = modules - {"_distutils_hack"}
     owners = metadata.packages_distributions()
     used = {canonicalize_name(d) for m in modules for d in owners.get(m, [])}
-    needed = _requirement_closure("kashflow-sync", {"dev"})
+    needed = requirement_closure("kashflow-sync", {"dev"})
     assert {"mkdocs", "mkdocstrings", "mkdocstrings-python"} <= used
     assert used - needed == set()
 
