@@ -55,4 +55,3 @@ def test_service_skips_are_summed_up_per_service(
     skipped_lines = [line for line in out.splitlines() if line.startswith("SKIPPED")]
     assert len(skipped_lines) == 1, out
     assert "Redis" not in out
-
