@@ -11,10 +11,15 @@ Signatures name their defaults by constant (``timeout: float = DEFAULT_TIMEOUT``
 a reader nothing: a parameter default or attribute value that names a module-level constant is
 replaced by the constant's own value as written in the source (``60.0``,
 ``timedelta(minutes=5)``), following a constant that names another.
+
+A class that inherits its ``__init__`` from a generic base (``KashFlowClient(BaseClient[
+httpx.Client])``) shows it with the base's type variables replaced by the class's own types
+(``http_client: httpx.Client | None``, not ``H | None``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from functools import cache
@@ -108,6 +113,83 @@ def constant_value(expr: Any, loader: griffe.GriffeLoader) -> Any:
     return expr
 
 
+def _items(subscript: griffe.ExprSubscript) -> list[Any]:
+    """The expressions between a subscript's brackets: ``X[A, B]`` -> [A, B]."""
+    inside = subscript.slice
+    return list(inside.elements) if isinstance(inside, griffe.ExprTuple) else [inside]
+
+
+def _type_variables(cls: griffe.Class) -> list[str]:
+    """The names of *cls*'s type variables, from its ``Generic[...]`` base."""
+    for base in cls.bases:
+        if isinstance(base, griffe.ExprSubscript) and str(base.left) in {
+            "Generic",
+            "typing.Generic",
+        }:
+            return [str(item) for item in _items(base)]
+    return []
+
+
+def substitute(expr: Any, types: dict[str, Any]) -> Any:
+    """*expr* with each name in *types* replaced by its expression."""
+    if isinstance(expr, griffe.ExprName):
+        return types.get(expr.name, expr)
+    if isinstance(expr, list):
+        return [substitute(item, types) for item in expr]
+    if isinstance(expr, griffe.Expr) and dataclasses.is_dataclass(expr):
+        changes = {
+            field.name: substitute(getattr(expr, field.name), types)
+            for field in dataclasses.fields(expr)
+            if field.name != "parent"
+        }
+        return dataclasses.replace(expr, **changes)
+    return expr
+
+
+def bind_inherited_init(cls: griffe.Class, loader: griffe.GriffeLoader) -> None:
+    """Give *cls* its generic base's ``__init__`` with the base's type variables bound."""
+    if "__init__" in cls.members:
+        return
+    for base in cls.bases:
+        if not isinstance(base, griffe.ExprSubscript):
+            continue
+        try:
+            parent = loader.modules_collection[base.canonical_path]
+            if isinstance(parent, griffe.Alias):
+                parent = parent.final_target
+        except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
+            continue
+        init = parent.members.get("__init__") if isinstance(parent, griffe.Class) else None
+        names = _type_variables(parent) if isinstance(parent, griffe.Class) else []
+        if not isinstance(init, griffe.Function) or not names:
+            continue
+        args = _items(base)
+        if len(args) != len(names):
+            continue
+        types = dict(zip(names, args, strict=True))
+        bound = griffe.Function(
+            "__init__",
+            lineno=init.lineno,
+            endlineno=init.endlineno,
+            parameters=griffe.Parameters(
+                *(
+                    griffe.Parameter(
+                        p.name,
+                        annotation=substitute(p.annotation, types),
+                        kind=p.kind,
+                        default=p.default,
+                        docstring=p.docstring,
+                    )
+                    for p in init.parameters
+                )
+            ),
+            returns=init.returns,
+            docstring=init.docstring,
+        )
+        cls.set_member("__init__", bound)
+        return
+
+
 class SphinxRoles(griffe.Extension):
     """Rewrite Sphinx roles in every docstring; show constants' values as defaults."""
 
@@ -115,6 +197,10 @@ class SphinxRoles(griffe.Extension):
         """Rewrite the roles of *obj*'s docstring."""
         if obj.docstring is not None:
             obj.docstring.value = rewrite(obj.docstring.value)
+
+    def on_class(self, *, cls: griffe.Class, loader: griffe.GriffeLoader, **_: Any) -> None:
+        """Bind the type variables of an ``__init__`` inherited from a generic base."""
+        bind_inherited_init(cls, loader)
 
     def on_function(self, *, func: griffe.Function, loader: griffe.GriffeLoader, **_: Any) -> None:
         """Replace each parameter default naming a constant by the constant's value."""

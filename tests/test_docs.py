@@ -314,6 +314,10 @@ def test_signatures_show_default_values_not_constant_names(site: Path) -> None:
     words = _words(site / "reference" / "client" / "index.html")
     assert f"timeout : float = {DEFAULT_TIMEOUT}" in words
     assert "publish_lease : timedelta = timedelta ( minutes = 5 )" in words
+    # The base class's type variable bound: the sync client takes an httpx.Client.
+    assert "http_client : Client | None = None" in words
+    async_words = _words(site / "reference" / "async-client" / "index.html")
+    assert "http_client : AsyncClient | None = None" in async_words
     table = words.split("Parameters:", 1)[1].split("Raises:", 1)[0]
     for parameter in ("timeout", "settle_time", "ledger_cache_ttl", "max_answer_bytes"):
         assert f" {parameter} " in table, parameter
