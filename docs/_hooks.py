@@ -263,9 +263,13 @@ def _roles() -> Any:
     return module
 
 
+#: The end of a sentence: a full stop before a space or the end, not one of "e.g." or "i.e.".
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)\.(?:\s|$)")
+
+
 def _first_sentence(obj: object) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.split("\n\n")[0].split(". ")[0].rstrip(".") if doc else ""
+    paragraph = " ".join((inspect.getdoc(obj) or "").split("\n\n")[0].split())
+    return _SENTENCE_END.split(paragraph, maxsplit=1)[0]
 
 
 def api_index_table() -> str:
@@ -275,6 +279,7 @@ def api_index_table() -> str:
     the first sentence of a class's, function's or module's docstring says what it is.
     """
     import types
+    import typing
 
     import kashflow_sync
     from kashflow_sync import errors
@@ -290,7 +295,9 @@ def api_index_table() -> str:
         else:  # ErrorCode is documented with the errors; the rest under kashflow_sync
             home = "kashflow_sync.errors" if name in errors.__all__ else "kashflow_sync"
             target, shown = f"{home}.{name}", name
-        if isinstance(obj, types.UnionType):
+        if typing.get_origin(obj) is typing.Literal:
+            what = f"one of {len(typing.get_args(obj))} strings (a `typing.Literal`)"
+        elif isinstance(obj, types.UnionType):
             what = "any of " + ", ".join(f"`{t.__name__}`" for t in obj.__args__)
         elif inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj):
             what = _first_sentence(obj)
