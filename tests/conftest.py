@@ -6,8 +6,9 @@ the small fixtures it reads: ``fake_options`` (FakeKashFlow arguments: a clock, 
 in-process or on loopback; give it ``params`` to run each test both ways).
 
 It also shortens the end of a run without the services: the tests skipped because PostgreSQL,
-RabbitMQ or Redis is not configured are summed up in one line per service, saying how to run
-them, instead of one "SKIPPED" line per test location (see ``pytest_terminal_summary``).
+RabbitMQ or Redis is not configured, or a tool of the dev extra (mkdocs, mypy) is not installed,
+are summed up in one line per group, saying how to run them, instead of one "SKIPPED" line per
+test location (see ``pytest_terminal_summary``).
 """
 
 from __future__ import annotations
@@ -80,45 +81,67 @@ SERVICES = {
     "KASHFLOW_SYNC_TEST_REDIS": ("Redis", "redis://127.0.0.1:6379/0"),
 }
 
+#: The group of tests skipped because a tool of the dev extra (mkdocs, mypy) is not installed:
+#: ``pytest.importorskip``'s reason.
+DEV_TOOLS = "dev"
+
 _SERVICE_IN_REASON = re.compile("|".join(SERVICES))
+_MISSING_MODULE = re.compile(r"could not import '([\w.]+)'")
 
 
-def _service_of(report: pytest.TestReport) -> str | None:
-    """The service variable a skip's reason names (the test needs that service), or None."""
+def _group_of(report: pytest.TestReport) -> tuple[str, str] | None:
+    """(group, detail) of a skip that needs a service or a dev tool; None for any other."""
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-    found = _SERVICE_IN_REASON.search(reason)
-    return found.group(0) if found else None
+    if found := _SERVICE_IN_REASON.search(reason):
+        return found.group(0), ""
+    if found := _MISSING_MODULE.search(reason):
+        return DEV_TOOLS, found.group(1).partition(".")[0]
+    return None
 
 
-def service_skip_lines(skipped: list[pytest.TestReport]) -> list[str]:
-    """One line per service some of *skipped* needed: how many tests, and how to run them."""
+def grouped_skip_lines(skipped: list[pytest.TestReport]) -> list[str]:
+    """One line per service or for the dev tools some of *skipped* needed: how many tests,
+    and how to run them."""
     counts: dict[str, int] = {}
+    tools: set[str] = set()
     for report in skipped:
-        service = _service_of(report)
-        if service is not None:
-            counts[service] = counts.get(service, 0) + 1
-    return [
-        f"{SERVICES[env][0]}: {count} test{'s' if count != 1 else ''} skipped; "
-        f"to run them, start it and set {env}={SERVICES[env][1]}"
-        for env, count in sorted(counts.items(), key=lambda item: list(SERVICES).index(item[0]))
-    ]
+        group = _group_of(report)
+        if group is None:
+            continue
+        counts[group[0]] = counts.get(group[0], 0) + 1
+        if group[0] == DEV_TOOLS:
+            tools.add(group[1])
+    lines = []
+    for key in [*SERVICES, DEV_TOOLS]:
+        if key not in counts:
+            continue
+        tests = f"{counts[key]} test{'s' if counts[key] != 1 else ''} skipped"
+        if key == DEV_TOOLS:
+            lines.append(
+                f"{', '.join(sorted(tools))} (dev extra): {tests}; "
+                "to run them, pip install -e '.[dev]'"
+            )
+        else:
+            name, example = SERVICES[key]
+            lines.append(f"{name}: {tests}; to run them, start it and set {key}={example}")
+    return lines
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter: Any) -> Generator[None, None, None]:
-    """Sum up the tests skipped for want of a service in one line per service.
+    """Sum up the tests skipped for want of a service or a dev tool: one line per group.
 
-    ``-ra`` (pyproject's addopts) lists every other skip reason as usual; those naming a
-    service variable are held out of the short summary while it is written, then put back,
-    so the final counts stay whole.
+    ``-ra`` (pyproject's addopts) lists every other skip reason as usual; those of a group are
+    held out of the short summary while it is written, then put back, so the final counts stay
+    whole.
     """
     stats = terminalreporter.stats
     skipped = stats.get("skipped", [])
-    lines = service_skip_lines(skipped)
+    lines = grouped_skip_lines(skipped)
     if lines:
-        stats["skipped"] = [r for r in skipped if _service_of(r) is None]
-        terminalreporter.write_sep("=", "tests skipped: services not configured")
+        stats["skipped"] = [r for r in skipped if _group_of(r) is None]
+        terminalreporter.write_sep("=", "tests skipped: services or tools not set up")
         for line in lines:
             terminalreporter.write_line(line)
     try:

@@ -25,6 +25,10 @@ def test_needs_rabbitmq(broker):
 def test_needs_a_tool():
     pytest.skip("node and npm are needed")
 
+@pytest.mark.parametrize("n", range(2))
+def test_needs_the_dev_extra(n):
+    pytest.importorskip("kashflow_sync_no_such_tool.api")
+
 def test_runs():
     pass
 """
@@ -34,7 +38,8 @@ def test_service_skips_are_summed_up_per_service(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the suite's conftest and ``-ra``: one line per service (count, variable, example
-    value), no "SKIPPED" line per test for them, other skip reasons as usual, whole counts."""
+    value) and one for missing dev tools, no "SKIPPED" line per test for them, other skip
+    reasons as usual, whole counts."""
     pytester.makeconftest((TESTS / "conftest.py").read_text())
     pytester.makepyfile(test_skipping=SKIPPING)
     monkeypatch.setenv("PYTHONPATH", str(TESTS))  # the conftest's own imports (_support)
@@ -42,14 +47,16 @@ def test_service_skips_are_summed_up_per_service(
     out = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "*= tests skipped: services not configured =*",
+            "*= tests skipped: services or tools not set up =*",
             "PostgreSQL: 3 tests skipped; to run them, start it and set "
             "KASHFLOW_SYNC_TEST_PG=postgresql+psycopg://postgres@127.0.0.1:5432/test",
             "RabbitMQ: 1 test skipped; to run them, start it and set "
             "KASHFLOW_SYNC_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672//",
+            "kashflow_sync_no_such_tool (dev extra): 2 tests skipped; "
+            "to run them, pip install -e '.[dev]'",
             "*short test summary info*",
             "SKIPPED [[]1[]] test_skipping.py:*: node and npm are needed",
-            "*= 1 passed, 5 skipped in *",
+            "*= 1 passed, 7 skipped in *",
         ]
     )
     skipped_lines = [line for line in out.splitlines() if line.startswith("SKIPPED")]
