@@ -58,11 +58,12 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Run every example against the fake KashFlow, as a new user would."""
-    session.install(".[test]")
+    session.install(".[examples]")
     for script in (
         "publish_one_receipt.py",
         "bulk_publish_folder.py",
         "custom_storage_and_rules.py",
+        "fastapi_app.py",
     ):
         session.run("python", f"examples/{script}")
     session.run("python", "-m", "pytest", "examples/test_with_plugin.py", "-q")

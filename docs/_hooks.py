@@ -19,6 +19,9 @@ A page includes a generated block with an HTML comment on a line of its own:
     (``kashflow_sync._journal.states.TRANSITIONS``).
 ``<!-- generated: journal-diagram -->``
     the same table's moves of a document's entry, as a Mermaid state diagram.
+``<!-- generated: api-index -->``
+    every public name of ``kashflow_sync`` with a link to its entry in the API reference and
+    the first line of its docstring (a name no page renders breaks the strict build).
 ``<!-- generated: doctor-read-only -->``, ``doctor-probe``, ``doctor-failed-delete``,
 ``doctor-facts``
     ``kashflow-sync doctor`` run for real against the fake KashFlow (read-only; with
@@ -247,7 +250,65 @@ def doctor_facts() -> str:
     return "```json\n" + json.dumps(json.loads(output)["facts"], indent=2) + "\n```"
 
 
+def _roles() -> Any:
+    """docs/_griffe_roles.py, loaded from beside this file (MkDocs loads hooks by path)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).with_name("_griffe_roles.py")
+    spec = importlib.util.spec_from_file_location("kashflow_sync_docs_roles", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The end of a sentence: a full stop before a space or the end, not one of "e.g." or "i.e.".
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)\.(?:\s|$)")
+
+
+def _first_sentence(obj: object) -> str:
+    paragraph = " ".join((inspect.getdoc(obj) or "").split("\n\n")[0].split())
+    return _SENTENCE_END.split(paragraph, maxsplit=1)[0]
+
+
+def api_index_table() -> str:
+    """A Markdown table of ``kashflow_sync.__all__``: each name linked to its reference entry.
+
+    Links are autorefs identifiers, resolved to whichever reference page renders the name;
+    the first sentence of a class's, function's or module's docstring says what it is.
+    """
+    import types
+    import typing
+
+    import kashflow_sync
+    from kashflow_sync import errors
+
+    rewrite = _roles().rewrite
+    rows = ["| name | what it is |", "|---|---|"]
+    for name in sorted(kashflow_sync.__all__, key=str.lower):
+        if name == "__version__":
+            continue
+        obj = getattr(kashflow_sync, name)
+        if isinstance(obj, types.ModuleType):
+            target = shown = f"kashflow_sync.{name}"
+        else:  # ErrorCode is documented with the errors; the rest under kashflow_sync
+            home = "kashflow_sync.errors" if name in errors.__all__ else "kashflow_sync"
+            target, shown = f"{home}.{name}", name
+        if typing.get_origin(obj) is typing.Literal:
+            what = f"one of {len(typing.get_args(obj))} strings (a `typing.Literal`)"
+        elif isinstance(obj, types.UnionType):
+            what = "any of " + ", ".join(f"`{t.__name__}`" for t in obj.__args__)
+        elif inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj):
+            what = _first_sentence(obj)
+        else:
+            what = f"constant: `{obj!r}`"
+        rows.append(f"| [`{shown}`][{target}] | {_cell(rewrite(what))} |")
+    return "\n".join(rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "api-index": api_index_table,
     "problem-codes": problem_codes_table,
     "error-classes": error_classes_table,
     "error-codes": error_codes_table,

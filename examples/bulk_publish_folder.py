@@ -3,6 +3,8 @@
     python examples/bulk_publish_folder.py                 # the sample documents/ folder
     python examples/bulk_publish_folder.py path/to/inbox   # your own folder
 
+It needs nothing beyond kashflow-sync itself (``pip install .`` from a checkout).
+
 The documents use the ``kashflow-sync publish`` file format (one document or a list per file;
 money as strings; attachments relative to the file). They are published to the fake KashFlow
 served on this machine, with the journal in a SQLite file, and then published a second time to

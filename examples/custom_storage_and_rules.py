@@ -2,6 +2,8 @@
 
     python examples/custom_storage_and_rules.py
 
+It needs nothing beyond kashflow-sync itself (``pip install .`` from a checkout).
+
 ``DictStorage`` keeps everything in plain dicts (a stand-in for your ORM, Redis...): it only
 has to offer the methods of ``kashflow_sync.typing.Storage``; it subclasses nothing. The
 repository's tests run kashflow-sync's storage conformance suite against it. ``KeywordRules``

@@ -10,6 +10,9 @@ a client that retries after a timeout never creates a second receipt.
     HTTP 503  KashFlow is unavailable or the outcome is uncertain: post again later (Retry-After)
     HTTP 502  KashFlow refused it (its own words in "detail"), or another SDK error
 
+It needs the ``examples`` extra (FastAPI, and uvicorn to serve it):
+``pip install '.[examples]'`` from a checkout.
+
 Against a real account::
 
     export KASHFLOW_USERNAME=... KASHFLOW_PASSWORD=... KASHFLOW_AUTOAUTH_KEY=...

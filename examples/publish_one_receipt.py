@@ -1,6 +1,7 @@
 """Publish one receipt (a supplier's invoice) with its PDF attached and a card payment.
 
-Runs against the fake KashFlow served on this machine, so it needs no account:
+Runs against the fake KashFlow served on this machine, so it needs no account, and nothing
+beyond kashflow-sync itself (``pip install .`` from a checkout):
 
     python examples/publish_one_receipt.py
 

@@ -6,6 +6,9 @@ kashflow-sync's plugin is loaded automatically once the package is installed, gi
     python -m pytest examples/test_with_plugin.py
     python examples/test_with_plugin.py          # the same, through pytest.main
 
+It needs pytest, which the ``examples`` extra installs (``pip install '.[examples]'`` from a
+checkout).
+
 ``sync_expenses`` stands in for the host application's own code.
 """
 

@@ -134,3 +134,28 @@ def worker_result(proc: subprocess.Popen[str], timeout: float) -> dict[str, obje
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def requirement_closure(project: str, extras: set[str]) -> set[str]:
+    """Normalised names of *project* and every distribution it requires with *extras*,
+    transitively, as installed here (an extra naming the project's own extras included)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [(project, frozenset(extras))]
+    while todo:
+        name, wanted = todo.pop()
+        seen.add(canonicalize_name(name))
+        for line in metadata.requires(name) or []:
+            req = Requirement(line)
+            markers = [{"extra": extra} for extra in wanted or {""}]
+            if req.marker is not None and not any(req.marker.evaluate(m) for m in markers):
+                continue
+            if canonicalize_name(req.name) == canonicalize_name(name):  # pkg[test] in [dev]
+                todo.append((name, frozenset(req.extras)))
+            elif canonicalize_name(req.name) not in seen:
+                todo.append((req.name, frozenset(req.extras)))
+    return seen

@@ -4,11 +4,17 @@
 the small fixtures it reads: ``fake_options`` (FakeKashFlow arguments: a clock, a password),
 ``fake_access`` (what is in the API access list before the test) and ``fake_mode`` (served
 in-process or on loopback; give it ``params`` to run each test both ways).
+
+It also shortens the end of a run without the services: the tests skipped because PostgreSQL,
+RabbitMQ or Redis is not configured, or a tool of the dev extra (mkdocs, mypy) is not installed,
+are summed up in one line per group, saying how to run them, instead of one "SKIPPED" line per
+test location (see ``pytest_terminal_summary``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -65,3 +71,81 @@ def client(fake: FakeKashFlow) -> Iterator[kfs.KashFlowClient]:
     with make_client(fake) as c:
         c.connect()
         yield c
+
+
+#: The services some tests need: the variable naming each, what it is, and a value that works
+#: on a machine where the service runs with its defaults (``.ci/run`` starts them all).
+SERVICES = {
+    "KASHFLOW_SYNC_TEST_PG": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "KASHFLOW_SYNC_TEST_AMQP": ("RabbitMQ", "amqp://guest:guest@127.0.0.1:5672//"),
+    "KASHFLOW_SYNC_TEST_REDIS": ("Redis", "redis://127.0.0.1:6379/0"),
+}
+
+#: The group of tests skipped because a tool of the dev extra (mkdocs, mypy) is not installed:
+#: ``pytest.importorskip``'s reason.
+DEV_TOOLS = "dev"
+
+_SERVICE_IN_REASON = re.compile("|".join(SERVICES))
+_MISSING_MODULE = re.compile(r"could not import '([\w.]+)'")
+
+
+def _group_of(report: pytest.TestReport) -> tuple[str, str] | None:
+    """(group, detail) of a skip that needs a service or a dev tool; None for any other."""
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    if found := _SERVICE_IN_REASON.search(reason):
+        return found.group(0), ""
+    if found := _MISSING_MODULE.search(reason):
+        return DEV_TOOLS, found.group(1).partition(".")[0]
+    return None
+
+
+def grouped_skip_lines(skipped: list[pytest.TestReport]) -> list[str]:
+    """One line per service or for the dev tools some of *skipped* needed: how many tests,
+    and how to run them."""
+    counts: dict[str, int] = {}
+    tools: set[str] = set()
+    for report in skipped:
+        group = _group_of(report)
+        if group is None:
+            continue
+        counts[group[0]] = counts.get(group[0], 0) + 1
+        if group[0] == DEV_TOOLS:
+            tools.add(group[1])
+    lines = []
+    for key in [*SERVICES, DEV_TOOLS]:
+        if key not in counts:
+            continue
+        tests = f"{counts[key]} test{'s' if counts[key] != 1 else ''} skipped"
+        if key == DEV_TOOLS:
+            lines.append(
+                f"{', '.join(sorted(tools))} (dev extra): {tests}; "
+                "to run them, pip install -e '.[dev]'"
+            )
+        else:
+            name, example = SERVICES[key]
+            lines.append(f"{name}: {tests}; to run them, start it and set {key}={example}")
+    return lines
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Generator[None, None, None]:
+    """Sum up the tests skipped for want of a service or a dev tool: one line per group.
+
+    ``-ra`` (pyproject's addopts) lists every other skip reason as usual; those of a group are
+    held out of the short summary while it is written, then put back, so the final counts stay
+    whole.
+    """
+    stats = terminalreporter.stats
+    skipped = stats.get("skipped", [])
+    lines = grouped_skip_lines(skipped)
+    if lines:
+        stats["skipped"] = [r for r in skipped if _group_of(r) is None]
+        terminalreporter.write_sep("=", "tests skipped: services or tools not set up")
+        for line in lines:
+            terminalreporter.write_line(line)
+    try:
+        return (yield)
+    finally:
+        if lines:
+            stats["skipped"] = skipped

@@ -18,6 +18,7 @@ from types import ModuleType
 
 import pytest
 
+from _support import requirement_closure
 from kashflow_sync import errors
 from kashflow_sync._documents.validate import PROBLEM_CODES
 from kashflow_sync._error_codes import CATALOGUE, HTTP_STATUS_FAMILIES
@@ -189,14 +190,35 @@ def test_unknown_generated_block_is_an_error() -> None:
         _hooks().render("<!-- generated: nope -->")
 
 
+#: Run in the build's process: mkdocs as its command line runs it, then, on the way out, the
+#: top-level modules it imported written to the file named by argv[1].
+_BUILD_AND_RECORD = """
+import atexit, runpy, sys
+record = sys.argv.pop(1)
+def write():
+    with open(record, "w") as out:
+        out.write("\\n".join(sorted({name.partition(".")[0] for name in sys.modules})))
+atexit.register(write)
+sys.argv[0] = "mkdocs"
+runpy.run_module("mkdocs", run_name="__main__")
+"""
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The docs built with ``mkdocs build --strict`` (needs the dev extra)."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
+    """The docs built with ``mkdocs build --strict`` (needs the dev extra), and the top-level
+    modules the build imported.
+
+    No ``--quiet``: with it, mkdocs 1.6 drops the warnings before ``--strict`` counts them, and
+    a build with unresolved references passes.
+    """
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings")
     folder = tmp_path_factory.mktemp("site")
+    record = folder.parent / f"{folder.name}-modules.txt"
+    command = ["build", "--strict", "--site-dir", str(folder)]
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(folder)],
+        [sys.executable, "-c", _BUILD_AND_RECORD, str(record), *command],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -204,7 +226,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert proc.returncode == 0, proc.stderr
-    return folder
+    assert "WARNING" not in proc.stderr, proc.stderr
+    return folder, set(record.read_text().split())
+
+
+@pytest.fixture(scope="module")
+def site(built: tuple[Path, set[str]]) -> Path:
+    """The folder of the strictly built site."""
+    return built[0]
 
 
 def _visible_text(page: Path) -> str:
@@ -246,9 +275,127 @@ def test_api_reference_shows_no_private_names(site: Path) -> None:
 
 def test_roles_become_links_to_documented_objects(site: Path) -> None:
     """A role naming a public object (re-exported from a private module) links to its entry."""
+    html = (site / "reference" / "client" / "index.html").read_text()
+    assert 'href="../storage/#kashflow_sync.MemoryStorage"' in html
+    assert 'href="../rules/#kashflow_sync.RuleResolver"' in html
+
+
+def _words(page: Path) -> str:
+    return " ".join(_visible_text(page).split())
+
+
+def test_client_page_lists_what_the_client_inherits(site: Path) -> None:
+    """KashFlowClient's page shows the methods and properties it inherits from its private
+    base class (the daily API: validate, resolve, lists, rules...), each with its own entry."""
+    html = (site / "reference" / "client" / "index.html").read_text()
+    for name in (
+        "validate",
+        "resolve",
+        "publish_history",
+        "status",
+        "lists",
+        "rules",
+        "account_facts",
+        "disconnect",
+        "connect",
+        "publish",
+    ):
+        assert f'id="kashflow_sync.KashFlowClient.{name}"' in html, name
+    async_html = (site / "reference" / "async-client" / "index.html").read_text()
+    for name in ("validate", "resolve", "publish_history", "lists", "rules", "connect"):
+        assert f'id="kashflow_sync.AsyncKashFlowClient.{name}"' in async_html, name
+
+
+def test_signatures_show_default_values_not_constant_names(site: Path) -> None:
+    """Defaults read as values (``timeout = 60.0``), never as a constant's name, and every
+    parameter of the client is in its parameter table."""
+    from kashflow_sync._config import DEFAULT_TIMEOUT
+
+    words = _words(site / "reference" / "client" / "index.html")
+    assert f"timeout : float = {DEFAULT_TIMEOUT}" in words
+    assert "publish_lease : timedelta = timedelta ( minutes = 5 )" in words
+    # The base class's type variable bound: the sync client takes an httpx.Client.
+    assert "http_client : Client | None = None" in words
+    async_words = _words(site / "reference" / "async-client" / "index.html")
+    assert "http_client : AsyncClient | None = None" in async_words
+    table = words.split("Parameters:", 1)[1].split("Raises:", 1)[0]
+    for parameter in ("timeout", "settle_time", "ledger_cache_ttl", "max_answer_bytes"):
+        assert f" {parameter} " in table, parameter
+    assert "timeout float seconds for each whole KashFlow call" in table
+    # A constant a module exports (testing's DEFAULT_SUCCESS_NOTE) may be named in prose.
+    from kashflow_sync import testing
+
+    shown = {
+        str(page.relative_to(site)): set(re.findall(r"\bDEFAULT_[A-Z_]+", _words(page)))
+        - set(testing.__all__)
+        for page in (site / "reference").rglob("*.html")
+    }
+    assert {page: names for page, names in shown.items() if names} == {}
+
+
+def test_storage_plumbing_is_listed_once(site: Path) -> None:
+    """The Storage protocol's methods have one entry each, on the Storage page; the storages
+    shipped with the package show only what is their own."""
+    pages = list((site / "reference").rglob("*.html"))
+    anchors = [
+        anchor
+        for page in pages
+        for anchor in re.findall(r'id="([\w.]+\.claim_journal)"', page.read_text())
+    ]
+    assert anchors == ["kashflow_sync.Storage.claim_journal"]
+
+
+def test_every_public_name_has_a_reference_entry(site: Path) -> None:
+    """Every name of ``kashflow_sync.__all__`` links from the overview to its own entry."""
+    import kashflow_sync
+
     html = (site / "reference" / "index.html").read_text()
-    assert 'href="#kashflow_sync.MemoryStorage"' in html
-    assert 'href="typing/#kashflow_sync.typing.RuleResolver"' in html
+    for name in set(kashflow_sync.__all__) - {"__version__", "errors"}:
+        home = "kashflow_sync.errors" if name in errors.__all__ else "kashflow_sync"
+        assert re.search(rf'href="[\w./-]*#{re.escape(home)}\.{name}"', html), name
+
+
+def test_docs_build_from_the_dev_extra_alone(built: tuple[Path, set[str]]) -> None:
+    """Every installed distribution the build imported is required by ``kashflow-sync[dev]``
+    (so ``pip install -e '.[dev]'`` alone builds the docs)."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    _site, modules = built
+    # setuptools' .pth file imports _distutils_hack into every process of a venv that has it.
+    modules = modules - {"_distutils_hack"}
+    owners = metadata.packages_distributions()
+    used = {canonicalize_name(d) for m in modules for d in owners.get(m, [])}
+    needed = requirement_closure("kashflow-sync", {"dev"})
+    assert {"mkdocs", "mkdocstrings", "mkdocstrings-python"} <= used
+    assert used - needed == set()
+
+
+#: The docs toolchain: each bounded in the dev extra (docs/_griffe_roles.py and
+#: docs/_templates lean on griffe's and mkdocstrings-python's APIs).
+DOCS_TOOLCHAIN = (
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocs-autorefs",
+    "mkdocstrings",
+    "mkdocstrings-python",
+    "griffelib",
+)
+
+
+@pytest.mark.parametrize("name", DOCS_TOOLCHAIN)
+def test_docs_toolchain_is_bounded(name: str) -> None:
+    """The dev extra names each tool of the docs build with a lower and an upper bound."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    declared = [Requirement(r) for r in metadata.requires("kashflow-sync") or []]
+    dev = [r for r in declared if r.marker is not None and r.marker.evaluate({"extra": "dev"})]
+    [req] = [r for r in dev if r.name == name]
+    operators = {spec.operator for spec in req.specifier}
+    assert ">=" in operators and "<" in operators, str(req)
 
 
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,9 @@
     python enqueue_folder.py                       # ../documents, connection "default"
     python enqueue_folder.py inbox/ --connection tenant-42
 
+It needs the ``examples`` extra (``pip install '.[examples]'`` from a checkout) and the
+settings of kfs_tasks.py.
+
 The documents use the ``kashflow-sync publish`` file format. The connection is connected first
 if it never was (connecting is an administrator's act, done here rather than in a task). Each
 document becomes one ``kashflow_sync.publish`` task; enqueueing the same folder again is safe:

@@ -1,6 +1,8 @@
 """A Celery app that publishes to KashFlow through kashflow-sync, exactly once.
 
-Start workers (and, for the list refresh every 48 hours, one beat) from this folder:
+Needs the ``examples`` extra (``pip install '.[examples]'`` from a checkout: Celery with its
+Redis client). Start workers (and, for the list refresh every 48 hours, one beat) from this
+folder:
 
     celery -A kfs_tasks worker --loglevel INFO --concurrency 4
     celery -A kfs_tasks beat --loglevel INFO
@@ -8,7 +10,9 @@ Start workers (and, for the list refresh every 48 hours, one beat) from this fol
 Settings come from the environment:
 
     KASHFLOW_SYNC_BROKER    the broker (default redis://127.0.0.1:6379/0; amqp://... works too)
-    KASHFLOW_SYNC_RESULTS   where task results are kept (default: the broker's Redis)
+    KASHFLOW_SYNC_RESULTS   where task results are kept (default: with Redis, the broker's
+                            Redis; with RabbitMQ, rpc://, which sends each result back as a
+                            message to the process that enqueued the task)
     KASHFLOW_SYNC_QUEUE     the queue name (default kashflow-sync)
     KASHFLOW_SYNC_KEY_PREFIX  with Redis, a prefix for every key the app writes there (queues
                             and results), so several apps can share one Redis
@@ -40,7 +44,23 @@ DB = os.environ.get(
     "KASHFLOW_SYNC_DB", f"sqlite:///{Path(tempfile.gettempdir()) / 'kfs-celery-example.db'}"
 )
 
-app = Celery("kfs_tasks", broker=BROKER, backend=os.environ.get("KASHFLOW_SYNC_RESULTS", BROKER))
+
+def default_results(broker: str) -> str:
+    """Where results go when KASHFLOW_SYNC_RESULTS is not set: the broker's Redis, or rpc://.
+
+    Celery has no result backend named ``amqp`` (it was removed in Celery 5): with RabbitMQ,
+    ``rpc://`` returns each result to the caller over the broker itself. The caller must be
+    the process that enqueued the task (as enqueue_folder.py is); to read results from
+    anywhere, set KASHFLOW_SYNC_RESULTS to a Redis or a database (``db+postgresql://...``).
+    """
+    return "rpc://" if broker.split("://", 1)[0] in {"amqp", "amqps", "pyamqp"} else broker
+
+
+app = Celery(
+    "kfs_tasks",
+    broker=BROKER,
+    backend=os.environ.get("KASHFLOW_SYNC_RESULTS") or default_results(BROKER),
+)
 app.conf.update(
     task_default_queue=os.environ.get("KASHFLOW_SYNC_QUEUE", "kashflow-sync"),
     task_serializer="json",

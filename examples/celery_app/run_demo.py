@@ -1,7 +1,11 @@
 """The whole Celery example in one command: a fake KashFlow, a real worker, a folder enqueued.
 
     python run_demo.py            # needs a broker: Redis at 127.0.0.1:6379 by default
-    KASHFLOW_SYNC_BROKER=amqp://guest:guest@127.0.0.1:5672// python run_demo.py
+    KASHFLOW_SYNC_BROKER=amqp://guest:guest@127.0.0.1:5672// python run_demo.py   # RabbitMQ
+
+It needs the ``examples`` extra (``pip install '.[examples]'`` from a checkout: Celery and its
+Redis client). With RabbitMQ, results come back over the broker itself (``rpc://``, see
+kfs_tasks.py); nothing else is needed.
 
 It serves the fake KashFlow on this machine, points the example's settings at it (journal in
 a fresh SQLite file), starts ``celery -A kfs_tasks worker`` as you would, enqueues the sample

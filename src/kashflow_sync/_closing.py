@@ -12,7 +12,8 @@ from typing import TypeVar
 
 __all__ = ["ClosedByWith"]
 
-_C = TypeVar("_C", bound="ClosedByWith")
+#: The class of the object entered (named for what it is: the API reference shows it).
+Self = TypeVar("Self", bound="ClosedByWith")
 
 
 class ClosedByWith:
@@ -22,7 +23,7 @@ class ClosedByWith:
         """Release what the object holds; the subclass says what that is."""
         raise NotImplementedError
 
-    def __enter__(self: _C) -> _C:
+    def __enter__(self: Self) -> Self:
         """Use the object in a ``with`` block; it is closed at the end."""
         return self
 

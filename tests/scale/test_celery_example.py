@@ -56,3 +56,38 @@ def test_celery_example_publishes_the_folder_once(tmp_path: Path, redis_keys: st
     assert proc.stdout.count("already_published") == 5
     assert "KashFlow holds 4 receipts and 1 invoices" in proc.stdout
     assert "Journal: 0 document(s) not finished" in proc.stdout
+
+
+@pytest.fixture
+def amqp_queue() -> Iterator[str]:
+    """A queue name of this run's own on the test RabbitMQ; the queue is deleted afterwards."""
+    from kombu import Connection
+
+    queue = f"kfs-example-{uuid.uuid4().hex[:10]}"
+    yield queue
+    with Connection(service_url("amqp")) as conn:
+        conn.default_channel.queue_delete(queue)
+
+
+def test_celery_example_runs_on_rabbitmq(tmp_path: Path, amqp_queue: str) -> None:
+    """run_demo.py with RabbitMQ as the broker, as its docstring says, and no result backend
+    named: the example picks one that works there (rpc://), and the folder publishes once."""
+    env = {
+        **os.environ,
+        "KASHFLOW_SYNC_BROKER": service_url("amqp"),
+        "KASHFLOW_SYNC_QUEUE": amqp_queue,
+    }
+    for name in ("KASHFLOW_SYNC_DB", "KASHFLOW_SYNC_RESULTS", "KASHFLOW_SYNC_KEY_PREFIX"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLE / "run_demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("already_published") == 5
+    assert "KashFlow holds 4 receipts and 1 invoices" in proc.stdout
+    assert "Journal: 0 document(s) not finished" in proc.stdout

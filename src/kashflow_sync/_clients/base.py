@@ -268,18 +268,24 @@ class BaseClient(Generic[H]):
                 f"max_answer_bytes must be a positive number of bytes, not {max_answer_bytes!r}"
             )
         self.connection_id = connection_id
+        """The tenant key in :attr:`storage` this client reads and writes under."""
         self.app_name = app_name
         self.endpoint = check_endpoint(endpoint)
         self.timeout = float(timeout)
         self.max_answer_bytes = max_answer_bytes
         self.storage: Storage = storage if storage is not None else MemoryStorage()
+        """Where the lists, rules and publish journal of this connection live."""
         self.create_missing_contacts = create_missing_contacts
         self.full_customer_sync_every = full_customer_sync_every
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
         self._closed = False
         self.lists = Lists(self.storage, connection_id)
+        """The account's synced lists (``client.lists.suppliers``), read from storage: no
+        network call."""
         self.rules = RuleBook(self.storage, connection_id)
+        """The supplier and customer rules kept in storage (``client.rules.set_supplier_rule``);
+        :meth:`resolve` applies them."""
         # While a publish is prepared, the rules match contacts in the snapshot it validates
         # against: one read of the lists' version per publish, not two.
         self._pinned: contextvars.ContextVar[ListsSnapshot | None] = contextvars.ContextVar(

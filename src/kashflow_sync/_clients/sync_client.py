@@ -60,6 +60,12 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         check_ledger_duplicates: before a document's first send, look in KashFlow for the same
             contact, reference and total (one lookup call) and refuse it as
             ``duplicate_in_ledger`` if found; catches copies keyed in by hand or by other tools.
+        settle_time: how long a write whose outcome is unknown (a timeout, a dropped
+            connection) may still be applied by KashFlow; until it has passed, such a document
+            is neither sent again nor concluded absent. The default is ASP.NET's request limit
+            (110 s) plus a margin; see "Publishing, exactly once".
+        ledger_cache_ttl: how long a contact's documents, once fetched for the duplicate check
+            (*check_ledger_duplicates*), answer that check for further documents of the contact.
         max_answer_bytes: the largest answer read from KashFlow, counted as sent and once
             expanded; a larger one is a ``ProtocolError`` with code ``answer_too_large`` (never
             retried). The default (64 MiB) holds 20,000 customers with their addresses and

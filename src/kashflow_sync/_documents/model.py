@@ -399,6 +399,7 @@ class SalesCreditNote(_ToCustomer):
 
 
 Document = PurchaseInvoice | SalesInvoice | PurchaseCreditNote | SalesCreditNote
+"""Any of the four kinds of document: what ``publish``, ``validate`` and ``resolve`` take."""
 #: Every document class, by kind.
 DOCUMENT_CLASSES: Mapping[str, type[Document]] = {
     "purchase": PurchaseInvoice,
