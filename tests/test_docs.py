@@ -417,3 +417,12 @@ def test_readme_quick_start_is_exactly_two_commands() -> None:
         "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
         ".venv/bin/python -m pytest -n 2",
     ]
+
+
+def test_mass_archive_threshold_in_the_docs_is_the_engines() -> None:
+    """The docs say "ten" where the engine's private constant decides; they must agree."""
+    from kashflow_sync._engine.listsync import MASS_ARCHIVE_MIN_ITEMS
+
+    words = {10: "ten"}
+    lists_page = (Path(__file__).parent.parent / "docs" / "lists.md").read_text()
+    assert f"holding at least {words.get(MASS_ARCHIVE_MIN_ITEMS, '?')} refuses" in lists_page

@@ -169,7 +169,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
             only: a list name, or several; None for every list.
             progress: called as each list starts and is stored.
             force: store a list even if more than half of its active items would be archived.
-                Without it such a list (of at least ``MASS_ARCHIVE_MIN_ITEMS`` items) is left
+                Without it such a list (of at least ten active items) is left
                 as it was: a KashFlow answer cut short looks exactly like that.
 
         Raises:
