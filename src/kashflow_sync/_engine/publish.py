@@ -33,6 +33,7 @@ from .content import settle_content
 from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .create import MAX_SENDS, create, no_second_copy
 from .effects import Flow, GetDocument, SetState, ask
+from .ids import learn_id
 from .lease import Lease
 from .notices import APPLY_DONE, step_notices
 
@@ -108,6 +109,7 @@ def publish(
     owner: str | None = None,
     seen: JournalEntry | None = None,
     defer_id: bool = False,
+    read_id: bool = True,
     credits: CreditTarget | None = None,
 ) -> Flow[PublishResult]:
     """Publish a validated, resolved document exactly once (see the module docstring).
@@ -124,6 +126,10 @@ def publish(
         defer_id: do not read the new document's internal id (a batch learns them all with
             one lookup afterwards); the entry is then published still leased to *owner*, for
             :func:`~.ids.fill_ids` to complete and release.
+        read_id: False: do not read the new document's internal id, and release the entry
+            published without it (``kashflow_id`` 0 in the result); a later
+            :func:`~.ids.fill_ids` of :class:`~.ids.Pending` entries with no owner fills it in.
+            For callers whose result can wait for the id (the Celery tasks' batched ids).
         credits: for a credit note naming the invoice it credits, that invoice as far as the
             journal knows it (its number at least).
 
@@ -143,12 +149,19 @@ def publish(
     )
     entry, waited = yield from lease.claim(template)
     if entry.state == PUBLISHED:
-        return published_result(entry, fingerprint)
+        result = published_result(entry, fingerprint)
+        if not result.kashflow_id and entry.owner is None and not defer_id:
+            # Published without its internal id (read_id=False, or the read failed): read now.
+            found = yield from learn_id(lease, entry)
+            result = attrs.evolve(result, kashflow_id=found) if found else result
+        return result
     if entry.state == DUPLICATED:
         # In KashFlow (twice): never sent again; the result says which copy to delete.
         yield from lease.release(document.external_id)
         return published_result(entry, fingerprint)
-    call = Call(document, lists, settings, lease, defer_id=defer_id, credits=credits)
+    call = Call(
+        document, lists, settings, lease, defer_id=defer_id, read_id=read_id, credits=credits
+    )
     call.taken_over = waited or (seen is not None and seen.owner not in (None, lease.owner))
     try:
         if entry.state == FORGOTTEN:
@@ -252,7 +265,7 @@ def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         yield from no_second_copy(call, contact, number)
     # It may have died with the content still claimed: tidy it.
     yield from settle_content(call, contact, number)
-    if not entry.kashflow_id and not call.defer_id:
+    if not entry.kashflow_id and not call.defer_id and call.read_id:
         # It may have died before saving the internal id: read it again.
         held = yield from ask(GetDocument(call.document.kind, number))
         if held is not None and held.kashflow_id:
