@@ -2,9 +2,10 @@
 
 Usage::
 
-    python benchmarks/bench_saas.py [--connections 100] [--docs-per-connection 5]
+    python benchmarks/bench_saas.py [--connections 100 1000] [--docs-per-connection 5]
                                     [--workers 4] [--concurrency 2] [--latency 0.1]
-                                    [--cached-connections 64] [--kashflow-ids at_once]
+                                    [--cached-connections 64]
+                                    [--kashflow-ids at_once batched]
 
 The fake KashFlow is served on loopback by a process of its own (``kashflow-sync fake serve``)
 and holds ONE account; every connection is its own ``connection_id`` on it, in one PostgreSQL
@@ -15,7 +16,9 @@ part enqueues, in a shuffled order, one list refresh per connection and
 ``--docs-per-connection`` receipts per connection (two lines, an attachment, a payment), every
 fifth to a new supplier (``create_contact=True``; the new suppliers share their first letters,
 as real ledgers' do). ``--workers`` ``celery worker`` processes of ``--concurrency`` prefork
-processes each take them from Redis (``KASHFLOW_SYNC_TEST_REDIS``).
+processes each take them from Redis (``KASHFLOW_SYNC_TEST_REDIS``). Each size runs once per
+``--kashflow-ids`` value (``register(kashflow_ids=...)``), in the same invocation: ``at_once``
+(one ``GetReceipt`` per document, as before batched ids) is the baseline.
 
 Printed:
 
@@ -224,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "transport": {"global_keyprefix": prefix},
             "db": url,
             "cached_connections": args.cached_connections,
-            "register_options": {"kashflow_ids": args.kashflow_ids} if args.kashflow_ids else {},
+            "register_options": {"kashflow_ids": args.kashflow_ids},
             "fake": {k: fake[k] for k in ("url", "username", "password", "autoauth_key")},
         }
         _app, tasks = build(config)
@@ -323,7 +326,7 @@ def report(args: argparse.Namespace, out: dict[str, Any]) -> None:
         f"  {docs} receipts ({out['new_suppliers']} to new suppliers) and {out['refreshes']} "
         f"refreshes; {args.workers} workers x concurrency {args.concurrency}; "
         f"{args.latency * 1000:.0f} ms per KashFlow call; cached_connections="
-        f"{args.cached_connections}; kashflow_ids={args.kashflow_ids or 'at_once'}"
+        f"{args.cached_connections}; kashflow_ids={args.kashflow_ids}"
     )
     print("  KashFlow requests per document, by operation:")
     for op, n in sorted(publishing.items(), key=lambda kv: -kv[1]):
@@ -362,16 +365,31 @@ def main() -> None:
     parser.add_argument("--cached-connections", type=int, default=64)
     parser.add_argument(
         "--kashflow-ids",
-        default=None,
-        help="register(kashflow_ids=...) when the tree has it (default: the tree's default)",
+        nargs="+",
+        default=["at_once", "batched"],
+        help="register(kashflow_ids=...) values, each a full run at every size; at_once (a "
+        "read per document: the SDK's default and the path before batched ids) is the baseline",
     )
     parser.add_argument("--database", default="kfs_saas")
     parser.add_argument("--seed", type=int, default=25)
     args = parser.parse_args()
-    for n in args.connections:
-        print(f"== {n} connections; load average {os.getloadavg()[0]:.1f}")
-        args.connections = n
-        report(args, run(args))
+    sizes, modes = args.connections, args.kashflow_ids
+    for n in sizes:
+        per_doc: dict[str, float] = {}
+        for mode in modes:
+            print(f"== {n} connections, kashflow_ids={mode}; load average {os.getloadavg()[0]:.1f}")
+            args.connections, args.kashflow_ids = n, mode
+            out = run(args)
+            report(args, out)
+            ops = {op: k for op, k in out["ops"].items() if op not in LIST_READS}
+            per_doc[mode] = sum(ops.values()) / out["docs"]
+        if "at_once" in per_doc and len(per_doc) > 1:
+            ratios = ", ".join(
+                f"{mode} {value:.2f} (x{value / per_doc['at_once']:.2f})"
+                for mode, value in per_doc.items()
+                if mode != "at_once"
+            )
+            print(f"-- {n} connections, requests per document over at_once: {ratios}")
 
 
 if __name__ == "__main__":
