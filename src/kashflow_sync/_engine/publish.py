@@ -33,7 +33,6 @@ from .content import settle_content
 from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .create import MAX_SENDS, create, no_second_copy
 from .effects import Flow, GetDocument, SetState, ask
-from .ids import learn_id
 from .lease import Lease
 from .notices import APPLY_DONE, step_notices
 
@@ -149,12 +148,7 @@ def publish(
     )
     entry, waited = yield from lease.claim(template)
     if entry.state == PUBLISHED:
-        result = published_result(entry, fingerprint)
-        if not result.kashflow_id and entry.owner is None and not defer_id:
-            # Published without its internal id (read_id=False, or the read failed): read now.
-            found = yield from learn_id(lease, entry)
-            result = attrs.evolve(result, kashflow_id=found) if found else result
-        return result
+        return published_result(entry, fingerprint)
     if entry.state == DUPLICATED:
         # In KashFlow (twice): never sent again; the result says which copy to delete.
         yield from lease.release(document.external_id)
