@@ -118,3 +118,15 @@ def test_ids_fall_due_by_count_or_by_the_oldests_wait() -> None:
     now[0] += _tasks.IDS_WAIT
     assert [p.number for p in caches.ids_due("b", None)] == [99]
     assert caches.ids_due("b", None) == []
+
+
+def test_waiting_ids_are_kept_for_a_bounded_number_of_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past IDS_CONNECTIONS connections with documents waiting (even with no client cache),
+    the longest-waiting connection's list is dropped: memory stays bounded."""
+    monkeypatch.setattr(_tasks, "IDS_CONNECTIONS", 3)
+    caches = _WorkerCaches(0, clock=lambda: 0.0)
+    for n in range(5):
+        caches.ids_due(f"c{n}", _Pending(f"d{n}", "purchase", n, None))
+    assert list(caches._pending) == ["c2", "c3", "c4"]

@@ -93,6 +93,8 @@ DEFAULT_REFRESH_EVERY = timedelta(hours=48)
 IDS_BATCH = 20
 #: ...or, once its oldest has waited this long (seconds), at the connection's next task.
 IDS_WAIT = 60.0
+#: Connections whose waiting documents a process keeps at most (the first waiting dropped).
+IDS_CONNECTIONS = 1024
 
 KashFlowIds = Literal["at_once", "batched"]
 
@@ -177,6 +179,9 @@ class _WorkerCaches:
             waiting = self._pending.setdefault(connection_id, [])
             if new is not None:
                 waiting.append((now, new))
+            while len(self._pending) > IDS_CONNECTIONS:
+                # Memory stays bounded, whatever cached_connections: their ids stay unknown.
+                del self._pending[next(iter(self._pending))]
             if not waiting or (len(waiting) < IDS_BATCH and now - waiting[0][0] < IDS_WAIT):
                 return []
             del self._pending[connection_id]
