@@ -184,7 +184,7 @@ class _WorkerCaches:
                 del self._pending[next(iter(self._pending))]
             if not waiting or (len(waiting) < IDS_BATCH and now - waiting[0][0] < IDS_WAIT):
                 return []
-            del self._pending[connection_id]
+            self._pending.pop(connection_id, None)
         return [item for _since, item in waiting]
 
     def client(self, client_factory: ClientFactory, connection_id: str) -> KashFlowClient:
