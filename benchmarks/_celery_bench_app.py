@@ -50,7 +50,10 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
         )
 
     return app, register(
-        app, client_factory, cached_connections=config.get("cached_connections", 64)
+        app,
+        client_factory,
+        cached_connections=config.get("cached_connections", 64),
+        **config.get("register_options", {}),
     )
 
 

@@ -157,6 +157,9 @@ def scaling(n_docs: int, repeat: int, latency: float) -> None:
         f"{n_docs} receipts with attachment and payment, {repeat} runs per level (medians)"
     )
     rates: dict[tuple[str, int], list[float]] = {}
+    # Seconds this process's threads spent runnable but waiting for a CPU, per second of the
+    # batch: on a shared machine, a busy run queue caps the scaling whatever the code does.
+    waits: dict[tuple[str, int], list[float]] = {}
     calls_per_doc: list[float] = []
     with fake_process() as details:
         for run in range(repeat):
@@ -171,10 +174,14 @@ def scaling(n_docs: int, repeat: int, latency: float) -> None:
                         {"kind": "delay", "seconds": latency, "times": None},
                     )
                     docs = [document(i, f"{kind}{concurrency}r{run}") for i in range(n_docs)]
+                    waited = _cpu_wait()
                     if kind == "async":
                         seconds = asyncio.run(_async_batch(details, docs, concurrency))
                     else:
                         seconds = _sync_batch(details, docs, concurrency)
+                    waits.setdefault((kind, concurrency), []).append(
+                        (_cpu_wait() - waited) / seconds
+                    )
                     rates.setdefault((kind, concurrency), []).append(n_docs / seconds)
                     calls = control(details, "GET", "/calls")
                     published = [c for c in calls if c["operation"] == "InsertReceipt"]
@@ -188,7 +195,20 @@ def scaling(n_docs: int, repeat: int, latency: float) -> None:
             median = statistics.median(rates[(kind, concurrency)])
             cells.append(f"c={concurrency}: {median:6.1f}/s ({median / base:4.1f}x)")
         print(f"  {kind:5s} " + "  ".join(cells))
+        waited = "  ".join(f"c={c}: {statistics.median(waits[(kind, c)]):4.2f}" for c in levels)
+        print(f"  {kind:5s} waiting for a CPU (s per s, run queue): {waited}")
     print(f"  KashFlow calls per document: {statistics.median(calls_per_doc):.1f}")
+
+
+def _cpu_wait() -> float:
+    """Seconds this process's threads have spent runnable, waiting for a CPU (Linux schedstat)."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile, or no schedstat
+            continue
+    return total / 1e9
 
 
 #: Calls made by connect() (AutoAuth and the nine lists), not by publishing.

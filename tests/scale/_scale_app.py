@@ -79,6 +79,7 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
         max_retries=config.get("max_retries", 20),
         retry_backoff=config.get("retry_backoff", 0.2),
         retry_backoff_max=config.get("retry_backoff_max", 2.0),
+        kashflow_ids=config.get("kashflow_ids", "at_once"),
     )
     # The same factory with one retry at most, to see what a task ends as when they run out.
     register(app, client_factory, prefix="kfs_one_retry", max_retries=1, retry_backoff=0.1)

@@ -48,12 +48,19 @@ def _wait_for(condition: Any, what: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("broker", ["amqp", "redis"])
+@pytest.mark.parametrize(
+    ("broker", "kashflow_ids"), [("amqp", "at_once"), ("redis", "at_once"), ("redis", "batched")]
+)
 def test_300_documents_exactly_once_through_a_killed_worker(
-    broker: str, scale_config: ConfigFactory, served_fake: FakeKashFlow, tmp_path: Path
+    broker: str,
+    kashflow_ids: str,
+    scale_config: ConfigFactory,
+    served_fake: FakeKashFlow,
+    tmp_path: Path,
 ) -> None:
-    """0 duplicates, 0 lost, every task final, after SIGKILLing a worker mid-run."""
-    config = scale_config(broker, timeout=2.0, lease=8.0)
+    """0 duplicates, 0 lost, every task final, after SIGKILLing a worker mid-run; with batched
+    ids, every id the journal holds is the one KashFlow gave that number."""
+    config = scale_config(broker, timeout=2.0, lease=8.0, kashflow_ids=kashflow_ids)
     _app, tasks = build(config)
     connection_id = f"kill-{broker}-{uuid.uuid4().hex[:8]}"
     with (
@@ -100,7 +107,15 @@ def test_300_documents_exactly_once_through_a_killed_worker(
     assert len(served_fake.receipts) == N_DOCS
     with kfs.SQLStorage(config["db"]) as storage:
         unfinished = storage.list_journal(connection_id, states=["claimed", "sending", "created"])
+        published = list(storage.list_journal(connection_id, states=["published"]))
         storage.purge(connection_id)  # the database outlives the run: leave nothing behind
     assert list(unfinished) == []
+    ids = {r.number: r.kashflow_id for r in served_fake.receipts}
+    mine = {d.external_id for d in docs}
+    entries = [e for e in published if e.external_id in mine]
+    assert len(entries) == N_DOCS
+    assert [e.external_id for e in entries if e.kashflow_id not in (None, ids.get(e.number))] == []
+    if kashflow_ids == "at_once":
+        assert all(e.kashflow_id for e in entries)
     redelivered = statuses.count("already_published")
     print(f"{broker}: {N_DOCS} docs in {elapsed:.1f}s; {fired} faults; {redelivered} redelivered")

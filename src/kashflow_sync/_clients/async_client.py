@@ -161,7 +161,8 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
             # Resolving and validating read storage (rules, lists, the journal): off the loop.
             prepared = await asyncio.to_thread(self._prepare, document)
             if isinstance(prepared, PublishResult):
-                outcome.append(prepared)
+                missing = None if defer_id else self._missing_id_flow(prepared)
+                outcome.append(prepared if missing is None else await self._driver.run(missing))
             else:
                 flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id)
                 outcome.append(await self._driver.run(flow))

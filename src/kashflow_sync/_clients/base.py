@@ -56,7 +56,7 @@ from .._engine import listsync
 from .._engine.context import CreditTarget
 from .._engine.effects import Flow
 from .._engine.forget import forget as forget_flow
-from .._engine.ids import Pending, fill_ids
+from .._engine.ids import Pending, fill_ids, id_on_demand
 from .._engine.lease import DEFAULT_LEASE, Lease, held_by_forget
 from .._engine.ledger import DEFAULT_LEDGER_CACHE_TTL, LedgerCache
 from .._engine.listsync import (
@@ -671,7 +671,12 @@ class BaseClient(Generic[H]):
         return None, [Problem(UNKNOWN_CREDITED_INVOICE, "credits", message, remedy)]
 
     def _publish_flow(
-        self, prepared: PreparedDocument, *, owner: str | None = None, defer_id: bool = False
+        self,
+        prepared: PreparedDocument,
+        *,
+        owner: str | None = None,
+        defer_id: bool = False,
+        read_id: bool = True,
     ) -> Flow[PublishResult]:
         """The engine's publish flow for a prepared document."""
         settings = self._publish_settings
@@ -695,11 +700,20 @@ class BaseClient(Generic[H]):
             owner=owner,
             seen=prepared.seen,
             defer_id=defer_id,
+            read_id=read_id,
             credits=prepared.credits,
         )
 
+    def _missing_id_flow(self, result: PublishResult) -> Flow[PublishResult] | None:
+        """For an earlier result without its internal id, the flow that reads it (on demand)."""
+        if result.kashflow_id or not result.number or result.status != "already_published":
+            return None
+        settings = self._publish_settings
+        lease = Lease(settings.connection_id, "on-demand", settings.lease, clock=settings.clock)
+        return id_on_demand(lease, result)
+
     def _fill_ids_flow(self, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
-        """The flow that learns the deferred ids of a batch's new documents."""
+        """The flow that learns the deferred ids of a batch's new documents (or released ones)."""
         settings = self._publish_settings
         lease = Lease(settings.connection_id, "batch", settings.lease, clock=settings.clock)
         return fill_ids(lease, pending)

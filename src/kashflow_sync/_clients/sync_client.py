@@ -204,16 +204,28 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         return self._publish(document)
 
     def _publish(
-        self, document: Document, *, owner: str | None = None, defer_id: bool = False
+        self,
+        document: Document,
+        *,
+        owner: str | None = None,
+        defer_id: bool = False,
+        read_id: bool = True,
     ) -> PublishResult:
         with self._logged_publish(document) as outcome:
             prepared = self._prepare(document)
             if isinstance(prepared, PublishResult):
-                outcome.append(prepared)
+                missing = None if defer_id else self._missing_id_flow(prepared)
+                outcome.append(prepared if missing is None else self._driver.run(missing))
             else:
-                flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id)
+                flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id, read_id=read_id)
                 outcome.append(self._driver.run(flow))
         return outcome[0]
+
+    def _fill_ids(self, pending: Sequence[Pending]) -> dict[str, int]:
+        """Learn and store the internal ids of *pending* documents (see ``_engine.ids``)."""
+        self._check_open()
+        with log_context(connection_id=self.connection_id):
+            return self._driver.run(self._fill_ids_flow(pending))
 
     def publish_many(
         self,

@@ -146,6 +146,8 @@ class Call:
     lease: Lease
     taken_over: bool = False
     defer_id: bool = False
+    #: False: the new document's internal id is not read at all (see ``publish``'s *read_id*).
+    read_id: bool = True
     new_contact: bool = False
     #: A refused attachment: the payment still goes, then this is raised (document kept).
     refused_attachment: errors.KashFlowError | None = None

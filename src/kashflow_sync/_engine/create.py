@@ -300,7 +300,7 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
         )
     )
     yield from lease.record(document.external_id, "create", "created", f"number {number}")
-    if call.defer_id:
+    if call.defer_id or not call.read_id:
         return entry
     created = yield from renewing(lease.renewal(entry), ask(GetDocument(document.kind, number)))
     if created is None or not created.kashflow_id:

@@ -6,6 +6,11 @@ a batch defers it: its documents are published still leased to their publish cal
 :func:`fill_ids` then reads the account's most recent documents once (``GetReceipts_Recent``:
 its size does not grow with any contact's history), falls back to one read per document it did
 not find there, stores each id and releases each entry.
+
+The same flow fills in the ids of documents published and released without one (the Celery
+tasks' batched ids): a :class:`Pending` with no *owner*. Such an entry is free for any call to
+take, so its id is stored only with a compare-and-set on no owner, and only while it is still
+the same published document (the same number, no id yet).
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from collections.abc import Sequence
 import attrs
 
 from .. import errors
-from .._documents.model import side
+from .._documents.model import PublishResult, side
+from .._journal.entry import JournalEntry
+from .._journal.states import PUBLISHED
 from .effects import Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
 from .lease import Lease
 
-__all__ = ["RECENT_MARGIN", "Pending", "fill_ids"]
+__all__ = ["RECENT_MARGIN", "Pending", "fill_ids", "id_on_demand", "learn_id"]
 
 #: Documents others may have created meanwhile: read this many more than the batch made.
 RECENT_MARGIN = 20
@@ -27,12 +34,12 @@ RECENT_MARGIN = 20
 
 @attrs.frozen
 class Pending:
-    """A document published with its id deferred, still leased to *owner*."""
+    """A document published with its id deferred, still leased to *owner* (None: released)."""
 
     external_id: str
     kind: str
     number: int
-    owner: str
+    owner: str | None
 
 
 def fill_ids(lease: Lease, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
@@ -51,6 +58,38 @@ def fill_ids(lease: Lease, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
         raise
     yield from _release(lease, pending, ids)
     return ids
+
+
+def learn_id(lease: Lease, entry: JournalEntry) -> Flow[int]:
+    """On demand: the internal id of a published entry released without one, read and stored.
+
+    0 when KashFlow does not say (or fails: the document is published all the same).
+    """
+    if entry.number is None:
+        return 0
+    try:
+        held = yield from ask(GetDocument(side(entry.kind), entry.number))
+    except errors.KashFlowError:
+        return 0
+    found = held.kashflow_id if held is not None else 0
+    if found:
+        pending = Pending(entry.external_id, entry.kind, entry.number, None)
+        yield from _release(lease, [pending], {entry.external_id: found})
+    return found
+
+
+def id_on_demand(lease: Lease, result: PublishResult) -> Flow[PublishResult]:
+    """An ``already_published`` *result* without its internal id, with it if KashFlow says.
+
+    Only for an entry published and released without one (not one a batch still holds).
+    """
+    entry = yield from ask(GetJournal(lease.connection_id, result.external_id))
+    if entry is None or entry.state != PUBLISHED or entry.owner is not None:
+        return result
+    if entry.kashflow_id:
+        return attrs.evolve(result, kashflow_id=entry.kashflow_id)
+    found = yield from learn_id(lease, entry)
+    return attrs.evolve(result, kashflow_id=found) if found else result
 
 
 def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
@@ -78,6 +117,15 @@ def _release(lease: Lease, pending: Sequence[Pending], ids: dict[str, int]) -> F
     for item in pending:
         entry = yield from ask(GetJournal(lease.connection_id, item.external_id))
         if entry is None or entry.owner != item.owner:
+            continue
+        if item.owner is None and (
+            item.external_id not in ids
+            or entry.state != PUBLISHED
+            or entry.number != item.number
+            or entry.kashflow_id
+        ):
+            # Nothing learned, or changed since it was released: forgotten, published anew,
+            # or filled in already.
             continue
         yield from ask(
             UpdateJournal(

@@ -108,6 +108,7 @@ def publish(
     owner: str | None = None,
     seen: JournalEntry | None = None,
     defer_id: bool = False,
+    read_id: bool = True,
     credits: CreditTarget | None = None,
 ) -> Flow[PublishResult]:
     """Publish a validated, resolved document exactly once (see the module docstring).
@@ -124,6 +125,10 @@ def publish(
         defer_id: do not read the new document's internal id (a batch learns them all with
             one lookup afterwards); the entry is then published still leased to *owner*, for
             :func:`~.ids.fill_ids` to complete and release.
+        read_id: False: do not read the new document's internal id, and release the entry
+            published without it (``kashflow_id`` 0 in the result); a later
+            :func:`~.ids.fill_ids` of :class:`~.ids.Pending` entries with no owner fills it in.
+            For callers whose result can wait for the id (the Celery tasks' batched ids).
         credits: for a credit note naming the invoice it credits, that invoice as far as the
             journal knows it (its number at least).
 
@@ -148,7 +153,9 @@ def publish(
         # In KashFlow (twice): never sent again; the result says which copy to delete.
         yield from lease.release(document.external_id)
         return published_result(entry, fingerprint)
-    call = Call(document, lists, settings, lease, defer_id=defer_id, credits=credits)
+    call = Call(
+        document, lists, settings, lease, defer_id=defer_id, read_id=read_id, credits=credits
+    )
     call.taken_over = waited or (seen is not None and seen.owner not in (None, lease.owner))
     try:
         if entry.state == FORGOTTEN:
@@ -252,7 +259,7 @@ def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         yield from no_second_copy(call, contact, number)
     # It may have died with the content still claimed: tidy it.
     yield from settle_content(call, contact, number)
-    if not entry.kashflow_id and not call.defer_id:
+    if not entry.kashflow_id and not call.defer_id and call.read_id:
         # It may have died before saving the internal id: read it again.
         held = yield from ask(GetDocument(call.document.kind, number))
         if held is not None and held.kashflow_id:

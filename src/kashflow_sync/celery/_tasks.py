@@ -26,10 +26,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from celery import Celery, Task
@@ -41,11 +42,13 @@ from .._clients.sync_client import KashFlowClient
 from .._documents.jsonformat import document_from_json
 from .._documents.model import (
     Document,
+    PublishResult,
     PurchaseCreditNote,
     PurchaseInvoice,
     SalesCreditNote,
     SalesInvoice,
 )
+from .._engine.ids import Pending
 from .._journal.states import DUPLICATED
 from .._retry import backoff as _backoff
 from ._results import (
@@ -87,6 +90,14 @@ DEFAULT_RETRY_BACKOFF_MAX = 600.0
 DEFAULT_CACHED_CONNECTIONS = 64
 #: How often the lists of every connection are refreshed (Dext refreshes about every 48 h).
 DEFAULT_REFRESH_EVERY = timedelta(hours=48)
+#: With ``kashflow_ids="batched"``: a connection's documents whose ids one read learns...
+IDS_BATCH = 20
+#: ...or, once its oldest has waited this long (seconds), at the connection's next task.
+IDS_WAIT = 60.0
+#: Connections whose waiting documents a process keeps at most (the first waiting dropped).
+IDS_CONNECTIONS = 1024
+
+KashFlowIds = Literal["at_once", "batched"]
 
 #: The errors worth another run later: the SDK already retried the calls it safely could.
 _NOT_NOW = (
@@ -150,10 +161,32 @@ class _WorkerCaches:
     Without this, every task would reload every list and download the contact's history.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._size = size
+        self._clock = clock
         self._lock = threading.Lock()
         self._by_connection: OrderedDict[str, ConnectionCaches] = OrderedDict()
+        # Per connection: documents published here without their internal id, with when.
+        self._pending: dict[str, list[tuple[float, Pending]]] = {}
+
+    def ids_due(self, connection_id: str, new: Pending | None) -> list[Pending]:
+        """Add *new* to the connection's documents awaiting their id; those due, taken out.
+
+        Due: all of them, once there are :data:`IDS_BATCH`, or once the oldest has waited
+        :data:`IDS_WAIT` seconds (one read of the account's recent documents learns them).
+        """
+        now = self._clock()
+        with self._lock:
+            waiting = self._pending.setdefault(connection_id, [])
+            if new is not None:
+                waiting.append((now, new))
+            while len(self._pending) > IDS_CONNECTIONS:
+                # Memory stays bounded, whatever cached_connections: their ids stay unknown.
+                del self._pending[next(iter(self._pending))]
+            if not waiting or (len(waiting) < IDS_BATCH and now - waiting[0][0] < IDS_WAIT):
+                return []
+            self._pending.pop(connection_id, None)
+        return [item for _since, item in waiting]
 
     def client(self, client_factory: ClientFactory, connection_id: str) -> KashFlowClient:
         client = _client(client_factory, connection_id)
@@ -171,7 +204,9 @@ class _WorkerCaches:
             self._by_connection[connection_id] = client._caches()
             self._by_connection.move_to_end(connection_id)
             while len(self._by_connection) > self._size:
-                self._by_connection.popitem(last=False)
+                gone, _caches = self._by_connection.popitem(last=False)
+                # Its documents' ids stay unknown here: a later publish of one learns its id.
+                self._pending.pop(gone, None)
         return client
 
 
@@ -269,6 +304,7 @@ def register(
     retry_backoff: float = DEFAULT_RETRY_BACKOFF,
     retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX,
     cached_connections: int = DEFAULT_CACHED_CONNECTIONS,
+    kashflow_ids: KashFlowIds = "at_once",
 ) -> KashFlowTasks:
     """Register the publish and refresh tasks on *app*.
 
@@ -290,6 +326,16 @@ def register(
             process keeps the lists and the duplicate check's ledger lookups between tasks;
             0 keeps none (every task reloads the lists from storage and looks the contact's
             documents up in KashFlow). Only clients on the same storage object share them.
+        kashflow_ids: when a new document's internal id (``kashflow_id``) is read.
+            ``"at_once"``: by its task, one read per document, so every ``published`` result
+            has it. ``"batched"``: not by its task (its result says ``"kashflow_id": None``,
+            the number is there as always); each worker process learns the ids of a
+            connection's recent documents together, with one read, once 20 wait or the
+            oldest has waited a minute (at that connection's next task in the process), and
+            stores them in the journal. One KashFlow request fewer per document, for hosts
+            that identify documents by number or can wait for the id: publishing the
+            document again answers ``already_published`` with the id, read then if the batch
+            did not learn it.
 
     Returns:
         The registered tasks: ``tasks.publish.delay(connection_id, kfs.document_to_json(doc))``,
@@ -303,6 +349,9 @@ def register(
         )
     if cached_connections < 0:
         raise ValueError(f"cached_connections must not be negative, not {cached_connections!r}")
+    if kashflow_ids not in ("at_once", "batched"):
+        raise ValueError(f"kashflow_ids must be 'at_once' or 'batched', not {kashflow_ids!r}")
+    batched = kashflow_ids == "batched"
     caches = _WorkerCaches(cached_connections)
     options: dict[str, Any] = {
         "bind": True,
@@ -341,6 +390,28 @@ def register(
             raise retry(task, exc, what) from exc
         log.warning("%s: %s (%s) -> %s", undone, exc.message, exc.code, exc.remedy)
 
+    def learn_ids(
+        client: KashFlowClient, connection_id: str, doc: Document, result: PublishResult
+    ) -> PublishResult:
+        """*result*, its id filled in if this task learned the due ids of its connection."""
+        new = None
+        if result.status == "published" and not result.kashflow_id and result.number:
+            new = Pending(doc.external_id, doc.kind, result.number, None)
+        due = caches.ids_due(connection_id, new)
+        if not due:
+            return result
+        try:
+            ids = client._fill_ids(due)
+        except errors.KashFlowError as exc:
+            # Published all the same: only the ids stay unknown (a later publish reads one).
+            log.warning(
+                "%s: internal ids not learned: %s (%s)", connection_id, exc.message, exc.code
+            )
+            return result
+        if doc.external_id in ids:
+            result = attrs.evolve(result, kashflow_id=ids[doc.external_id])
+        return result
+
     @app.task(name=f"{prefix}.publish", **options)
     def publish(self: Task[..., Any], connection_id: str, document: Any) -> PublishTaskResult:
         try:
@@ -351,7 +422,9 @@ def register(
             return failed_publish(external_id if isinstance(external_id, str) else None, exc)
         try:
             with caches.client(client_factory, connection_id) as client:
-                result = client.publish(doc)
+                result = client._publish(doc, read_id=not batched)
+                if batched:
+                    result = learn_ids(client, connection_id, doc, result)
         except errors.KashFlowError as exc:
             what = f"{connection_id}/{doc.external_id}"
             retry_or_give_up(self, exc, what, f"{what} not published")
