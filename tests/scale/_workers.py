@@ -9,10 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+
+#: What the ``scale_config`` fixture gives: keyword overrides in, a worker configuration out.
+ConfigFactory = Callable[..., dict[str, Any]]
 
 
 class Worker:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _services import broker_config, cleanup, service_url
+from _workers import ConfigFactory
 
 from kashflow_sync.testing import FakeKashFlow
 
@@ -15,9 +16,6 @@ from kashflow_sync.testing import FakeKashFlow
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     return service_url("pg")
-
-
-ConfigFactory = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -18,12 +18,11 @@ from typing import Any
 
 import pytest
 from _scale_app import build
-from _workers import Worker
+from _workers import ConfigFactory, Worker
 from celery.result import AsyncResult
 
 import kashflow_sync as kfs
 from _support import ledger_check, purchase
-from conftest import ConfigFactory
 from kashflow_sync.testing import FakeKashFlow
 from kashflow_sync.testing._fake.faults import WRITE_OPERATIONS
 
