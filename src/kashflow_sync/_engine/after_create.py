@@ -104,9 +104,9 @@ def attach(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEnt
         call.refused_attachment = outcome
         return entry
     done = "attached" if outcome == "sent" else "found"
-    yield from lease.record(document.external_id, "attachment", done, attachment.filename)
-    # Saved right before the next write (the payment): confirms the lease.
-    return (yield from lease.save(entry, attachment_done=True))
+    recorded = lease.attempt(document.external_id, "attachment", done, attachment.filename)
+    # Saved right before the next write (the payment), with its attempt: confirms the lease.
+    return (yield from lease.save(entry, attachment_done=True, before=[recorded]))
 
 
 def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
@@ -116,10 +116,11 @@ def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
         # way to be sure, at worst attaching the same file twice (never the invoice).
         return False
     assert document.attachment is not None and entry.number is not None
-    receipt_id = entry.kashflow_id
+    receipt_id = entry.kashflow_id or call.learned_id
     if not receipt_id:
         found = yield from ask(GetDocument(document.kind, entry.number))
         receipt_id = found.kashflow_id if found else 0
+        call.learned_id = receipt_id or None
     if not receipt_id:
         return False
     files = yield from ask(ReceiptAttachments(receipt_id))
@@ -170,8 +171,9 @@ def pay(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntry]
             return attrs.evolve(entry, payment_done=True)
         raise outcome
     done = "recorded" if outcome == "sent" else "found"
-    yield from lease.record(document.external_id, "payment", done, str(ids["amount"]))
-    return attrs.evolve(entry, payment_done=True)  # saved with "published" next
+    # Stored with "published" next, as the flag is.
+    call.deferred.append(lease.attempt(document.external_id, "payment", done, str(ids["amount"])))
+    return attrs.evolve(entry, payment_done=True)
 
 
 # ---------------------------------------------------------------------- applying credit notes

@@ -16,7 +16,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import side
-from .effects import Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
+from .effects import Batch, Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
 from .lease import Lease
 
 __all__ = ["RECENT_MARGIN", "Pending", "fill_ids"]
@@ -74,20 +74,28 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
 
 
 def _release(lease: Lease, pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
-    """Store each learned id and give each entry back (only those still leased to us)."""
-    for item in pending:
-        entry = yield from ask(GetJournal(lease.connection_id, item.external_id))
-        if entry is None or entry.owner != item.owner:
-            continue
-        yield from ask(
-            UpdateJournal(
-                attrs.evolve(
-                    entry,
-                    kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
-                    owner=None,
-                    lease_until=None,
-                    updated_at=lease.clock(),
-                ),
-                item.owner,
-            )
+    """Store each learned id and give each entry back (only those still leased to us).
+
+    Two transactions for the whole batch: the entries read together, then stored together
+    (each a compare-and-set on its own owner).
+    """
+    if not pending:
+        return
+    reads = tuple(GetJournal(lease.connection_id, item.external_id) for item in pending)
+    entries = yield from ask(Batch(reads, stop=False))
+    updates = tuple(
+        UpdateJournal(
+            attrs.evolve(
+                entry,
+                kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
+                owner=None,
+                lease_until=None,
+                updated_at=lease.clock(),
+            ),
+            item.owner,
         )
+        for item, entry in zip(pending, entries, strict=True)
+        if entry is not None and entry.owner == item.owner
+    )
+    if updates:
+        yield from ask(Batch(updates, stop=False))
