@@ -58,6 +58,10 @@ def _write_once(
         if (yield from settled(call, until, what, landed)):
             return entry, "found", None
         entry = yield from call.lease.save(entry)  # confirms the lease right before the write
+    elif call.unsaved:
+        # The id read after the create: kept by the save that confirms the lease (the fence).
+        entry = yield from call.lease.save(entry)
+    call.unsaved = False
     try:
         answer = yield from renewing(call.lease.renewal(entry), send())
     except errors.RejectedError as exc:
@@ -116,11 +120,10 @@ def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
         # way to be sure, at worst attaching the same file twice (never the invoice).
         return False
     assert document.attachment is not None and entry.number is not None
-    receipt_id = entry.kashflow_id or call.learned_id
+    receipt_id = entry.kashflow_id
     if not receipt_id:
         found = yield from ask(GetDocument(document.kind, entry.number))
         receipt_id = found.kashflow_id if found else 0
-        call.learned_id = receipt_id or None
     if not receipt_id:
         return False
     files = yield from ask(ReceiptAttachments(receipt_id))

@@ -163,10 +163,9 @@ class Call:
     #: Attempts to store with the next save (a step whose own flag is saved with the next
     #: state change, the payment's, records its outcome then too).
     deferred: list[AddAttempt] = attrs.Factory(list)
-    #: The document was created by this call: its internal id is read before "published".
-    read_id: bool = False
-    #: That id, when a step read it from KashFlow on the way (a lookup after a lost answer).
-    learned_id: int | None = None
+    #: KashFlow was read since the last save with something worth keeping (the internal id):
+    #: the next write's fence is a save, which keeps it, instead of a read.
+    unsaved: bool = False
 
     def note(self, step: str, outcome: str, detail: str = "") -> Flow[None]:
         """Record a step's outcome in the journal, and keep it for this call's result."""

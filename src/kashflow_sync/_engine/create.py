@@ -47,7 +47,7 @@ from .effects import (
 from .ledger import reconcile, refuse_ledger_duplicate, tolerance
 from .verify import watch_for_late_copy
 
-__all__ = ["MAX_SENDS", "create", "read_id"]
+__all__ = ["MAX_SENDS", "create"]
 
 #: Times the create call is sent within one publish after KashFlow was shown not to have it.
 MAX_SENDS = 3
@@ -178,8 +178,6 @@ def _send(
             continue  # proven absent after the settle time: sending again cannot duplicate it
         entry = yield from _created(call, entry, number)
         if resent:
-            # KashFlow is read before the next write anyway: learn the internal id now.
-            entry = yield from read_id(call, entry)
             # Sent again after an uncertain send: make sure KashFlow did not end up with two,
             # now and (verify) once a late copy of the earlier send could have landed.
             yield from watch_for_late_copy(call, entry)
@@ -312,8 +310,6 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
         )
     # The number first (a failure from here on must not lose it), in one transaction with
     # what points at it: the number's owner, the attempt, the content claim given back.
-    # The internal id is read at the end (see publish._run): this save is the write before
-    # the attachment's send, so it is that send's fence too.
     content = call.content
     after: list[StorageEffect[Any]] = [
         SetState(
@@ -326,26 +322,16 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
     entry, answers = yield from lease.save_with(entry, state=CREATED, number=number, after=after)
     if content is not None:
         call.content, call.content_returned = None, (content, bool(answers[-1]))
-    call.read_id = not call.defer_id
-    return entry
-
-
-def read_id(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
-    """*entry* with the internal id of the document this call created, read once if needed.
-
-    Read after the writes (see publish._run), unless a step read KashFlow anyway.
-    """
-    if not call.read_id or entry.kashflow_id or entry.number is None:
+    if call.defer_id:
+        return entry  # this save is the fence of the attachment's send: nothing between
+    created = yield from renewing(lease.renewal(entry), ask(GetDocument(document.kind, number)))
+    if created is None or not created.kashflow_id:
         return entry
-    call.read_id = False
-    if call.learned_id:
-        return attrs.evolve(entry, kashflow_id=call.learned_id)
-    held = yield from renewing(
-        call.lease.renewal(entry), ask(GetDocument(call.document.kind, entry.number))
-    )
-    if held is None or not held.kashflow_id:
-        return entry
-    return attrs.evolve(entry, kashflow_id=held.kashflow_id)
+    # Saved with the next change: the save that confirms the lease before the next write
+    # (see after_create), or "published". A run that dies before then leaves the id unknown;
+    # the resumed publish reads it again.
+    call.unsaved = True
+    return attrs.evolve(entry, kashflow_id=created.kashflow_id)
 
 
 def no_second_copy(call: Call, contact: int, number: int) -> Flow[None]:

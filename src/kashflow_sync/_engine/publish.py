@@ -31,7 +31,7 @@ from .after_create import apply_credit, attach, credited_invoice, pay
 from .contacts import contact_id
 from .content import settle_content
 from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
-from .create import MAX_SENDS, create, no_second_copy, read_id
+from .create import MAX_SENDS, create, no_second_copy
 from .effects import Batch, Flow, GetDocument, SetState, StorageEffect, ask
 from .lease import Lease
 from .notices import APPLY_DONE, step_notices
@@ -238,10 +238,6 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         entry = yield from pay(call, entry, resumed=resumed)
     if call.refused_attachment is not None:
         raise call.refused_attachment
-    # Read last, after the writes: the save before each write is then its fence, with no
-    # KashFlow call between (a run that dies first leaves it unknown: the resumed publish
-    # reads it again).
-    entry = yield from read_id(call, entry)
     # A deferred id keeps the lease (still ours) until the batch has filled the id in.
     keep = call.defer_id and not entry.kashflow_id
     number = f"number {entry.number}"
