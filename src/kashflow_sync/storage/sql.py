@@ -435,7 +435,9 @@ class SQLStorage(ClosedByWith):
         if self._sqlite:
             return datetime.now(timezone.utc)
         with self._begin(write=False) as conn:
-            value = conn.execute(sa.select(sa.func.current_timestamp())).scalar_one()
+            # clock_timestamp(), not current_timestamp: inside a transaction() block the
+            # latter is when the block began, not now.
+            value = conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
         stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         if stamp.tzinfo is None:  # a server answering without a zone answers in UTC here
             stamp = stamp.replace(tzinfo=timezone.utc)
