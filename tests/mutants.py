@@ -105,7 +105,10 @@ MUTANTS = (
         "src/kashflow_sync/_engine/effects.py",
         "            if isinstance(effect, KashFlowEffect) and effect.renew is None:\n",
         "            if False:\n",
-        (STALL,),
+        (
+            STALL,
+            FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",
+        ),
         "renewing() leaves KashFlow effects without their lease, so no write is fenced",
     ),
     Mutant(
