@@ -71,7 +71,7 @@ MUTANTS = (
     Mutant(
         "async-driver-without-fence",
         "src/kashflow_sync/_clients/drivers.py",
-        "            if (fence := _fence_for(request, effect)) is not None:\n"
+        "            if fence is not None and not confirmed.covers(fence):\n"
         "                await off_loop(self.storage, _lease_still_held, self.storage, fence)\n",
         "",
         (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
@@ -80,11 +80,19 @@ MUTANTS = (
     Mutant(
         "sync-driver-without-fence",
         "src/kashflow_sync/_clients/drivers.py",
-        "            if (fence := _fence_for(request, effect)) is not None:\n"
+        "            if fence is not None and not confirmed.covers(fence):\n"
         "                _lease_still_held(self.storage, fence)\n",
         "",
         (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
         "the sync driver sends writes without checking the lease",
+    ),
+    Mutant(
+        "confirmed-lease-never-expires",
+        "src/kashflow_sync/_clients/drivers.py",
+        "                or held.lease_until - now < renewal.duration / 2\n",
+        "",
+        (FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",),
+        "a write right after a save skips the fence even when the call stalled past its lease",
     ),
     Mutant(
         "fence-on-reads-not-writes",
@@ -99,7 +107,10 @@ MUTANTS = (
         "src/kashflow_sync/_engine/effects.py",
         "            if isinstance(effect, KashFlowEffect) and effect.renew is None:\n",
         "            if False:\n",
-        (STALL,),
+        (
+            STALL,
+            FLOW + "test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out",
+        ),
         "renewing() leaves KashFlow effects without their lease, so no write is fenced",
     ),
     Mutant(

@@ -8,6 +8,7 @@ holds the test suite any implementation can run.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ._documents.model import Document, PublishAttempt, ResolvedDocument, Rule
     from ._journal.entry import ClaimResult, JournalEntry, JournalState
 
-__all__ = ["RuleKind", "RuleResolver", "Storage"]
+__all__ = ["RuleKind", "RuleResolver", "Storage", "TransactionalStorage"]
 
 #: Whose rule: ``"supplier"`` or ``"customer"``.
 RuleKind = Literal["supplier", "customer"]
@@ -131,6 +132,37 @@ class Storage(Protocol):
 
     def purge(self, connection_id: str) -> None:
         """Drop everything stored for the connection."""
+        ...
+
+
+@runtime_checkable
+class TransactionalStorage(Storage, Protocol):
+    """A :class:`Storage` that can run several calls as one transaction.
+
+    The publish flow records each step with a few calls that belong together (the journal
+    entry, its attempts, the keys that point at it); a storage offering :meth:`transaction`
+    makes them one commit, and one round trip fewer each. A storage without it still works:
+    the SDK then makes the same calls one by one, in the same order (each its own
+    transaction, as before), and says so once in the log. ``MemoryStorage`` and
+    ``SQLStorage`` offer it; ``kashflow_sync.testing.conformance`` tests it.
+    """
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        """A block whose calls, made on this thread, run as one transaction.
+
+        - The calls run in order and see each other's writes; the block commits once, when
+          it ends.
+        - Other threads and processes never see a part of the block: a compare-and-set
+          (``claim_journal``, ``update_journal``) inside it is as safe as outside.
+        - A block opened inside another joins it.
+        - If the block raises, the storage may roll back what it ran, or keep it (a storage
+          whose calls cannot fail half-way, such as one in memory): the SDK orders the calls
+          of a block so that either is safe.
+
+        Args:
+            write: False for a block that only reads (SQLite then takes no write lock).
+
+        """
         ...
 
 

@@ -23,8 +23,9 @@ from _support import make_client, purchase
 from kashflow_sync import errors
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
-from kashflow_sync._engine.effects import ClaimJournal, GetDocument, InsertDocument
+from kashflow_sync._engine.effects import ClaimJournal, InsertDocument
 from kashflow_sync._engine.publish import publish
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync._storage_keys import (
     CONTENT_KEY_PREFIX,
     content_journal_key,
@@ -153,21 +154,31 @@ class Crash(BaseException):
     """The process dying between two steps."""
 
 
-def test_a_run_resumed_after_the_create_marks_the_content_as_in_kashflow() -> None:
-    """The first run stops right after KashFlow answered the number; the next one tidies up."""
+class _OneByOne(MemoryStorage):
+    """A host storage of calls one by one (no ``transaction()``), which dies once, right
+    after the number is saved and before the content claim is given back with it."""
 
-    def crash(effect: object) -> None:
-        if isinstance(effect, GetDocument):
+    transaction = None
+    armed = True
+
+    def update_journal(self, entry: JournalEntry, owner: str | None) -> bool:
+        if self.armed and entry.external_id.startswith(CONTENT_KEY_PREFIX) and entry.number:
             raise Crash
+        return super().update_journal(entry, owner)
 
+
+def test_a_run_resumed_after_the_create_marks_the_content_as_in_kashflow() -> None:
+    """The first run stops right after the journal took the number (a storage without
+    transactions, where the calls of the step land one by one); the next one tidies up."""
+    storage = _OneByOne()
     script = Script(
         {"documents_for_contact": [[]], "insert_document": [42], "get_document": [ledger(42)]},
-        before=crash,
+        storage=storage,
     )
     with pytest.raises(Crash):
         run(script, FIRST, "a")
     assert content_entry(script.storage).state == "claimed"
-    script.before = None
+    storage.armed = False
     assert run(script, FIRST, "a2").number == 42
     held = content_entry(script.storage)
     assert (held.state, held.number, held.owner) == ("published", 42, None)

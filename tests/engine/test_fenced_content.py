@@ -22,6 +22,7 @@ from kashflow_sync._clients.drivers import _lease_still_held, request_for
 from kashflow_sync._convert import fingerprint
 from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.effects import (
+    Batch,
     Effect,
     Flow,
     InsertDocument,
@@ -92,7 +93,10 @@ def _flow(document: Document, clock: Clock, owner: str) -> Flow[Any]:
 
 
 def _sending_save(effect: Effect[Any]) -> bool:
-    """A's journal save of ``sending`` (the write right before the insert)."""
+    """A's journal save of ``sending`` (the write right before the insert), alone or in the
+    batch that claims the content with it."""
+    if isinstance(effect, Batch):
+        return any(_sending_save(part) for part in effect.effects)
     return (
         isinstance(effect, UpdateJournal)
         and effect.entry.external_id == A.external_id
@@ -144,20 +148,19 @@ def test_a_stalled_twin_is_fenced_out(stall: Callable[[Effect[Any]], bool], b_ou
 
 
 def test_the_fence_covers_the_content_claim() -> None:
-    """A's own lease holds again (its save landed fresh), but B took the content: the fence
-    of A's create still refuses, because it checks the content claim too."""
+    """A's own lease holds (renewed fresh), but another worker holds the content claim now:
+    the fence of A's create still refuses, because it checks the content claim too."""
     storage, clock = MemoryStorage(), Clock()
     a = Stepper(_flow(A, clock, "worker-a"), storage, clock, _answers(42))
-    a.run_until(_sending_save)
-    clock.advance((LEASE * 2).total_seconds())
-    Stepper(_flow(B, clock, "worker-b"), storage, clock, _answers(43)).run_until()
-    # A's save lands with a fresh lease now (as if its stall ended before the save was made).
-    effect = a.next
-    assert isinstance(effect, UpdateJournal)
-    a.next = attrs.evolve(effect, entry=attrs.evolve(effect.entry, lease_until=clock() + LEASE))
-    a.run_until(_insert)
+    a.run_until(_insert)  # A's content claim and "sending" landed together
     insert = a.next
     assert isinstance(insert, InsertDocument) and insert.renew is not None
+    (content,) = insert.renew.also
+    clock.advance((LEASE * 2).total_seconds())
+    taken = storage.claim_journal(content, "worker-b", clock(), clock() + LEASE)
+    assert taken.acquired
+    own = attrs.evolve(insert.renew.entry, lease_until=clock() + LEASE)
+    assert storage.update_journal(own, "worker-a")
     only_document = attrs.evolve(insert.renew, also=())
     _lease_still_held(storage, only_document)  # the document's own lease holds: no stop
     with pytest.raises(errors.PublishUncertainError):

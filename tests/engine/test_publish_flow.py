@@ -146,10 +146,13 @@ def _before_insert(act: Callable[[], None]) -> Callable[[object], None]:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_lease_taken_over_before_the_insert_keeps_the_insert_from_going_out(driver: str) -> None:
-    """Another worker took the entry after the last save: lease_lost, and no insert is sent."""
+    """Another worker took the entry after the last save: lease_lost, and no insert is sent.
+
+    Taken over as it can be: once the lease ran out (this call stalled past it)."""
     script = Script({"documents_for_contact": [[]] * 2, "insert_document": [42]})
 
     def take_over() -> None:
+        script.clock.advance(301)
         entry = script.journal()
         script.storage.update_journal(attrs.evolve(entry, owner="thief"), "me")
 

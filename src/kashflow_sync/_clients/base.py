@@ -96,6 +96,7 @@ from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..storage.memory import MemoryStorage
 from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
+from .drivers import reading
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
 
 if TYPE_CHECKING:
@@ -565,6 +566,13 @@ class BaseClient(Generic[H]):
         """
         check_document(document)
         self._check_open()
+        # Every read before the engine runs (status, journal, lists version, rules, duplicate
+        # keys) in one transaction: one round trip's commit instead of one per read.
+        with reading(self.storage):
+            return self._prepare_read(document)
+
+    def _prepare_read(self, document: Document) -> PublishResult | PreparedDocument:
+        """:meth:`_prepare`'s storage reads and decisions."""
         self._require_connected()
         self._sync_clock()
         digest = fingerprint(document)

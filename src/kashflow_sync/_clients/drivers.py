@@ -30,15 +30,26 @@ import attrs
 
 from .. import errors
 from .._engine import effects as fx
-from .._engine.effects import Effect, Flow, KashFlowEffect, Renewal, Sleep, StorageEffect
+from .._engine.effects import (
+    Batch,
+    ClaimJournal,
+    Effect,
+    Flow,
+    KashFlowEffect,
+    Renewal,
+    Sleep,
+    StorageEffect,
+    UpdateJournal,
+)
 from .._engine.lease import lease_lost
+from .._journal.entry import JournalEntry
 from .._telemetry import NO_TELEMETRY, Telemetry
 from ..soap import operations
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
 from ..typing import Storage
 
-__all__ = ["AsyncDriver", "SyncDriver", "off_loop", "request_for"]
+__all__ = ["AsyncDriver", "SyncDriver", "off_loop", "perform_storage", "reading", "request_for"]
 
 T = TypeVar("T")
 
@@ -54,6 +65,90 @@ async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
     if getattr(storage, "blocking", True):
         return await asyncio.to_thread(call, *args)
     return call(*args)
+
+
+#: Storage classes already reported as lacking ``transaction()`` (said once per class).
+_WITHOUT_TRANSACTIONS: set[type] = set()
+
+
+def perform_storage(storage: Storage, effect: StorageEffect[T]) -> T:
+    """Make a storage effect's call(s); a :class:`Batch` in one transaction where it can.
+
+    A host storage written before ``TransactionalStorage`` gets the batch's calls one by one
+    (each its own transaction, as before): it works, with more round trips, and the log says
+    so once.
+    """
+    if not isinstance(effect, Batch):
+        return effect.perform(storage)
+    begin = getattr(storage, "transaction", None)
+    if begin is None:
+        if type(storage) not in _WITHOUT_TRANSACTIONS:
+            _WITHOUT_TRANSACTIONS.add(type(storage))
+            log.info(
+                "%s has no transaction(): each journal call is a transaction of its own "
+                "(it works; a storage offering transaction() saves round trips)",
+                type(storage).__name__,
+            )
+        return cast("T", effect.perform(storage))
+    with begin(write=effect.writes):
+        return cast("T", effect.perform(storage))
+
+
+def reading(storage: Storage) -> contextlib.AbstractContextManager[Any]:
+    """A read-only transaction of *storage* for the block, if it offers them; else nothing."""
+    begin = getattr(storage, "transaction", None)
+    return begin(write=False) if begin is not None else contextlib.nullcontext()
+
+
+class _Confirmed:
+    """The journal entries a flow's own storage calls showed it holds, since its last wait.
+
+    Cleared by every KashFlow call and every sleep (and by a storage call that failed): what
+    is left was confirmed by a compare-and-set with nothing slow after it. A write whose
+    leases are all here needs no fence read: the write before it was the fence.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], JournalEntry] = {}
+
+    def clear(self) -> None:
+        self._held.clear()
+
+    def note(self, effect: StorageEffect[Any], answer: Any) -> None:
+        if isinstance(effect, Batch):
+            for part, part_answer in zip(effect.effects, answer, strict=False):
+                self.note(part, part_answer)
+        elif isinstance(effect, UpdateJournal):
+            key = (effect.entry.connection_id, effect.entry.external_id)
+            if answer:
+                self._held[key] = effect.entry
+            else:
+                self._held.pop(key, None)
+        elif isinstance(effect, ClaimJournal):
+            key = (effect.entry.connection_id, effect.entry.external_id)
+            if answer.acquired:
+                self._held[key] = answer.entry
+            else:
+                self._held.pop(key, None)
+
+    def covers(self, renewal: Renewal) -> bool:
+        """Whether every lease *renewal* fences was just confirmed to its owner.
+
+        And with at least half the lease still to run: a stall (a pause, a GC, a slow disk)
+        of that long since the write, or a clock that drifted from the database's by that
+        much, falls back to reading the journal.
+        """
+        now = renewal.clock()
+        for entry in renewal.entries:
+            held = self._held.get((entry.connection_id, entry.external_id))
+            if (
+                held is None
+                or held.owner != renewal.owner
+                or held.lease_until is None
+                or held.lease_until - now < renewal.duration / 2
+            ):
+                return False
+        return True
 
 
 def _renew(storage: Storage, renewal: Renewal) -> bool:
@@ -204,6 +299,9 @@ def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any)
     and an event per write would cost a publish more than its KashFlow spans.
     """
     match effect:
+        case fx.Batch():
+            for call, answer in zip(effect.effects, result, strict=False):
+                _note_journal(telemetry, call, answer)
         case fx.ClaimJournal():
             telemetry.journal(
                 "claim",
@@ -252,12 +350,14 @@ class SyncDriver:
 
     def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its end and return its result (or raise what it raises)."""
+        confirmed = _Confirmed()
         try:
             effect = next(flow)
             while True:
                 try:
-                    result = self._perform(effect)
+                    result = self._perform(effect, confirmed)
                 except BaseException as exc:
+                    confirmed.clear()
                     effect = flow.throw(exc)
                 else:
                     effect = flow.send(result)
@@ -265,13 +365,13 @@ class SyncDriver:
             value: T = stop.value
             return value
 
-    def _perform(self, effect: Effect[Any]) -> Any:
+    def _perform(self, effect: Effect[Any], confirmed: _Confirmed) -> Any:
         if isinstance(effect, StorageEffect):
-            if not self.telemetry.enabled:
-                return effect.perform(self.storage)
-            stored = effect.perform(self.storage)
-            _note_journal(self.telemetry, effect, stored)
-            return stored
+            answer = perform_storage(self.storage, effect)
+            confirmed.note(effect, answer)
+            if self.telemetry.enabled:
+                _note_journal(self.telemetry, effect, answer)
+            return answer
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
             alive = (
@@ -279,8 +379,10 @@ class SyncDriver:
                 if effect.renew is not None
                 else contextlib.nullcontext()
             )
-            if (fence := _fence_for(request, effect)) is not None:
+            fence = _fence_for(request, effect)
+            if fence is not None and not confirmed.covers(fence):
                 _lease_still_held(self.storage, fence)
+            confirmed.clear()
             try:
                 with alive:
                     return self.service.call(request)
@@ -288,6 +390,7 @@ class SyncDriver:
                 self.on_auth_failure()
                 raise
         if isinstance(effect, Sleep):
+            confirmed.clear()
             with self.telemetry.wait(effect.reason, effect.seconds):
                 self.sleep(effect.seconds)
             return None
@@ -316,23 +419,30 @@ class AsyncDriver:
     async def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its end and return its result (or raise what it raises)."""
         cancelled: BaseException | None = None
+        confirmed = _Confirmed()
         try:
             effect = next(flow)
             while True:
                 if cancelled is not None:
                     # Deliver a cancellation that arrived during a storage call.
                     exc, cancelled = cancelled, None
+                    confirmed.clear()
                     effect = flow.throw(exc)
                     continue
                 if isinstance(effect, StorageEffect):
                     ok, value, cancelled = await self._storage(effect)
-                    if ok and self.telemetry.enabled:
-                        _note_journal(self.telemetry, effect, value)
+                    if ok:
+                        confirmed.note(effect, value)
+                        if self.telemetry.enabled:
+                            _note_journal(self.telemetry, effect, value)
+                    else:
+                        confirmed.clear()
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
                 try:
-                    result = await self._perform(effect)
+                    result = await self._perform(effect, confirmed)
                 except BaseException as exc:
+                    confirmed.clear()
                     effect = flow.throw(exc)
                 else:
                     effect = flow.send(result)
@@ -368,10 +478,10 @@ class AsyncDriver:
             # An in-memory storage answers in microseconds: a thread hop would cost more
             # (waiting for the GIL) than the call itself.
             try:
-                return True, effect.perform(self.storage), None
+                return True, perform_storage(self.storage, effect), None
             except Exception as exc:
                 return False, exc, None
-        call = asyncio.ensure_future(asyncio.to_thread(effect.perform, self.storage))
+        call = asyncio.ensure_future(asyncio.to_thread(perform_storage, self.storage, effect))
         cancel: BaseException | None = None
         while not call.done():
             try:
@@ -390,11 +500,13 @@ class AsyncDriver:
             return False, failure, cancel
         return True, call.result(), cancel
 
-    async def _perform(self, effect: Effect[Any]) -> Any:
+    async def _perform(self, effect: Effect[Any], confirmed: _Confirmed) -> Any:
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
-            if (fence := _fence_for(request, effect)) is not None:
+            fence = _fence_for(request, effect)
+            if fence is not None and not confirmed.covers(fence):
                 await off_loop(self.storage, _lease_still_held, self.storage, fence)
+            confirmed.clear()
             try:
                 async with self._keep_alive(effect.renew):
                     return await self.service.call(request)
@@ -402,6 +514,7 @@ class AsyncDriver:
                 await asyncio.to_thread(self.on_auth_failure)
                 raise
         if isinstance(effect, Sleep):
+            confirmed.clear()
             with self.telemetry.wait(effect.reason, effect.seconds):
                 await self.sleep(effect.seconds)
             return None

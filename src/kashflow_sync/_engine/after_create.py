@@ -58,6 +58,10 @@ def _write_once(
         if (yield from settled(call, until, what, landed)):
             return entry, "found", None
         entry = yield from call.lease.save(entry)  # confirms the lease right before the write
+    elif call.unsaved:
+        # The id read after the create: kept by the save that confirms the lease (the fence).
+        entry = yield from call.lease.save(entry)
+    call.unsaved = False
     try:
         answer = yield from renewing(call.lease.renewal(entry), send())
     except errors.RejectedError as exc:
@@ -104,9 +108,9 @@ def attach(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEnt
         call.refused_attachment = outcome
         return entry
     done = "attached" if outcome == "sent" else "found"
-    yield from lease.record(document.external_id, "attachment", done, attachment.filename)
-    # Saved right before the next write (the payment): confirms the lease.
-    return (yield from lease.save(entry, attachment_done=True))
+    recorded = lease.attempt(document.external_id, "attachment", done, attachment.filename)
+    # Saved right before the next write (the payment), with its attempt: confirms the lease.
+    return (yield from lease.save(entry, attachment_done=True, before=[recorded]))
 
 
 def _attachment_landed(call: Call, entry: JournalEntry) -> Flow[bool]:
@@ -170,8 +174,9 @@ def pay(call: Call, entry: JournalEntry, *, resumed: bool) -> Flow[JournalEntry]
             return attrs.evolve(entry, payment_done=True)
         raise outcome
     done = "recorded" if outcome == "sent" else "found"
-    yield from lease.record(document.external_id, "payment", done, str(ids["amount"]))
-    return attrs.evolve(entry, payment_done=True)  # saved with "published" next
+    # Stored with "published" next, as the flag is.
+    call.deferred.append(lease.attempt(document.external_id, "payment", done, str(ids["amount"])))
+    return attrs.evolve(entry, payment_done=True)
 
 
 # ---------------------------------------------------------------------- applying credit notes

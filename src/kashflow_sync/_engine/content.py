@@ -22,11 +22,11 @@ from .. import errors
 from .._documents.model import Problem, kashflow_noun
 from .._documents.problems import DUPLICATE_IN_LEDGER
 from .._error_codes import ErrorCode
-from .._journal.entry import JournalEntry, moved, released
-from .._journal.states import CLAIMED, FORGOTTEN, PUBLISHED
+from .._journal.entry import ClaimResult, JournalEntry, moved, released
+from .._journal.states import CLAIMED, FORGOTTEN, PUBLISHED, SENDING
 from .._storage_keys import content_journal_key
 from .context import Call
-from .effects import ClaimJournal, Flow, GetJournal, UpdateJournal, ask
+from .effects import Batch, ClaimJournal, Flow, GetJournal, UpdateJournal, ask
 from .lease import lease_lost
 from .verify import watch_for_late_copy
 
@@ -34,6 +34,7 @@ __all__ = [
     "claim_content",
     "content_lost",
     "give_back_content",
+    "given_back",
     "settle_content",
     "twin_after_send",
 ]
@@ -51,24 +52,50 @@ def _template(call: Call, contact: int) -> JournalEntry | None:
     )
 
 
-def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
+def claim_content(
+    call: Call, contact: int, sending: JournalEntry | None = None
+) -> Flow[tuple[JournalEntry | None, JournalEntry | None]]:
     """Hold the document's content for this call, or raise if another document has it.
 
     Returns the held content entry, to hand to :func:`give_back_content` once the create is
-    over; None for a document without a reference (nothing to compare it by), or with the
-    duplicate checks off.
+    over (None for a document without a reference, nothing to compare it by, or with the
+    duplicate checks off); and, when *sending* (the document's entry) is given and the content
+    was free, that entry saved ``sending`` in the same transaction as the claim (else None:
+    the caller saves it). That save is the write before the send: it confirms the lease.
 
     Raises:
         ValidationError: ``duplicate_in_ledger``: another external id's copy is in KashFlow.
-        PublishUncertainError: ``duplicate_pending``: another external id's copy may be.
+        PublishUncertainError: ``duplicate_pending``: another external id's copy may be;
+            ``lease_lost``: another worker took the document's entry over.
 
     """
-    document, lease, settings = call.document, call.lease, call.settings
+    document, lease = call.document, call.lease
     template = _template(call, contact)
     if template is None:
-        return None
+        return None, None
+    first: ClaimResult | None = None
+    if sending is not None:
+        # The usual case in one transaction: the content is free, take it and say "sending".
+        saved = lease.saving(sending, state=SENDING)
+        answers = yield from ask(
+            Batch((lease.claiming(template), UpdateJournal(saved, lease.owner)))
+        )
+        first = answers[0]
+        if len(answers) == 2:
+            if not answers[1]:
+                yield from give_back_content(call, first.entry, None)
+                raise lease_lost(document.external_id)
+            return first.entry, saved
+    return (yield from _claim_content(call, template, first)), None
+
+
+def _claim_content(
+    call: Call, template: JournalEntry, first: ClaimResult | None
+) -> Flow[JournalEntry | None]:
+    document, lease, settings = call.document, call.lease, call.settings
     while True:
-        entry, _waited = yield from lease.claim(template)
+        entry, _waited = yield from lease.claim(template, first)
+        first = None
         if entry.state != PUBLISHED:
             break
         # Marked once the owner's number was known: it is in KashFlow, unless the owner was
@@ -107,6 +134,14 @@ def claim_content(call: Call, contact: int) -> Flow[JournalEntry | None]:
     return (yield from lease.save(entry, fingerprint=document.external_id))
 
 
+def given_back(call: Call, entry: JournalEntry, number: int | None) -> JournalEntry:
+    """The content entry released; with *number*, marked as in KashFlow under it."""
+    released_entry = released(entry, call.settings.clock())
+    if number is not None:
+        released_entry = attrs.evolve(moved(released_entry, PUBLISHED), number=number)
+    return released_entry
+
+
 def give_back_content(call: Call, entry: JournalEntry | None, number: int | None) -> Flow[bool]:
     """Release the content entry; with *number*, mark it as in KashFlow under that number.
 
@@ -116,10 +151,7 @@ def give_back_content(call: Call, entry: JournalEntry | None, number: int | None
     """
     if entry is None:
         return True
-    given_back = released(entry, call.settings.clock())
-    if number is not None:
-        given_back = attrs.evolve(moved(given_back, PUBLISHED), number=number)
-    kept: bool = yield from ask(UpdateJournal(given_back, call.lease.owner))
+    kept: bool = yield from ask(UpdateJournal(given_back(call, entry, number), call.lease.owner))
     return kept
 
 

@@ -19,7 +19,7 @@ from .._documents.amounts import SAFE_RATE_DECIMALS
 from .._documents.model import Document, Problem, PublishAttempt
 from .._journal.entry import JournalEntry
 from ..soap.wire import CreditForm
-from .effects import Flow, Sleep, ask
+from .effects import AddAttempt, Flow, Sleep, ask
 from .lease import DEFAULT_LEASE, DEFAULT_WAIT_POLL, Lease
 from .ledger import LedgerCache
 from .settle import DEFAULT_SETTLE_TIME, Settle, current_attempts
@@ -159,6 +159,15 @@ class Call:
     content: JournalEntry | None = None
     #: Steps recorded by this call that its result reads (see .notices).
     recorded: list[PublishAttempt] = attrs.Factory(list)
+    #: The content claim given back with the "created" save, and whether this call still held
+    #: it then (see .create).
+    content_returned: tuple[JournalEntry, bool] | None = None
+    #: Attempts to store with the next save (a step whose own flag is saved with the next
+    #: state change, the payment's, records its outcome then too).
+    deferred: list[AddAttempt] = attrs.Factory(list)
+    #: KashFlow was read since the last save with something worth keeping (the internal id):
+    #: the next write's fence is a save, which keeps it, instead of a read.
+    unsaved: bool = False
 
     def note(self, step: str, outcome: str, detail: str = "") -> Flow[None]:
         """Record a step's outcome in the journal, and keep it for this call's result."""

@@ -8,6 +8,7 @@ ever sent again; after a second send, KashFlow is checked for two copies.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import attrs
 
@@ -24,6 +25,7 @@ from .content import (
     claim_content,
     content_lost,
     give_back_content,
+    given_back,
     settle_content,
     twin_after_send,
 )
@@ -37,6 +39,7 @@ from .effects import (
     InsertDocument,
     Renewal,
     SetState,
+    StorageEffect,
     UpdateJournal,
     ask,
     renewing,
@@ -75,9 +78,10 @@ def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     # another external id waits for it, then finds it (see .content). The driver's pre-write
     # fence checks it with the document's own entry, so a call that stalled while another
     # took the content over never sends.
-    call.content = yield from claim_content(call, contact)
+    # The claim and the "sending" save go in one transaction when the content is free.
+    call.content, sending = yield from claim_content(call, contact, entry)
     try:
-        entry = yield from _send(call, entry, contact, resent=False)
+        entry = yield from _send(call, sending or entry, contact, resent=False, saved=bool(sending))
     except GeneratorExit:
         raise
     except BaseException as exc:
@@ -88,8 +92,13 @@ def create(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
             # so the twin that holds it now decides, as for any twin.
             raise (yield from content_lost(call, content)) from exc
         raise
-    content, call.content = call.content, None
-    if not (yield from give_back_content(call, content, entry.number)):
+    if call.content_returned is not None:
+        # Given back with the "created" save (see _created).
+        (content, kept), call.content_returned = call.content_returned, None
+    else:
+        content, call.content = call.content, None
+        kept = yield from give_back_content(call, content, entry.number)
+    if not kept:
         # Sent, but a twin took the content over meanwhile: it may have sent too.
         yield from twin_after_send(call, entry, content)
     return entry
@@ -106,8 +115,13 @@ def renewal(call: Call, entry: JournalEntry) -> Renewal:
     return attrs.evolve(held, also=(call.content,))
 
 
-def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flow[JournalEntry]:
+def _send(
+    call: Call, entry: JournalEntry, contact: int, *, resent: bool, saved: bool = False
+) -> Flow[JournalEntry]:
     """Send the create (again, if *resent*) until KashFlow answers a number or surely refuses.
+
+    *saved*: *entry* was just saved ``sending`` (with the content claim): the first send
+    goes without saving it again.
 
     A credit note whose lines KashFlow refused with a negative rate goes once more with a
     negative quantity, unless doctor learned which the account takes: a refusal leaves
@@ -124,7 +138,9 @@ def _send(call: Call, entry: JournalEntry, contact: int, *, resent: bool) -> Flo
         sends += 1
         # Saved right before the insert: this confirms the lease (compare-and-set on the owner)
         # and tells any later attempt that the document may be in KashFlow.
-        entry = yield from lease.save(entry, state=SENDING)
+        if not saved:
+            entry = yield from lease.save(entry, state=SENDING)
+        saved = False
         try:
             number = yield from renewing(
                 renewal(call, entry), ask(InsertDocument(document.kind, header, lines))
@@ -292,21 +308,31 @@ def _created(call: Call, entry: JournalEntry, number: int) -> Flow[JournalEntry]
             ),
             settings.clock(),
         )
-    # The number first: a failure from here on must not lose it.
-    entry = yield from lease.save(entry, state=CREATED, number=number)
-    yield from ask(
+    # The number first (a failure from here on must not lose it), in one transaction with
+    # what points at it: the number's owner, the attempt, the content claim given back.
+    content = call.content
+    after: list[StorageEffect[Any]] = [
         SetState(
             settings.connection_id, document_owner_key(document.side, number), document.external_id
-        )
-    )
-    yield from lease.record(document.external_id, "create", "created", f"number {number}")
+        ),
+        lease.attempt(document.external_id, "create", "created", f"number {number}"),
+    ]
+    if content is not None:
+        after.append(UpdateJournal(given_back(call, content, number), lease.owner))
+    entry, answers = yield from lease.save_with(entry, state=CREATED, number=number, after=after)
+    if content is not None:
+        call.content, call.content_returned = None, (content, bool(answers[-1]))
     if call.defer_id or not call.read_id:
+        # This save is the fence of the attachment's send (nothing between), or the id is
+        # learned later, in a batch (Celery's kashflow_ids='batched').
         return entry
     created = yield from renewing(lease.renewal(entry), ask(GetDocument(document.kind, number)))
     if created is None or not created.kashflow_id:
         return entry
-    # Saved with the next change (the attachment, or "published"): one commit fewer. A run
-    # that dies before then leaves the id unknown; the resumed publish reads it again.
+    # Saved with the next change: the save that confirms the lease before the next write
+    # (see after_create), or "published". A run that dies before then leaves the id unknown;
+    # the resumed publish reads it again.
+    call.unsaved = True
     return attrs.evolve(entry, kashflow_id=created.kashflow_id)
 
 

@@ -12,7 +12,8 @@ Three families, each performed by the drivers (:mod:`kashflow_sync._clients.driv
   ``soap.operations``; whether the call changes the ledger is that request's ``idempotent``
   flag, stated there once (a write is fenced by the journal lease right before it goes out).
 - :class:`StorageEffect`: one ``Storage`` call; each performs itself on a storage
-  (:meth:`StorageEffect.perform`), so the Protocol's signatures check it.
+  (:meth:`StorageEffect.perform`), so the Protocol's signatures check it. A :class:`Batch`
+  is several that belong to one step, made in one transaction where the storage can.
 - :class:`Sleep`: wait before going on.
 
 :class:`Renewal` rides on a KashFlow effect (see :func:`renewing`): the lease kept alive while
@@ -31,6 +32,7 @@ import attrs
 from .._account.items import ListItem
 from .._documents.model import PublishAttempt
 from .._journal.entry import ClaimResult, JournalEntry
+from .._journal.states import PUBLISHED
 from ..soap.records import LedgerAttachment, LedgerDocument, LedgerPayment
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ __all__ = [
     "ApplyCreditNote",
     "AttachFile",
     "AutoAuthIp",
+    "Batch",
     "ClaimJournal",
     "CustomersModifiedSince",
     "DocumentsForContact",
@@ -391,3 +394,51 @@ class AddAttempt(StorageEffect[None]):
     def perform(self, storage: Storage) -> None:
         """Append the attempt to the entry's history."""
         storage.add_attempt(self.connection_id, self.external_id, self.attempt)
+
+
+@attrs.frozen
+class Batch(StorageEffect[tuple[Any, ...]]):
+    """Several storage calls of one step, in order, in one transaction where the storage can.
+
+    Answered with the answers of the calls made, in order. A compare-and-set that fails (an
+    ``update_journal`` answering False, a claim that did not take the entry for this caller)
+    ends the batch there unless *stop* is False: the answer is then shorter than *effects*,
+    and the calls after it were not made. The calls are ordered so that they are safe made
+    one by one too (each its own transaction: a host storage without
+    ``transaction()``): the driver opens the transaction around :meth:`perform`.
+    """
+
+    effects: tuple[StorageEffect[Any], ...]
+    stop: bool = True
+
+    @property
+    def writes(self) -> bool:
+        """Whether any call in the batch writes (SQLite then takes its write lock at once)."""
+        return not all(isinstance(e, _READS) for e in self.effects)
+
+    def perform(self, storage: Storage) -> tuple[Any, ...]:
+        """Make the calls one after another; stop after a failed compare-and-set."""
+        answers: list[Any] = []
+        for effect in self.effects:
+            answer = effect.perform(storage)
+            answers.append(answer)
+            if self.stop and not _went_through(effect, answer):
+                break
+        return tuple(answers)
+
+
+def _went_through(effect: StorageEffect[Any], answer: Any) -> bool:
+    """Whether a call in a batch did what the calls after it rely on."""
+    if isinstance(effect, UpdateJournal):
+        return bool(answer)
+    if isinstance(effect, ClaimJournal):
+        got: ClaimResult = answer
+        return (
+            got.acquired
+            and got.entry.state != PUBLISHED
+            and got.entry.fingerprint == effect.entry.fingerprint
+        )
+    return True
+
+
+_READS = (GetJournal, GetState, LoadList)

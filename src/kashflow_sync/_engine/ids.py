@@ -23,7 +23,7 @@ from .. import errors
 from .._documents.model import PublishResult, side
 from .._journal.entry import JournalEntry
 from .._journal.states import PUBLISHED
-from .effects import Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
+from .effects import Batch, Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
 from .lease import Lease
 
 __all__ = ["RECENT_MARGIN", "Pending", "fill_ids", "id_on_demand", "learn_id"]
@@ -112,30 +112,45 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
                 ids[item.external_id] = found
 
 
+def _still_to_fill(item: Pending, entry: JournalEntry, ids: dict[str, int]) -> bool:
+    """Whether *entry* is still ours to write: leased to us, or released and still missing its id.
+
+    A released entry (``owner`` None) is left alone when nothing was learned for it, or when it
+    changed since it was released: forgotten, published anew, or filled in already.
+    """
+    if item.owner is not None:
+        return True
+    return (
+        item.external_id in ids
+        and entry.state == PUBLISHED
+        and entry.number == item.number
+        and not entry.kashflow_id
+    )
+
+
 def _release(lease: Lease, pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
-    """Store each learned id and give each entry back (only those still leased to us)."""
-    for item in pending:
-        entry = yield from ask(GetJournal(lease.connection_id, item.external_id))
-        if entry is None or entry.owner != item.owner:
-            continue
-        if item.owner is None and (
-            item.external_id not in ids
-            or entry.state != PUBLISHED
-            or entry.number != item.number
-            or entry.kashflow_id
-        ):
-            # Nothing learned, or changed since it was released: forgotten, published anew,
-            # or filled in already.
-            continue
-        yield from ask(
-            UpdateJournal(
-                attrs.evolve(
-                    entry,
-                    kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
-                    owner=None,
-                    lease_until=None,
-                    updated_at=lease.clock(),
-                ),
-                item.owner,
-            )
+    """Store each learned id and give each entry back (only those still leased to us).
+
+    Two transactions for the whole batch: the entries read together, then stored together
+    (each a compare-and-set on its own owner).
+    """
+    if not pending:
+        return
+    reads = tuple(GetJournal(lease.connection_id, item.external_id) for item in pending)
+    entries = yield from ask(Batch(reads, stop=False))
+    updates = tuple(
+        UpdateJournal(
+            attrs.evolve(
+                entry,
+                kashflow_id=ids.get(item.external_id) or entry.kashflow_id,
+                owner=None,
+                lease_until=None,
+                updated_at=lease.clock(),
+            ),
+            item.owner,
         )
+        for item, entry in zip(pending, entries, strict=True)
+        if entry is not None and entry.owner == item.owner and _still_to_fill(item, entry, ids)
+    )
+    if updates:
+        yield from ask(Batch(updates, stop=False))

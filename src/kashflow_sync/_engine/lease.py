@@ -7,18 +7,29 @@ workers on two machines do: through ``Storage.claim_journal`` and compare-and-se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from .. import errors
 from .._documents.model import PublishAttempt
 from .._error_codes import ErrorCode
-from .._journal.entry import JournalEntry, moved, released
+from .._journal.entry import ClaimResult, JournalEntry, moved, released
 from .._journal.states import PUBLISHED, JournalState
-from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
+from .effects import (
+    AddAttempt,
+    Batch,
+    ClaimJournal,
+    Flow,
+    GetJournal,
+    Renewal,
+    Sleep,
+    StorageEffect,
+    UpdateJournal,
+    ask,
+)
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -99,24 +110,33 @@ class Lease:
     wait_poll: float = DEFAULT_WAIT_POLL
     clock: Callable[[], datetime] = attrs.field(kw_only=True)
 
-    def claim(self, template: JournalEntry) -> Flow[tuple[JournalEntry, bool]]:
+    def claiming(self, template: JournalEntry) -> ClaimJournal:
+        """The claim of *template*'s entry for this call, now (to ask alone or in a batch)."""
+        now = self.clock()
+        return ClaimJournal(
+            attrs.evolve(template, created_at=now, updated_at=now),
+            self.owner,
+            now,
+            now + self.duration,
+        )
+
+    def claim(
+        self, template: JournalEntry, first: ClaimResult | None = None
+    ) -> Flow[tuple[JournalEntry, bool]]:
         """Take (or create) the entry; wait out another worker's live lease.
 
         Returns the entry this call now holds (or a ``published`` entry, not held), and whether
         another worker's lease was seen on the way: then that worker may have had a request on
-        its way when its lease ran out (see :mod:`.settle`).
+        its way when its lease ran out (see :mod:`.settle`). *first*: the answer to a claim
+        already made (in a batch), taken as the first try.
         """
         held_by_another = False
         while True:
             now = self.clock()
-            claim = yield from ask(
-                ClaimJournal(
-                    attrs.evolve(template, created_at=now, updated_at=now),
-                    self.owner,
-                    now,
-                    now + self.duration,
-                )
-            )
+            if first is not None:
+                claim, first = first, None
+            else:
+                claim = yield from ask(self.claiming(template))
             if claim.acquired or (
                 claim.entry.state == PUBLISHED and not held_by_forget(claim.entry, now)
             ):
@@ -139,6 +159,7 @@ class Lease:
         kashflow_id: int | Keep | None = KEEP,
         attachment_done: bool | Keep = KEEP,
         release: bool = False,
+        before: Sequence[StorageEffect[Any]] = (),
     ) -> Flow[JournalEntry]:
         """Store *entry* with the fields given and a renewed lease, if this call still holds it.
 
@@ -151,16 +172,41 @@ class Lease:
             kashflow_id: KashFlow's internal id (None: not known).
             attachment_done: the attachment is in KashFlow.
             release: give the entry back as it is stored (no owner, no lease).
+            before: calls to make first, in the same transaction (attempts).
 
         Raises:
             JournalTransitionError: *state* is not a move the table allows (a bug).
             PublishUncertainError: ``lease_lost``: another worker took the entry over.
 
         """
+        updated, _ = yield from self.save_with(
+            entry,
+            state=state,
+            fingerprint=fingerprint,
+            number=number,
+            kashflow_id=kashflow_id,
+            attachment_done=attachment_done,
+            release=release,
+            before=before,
+        )
+        return updated
+
+    def saving(
+        self,
+        entry: JournalEntry,
+        *,
+        state: JournalState | Keep = KEEP,
+        fingerprint: str | Keep = KEEP,
+        number: int | Keep = KEEP,
+        kashflow_id: int | Keep | None = KEEP,
+        attachment_done: bool | Keep = KEEP,
+        release: bool = False,
+    ) -> JournalEntry:
+        """*entry* as :meth:`save` stores it (the fields given, a renewed lease), not stored."""
         if not isinstance(state, Keep):
             entry = moved(entry, state)
         now = self.clock()
-        updated = attrs.evolve(
+        return attrs.evolve(
             entry,
             fingerprint=entry.fingerprint if isinstance(fingerprint, Keep) else fingerprint,
             number=entry.number if isinstance(number, Keep) else number,
@@ -172,9 +218,35 @@ class Lease:
             owner=None if release else entry.owner,
             lease_until=None if release else now + self.duration,
         )
-        if not (yield from ask(UpdateJournal(updated, self.owner))):
+
+    def save_with(
+        self,
+        entry: JournalEntry,
+        *,
+        before: Sequence[StorageEffect[Any]] = (),
+        after: Sequence[StorageEffect[Any]] = (),
+        **fields: Any,
+    ) -> Flow[tuple[JournalEntry, tuple[Any, ...]]]:
+        """:meth:`save` with other calls of the same step, in one transaction where it can.
+
+        *before* are made first (attempts: they never fail a compare-and-set), then the save,
+        then *after*, which are made only if the save went through. Returns the entry stored
+        and the answers to *after*.
+
+        Raises:
+            PublishUncertainError: ``lease_lost``: another worker took the entry over.
+
+        """
+        updated = self.saving(entry, **fields)
+        save = UpdateJournal(updated, self.owner)
+        if not before and not after:
+            if not (yield from ask(save)):
+                raise lease_lost(entry.external_id)
+            return updated, ()
+        answers = yield from ask(Batch((*before, save, *after)))
+        if len(answers) <= len(before) or not answers[len(before)]:
             raise lease_lost(entry.external_id)
-        return updated
+        return updated, answers[len(before) + 1 :]
 
     def release(self, external_id: str) -> Flow[None]:
         """Give the entry back at once, so the next attempt need not wait for the lease.
@@ -194,7 +266,12 @@ class Lease:
         self, external_id: str, step: str, outcome: str, detail: str = ""
     ) -> Flow[PublishAttempt]:
         """Append one step's outcome to the entry's history; returns what was appended."""
+        adding = self.attempt(external_id, step, outcome, detail)
+        yield from ask(adding)
+        return adding.attempt
+
+    def attempt(self, external_id: str, step: str, outcome: str, detail: str = "") -> AddAttempt:
+        """The call that appends one step's outcome, now (to make with a save: ``before=``)."""
         # str(): an ErrorCode passed as the detail is stored as its plain code string.
         attempt = PublishAttempt(at=self.clock(), step=step, outcome=outcome, detail=str(detail))
-        yield from ask(AddAttempt(self.connection_id, external_id, attempt))
-        return attempt
+        return AddAttempt(self.connection_id, external_id, attempt)

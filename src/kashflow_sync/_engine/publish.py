@@ -15,7 +15,7 @@ keeps saying where it stands: nothing is guessed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -32,7 +32,7 @@ from .contacts import contact_id
 from .content import settle_content
 from .context import MAX_SETTLE_WAIT, Call, CreditTarget, PublishSettings, last_outcome
 from .create import MAX_SENDS, create, no_second_copy
-from .effects import Flow, GetDocument, SetState, ask
+from .effects import Batch, Flow, GetDocument, SetState, StorageEffect, ask
 from .lease import Lease
 from .notices import APPLY_DONE, step_notices
 
@@ -170,11 +170,12 @@ def publish(
         # must not wait out the lease behind a failure that is already known.
         code = exc.code if isinstance(exc, errors.KashFlowError) else type(exc).__name__
         try:
-            yield from lease.record(document.external_id, "publish", "failed", f"{code}: {exc}")
+            failed = lease.attempt(document.external_id, "publish", "failed", f"{code}: {exc}")
+            attempts, call.deferred = (*call.deferred, failed), []
+            yield from ask(Batch(attempts) if len(attempts) > 1 else failed)
         finally:
             yield from lease.release(document.external_id)
         raise
-    yield from _remember_for_duplicates(document, entry, settings.connection_id)
     return result_of(entry, "published", call.recorded)
 
 
@@ -246,8 +247,18 @@ def _run(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
         raise call.refused_attachment
     # A deferred id keeps the lease (still ours) until the batch has filled the id in.
     keep = call.defer_id and not entry.kashflow_id
-    yield from lease.record(document.external_id, "publish", "published", f"number {entry.number}")
-    return (yield from lease.save(entry, state=PUBLISHED, release=not keep))
+    number = f"number {entry.number}"
+    published = lease.attempt(document.external_id, "publish", "published", number)
+    attempts, call.deferred = [*call.deferred, published], []
+    # One transaction: the step's attempts, "published", and the keys that find it again.
+    entry, _ = yield from lease.save_with(
+        entry,
+        state=PUBLISHED,
+        release=not keep,
+        before=attempts,
+        after=_duplicate_keys(document, entry, call.settings.connection_id),
+    )
+    return entry
 
 
 def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
@@ -267,9 +278,15 @@ def _resume(call: Call, entry: JournalEntry) -> Flow[JournalEntry]:
     return entry
 
 
-def _remember_for_duplicates(
+def _duplicate_keys(
     document: Document, entry: JournalEntry, connection_id: str
-) -> Flow[None]:
-    for contact in (document.contact, entry.contact_id):
-        key = duplicate_key(document.kind, contact or "", document.reference, document.gross)
-        yield from ask(SetState(connection_id, key, document.external_id))
+) -> list[StorageEffect[Any]]:
+    """The keys by which validation finds this published document (by name, by contact id)."""
+    return [
+        SetState(
+            connection_id,
+            duplicate_key(document.kind, contact or "", document.reference, document.gross),
+            document.external_id,
+        )
+        for contact in (document.contact, entry.contact_id)
+    ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 import attrs
@@ -58,8 +59,20 @@ class MemoryStorage:
 
     def __init__(self) -> None:
         """Start empty."""
-        self._lock = threading.Lock()
+        # Reentrant: a transaction() block holds it around the calls made inside it.
+        self._lock = threading.RLock()
         self._connections: dict[str, _Connection] = {}
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """Run the calls this thread makes inside the block with no other thread's between.
+
+        Each call applies at once and cannot fail half-way, so there is nothing to roll back:
+        a block that raises keeps the calls made before the error.
+        """
+        del write  # every call here takes the one lock
+        with self._lock:
+            yield
 
     def __repr__(self) -> str:
         with self._lock:

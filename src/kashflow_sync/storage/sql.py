@@ -115,6 +115,8 @@ class SQLStorage(ClosedByWith):
         # SQLite has one writer at a time anyway; serialising this process's threads up front
         # avoids them spinning on the busy timeout (and shares the in-memory connection safely).
         self._local_lock: threading.RLock | None = threading.RLock() if self._sqlite else None
+        # The connection of this thread's open transaction() block, if any.
+        self._joined = threading.local()
 
     @property
     def url(self) -> str:
@@ -135,8 +137,36 @@ class SQLStorage(ClosedByWith):
         return self._local_lock if self._local_lock is not None else nullcontext()
 
     @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """Run the calls this thread makes inside the block in one transaction.
+
+        One commit (and, on PostgreSQL, one transaction counted by the server) for several
+        journal calls that belong together. A block inside another joins it. If the block
+        raises, every call made in it is rolled back. On SQLite, ``write=True`` takes the
+        write lock at the start (as every write call does); a read-only block passes
+        ``write=False``.
+        """
+        if getattr(self._joined, "conn", None) is not None:
+            yield
+            return
+        self._ensure_schema()
+        with self._begin(write=write) as conn:
+            self._joined.conn = conn
+            try:
+                yield
+            finally:
+                self._joined.conn = None
+
+    @contextmanager
     def _begin(self, *, write: bool) -> Iterator[Connection]:
-        """One transaction; on SQLite a write takes the database's write lock at once."""
+        """One transaction; on SQLite a write takes the database's write lock at once.
+
+        Inside a :meth:`transaction` block, that block's connection (no commit of its own).
+        """
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         with self._guard(), storage_errors(self.url), self._engine.connect() as conn:
             if self._sqlite:
                 # pysqlite would only BEGIN (deferred) before the first write, after our reads:
@@ -416,7 +446,9 @@ class SQLStorage(ClosedByWith):
         if self._sqlite:
             return datetime.now(timezone.utc)
         with self._begin(write=False) as conn:
-            value = conn.execute(sa.select(sa.func.current_timestamp())).scalar_one()
+            # clock_timestamp(), not current_timestamp: inside a transaction() block the
+            # latter is when the block began, not now.
+            value = conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
         stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         if stamp.tzinfo is None:  # a server answering without a zone answers in UTC here
             stamp = stamp.replace(tzinfo=timezone.utc)

@@ -20,7 +20,9 @@ database shared between test runs needs no cleaning::
 The suite pins the behaviour the SDK relies on: lists round-trip exactly and in order, writes are
 atomic, rules match contacts case-insensitively, journal claims are exclusive (also under
 concurrency), updates are compare-and-set on the owner, the journal lists by state and age
-(``list_journal``, for operators), and connections never see each other's data. This module
+(``list_journal``, for operators), connections never see each other's data, a storage's
+``transaction()`` (where it offers one) commits its calls together, and the SDK's batched journal
+calls get the answers it relies on, in one transaction or one by one. This module
 imports pytest; only test suites should import it.
 """
 
@@ -54,6 +56,7 @@ from ..typing import Storage
 from ._conformance_listing import LEASE, T0, JournalListingConformance
 from ._conformance_listing import claim as _claim
 from ._conformance_listing import journal_entry as _entry
+from ._conformance_transactions import TransactionConformance
 
 __all__ = ["StorageConformance", "sample_items"]
 
@@ -118,7 +121,7 @@ def sample_items(name: str) -> list[ListItem]:
     return samples[name]
 
 
-class StorageConformance(JournalListingConformance):
+class StorageConformance(JournalListingConformance, TransactionConformance):
     """Tests any Storage must pass; subclass it and provide a ``storage`` fixture."""
 
     @pytest.fixture
