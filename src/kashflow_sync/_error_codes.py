@@ -109,6 +109,8 @@ class ErrorCode(str, enum.Enum):
     RECORD_UNAVAILABLE = "record_unavailable"
     DOCTOR_WRITE_REFUSED = "doctor_write_refused"
     CLIENT_CLOSED = "client_closed"
+    STOPPED = "stopped"
+    KASHFLOW_UNREACHABLE = "kashflow_unreachable"
 
     def __str__(self) -> str:
         return str(self.value)
@@ -712,6 +714,25 @@ CATALOGUE: Mapping[ErrorCode, ErrorCodeEntry] = MappingProxyType(
                 "before this call"
             ),
             "create a new client, or make the call inside the `with` block",
+        ),
+        ErrorCode.STOPPED: ErrorCodeEntry(
+            "`TransientError`",
+            (
+                "the batch was stopping (Ctrl-C, or KashFlow unreachable) before this document's "
+                "next call to KashFlow: nothing more was sent and its journal entry was given "
+                "back, so the next run starts on it at once"
+            ),
+            "publish it again: it goes on from where it stopped, never twice",
+        ),
+        ErrorCode.KASHFLOW_UNREACHABLE: ErrorCodeEntry(
+            "`TransientError` (`UnreachableError`)",
+            (
+                "a batch stopped starting documents after a run of connection failures in a "
+                "row: KashFlow (or the network to it) is down; the documents not attempted "
+                "were never sent"
+            ),
+            "check the network and KashFlow's status, then run the same batch again: what "
+            "reached KashFlow is not sent twice",
         ),
     }
 )

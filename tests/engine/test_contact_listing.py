@@ -18,6 +18,7 @@ from kashflow_sync._engine.contacts import contact_id, list_contact
 from kashflow_sync._engine.effects import (
     Flow,
     KashFlowEffect,
+    LeaseWait,
     ReplaceList,
     SetState,
     Sleep,
@@ -152,6 +153,8 @@ def interleave(storage: Any, clock: Clock, flows: Sequence[tuple[Flow[Any], Scri
                 outcome = effect.perform(storage)
             elif isinstance(effect, Sleep):
                 clock.advance(effect.seconds)
+                outcome = None
+            elif isinstance(effect, LeaseWait):
                 outcome = None
             else:
                 assert isinstance(effect, KashFlowEffect)

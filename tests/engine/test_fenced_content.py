@@ -26,6 +26,7 @@ from kashflow_sync._engine.effects import (
     Flow,
     InsertDocument,
     KashFlowEffect,
+    LeaseWait,
     Sleep,
     StorageEffect,
     UpdateJournal,
@@ -73,6 +74,8 @@ class Stepper:
             return effect.perform(self.storage)
         if isinstance(effect, Sleep):
             self.clock.advance(effect.seconds)
+            return None
+        if isinstance(effect, LeaseWait):
             return None
         assert isinstance(effect, KashFlowEffect)
         if not request_for(effect).idempotent and effect.renew is not None:

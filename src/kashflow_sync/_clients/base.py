@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -95,6 +97,7 @@ __all__ = [
     "ConnectionCaches",
     "PreparedDocument",
     "new_id",
+    "new_owner",
     "utcnow",
 ]
 
@@ -116,6 +119,22 @@ def utcnow() -> datetime:
 def new_id() -> str:
     """A fresh random id of 16 hex digits (lease owners, list versions), for the engine."""
     return uuid.uuid4().hex[:16]
+
+
+def _host() -> str:
+    try:
+        return socket.gethostname()[:64] or "localhost"
+    except OSError:  # pragma: no cover - a host with no name
+        return "localhost"
+
+
+def new_owner() -> str:
+    """A fresh lease owner for one publish call: ``<16 hex digits>:<pid>@<host>``.
+
+    Whoever waits on the lease is told whose it is (see ``_engine.lease.describe_holder``):
+    which process on which machine, to find it or to know it is gone.
+    """
+    return f"{new_id()}:{os.getpid()}@{_host()}"
 
 
 @attrs.frozen
@@ -647,7 +666,7 @@ class BaseClient(Generic[H]):
             prepared.fingerprint,
             prepared.lists,
             settings,
-            owner=owner,
+            owner=owner or new_owner(),
             seen=prepared.seen,
             defer_id=defer_id,
             credits=prepared.credits,
@@ -680,7 +699,7 @@ class BaseClient(Generic[H]):
                 result = attrs.evolve(result, kashflow_id=ids[item.external_id])
                 item = BatchItem(item.external_id, result=result)
             items.append(item)
-        return BatchResult(tuple(items))
+        return BatchResult(tuple(items), stopped=batch.stopped)
 
     # ------------------------------------------------------------------ logging
 

@@ -24,24 +24,73 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import attrs
 
 from .. import errors
 from .._engine import effects as fx
-from .._engine.effects import Effect, Flow, KashFlowEffect, Renewal, Sleep, StorageEffect
+from .._engine.effects import (
+    Effect,
+    Flow,
+    KashFlowEffect,
+    LeaseWait,
+    Renewal,
+    Sleep,
+    StorageEffect,
+)
 from .._engine.lease import lease_lost
+from .._error_codes import ErrorCode
 from ..soap import operations
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
 from ..typing import Storage
 
-__all__ = ["AsyncDriver", "SyncDriver", "off_loop", "request_for"]
+__all__ = [
+    "AsyncDriver",
+    "StopSignal",
+    "SyncDriver",
+    "off_loop",
+    "report_wait",
+    "request_for",
+    "stopped",
+]
 
 T = TypeVar("T")
 
 log = logging.getLogger("kashflow_sync")
+
+
+class StopSignal(Protocol):
+    """Set when a run must stop (Ctrl-C, a batch's breaker): a ``threading.Event`` is one."""
+
+    def is_set(self) -> bool:
+        """Whether the run must stop."""
+        ...
+
+
+def stopped() -> errors.TransientError:
+    """The error a flow gets in place of its next KashFlow call or wait once told to stop.
+
+    Nothing more is sent (``request_sent=False``), so the flow takes it as "not sent", records
+    it and gives its journal entry back: the next run starts at once, without a wait.
+    """
+    return errors.TransientError(
+        "stopped before the next call to KashFlow (the run is stopping); nothing more was sent "
+        "and the document was given back",
+        code=ErrorCode.STOPPED,
+        request_sent=False,
+    )
+
+
+def _check_stop(stop: StopSignal | None) -> None:
+    if stop is not None and stop.is_set():
+        raise stopped()
+
+
+def report_wait(effect: LeaseWait) -> None:
+    """Log a wait on another holder's lease (a warning carrying the effect as ``lease_wait``)."""
+    log.warning("%s", effect.message, extra={"lease_wait": effect})
 
 
 async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
@@ -222,12 +271,18 @@ class SyncDriver:
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_heartbeat", _Heartbeat(self.storage))
 
-    def run(self, flow: Flow[T]) -> T:
-        """Drive *flow* to its end and return its result (or raise what it raises)."""
+    def run(self, flow: Flow[T], stop: StopSignal | None = None) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises).
+
+        Once *stop* is set, the flow's next KashFlow call or wait raises :func:`stopped`
+        instead (storage calls go on, so the flow can record it and give its lease back).
+        """
         try:
             effect = next(flow)
             while True:
                 try:
+                    if isinstance(effect, (KashFlowEffect, Sleep)):
+                        _check_stop(stop)
                     result = self._perform(effect)
                 except BaseException as exc:
                     effect = flow.throw(exc)
@@ -258,6 +313,9 @@ class SyncDriver:
         if isinstance(effect, Sleep):
             self.sleep(effect.seconds)
             return None
+        if isinstance(effect, LeaseWait):
+            report_wait(effect)
+            return None
         raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -278,8 +336,11 @@ class AsyncDriver:
     on_auth_failure: Callable[[], None]
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive *flow* to its end and return its result (or raise what it raises)."""
+    async def run(self, flow: Flow[T], stop: StopSignal | None = None) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises).
+
+        *stop* is as for :meth:`SyncDriver.run`.
+        """
         cancelled: BaseException | None = None
         try:
             effect = next(flow)
@@ -294,6 +355,8 @@ class AsyncDriver:
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
                 try:
+                    if isinstance(effect, (KashFlowEffect, Sleep)):
+                        _check_stop(stop)
                     result = await self._perform(effect)
                 except BaseException as exc:
                     effect = flow.throw(exc)
@@ -366,5 +429,8 @@ class AsyncDriver:
                 raise
         if isinstance(effect, Sleep):
             await self.sleep(effect.seconds)
+            return None
+        if isinstance(effect, LeaseWait):
+            report_wait(effect)
             return None
         raise TypeError(f"unknown effect {effect!r}")

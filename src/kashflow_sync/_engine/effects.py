@@ -13,7 +13,8 @@ Three families, each performed by the drivers (:mod:`kashflow_sync._clients.driv
   flag, stated there once (a write is fenced by the journal lease right before it goes out).
 - :class:`StorageEffect`: one ``Storage`` call; each performs itself on a storage
   (:meth:`StorageEffect.perform`), so the Protocol's signatures check it.
-- :class:`Sleep`: wait before going on.
+- :class:`Sleep`: wait before going on; :class:`LeaseWait` says first on whose lease (the
+  driver logs it, so a wait is never silent).
 
 :class:`Renewal` rides on a KashFlow effect (see :func:`renewing`): the lease kept alive while
 the call is in flight.
@@ -55,6 +56,7 @@ __all__ = [
     "InsertDocument",
     "InsertPayment",
     "KashFlowEffect",
+    "LeaseWait",
     "LoadList",
     "Payments",
     "ReceiptAttachments",
@@ -124,6 +126,18 @@ class Sleep(Effect[None]):
     """Wait *seconds* before going on (another worker holds a document's lease)."""
 
     seconds: float
+
+
+@attrs.frozen
+class LeaseWait(Effect[None]):
+    """Say that this flow waits on another holder's lease: *entry* as stored, *message* why.
+
+    Asked once per holder, before the first :class:`Sleep` behind it; the driver logs it
+    (a warning on the ``kashflow_sync`` logger, carrying this effect as ``lease_wait``).
+    """
+
+    entry: JournalEntry
+    message: str
 
 
 # ---------------------------------------------------------------------- KashFlow

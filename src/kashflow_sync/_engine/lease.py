@@ -7,8 +7,9 @@ workers on two machines do: through ``Storage.claim_journal`` and compare-and-se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Final
 
 import attrs
@@ -18,7 +19,17 @@ from .._documents.model import PublishAttempt
 from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import PUBLISHED, JournalState
-from .effects import AddAttempt, ClaimJournal, Flow, GetJournal, Renewal, Sleep, UpdateJournal, ask
+from .effects import (
+    AddAttempt,
+    ClaimJournal,
+    Flow,
+    GetJournal,
+    LeaseWait,
+    Renewal,
+    Sleep,
+    UpdateJournal,
+    ask,
+)
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -27,7 +38,9 @@ __all__ = [
     "KEEP",
     "Keep",
     "Lease",
+    "describe_holder",
     "held_by_forget",
+    "wait_message",
 ]
 
 #: How long a worker owns a document it is publishing before another may take it over.
@@ -80,6 +93,41 @@ def held_by_forget(entry: JournalEntry, now: datetime) -> bool:
     )
 
 
+#: A lease owner the clients make: ``<call id>:<pid>@<host>`` (see ``_clients.base.new_owner``).
+_OWNER = re.compile(r"^(?P<call>[0-9a-f]+):(?P<pid>[0-9]+)@(?P<host>.+)$")
+
+
+def describe_holder(owner: str | None) -> str:
+    """Who *owner* is, in words: the process and host it records, or the id as it is."""
+    if owner is None:
+        return "another worker"
+    forget = owner.startswith(FORGET_OWNER_PREFIX)
+    bare = owner.removeprefix(FORGET_OWNER_PREFIX)
+    found = _OWNER.match(bare)
+    who = (
+        f"process {found['pid']} on {found['host']} (call {found['call']})"
+        if found
+        else f"worker {bare!r}"
+    )
+    return f"a `forget` call of {who}" if forget else who
+
+
+def wait_message(entry: JournalEntry, now: datetime) -> str:
+    """Why a publish waits on *entry* (as stored, held by another): whose hold, until when."""
+    holder = describe_holder(entry.owner)
+    what = "checked against KashFlow" if held_by_forget(entry, now) else "published now"
+    until = ""
+    if entry.lease_until is not None:
+        left = max(int((entry.lease_until - now).total_seconds()), 0)
+        at = entry.lease_until.astimezone(timezone.utc).strftime("%H:%M:%S")
+        until = f" until {at} UTC ({left} s from now)"
+    return (
+        f"waiting for {entry.external_id!r}: it is being {what} by {holder}, which holds it"
+        f"{until}; this publish goes on as soon as that one finishes or gives it back, or "
+        "its hold runs out (a process stopped without giving it back)"
+    )
+
+
 @attrs.frozen
 class Lease:
     """A publish call's hold on the journal entries it claims.
@@ -107,6 +155,7 @@ class Lease:
         its way when its lease ran out (see :mod:`.settle`).
         """
         held_by_another = False
+        announced: tuple[str | None, str] | None = None
         while True:
             now = self.clock()
             claim = yield from ask(
@@ -122,7 +171,12 @@ class Lease:
             ):
                 return claim.entry, held_by_another
             held_by_another = True
-            # Another worker is on it: wait for its outcome or for its lease to run out.
+            # Another worker is on it: wait for its outcome or for its lease to run out, saying
+            # so once per holder (a silent wait of minutes looks like a hang).
+            holder = (claim.entry.owner, claim.entry.state)
+            if holder != announced:
+                announced = holder
+                yield from ask(LeaseWait(claim.entry, wait_message(claim.entry, now)))
             yield from ask(Sleep(self.wait_poll))
 
     def renewal(self, entry: JournalEntry) -> Renewal:
