@@ -24,6 +24,7 @@ from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver, request_for
 from kashflow_sync._engine.effects import (
     Effect,
     Flow,
+    HolderGone,
     KashFlowEffect,
     LeaseWait,
     Sleep,
@@ -240,6 +241,8 @@ class Script:
             return None
         if isinstance(effect, LeaseWait):
             return None
+        if isinstance(effect, HolderGone):
+            return False
         assert isinstance(effect, KashFlowEffect)
         return self.answer(effect)
 

@@ -17,6 +17,7 @@ from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.contacts import contact_id, list_contact
 from kashflow_sync._engine.effects import (
     Flow,
+    HolderGone,
     KashFlowEffect,
     LeaseWait,
     ReplaceList,
@@ -156,6 +157,8 @@ def interleave(storage: Any, clock: Clock, flows: Sequence[tuple[Flow[Any], Scri
                 outcome = None
             elif isinstance(effect, LeaseWait):
                 outcome = None
+            elif isinstance(effect, HolderGone):
+                outcome = False
             else:
                 assert isinstance(effect, KashFlowEffect)
                 outcome = script.answers[operation(effect)].pop(0)

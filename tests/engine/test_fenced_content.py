@@ -24,6 +24,7 @@ from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.effects import (
     Effect,
     Flow,
+    HolderGone,
     InsertDocument,
     KashFlowEffect,
     LeaseWait,
@@ -77,6 +78,8 @@ class Stepper:
             return None
         if isinstance(effect, LeaseWait):
             return None
+        if isinstance(effect, HolderGone):
+            return False
         assert isinstance(effect, KashFlowEffect)
         if not request_for(effect).idempotent and effect.renew is not None:
             _lease_still_held(self.storage, effect.renew)  # the drivers' pre-write fence

@@ -27,7 +27,7 @@ from .._engine.ids import Pending
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from ..soap.caller import AsyncKashFlowService
-from .base import BaseClient, new_owner
+from .base import BaseClient
 from .batch import (
     DEFAULT_STOP_AFTER_FAILURES,
     Breaker,
@@ -36,6 +36,7 @@ from .batch import (
 )
 from .drivers import AsyncDriver, StopSignal, off_loop
 from .journal_view import JournalSummary
+from .owners import new_owner
 
 __all__ = ["AsyncKashFlowClient"]
 

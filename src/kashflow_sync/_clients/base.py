@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -90,6 +88,7 @@ from ..storage.memory import MemoryStorage
 from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
+from .owners import new_owner
 
 __all__ = [
     "BaseClient",
@@ -97,7 +96,6 @@ __all__ = [
     "ConnectionCaches",
     "PreparedDocument",
     "new_id",
-    "new_owner",
     "utcnow",
 ]
 
@@ -119,22 +117,6 @@ def utcnow() -> datetime:
 def new_id() -> str:
     """A fresh random id of 16 hex digits (lease owners, list versions), for the engine."""
     return uuid.uuid4().hex[:16]
-
-
-def _host() -> str:
-    try:
-        return socket.gethostname()[:64] or "localhost"
-    except OSError:  # pragma: no cover - a host with no name
-        return "localhost"
-
-
-def new_owner() -> str:
-    """A fresh lease owner for one publish call: ``<16 hex digits>:<pid>@<host>``.
-
-    Whoever waits on the lease is told whose it is (see ``_engine.lease.describe_holder``):
-    which process on which machine, to find it or to know it is gone.
-    """
-    return f"{new_id()}:{os.getpid()}@{_host()}"
 
 
 @attrs.frozen

@@ -33,6 +33,7 @@ from .._engine import effects as fx
 from .._engine.effects import (
     Effect,
     Flow,
+    HolderGone,
     KashFlowEffect,
     LeaseWait,
     Renewal,
@@ -45,6 +46,7 @@ from ..soap import operations
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
 from ..typing import Storage
+from .owners import holder_gone
 
 __all__ = [
     "AsyncDriver",
@@ -316,6 +318,8 @@ class SyncDriver:
         if isinstance(effect, LeaseWait):
             report_wait(effect)
             return None
+        if isinstance(effect, HolderGone):
+            return holder_gone(effect.owner)
         raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -433,4 +437,6 @@ class AsyncDriver:
         if isinstance(effect, LeaseWait):
             report_wait(effect)
             return None
+        if isinstance(effect, HolderGone):
+            return holder_gone(effect.owner)
         raise TypeError(f"unknown effect {effect!r}")

@@ -23,7 +23,7 @@ from .._engine.ids import Pending
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from ..soap.caller import KashFlowService
-from .base import BaseClient, new_owner
+from .base import BaseClient
 from .batch import (
     DEFAULT_STOP_AFTER_FAILURES,
     Breaker,
@@ -32,6 +32,7 @@ from .batch import (
 )
 from .drivers import StopSignal, SyncDriver
 from .journal_view import JournalSummary
+from .owners import new_owner
 
 __all__ = ["KashFlowClient"]
 

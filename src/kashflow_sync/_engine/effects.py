@@ -14,7 +14,8 @@ Three families, each performed by the drivers (:mod:`kashflow_sync._clients.driv
 - :class:`StorageEffect`: one ``Storage`` call; each performs itself on a storage
   (:meth:`StorageEffect.perform`), so the Protocol's signatures check it.
 - :class:`Sleep`: wait before going on; :class:`LeaseWait` says first on whose lease (the
-  driver logs it, so a wait is never silent).
+  driver logs it, so a wait is never silent), and :class:`HolderGone` asks whether that
+  holder still runs at all.
 
 :class:`Renewal` rides on a KashFlow effect (see :func:`renewing`): the lease kept alive while
 the call is in flight.
@@ -52,6 +53,7 @@ __all__ = [
     "GetDocument",
     "GetJournal",
     "GetState",
+    "HolderGone",
     "InsertContact",
     "InsertDocument",
     "InsertPayment",
@@ -126,6 +128,16 @@ class Sleep(Effect[None]):
     """Wait *seconds* before going on (another worker holds a document's lease)."""
 
     seconds: float
+
+
+@attrs.frozen
+class HolderGone(Effect[bool]):
+    """Whether lease *owner* is a process known to have ended (of this machine, not running).
+
+    False when it cannot be known: the lease is then waited out as before.
+    """
+
+    owner: str
 
 
 @attrs.frozen

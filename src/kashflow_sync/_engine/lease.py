@@ -24,6 +24,7 @@ from .effects import (
     ClaimJournal,
     Flow,
     GetJournal,
+    HolderGone,
     LeaseWait,
     Renewal,
     Sleep,
@@ -40,6 +41,7 @@ __all__ = [
     "Lease",
     "describe_holder",
     "held_by_forget",
+    "owner_process",
     "wait_message",
 ]
 
@@ -95,6 +97,12 @@ def held_by_forget(entry: JournalEntry, now: datetime) -> bool:
 
 #: A lease owner the clients make: ``<call id>:<pid>@<host>`` (see ``_clients.base.new_owner``).
 _OWNER = re.compile(r"^(?P<call>[0-9a-f]+):(?P<pid>[0-9]+)@(?P<host>.+)$")
+
+
+def owner_process(owner: str) -> tuple[int, str] | None:
+    """``(pid, host)`` a publish call's lease owner records; None for an id of another form."""
+    found = _OWNER.match(owner)
+    return None if found is None else (int(found["pid"]), found["host"])
 
 
 def describe_holder(owner: str | None) -> str:
@@ -171,13 +179,39 @@ class Lease:
             ):
                 return claim.entry, held_by_another
             held_by_another = True
-            # Another worker is on it: wait for its outcome or for its lease to run out, saying
-            # so once per holder (a silent wait of minutes looks like a hang).
             holder = (claim.entry.owner, claim.entry.state)
             if holder != announced:
                 announced = holder
+                taken = yield from self._take_from_gone(claim.entry, now)
+                if taken is not None:
+                    return taken, held_by_another
+                # Another worker is on it: wait for its outcome or for its lease to run out,
+                # saying so once per holder (a silent wait of minutes looks like a hang).
                 yield from ask(LeaseWait(claim.entry, wait_message(claim.entry, now)))
             yield from ask(Sleep(self.wait_poll))
+
+    def _take_from_gone(self, stored: JournalEntry, now: datetime) -> Flow[JournalEntry | None]:
+        """Take *stored* over when its holder is a process known to have ended; else None.
+
+        Such a holder sends nothing more, so its lease protects nothing: the takeover is a
+        compare-and-set on that owner, and the caller treats it as any takeover (what the
+        ended process may have sent is settled before anything is sent again).
+        """
+        owner = stored.owner
+        if owner is None or owner.startswith(FORGET_OWNER_PREFIX) or stored.state == PUBLISHED:
+            return None
+        if not (yield from ask(HolderGone(owner))):
+            return None
+        taken = attrs.evolve(stored, owner=self.owner, lease_until=now + self.duration)
+        taken = attrs.evolve(taken, updated_at=now)
+        if not (yield from ask(UpdateJournal(taken, owner))):
+            return None  # someone else was quicker: wait on them as usual
+        message = (
+            f"took over {stored.external_id!r} from {describe_holder(owner)}, which no longer "
+            "runs (it stopped without giving the document back)"
+        )
+        yield from ask(LeaseWait(stored, message))
+        return taken
 
     def renewal(self, entry: JournalEntry) -> Renewal:
         """What keeps *entry*'s lease alive while a KashFlow call is in flight."""
