@@ -159,7 +159,13 @@ def run_batch(
     def one(doc: Any) -> Any:
         if breaker.stop.is_set():
             return _NOT_STARTED  # a document picked up after the stop: never started
-        return publish(doc, breaker.stop)
+        try:
+            outcome = publish(doc, breaker.stop)
+        except Exception as exc:
+            breaker.record(_as_error(exc))  # here, so this worker's next document sees a trip
+            raise
+        breaker.record(outcome)
+        return outcome
 
     futures: dict[Future[Any], int] = {
         pool.submit(one, doc): index for index, doc in enumerate(documents)
@@ -174,7 +180,6 @@ def run_batch(
             if outcome is _NOT_STARTED:
                 continue
             run.outcomes[index] = outcome
-            breaker.record(outcome)
             if on_done is not None:
                 on_done(index, outcome)
 
