@@ -719,7 +719,7 @@ CATALOGUE: Mapping[ErrorCode, ErrorCodeEntry] = MappingProxyType(
             "`TransientError`",
             (
                 "the batch was stopping (Ctrl-C, or KashFlow unreachable) before this document's "
-                "next call to KashFlow: nothing more was sent and its journal entry was given "
+                "next write to KashFlow: nothing more was sent and its journal entry was given "
                 "back, so the next run starts on it at once"
             ),
             "publish it again: it goes on from where it stopped, never twice",

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 from _cli_helpers import console_script, write_doc
 
 from kashflow_sync import SQLStorage, cli
@@ -47,6 +48,18 @@ def _hold(tmp_path: Path, external_id: str, owner: str, seconds: float) -> None:
     storage = _storage(tmp_path)
     try:
         assert storage.claim_journal(entry, owner, now, now + timedelta(seconds=seconds)).acquired
+    finally:
+        storage.close()
+
+
+def _give_back(tmp_path: Path, external_id: str, owner: str) -> None:
+    """Release *owner*'s hold on *external_id*, as a publish that finished would."""
+    storage = _storage(tmp_path)
+    try:
+        stored = storage.get_journal("default", external_id)
+        assert stored is not None
+        released = attrs.evolve(stored, owner=None, lease_until=None)
+        assert storage.update_journal(released, owner)
     finally:
         storage.close()
 
@@ -106,22 +119,32 @@ def _wait_fired(kashflow_fake: FakeKashFlow, proc: subprocess.Popen[str]) -> Non
 
 
 def test_wait_on_a_held_lease_says_whose_until_when_and_why(
-    connected_sh: Any, tmp_path: Path
+    connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path
 ) -> None:
     """A document another process holds: the terminal names it, its host and the end; then on."""
     path = str(write_doc(tmp_path, _doc("held")))
-    _hold(tmp_path, "held", "0123456789abcdef:4242@build-box", seconds=6)
-    started = time.monotonic()
-    done = connected_sh("publish", path)
-    assert done.code == 0, done.err + done.out
-    assert time.monotonic() - started >= 5  # it did wait for the hold to run out
-    err = " ".join(done.err.split())  # the terminal's lines wrapped at its width
-    assert err.count("waiting for 'held'") == 1, done.err
-    line = err[err.index("waiting for 'held'") :]
+    owner = "0123456789abcdef:4242@build-box"
+    _hold(tmp_path, "held", owner, seconds=120)
+    proc = _start(kashflow_fake, tmp_path, "publish", path)
+    assert proc.stderr is not None
+    said = []
+    deadline = time.monotonic() + 60
+    while "gives it back" not in " ".join(said):  # the whole message, wrapped on the terminal
+        assert time.monotonic() < deadline and proc.poll() is None, said
+        said.append(proc.stderr.readline().strip())
+    assert not kashflow_fake.receipts  # it waits: nothing sent
+    _give_back(tmp_path, "held", owner)  # the other process finishes
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err + out
+    text = " ".join(" ".join(said).split())
+    line = text[text.index("waiting for 'held'") :]
     assert "being published now by process 4242 on build-box" in line
     assert " UTC (" in line and "s from now" in line
     assert "finishes or gives it back, or its hold runs out" in line
-    assert "published" in done.out
+    assert "waiting for" not in err  # said once, not once a poll
+    assert [r.customer_reference for r in kashflow_fake.invoices + kashflow_fake.receipts] == [
+        "INV-held"
+    ]
 
 
 def test_held_lease_of_a_process_gone_is_taken_over_at_once(
@@ -248,7 +271,9 @@ def test_stop_after_failures_json_names_the_documents_not_attempted(
     """Under --json: one error kashflow_unreachable, and each untried document not_attempted."""
     path = str(write_doc(tmp_path, [_doc(f"j{i}") for i in range(40)]))
     kashflow_fake.stop()
-    done = connected_sh("publish", "--stop-after-failures", "3", "--concurrency", "1", path, "--json")
+    done = connected_sh(
+        "publish", "--stop-after-failures", "3", "--concurrency", "1", path, "--json"
+    )
     assert done.code == cli.EXIT_TRANSIENT, done.err + done.out
     data = done.json()
     assert data["ok"] is False and data["stopped"] is True

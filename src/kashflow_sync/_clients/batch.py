@@ -6,7 +6,7 @@ with ``done`` counting up by one each time.
 
 One thing does stop a batch: KashFlow unreachable. A :class:`Breaker` counts connection
 failures in a row (in completion order); at its limit it trips: no further document is
-started, the ones in flight stop before their next call to KashFlow (giving their journal
+started, the ones in flight stop before their next write to KashFlow (giving their journal
 entries back), and the batch ends with one :class:`~kashflow_sync.errors.UnreachableError`
 instead of a connection failure per document.
 """
@@ -107,7 +107,7 @@ class Breaker:
         self.failures = 0
         self.since: datetime | None = None
         #: Set when the breaker trips, or by whoever stops the batch (Ctrl-C): documents in
-        #: flight stop before their next call to KashFlow.
+        #: flight stop before their next write to KashFlow.
         self.stop = threading.Event()
         self.tripped = False
         self._lock = threading.Lock()

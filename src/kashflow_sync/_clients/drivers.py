@@ -72,14 +72,14 @@ class StopSignal(Protocol):
 
 
 def stopped() -> errors.TransientError:
-    """The error a flow gets in place of its next KashFlow call or wait once told to stop.
+    """The error a flow gets in place of its next KashFlow write or wait once told to stop.
 
     Nothing more is sent (``request_sent=False``), so the flow takes it as "not sent", records
     it and gives its journal entry back: the next run starts at once, without a wait.
     """
     return errors.TransientError(
-        "stopped before the next call to KashFlow (the run is stopping); nothing more was sent "
-        "and the document was given back",
+        "stopped before its next write to KashFlow (the run is stopping): nothing more was "
+        "sent, and the document was given back to go on from there next time",
         code=ErrorCode.STOPPED,
         request_sent=False,
     )
@@ -276,16 +276,15 @@ class SyncDriver:
     def run(self, flow: Flow[T], stop: StopSignal | None = None) -> T:
         """Drive *flow* to its end and return its result (or raise what it raises).
 
-        Once *stop* is set, the flow's next KashFlow call or wait raises :func:`stopped`
-        instead (storage calls go on, so the flow can record it and give its lease back).
+        Once *stop* is set, the flow's next KashFlow write or wait raises :func:`stopped`
+        instead (reads and storage calls go on, so the flow can finish what a write began,
+        record the stop and give its lease back).
         """
         try:
             effect = next(flow)
             while True:
                 try:
-                    if isinstance(effect, (KashFlowEffect, Sleep)):
-                        _check_stop(stop)
-                    result = self._perform(effect)
+                    result = self._perform(effect, stop)
                 except BaseException as exc:
                     effect = flow.throw(exc)
                 else:
@@ -294,11 +293,13 @@ class SyncDriver:
             value: T = stop.value
             return value
 
-    def _perform(self, effect: Effect[Any]) -> Any:
+    def _perform(self, effect: Effect[Any], stop: StopSignal | None = None) -> Any:
         if isinstance(effect, StorageEffect):
             return effect.perform(self.storage)
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
+            if not request.idempotent:
+                _check_stop(stop)
             alive = (
                 self._heartbeat.keep_alive(effect.renew)
                 if effect.renew is not None
@@ -313,6 +314,7 @@ class SyncDriver:
                 self.on_auth_failure()
                 raise
         if isinstance(effect, Sleep):
+            _check_stop(stop)
             self.sleep(effect.seconds)
             return None
         if isinstance(effect, LeaseWait):
@@ -359,9 +361,7 @@ class AsyncDriver:
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
                 try:
-                    if isinstance(effect, (KashFlowEffect, Sleep)):
-                        _check_stop(stop)
-                    result = await self._perform(effect)
+                    result = await self._perform(effect, stop)
                 except BaseException as exc:
                     effect = flow.throw(exc)
                 else:
@@ -420,9 +420,11 @@ class AsyncDriver:
             return False, failure, cancel
         return True, call.result(), cancel
 
-    async def _perform(self, effect: Effect[Any]) -> Any:
+    async def _perform(self, effect: Effect[Any], stop: StopSignal | None = None) -> Any:
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
+            if not request.idempotent:
+                _check_stop(stop)
             if (fence := _fence_for(request, effect)) is not None:
                 await off_loop(self.storage, _lease_still_held, self.storage, fence)
             try:
@@ -432,6 +434,7 @@ class AsyncDriver:
                 await asyncio.to_thread(self.on_auth_failure)
                 raise
         if isinstance(effect, Sleep):
+            _check_stop(stop)
             await self.sleep(effect.seconds)
             return None
         if isinstance(effect, LeaseWait):

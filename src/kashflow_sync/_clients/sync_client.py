@@ -229,7 +229,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         Except an outage: after *stop_after_failures* documents in a row failed to reach
         KashFlow at all (``connection_failed``, ``connect_timeout``, ``connection_lost``,
         ``timeout``, each after its own retries), no further document is started and those in
-        flight stop before their next call to KashFlow (code ``stopped``, their journal entries
+        flight stop before their next write to KashFlow (code ``stopped``, their journal entries
         given back). ``BatchResult.stopped`` is then one
         :class:`~kashflow_sync.errors.UnreachableError` ("KashFlow unreachable since 14:02; 296
         documents not attempted, safe to run again"), also the ``error`` of each document not

@@ -2,12 +2,13 @@
 
 The batch runs on a thread pool the command drives itself (each document through the client's
 own ``publish``), so Ctrl-C can stop it between documents: documents not started are never
-sent, the ones in flight stop before their next call to KashFlow and give their journal entries
+sent, the ones in flight stop before their next write to KashFlow and give their journal entries
 back (a call already out finishes first), and the command sums up what was published and what
-was not. A second Ctrl-C stops waiting for the ones in flight (whose entries stay held until
-their lease runs out: the next run says whose and until when while it waits). Either way
-running the same command again is safe: the publish journal answers ``already_published`` for
-what reached KashFlow.
+was not. A second Ctrl-C stops waiting for the ones in flight: their entries stay held, and
+the next run on this machine takes them over at once since this process is gone (elsewhere it
+says whose they are and until when while it waits out their lease). Either way running the
+same command again is safe: the publish journal answers ``already_published`` for what reached
+KashFlow.
 
 The same stop ends a batch whose documents keep failing to reach KashFlow at all
 (``--stop-after-failures``): one summary line instead of a failure per document, exit 4.
@@ -561,8 +562,8 @@ def _show_interrupted(docs: Sequence[Any], run: BatchRun) -> None:
     )
     if in_flight:
         parts.append(
-            f"{len(in_flight)} left mid-publish ({_some(in_flight)}): held until their lease "
-            "runs out; the next run says so while it waits"
+            f"{len(in_flight)} left mid-publish ({_some(in_flight)}): still held, until the "
+            "next run on this machine takes them over"
         )
     err = Console(sys.stderr)
     err.fail(
