@@ -102,16 +102,19 @@ def test_a_holder_of_this_machine_that_no_longer_runs_is_taken_over_at_once(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_holder_still_running_here_is_waited_for(kind: str, fake: FakeKashFlow) -> None:
-    """This very process holds the entry (another call of it): no takeover, the lease stands."""
+    """A process of this machine that still runs holds the entry: no takeover, the lease stands."""
     doc = purchase(3, attach=False, pay=False)
-    with any_client(kind, fake) as client:
-        client.connect()
-        import os
-
-        _hold(client, doc.external_id, f"0123456789abcdef:{os.getpid()}@{this_host()}", 1)
-        started = time.monotonic()
-        assert client.publish(doc).status == "published"
-        assert time.monotonic() - started >= 0.5
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        with any_client(kind, fake) as client:
+            client.connect()
+            _hold(client, doc.external_id, f"0123456789abcdef:{alive.pid}@{this_host()}", 1)
+            started = time.monotonic()
+            assert client.publish(doc).status == "published"
+            assert time.monotonic() - started >= 0.5
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 # ---------------------------------------------------------------------------- stops
