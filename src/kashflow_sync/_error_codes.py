@@ -19,7 +19,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-__all__ = ["CATALOGUE", "HTTP_STATUS_FAMILIES", "ErrorCode", "ErrorCodeEntry"]
+__all__ = [
+    "CATALOGUE",
+    "HTTP_STATUS_FAMILIES",
+    "UNREACHABLE_CODES",
+    "ErrorCode",
+    "ErrorCodeEntry",
+]
 
 
 _HTTP_STATUS = re.compile(r"http_([1-5][0-9][0-9])")
@@ -765,6 +771,18 @@ def _entry(code: ErrorCode) -> ErrorCodeEntry:
     status = int(code.value.removeprefix("http_"))
     # 429 is rate_limited; any other 5xx is KashFlow in trouble, anything else not KashFlow.
     return HTTP_STATUS_FAMILIES[0 if status >= 500 else 1][1]
+
+
+#: The codes that mean KashFlow could not be talked to at all (each already retried): a run
+#: of them stops a batch (``publish_many``'s breaker), and nothing more is asked of KashFlow.
+UNREACHABLE_CODES = frozenset(
+    {
+        ErrorCode.CONNECTION_FAILED,
+        ErrorCode.CONNECT_TIMEOUT,
+        ErrorCode.CONNECTION_LOST,
+        ErrorCode.TIMEOUT,
+    }
+)
 
 
 if set(CATALOGUE) != set(ErrorCode):  # pragma: no cover - a developer's slip

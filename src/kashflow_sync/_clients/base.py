@@ -654,11 +654,13 @@ class BaseClient(Generic[H]):
             credits=prepared.credits,
         )
 
-    def _fill_ids_flow(self, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
-        """The flow that learns the deferred ids of a batch's new documents."""
+    def _fill_ids_flow(
+        self, pending: Sequence[Pending], *, learn: bool = True
+    ) -> Flow[dict[str, int]]:
+        """The flow that learns the deferred ids of a batch's new documents (and releases them)."""
         settings = self._publish_settings
         lease = Lease(settings.connection_id, "batch", settings.lease, clock=settings.clock)
-        return fill_ids(lease, pending)
+        return fill_ids(lease, pending, learn=learn)
 
     @staticmethod
     def _note_deferred_id(

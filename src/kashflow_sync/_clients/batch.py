@@ -23,12 +23,11 @@ import attrs
 
 from .. import errors
 from .._documents.model import BatchItem, BatchResult, Document, PublishResult
-from .._error_codes import ErrorCode
+from .._error_codes import UNREACHABLE_CODES
 from .drivers import StopSignal
 
 __all__ = [
     "DEFAULT_STOP_AFTER_FAILURES",
-    "UNREACHABLE_CODES",
     "BatchProgress",
     "Breaker",
     "ProgressHook",
@@ -39,16 +38,6 @@ __all__ = [
 
 #: Connection failures in a row (each after its own retries) that stop a batch.
 DEFAULT_STOP_AFTER_FAILURES = 5
-
-#: The codes that mean KashFlow could not be talked to at all (each already retried).
-UNREACHABLE_CODES = frozenset(
-    {
-        ErrorCode.CONNECTION_FAILED,
-        ErrorCode.CONNECT_TIMEOUT,
-        ErrorCode.CONNECTION_LOST,
-        ErrorCode.TIMEOUT,
-    }
-)
 
 
 @attrs.frozen

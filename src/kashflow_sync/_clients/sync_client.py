@@ -256,7 +256,9 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         )
         if not pending:
             return batch
-        return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
+        # A batch that found KashFlow unreachable only gives the entries back.
+        ids_flow = self._fill_ids_flow(pending, learn=batch.stopped is None)
+        return self._with_ids(batch, self._driver.run(ids_flow))
 
     # ------------------------------------------------------------------ operators
 

@@ -28,9 +28,9 @@ from typing import Any
 import attrs
 
 from .. import errors
-from .._clients.batch import DEFAULT_STOP_AFTER_FAILURES, UNREACHABLE_CODES, Breaker
+from .._clients.batch import DEFAULT_STOP_AFTER_FAILURES, Breaker
 from .._documents.model import kashflow_noun
-from .._error_codes import ErrorCode
+from .._error_codes import UNREACHABLE_CODES, ErrorCode
 from .._journal.states import PUBLISHED
 from ._account import Subparsers, account_command
 from ._errors import (
