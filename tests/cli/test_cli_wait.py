@@ -108,9 +108,10 @@ def _start(kashflow_fake: FakeKashFlow, tmp_path: Path, *argv: str) -> subproces
     )
 
 
-def _wait_fired(kashflow_fake: FakeKashFlow, proc: subprocess.Popen[str]) -> None:
+def _wait_fired(kashflow_fake: FakeKashFlow, proc: subprocess.Popen[str], count: int = 1) -> None:
+    """Wait until *count* faults fired: that many requests are being held by the fake."""
     deadline = time.monotonic() + 30
-    while not kashflow_fake.faults.fired:
+    while len(kashflow_fake.faults.fired) < count:
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.01)
 
@@ -173,9 +174,9 @@ def test_first_ctrl_c_stops_in_flight_before_their_next_call_and_gives_them_back
     pay = {"method": "Credit card", "bank_account": 1200, "paid_on": "2026-11-03"}
     docs = [_doc(f"d{i}", payment=pay) for i in range(6)]
     path = str(write_doc(tmp_path, docs))
-    kashflow_fake.faults.delay(1.5, op="InsertReceipt", times=2)
+    kashflow_fake.faults.delay(3, op="InsertReceipt", times=2)
     proc = _start(kashflow_fake, tmp_path, "publish", "--concurrency", "2", path)
-    _wait_fired(kashflow_fake, proc)
+    _wait_fired(kashflow_fake, proc, count=2)  # both creates out
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == cli.EXIT_INTERRUPTED, err

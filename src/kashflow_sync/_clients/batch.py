@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 import attrs
 
 from .. import errors
+from .._config import DEFAULT_STOP_AFTER_FAILURES
 from .._documents.model import BatchItem, BatchResult, Document, PublishResult
 from .._error_codes import UNREACHABLE_CODES
 from .drivers import StopSignal
@@ -35,9 +36,6 @@ __all__ = [
     "run_in_tasks",
     "run_in_threads",
 ]
-
-#: Connection failures in a row (each after its own retries) that stop a batch.
-DEFAULT_STOP_AFTER_FAILURES = 5
 
 
 @attrs.frozen

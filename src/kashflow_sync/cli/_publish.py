@@ -23,12 +23,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .. import errors
-from .._clients.batch import DEFAULT_STOP_AFTER_FAILURES, Breaker
+from .._config import DEFAULT_STOP_AFTER_FAILURES
 from .._documents.model import kashflow_noun
 from .._error_codes import UNREACHABLE_CODES, ErrorCode
 from .._journal.states import PUBLISHED
@@ -45,6 +45,9 @@ from ._errors import (
     problem_json,
 )
 from ._output import Console, emit_json, show_problems
+
+if TYPE_CHECKING:
+    from .._clients.batch import Breaker
 
 __all__ = ["BatchRun", "register", "run_batch", "run_publish"]
 
@@ -153,6 +156,8 @@ def run_batch(
             starts. Its ``stop`` is set on Ctrl-C too.
 
     """
+    from .._clients.batch import Breaker  # the client's modules load only when publishing
+
     breaker = breaker or Breaker(None)
     run = BatchRun(outcomes=[None] * len(documents))
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kf-publish")
@@ -396,6 +401,8 @@ def _publish(
 
     def publish(doc: Any, stop: Any) -> Any:
         return client._publish(doc, stop=stop)
+
+    from .._clients.batch import Breaker
 
     breaker = Breaker(args.stop_after_failures or None)
     with _waits_shown(err):
