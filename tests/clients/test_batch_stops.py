@@ -192,7 +192,10 @@ def test_without_a_breaker_every_document_is_tried(kind: str) -> None:
     batch, landed = _batch_with_outage(kind, limit=None, count=12)
     assert batch.stopped is None
     assert len(batch.failed) == 12 - landed
-    assert {item.error.code for item in batch.failed} <= {"connection_failed", "connection_lost"}
+    codes = [item.error.code for item in batch.failed]
+    assert "kashflow_unreachable" not in codes and "stopped" not in codes
+    # Each tried, and failed its own way: the two in flight at the outage perhaps uncertain.
+    assert sum(code in ("connection_failed", "connection_lost") for code in codes) >= len(codes) - 2
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1.5, True, "3"])
