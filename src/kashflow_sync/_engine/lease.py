@@ -19,6 +19,12 @@ from .._documents.model import PublishAttempt
 from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry, moved, released
 from .._journal.states import PUBLISHED, JournalState
+from .._storage_keys import (
+    CONTACT_KEY_PREFIX,
+    CONTENT_KEY_PREFIX,
+    LIST_LOCK_PREFIX,
+    RESERVED_PREFIX,
+)
 from .effects import (
     AddAttempt,
     ClaimJournal,
@@ -120,17 +126,32 @@ def describe_holder(owner: str | None) -> str:
     return f"a `forget` call of {who}" if forget else who
 
 
+def _what_is_held(entry: JournalEntry) -> str:
+    """*entry* in words: a document by its id, or what one of the SDK's own entries guards."""
+    key = entry.external_id
+    if key.startswith(CONTENT_KEY_PREFIX):
+        # A content claim's fingerprint is the external id of the document holding it.
+        return f"the same document (contact, reference and total) as {entry.fingerprint!r}"
+    if key.startswith(CONTACT_KEY_PREFIX):
+        return f"the new {key.removeprefix(CONTACT_KEY_PREFIX).partition(':')[0]} it needs"
+    if key.startswith(LIST_LOCK_PREFIX):
+        return f"the stored list of {key.removeprefix(LIST_LOCK_PREFIX)}"
+    return repr(key)
+
+
 def wait_message(entry: JournalEntry, now: datetime) -> str:
     """Why a publish waits on *entry* (as stored, held by another): whose hold, until when."""
     holder = describe_holder(entry.owner)
     what = "checked against KashFlow" if held_by_forget(entry, now) else "published now"
+    if entry.external_id.startswith(RESERVED_PREFIX):
+        what = "worked on now"
     until = ""
     if entry.lease_until is not None:
         left = max(int((entry.lease_until - now).total_seconds()), 0)
         at = entry.lease_until.astimezone(timezone.utc).strftime("%H:%M:%S")
         until = f" until {at} UTC ({left} s from now)"
     return (
-        f"waiting for {entry.external_id!r}: it is being {what} by {holder}, which holds it"
+        f"waiting for {_what_is_held(entry)}: it is being {what} by {holder}, which holds it"
         f"{until}; this publish goes on as soon as that one finishes or gives it back, or "
         "its hold runs out (a process stopped without giving it back)"
     )
@@ -207,7 +228,7 @@ class Lease:
         if not (yield from ask(UpdateJournal(taken, owner))):
             return None  # someone else was quicker: wait on them as usual
         message = (
-            f"took over {stored.external_id!r} from {describe_holder(owner)}, which no longer "
+            f"took over {_what_is_held(stored)} from {describe_holder(owner)}, which no longer "
             "runs (it stopped without giving the document back)"
         )
         yield from ask(LeaseWait(stored, message))
