@@ -58,6 +58,7 @@ CREDIT = "tests/engine/test_credit_flow.py::"
 STATES = "tests/journal/test_journal_states.py"
 CODES = "tests/clients/test_contact_codes.py::"
 CONTACTS = "src/kashflow_sync/_engine/contacts.py"
+STOPS = "tests/clients/test_batch_stops.py::"
 
 MUTANTS = (
     Mutant(
@@ -392,6 +393,57 @@ MUTANTS = (
         "                created, new = found, True\n            elif not may_have_applied(exc):\n",
         (FLOW + "test_code_taken_by_the_same_name_is_adopted",),
         "a contact another connection made is taken as new: its documents go unchecked",
+    ),
+    Mutant(
+        "lease-wait-silent",
+        "src/kashflow_sync/_engine/lease.py",
+        "                yield from ask(LeaseWait(claim.entry, wait_message(claim.entry, now)))\n",
+        "",
+        (STOPS + "test_a_wait_on_another_holder_is_logged_once_with_whose_and_until_when",),
+        "a publish waits on another holder's lease without saying whose, until when or why",
+    ),
+    Mutant(
+        "gone-holder-waited-out",
+        "src/kashflow_sync/_clients/owners.py",
+        "    return not _running(pid)\n",
+        "    return False\n",
+        (STOPS + "test_a_holder_of_this_machine_that_no_longer_runs_is_taken_over_at_once",),
+        "a lease held by a process of this machine that has ended is waited out in full",
+    ),
+    Mutant(
+        "live-holder-taken-over",
+        "src/kashflow_sync/_clients/owners.py",
+        "    return not _running(pid)\n",
+        "    return True\n",
+        (STOPS + "test_a_holder_still_running_here_is_waited_for",),
+        "a lease held by a process of this machine that still runs is taken over",
+    ),
+    Mutant(
+        "stop-ignored-before-write",
+        "src/kashflow_sync/_clients/drivers.py",
+        "                _check_stop(stop)\n            alive = (",
+        "                pass\n            alive = (",
+        (STOPS + "test_a_stop_ends_a_publish_before_its_next_write_and_gives_it_back",),
+        "the sync driver sends the next write after the batch was told to stop",
+    ),
+    Mutant(
+        "breaker-never-trips",
+        "src/kashflow_sync/_clients/batch.py",
+        "                    self.tripped = True\n                    self.stop.set()\n",
+        "                    pass\n",
+        (STOPS + "test_kashflow_going_away_stops_the_batch_with_one_summary",),
+        "a batch tries every document through an outage, a connection failure each",
+    ),
+    Mutant(
+        "ctrl-c-leaves-flight-running",
+        "src/kashflow_sync/cli/_publish.py",
+        "        breaker.stop.set()  # those in flight",
+        "        pass  # those in flight",
+        (
+            "tests/cli/test_cli_wait.py::"
+            "test_first_ctrl_c_stops_in_flight_before_their_next_call_and_gives_them_back",
+        ),
+        "Ctrl-C lets the documents in flight go on to their payments instead of stopping them",
     ),
 )
 

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RETRY_CAP",
     "DEFAULT_RETRY_INITIAL",
+    "DEFAULT_STOP_AFTER_FAILURES",
     "DEFAULT_TIMEOUT",
     "ENV_AUTOAUTH_KEY",
     "ENV_PASSWORD",
@@ -43,6 +44,10 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_INITIAL = 0.5
 #: Longest single backoff delay in seconds (also the cap for ``Retry-After``).
 DEFAULT_RETRY_CAP = 8.0
+#: Documents in a row that failed to reach KashFlow at all (each after its retries) before a
+#: batch stops starting documents (``publish_many(stop_after_failures=)``, and the CLI's
+#: ``--stop-after-failures``).
+DEFAULT_STOP_AFTER_FAILURES = 5
 #: Largest answer body read, in bytes, counted both as sent and once expanded (gzip).
 #: Measured with the fake (``benchmarks/bench_answer_memory.py``): ``GetSuppliers`` for 20,000
 #: suppliers with every text field filled is 21.0 MB (1,050 bytes each), and ``GetCustomers``

@@ -19,7 +19,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-__all__ = ["CATALOGUE", "HTTP_STATUS_FAMILIES", "ErrorCode", "ErrorCodeEntry"]
+__all__ = [
+    "CATALOGUE",
+    "HTTP_STATUS_FAMILIES",
+    "UNREACHABLE_CODES",
+    "ErrorCode",
+    "ErrorCodeEntry",
+]
 
 
 _HTTP_STATUS = re.compile(r"http_([1-5][0-9][0-9])")
@@ -113,6 +119,8 @@ class ErrorCode(str, enum.Enum):
     RECORD_UNAVAILABLE = "record_unavailable"
     DOCTOR_WRITE_REFUSED = "doctor_write_refused"
     CLIENT_CLOSED = "client_closed"
+    STOPPED = "stopped"
+    KASHFLOW_UNREACHABLE = "kashflow_unreachable"
 
     def __str__(self) -> str:
         return str(self.value)
@@ -750,6 +758,25 @@ CATALOGUE: Mapping[ErrorCode, ErrorCodeEntry] = MappingProxyType(
             ),
             "create a new client, or make the call inside the `with` block",
         ),
+        ErrorCode.STOPPED: ErrorCodeEntry(
+            "`TransientError`",
+            (
+                "the batch was stopping (Ctrl-C, or KashFlow unreachable) before this document's "
+                "next write to KashFlow: nothing more was sent and its journal entry was given "
+                "back, so the next run starts on it at once"
+            ),
+            "publish it again: it goes on from where it stopped, never twice",
+        ),
+        ErrorCode.KASHFLOW_UNREACHABLE: ErrorCodeEntry(
+            "`TransientError` (`UnreachableError`)",
+            (
+                "a batch stopped starting documents after a run of connection failures in a "
+                "row: KashFlow (or the network to it) is down; the documents not attempted "
+                "were never sent"
+            ),
+            "check the network and KashFlow's status, then run the same batch again: what "
+            "reached KashFlow is not sent twice",
+        ),
     }
 )
 
@@ -781,6 +808,18 @@ def _entry(code: ErrorCode) -> ErrorCodeEntry:
     status = int(code.value.removeprefix("http_"))
     # 429 is rate_limited; any other 5xx is KashFlow in trouble, anything else not KashFlow.
     return HTTP_STATUS_FAMILIES[0 if status >= 500 else 1][1]
+
+
+#: The codes that mean KashFlow could not be talked to at all (each already retried): a run
+#: of them stops a batch (``publish_many``'s breaker), and nothing more is asked of KashFlow.
+UNREACHABLE_CODES = frozenset(
+    {
+        ErrorCode.CONNECTION_FAILED,
+        ErrorCode.CONNECT_TIMEOUT,
+        ErrorCode.CONNECTION_LOST,
+        ErrorCode.TIMEOUT,
+    }
+)
 
 
 if set(CATALOGUE) != set(ErrorCode):  # pragma: no cover - a developer's slip

@@ -15,6 +15,7 @@ KashFlow's own words in ``detail`` when KashFlow said something::
     │   └── DocumentFileError    document files (JSON) could not be read; .files: problems by file
     ├── RejectedError            KashFlow refused the request (Status=NO); .detail has its words
     ├── TransientError           timeout, 5xx, connection reset (retried before it surfaces)
+    │   └── UnreachableError     a batch stopped early: KashFlow unreachable (connection failures)
     ├── PublishUncertainError    whether KashFlow recorded it is unknown; publish again later
     └── ProtocolError            KashFlow answered something that could not be understood
 
@@ -29,6 +30,7 @@ SQLAlchemy exception) is kept as ``__cause__`` for debugging, never shown in the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._error_codes import ErrorCode, register_class_remedy
@@ -50,6 +52,7 @@ __all__ = [
     "RejectedError",
     "StorageError",
     "TransientError",
+    "UnreachableError",
     "ValidationError",
 ]
 
@@ -273,6 +276,38 @@ class TransientError(KashFlowError):
     default_code = ErrorCode.TRANSIENT
     default_remedy = "KashFlow or the network is having trouble; try again in a few minutes."
     default_retryable = True
+
+
+class UnreachableError(TransientError):
+    """A batch stopped starting documents: KashFlow failed to connect that many times in a row.
+
+    ``publish_many`` returns it as ``BatchResult.stopped`` and as the error of every document it
+    did not attempt (nothing of those was sent); the documents in flight ended as they did.
+
+    Attributes:
+        since: when the first of the failures in a row happened (timezone-aware).
+        not_attempted: documents never started.
+        failures: the connection failures in a row that stopped the batch.
+
+    """
+
+    default_code = ErrorCode.KASHFLOW_UNREACHABLE
+    default_remedy = (
+        "Check the network and KashFlow's status, then run the same batch again: what reached "
+        "KashFlow is not sent twice."
+    )
+
+    def __init__(self, *, since: datetime, not_attempted: int, failures: int) -> None:
+        """Build the summary error (its message says since when and how many were left)."""
+        at = since.astimezone().strftime("%H:%M")
+        noun = "document" if not_attempted == 1 else "documents"
+        super().__init__(
+            f"KashFlow unreachable since {at}; {not_attempted} {noun} not attempted, "
+            "safe to run again"
+        )
+        self.since = since
+        self.not_attempted = not_attempted
+        self.failures = failures
 
 
 class PublishUncertainError(KashFlowError):

@@ -229,7 +229,7 @@ def test_ctrl_c_mid_publish_lists_what_was_published(
     assert proc.returncode == cli.EXIT_INTERRUPTED, err
     assert "Traceback" not in err
     [line] = [line for line in err.splitlines() if "Interrupted" in line]
-    assert "published first" in line and "not published second, third" in line
+    assert "1 published (first)" in line and "2 not started (second, third)" in line
     assert "again is safe" in line
     assert [r.customer_reference for r in kashflow_fake.receipts] == ["INV-first"]
     again = connected_sh("publish", path, "--json")

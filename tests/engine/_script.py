@@ -21,7 +21,15 @@ from typing import Any, TypeVar
 
 from kashflow_sync import errors
 from kashflow_sync._clients.drivers import AsyncDriver, SyncDriver, request_for
-from kashflow_sync._engine.effects import Effect, Flow, KashFlowEffect, Sleep, StorageEffect
+from kashflow_sync._engine.effects import (
+    Effect,
+    Flow,
+    HolderGone,
+    KashFlowEffect,
+    LeaseWait,
+    Sleep,
+    StorageEffect,
+)
 from kashflow_sync._engine.publish import PublishSettings
 from kashflow_sync.soap.codec import Request
 from kashflow_sync.soap.records import LedgerDocument
@@ -231,6 +239,10 @@ class Script:
         if isinstance(effect, Sleep):
             self.clock.advance(effect.seconds)
             return None
+        if isinstance(effect, LeaseWait):
+            return None
+        if isinstance(effect, HolderGone):
+            return False
         assert isinstance(effect, KashFlowEffect)
         return self.answer(effect)
 

@@ -17,7 +17,9 @@ from kashflow_sync._documents.model import Document
 from kashflow_sync._engine.contacts import contact_code, contact_id, list_contact
 from kashflow_sync._engine.effects import (
     Flow,
+    HolderGone,
     KashFlowEffect,
+    LeaseWait,
     ReplaceList,
     SetState,
     Sleep,
@@ -149,6 +151,10 @@ def interleave(storage: Any, clock: Clock, flows: Sequence[tuple[Flow[Any], Scri
             elif isinstance(effect, Sleep):
                 clock.advance(effect.seconds)
                 outcome = None
+            elif isinstance(effect, LeaseWait):
+                outcome = None
+            elif isinstance(effect, HolderGone):
+                outcome = False
             else:
                 assert isinstance(effect, KashFlowEffect)
                 outcome = script.answers[operation(effect)].pop(0)

@@ -25,8 +25,10 @@ from kashflow_sync._engine.effects import (
     Batch,
     Effect,
     Flow,
+    HolderGone,
     InsertDocument,
     KashFlowEffect,
+    LeaseWait,
     Sleep,
     StorageEffect,
     UpdateJournal,
@@ -75,6 +77,10 @@ class Stepper:
         if isinstance(effect, Sleep):
             self.clock.advance(effect.seconds)
             return None
+        if isinstance(effect, LeaseWait):
+            return None
+        if isinstance(effect, HolderGone):
+            return False
         assert isinstance(effect, KashFlowEffect)
         if not request_for(effect).idempotent and effect.renew is not None:
             _lease_still_held(self.storage, effect.renew)  # the drivers' pre-write fence

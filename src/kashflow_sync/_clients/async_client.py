@@ -27,10 +27,16 @@ from .._engine.ids import Pending
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from ..soap.caller import AsyncKashFlowService
-from .base import BaseClient, new_id
-from .batch import ProgressHook, run_in_tasks
-from .drivers import AsyncDriver, off_loop
+from .base import BaseClient
+from .batch import (
+    DEFAULT_STOP_AFTER_FAILURES,
+    Breaker,
+    ProgressHook,
+    run_in_tasks,
+)
+from .drivers import AsyncDriver, StopSignal, off_loop
 from .journal_view import JournalSummary
+from .owners import new_owner
 
 __all__ = ["AsyncKashFlowClient"]
 
@@ -155,7 +161,12 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         return await self._publish(document)
 
     async def _publish(
-        self, document: Document, *, owner: str | None = None, defer_id: bool = False
+        self,
+        document: Document,
+        *,
+        owner: str | None = None,
+        defer_id: bool = False,
+        stop: StopSignal | None = None,
     ) -> PublishResult:
         with self._logged_publish(document) as outcome:
             # Resolving and validating read storage (rules, lists, the journal): off the loop.
@@ -165,7 +176,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
                 outcome.append(prepared if missing is None else await self._driver.run(missing))
             else:
                 flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id)
-                outcome.append(await self._driver.run(flow))
+                outcome.append(await self._driver.run(flow, stop))
         return outcome[0]
 
     async def publish_many(
@@ -174,27 +185,34 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         *,
         concurrency: int = 4,
         progress: ProgressHook | None = None,
+        stop_after_failures: int | None = DEFAULT_STOP_AFTER_FAILURES,
     ) -> BatchResult:
         """Publish many documents, at most *concurrency* at a time; results in input order.
 
-        As :meth:`KashFlowClient.publish_many`, awaited: tasks instead of threads.
+        As :meth:`KashFlowClient.publish_many`, awaited: tasks instead of threads, and the
+        same breaker (*stop_after_failures*; ``BatchResult.stopped``).
         """
         documents = list(documents)
+        breaker = Breaker(stop_after_failures)
         self._check_open()
         await asyncio.to_thread(self._require_connected)
         pending: list[Pending] = []
 
-        async def one(document: Document) -> PublishResult:
-            owner = new_id()
-            result = await self._publish(document, owner=owner, defer_id=True)
+        async def one(document: Document, stop: StopSignal) -> PublishResult:
+            owner = new_owner()
+            result = await self._publish(document, owner=owner, defer_id=True, stop=stop)
             return self._note_deferred_id(pending, document, owner, result)
 
         with self._traced("publish_many") as span:
             span.set("kashflow_sync.batch.size", len(documents))
-            batch = await run_in_tasks(documents, one, concurrency=concurrency, progress=progress)
+            batch = await run_in_tasks(
+                documents, one, concurrency=concurrency, progress=progress, breaker=breaker
+            )
             if not pending:
                 return batch
-            return self._with_ids(batch, await self._driver.run(self._fill_ids_flow(pending)))
+            # A batch that found KashFlow unreachable only gives the entries back.
+            ids_flow = self._fill_ids_flow(pending, learn=batch.stopped is None)
+            return self._with_ids(batch, await self._driver.run(ids_flow))
 
     # ------------------------------------------------------------------ operators
 

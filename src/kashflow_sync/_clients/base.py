@@ -98,6 +98,7 @@ from ..typing import RuleResolver, Storage
 from .checks import check_connection_id, check_document, check_durations, check_endpoint
 from .drivers import reading
 from .journal_view import JournalSummary, journal_states, summarise, updated_before
+from .owners import new_owner
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -705,7 +706,7 @@ class BaseClient(Generic[H]):
             prepared.fingerprint,
             prepared.lists,
             settings,
-            owner=owner,
+            owner=owner or new_owner(),
             seen=prepared.seen,
             defer_id=defer_id,
             read_id=read_id,
@@ -720,11 +721,13 @@ class BaseClient(Generic[H]):
         lease = Lease(settings.connection_id, "on-demand", settings.lease, clock=settings.clock)
         return id_on_demand(lease, result)
 
-    def _fill_ids_flow(self, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
-        """The flow that learns the deferred ids of a batch's new documents (or released ones)."""
+    def _fill_ids_flow(
+        self, pending: Sequence[Pending], *, learn: bool = True
+    ) -> Flow[dict[str, int]]:
+        """The flow that learns the deferred ids of a batch's new documents (and releases them)."""
         settings = self._publish_settings
         lease = Lease(settings.connection_id, "batch", settings.lease, clock=settings.clock)
-        return fill_ids(lease, pending)
+        return fill_ids(lease, pending, learn=learn)
 
     @staticmethod
     def _note_deferred_id(
@@ -747,7 +750,7 @@ class BaseClient(Generic[H]):
                 result = attrs.evolve(result, kashflow_id=ids[item.external_id])
                 item = BatchItem(item.external_id, result=result)
             items.append(item)
-        return BatchResult(tuple(items))
+        return BatchResult(tuple(items), stopped=batch.stopped)
 
     # ------------------------------------------------------------------ logging
 

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import attrs
 
@@ -35,25 +35,71 @@ from .._engine.effects import (
     ClaimJournal,
     Effect,
     Flow,
+    HolderGone,
     KashFlowEffect,
+    LeaseWait,
     Renewal,
     Sleep,
     StorageEffect,
     UpdateJournal,
 )
 from .._engine.lease import lease_lost
+from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
 from .._telemetry import NO_TELEMETRY, Telemetry
 from ..soap import operations
 from ..soap.caller import AsyncKashFlowService, KashFlowService
 from ..soap.codec import Request
 from ..typing import Storage
+from .owners import holder_gone
 
-__all__ = ["AsyncDriver", "SyncDriver", "off_loop", "perform_storage", "reading", "request_for"]
+__all__ = [
+    "AsyncDriver",
+    "StopSignal",
+    "SyncDriver",
+    "off_loop",
+    "perform_storage",
+    "reading",
+    "report_wait",
+    "request_for",
+    "stopped",
+]
 
 T = TypeVar("T")
 
 log = logging.getLogger("kashflow_sync")
+
+
+class StopSignal(Protocol):
+    """Set when a run must stop (Ctrl-C, a batch's breaker): a ``threading.Event`` is one."""
+
+    def is_set(self) -> bool:
+        """Whether the run must stop."""
+        ...
+
+
+def stopped() -> errors.TransientError:
+    """The error a flow gets in place of its next KashFlow write or wait once told to stop.
+
+    Nothing more is sent (``request_sent=False``), so the flow takes it as "not sent", records
+    it and gives its journal entry back: the next run starts at once, without a wait.
+    """
+    return errors.TransientError(
+        "stopped before its next write to KashFlow (the run is stopping): nothing more was "
+        "sent, and the document was given back to go on from there next time",
+        code=ErrorCode.STOPPED,
+        request_sent=False,
+    )
+
+
+def _check_stop(stop: StopSignal | None) -> None:
+    if stop is not None and stop.is_set():
+        raise stopped()
+
+
+def report_wait(effect: LeaseWait) -> None:
+    """Log a wait on another holder's lease (a warning carrying the effect as ``lease_wait``)."""
+    log.warning("%s", effect.message, extra={"lease_wait": effect})
 
 
 async def off_loop(storage: Storage, call: Callable[..., T], *args: Any) -> T:
@@ -348,14 +394,19 @@ class SyncDriver:
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_heartbeat", _Heartbeat(self.storage))
 
-    def run(self, flow: Flow[T]) -> T:
-        """Drive *flow* to its end and return its result (or raise what it raises)."""
+    def run(self, flow: Flow[T], stop: StopSignal | None = None) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises).
+
+        Once *stop* is set, the flow's next KashFlow write or wait raises :func:`stopped`
+        instead (reads and storage calls go on, so the flow can finish what a write began,
+        record the stop and give its lease back).
+        """
         confirmed = _Confirmed()
         try:
             effect = next(flow)
             while True:
                 try:
-                    result = self._perform(effect, confirmed)
+                    result = self._perform(effect, confirmed, stop)
                 except BaseException as exc:
                     confirmed.clear()
                     effect = flow.throw(exc)
@@ -365,7 +416,9 @@ class SyncDriver:
             value: T = stop.value
             return value
 
-    def _perform(self, effect: Effect[Any], confirmed: _Confirmed) -> Any:
+    def _perform(
+        self, effect: Effect[Any], confirmed: _Confirmed, stop: StopSignal | None = None
+    ) -> Any:
         if isinstance(effect, StorageEffect):
             answer = perform_storage(self.storage, effect)
             confirmed.note(effect, answer)
@@ -374,6 +427,8 @@ class SyncDriver:
             return answer
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
+            if not request.idempotent:
+                _check_stop(stop)
             alive = (
                 self._heartbeat.keep_alive(effect.renew)
                 if effect.renew is not None
@@ -391,9 +446,15 @@ class SyncDriver:
                 raise
         if isinstance(effect, Sleep):
             confirmed.clear()
+            _check_stop(stop)
             with self.telemetry.wait(effect.reason, effect.seconds):
                 self.sleep(effect.seconds)
             return None
+        if isinstance(effect, LeaseWait):
+            report_wait(effect)
+            return None
+        if isinstance(effect, HolderGone):
+            return holder_gone(effect.owner)
         raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -416,8 +477,11 @@ class AsyncDriver:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     telemetry: Telemetry = attrs.field(default=NO_TELEMETRY, kw_only=True)
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive *flow* to its end and return its result (or raise what it raises)."""
+    async def run(self, flow: Flow[T], stop: StopSignal | None = None) -> T:
+        """Drive *flow* to its end and return its result (or raise what it raises).
+
+        *stop* is as for :meth:`SyncDriver.run`.
+        """
         cancelled: BaseException | None = None
         confirmed = _Confirmed()
         try:
@@ -440,7 +504,7 @@ class AsyncDriver:
                     effect = flow.send(value) if ok else flow.throw(value)
                     continue
                 try:
-                    result = await self._perform(effect, confirmed)
+                    result = await self._perform(effect, confirmed, stop)
                 except BaseException as exc:
                     confirmed.clear()
                     effect = flow.throw(exc)
@@ -500,9 +564,13 @@ class AsyncDriver:
             return False, failure, cancel
         return True, call.result(), cancel
 
-    async def _perform(self, effect: Effect[Any], confirmed: _Confirmed) -> Any:
+    async def _perform(
+        self, effect: Effect[Any], confirmed: _Confirmed, stop: StopSignal | None = None
+    ) -> Any:
         if isinstance(effect, KashFlowEffect):
             request = request_for(effect)
+            if not request.idempotent:
+                _check_stop(stop)
             fence = _fence_for(request, effect)
             if fence is not None and not confirmed.covers(fence):
                 await off_loop(self.storage, _lease_still_held, self.storage, fence)
@@ -515,7 +583,13 @@ class AsyncDriver:
                 raise
         if isinstance(effect, Sleep):
             confirmed.clear()
+            _check_stop(stop)
             with self.telemetry.wait(effect.reason, effect.seconds):
                 await self.sleep(effect.seconds)
             return None
+        if isinstance(effect, LeaseWait):
+            report_wait(effect)
+            return None
+        if isinstance(effect, HolderGone):
+            return holder_gone(effect.owner)
         raise TypeError(f"unknown effect {effect!r}")

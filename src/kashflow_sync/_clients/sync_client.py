@@ -25,10 +25,16 @@ from .._engine.ids import Pending
 from .._engine.verify import DEFAULT_VERIFY_HORIZON, Finding
 from .._logcontext import log_context
 from ..soap.caller import KashFlowService
-from .base import BaseClient, new_id
-from .batch import ProgressHook, run_in_threads
-from .drivers import SyncDriver
+from .base import BaseClient
+from .batch import (
+    DEFAULT_STOP_AFTER_FAILURES,
+    Breaker,
+    ProgressHook,
+    run_in_threads,
+)
+from .drivers import StopSignal, SyncDriver
 from .journal_view import JournalSummary
+from .owners import new_owner
 
 __all__ = ["KashFlowClient"]
 
@@ -210,6 +216,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         owner: str | None = None,
         defer_id: bool = False,
         read_id: bool = True,
+        stop: StopSignal | None = None,
     ) -> PublishResult:
         with self._logged_publish(document) as outcome:
             prepared = self._prepare(document)
@@ -218,7 +225,7 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
                 outcome.append(prepared if missing is None else self._driver.run(missing))
             else:
                 flow = self._publish_flow(prepared, owner=owner, defer_id=defer_id, read_id=read_id)
-                outcome.append(self._driver.run(flow))
+                outcome.append(self._driver.run(flow, stop))
         return outcome[0]
 
     def _fill_ids(self, pending: Sequence[Pending]) -> dict[str, int]:
@@ -233,14 +240,30 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         *,
         concurrency: int = 4,
         progress: ProgressHook | None = None,
+        stop_after_failures: int | None = DEFAULT_STOP_AFTER_FAILURES,
     ) -> BatchResult:
         """Publish many documents on up to *concurrency* threads; results in input order.
 
         One document's failure never stops the others: its ``BatchItem.error`` holds it. The
         internal ids of the documents created are learned together at the end (one call per
         kind, instead of one per document).
+
+        Except an outage: after *stop_after_failures* documents in a row failed to reach
+        KashFlow at all (``connection_failed``, ``connect_timeout``, ``connection_lost``,
+        ``timeout``, each after its own retries), no further document is started and those in
+        flight stop before their next write to KashFlow (code ``stopped``, their journal entries
+        given back). ``BatchResult.stopped`` is then one
+        :class:`~kashflow_sync.errors.UnreachableError` ("KashFlow unreachable since 14:02; 296
+        documents not attempted, safe to run again"), also the ``error`` of each document not
+        attempted. None never stops the batch.
+
+        Raises:
+            ValueError: *concurrency* or *stop_after_failures* is not a whole number of at
+                least 1.
+
         """
         documents = list(documents)
+        breaker = Breaker(stop_after_failures)
         self._check_open()
         self._require_connected()
         pending: list[Pending] = []
@@ -249,16 +272,20 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
             # Each thread runs in a copy of this context: its publish span is the batch's child.
             batch_context = contextvars.copy_context()
 
-            def one(document: Document) -> PublishResult:
-                owner = new_id()
-                publish = functools.partial(self._publish, owner=owner, defer_id=True)
+            def one(document: Document, stop: StopSignal) -> PublishResult:
+                owner = new_owner()
+                publish = functools.partial(self._publish, owner=owner, defer_id=True, stop=stop)
                 result = batch_context.copy().run(publish, document)
                 return self._note_deferred_id(pending, document, owner, result)
 
-            batch = run_in_threads(documents, one, concurrency=concurrency, progress=progress)
+            batch = run_in_threads(
+                documents, one, concurrency=concurrency, progress=progress, breaker=breaker
+            )
             if not pending:
                 return batch
-            return self._with_ids(batch, self._driver.run(self._fill_ids_flow(pending)))
+            # A batch that found KashFlow unreachable only gives the entries back.
+            ids_flow = self._fill_ids_flow(pending, learn=batch.stopped is None)
+            return self._with_ids(batch, self._driver.run(ids_flow))
 
     # ------------------------------------------------------------------ operators
 

@@ -527,9 +527,15 @@ class BatchItem:
 
 @attrs.frozen
 class BatchResult:
-    """Outcomes of ``publish_many``, in input order."""
+    """Outcomes of ``publish_many``, in input order.
+
+    ``stopped`` is set when the batch's breaker stopped it (KashFlow unreachable): one
+    :class:`~kashflow_sync.errors.UnreachableError` saying since when and how many documents
+    were not attempted; each of those has it as its ``error``.
+    """
 
     items: tuple[BatchItem, ...]
+    stopped: errors.UnreachableError | None = attrs.field(default=None, kw_only=True)
 
     def __iter__(self) -> Iterator[BatchItem]:
         """Iterate the items in input order."""

@@ -14,7 +14,9 @@ Three families, each performed by the drivers (:mod:`kashflow_sync._clients.driv
 - :class:`StorageEffect`: one ``Storage`` call; each performs itself on a storage
   (:meth:`StorageEffect.perform`), so the Protocol's signatures check it. A :class:`Batch`
   is several that belong to one step, made in one transaction where the storage can.
-- :class:`Sleep`: wait before going on.
+- :class:`Sleep`: wait before going on; :class:`LeaseWait` says first on whose lease (the
+  driver logs it, so a wait is never silent), and :class:`HolderGone` asks whether that
+  holder still runs at all.
 
 :class:`Renewal` rides on a KashFlow effect (see :func:`renewing`): the lease kept alive while
 the call is in flight.
@@ -54,10 +56,12 @@ __all__ = [
     "GetDocument",
     "GetJournal",
     "GetState",
+    "HolderGone",
     "InsertContact",
     "InsertDocument",
     "InsertPayment",
     "KashFlowEffect",
+    "LeaseWait",
     "LoadList",
     "Payments",
     "ReceiptAttachments",
@@ -133,6 +137,28 @@ class Sleep(Effect[None]):
 
     seconds: float
     reason: Literal["lease", "settle", "ledger"] = attrs.field(default="lease", kw_only=True)
+
+
+@attrs.frozen
+class HolderGone(Effect[bool]):
+    """Whether lease *owner* is a process known to have ended (of this machine, not running).
+
+    False when it cannot be known: the lease is then waited out as before.
+    """
+
+    owner: str
+
+
+@attrs.frozen
+class LeaseWait(Effect[None]):
+    """Say that this flow waits on another holder's lease: *entry* as stored, *message* why.
+
+    Asked once per holder, before the first :class:`Sleep` behind it; the driver logs it
+    (a warning on the ``kashflow_sync`` logger, carrying this effect as ``lease_wait``).
+    """
+
+    entry: JournalEntry
+    message: str
 
 
 # ---------------------------------------------------------------------- KashFlow

@@ -21,6 +21,7 @@ import attrs
 
 from .. import errors
 from .._documents.model import PublishResult, side
+from .._error_codes import UNREACHABLE_CODES
 from .._journal.entry import JournalEntry
 from .._journal.states import PUBLISHED
 from .effects import Batch, Flow, GetDocument, GetJournal, RecentDocuments, UpdateJournal, ask
@@ -42,15 +43,19 @@ class Pending:
     owner: str | None
 
 
-def fill_ids(lease: Lease, pending: Sequence[Pending]) -> Flow[dict[str, int]]:
+def fill_ids(
+    lease: Lease, pending: Sequence[Pending], *, learn: bool = True
+) -> Flow[dict[str, int]]:
     """Learn, store and return the internal ids of *pending* documents; release every entry.
 
-    Ids that cannot be learned (KashFlow failing) stay unknown (0 in results) and the entries
-    are released all the same: the documents are published; only the id is missing.
+    Ids that cannot be learned (KashFlow failing; or *learn* False, when the batch already
+    found KashFlow unreachable) stay unknown (0 in results) and the entries are released all
+    the same: the documents are published; only the id is missing.
     """
     ids: dict[str, int] = {}
     try:
-        yield from _learn(pending, ids)
+        if learn:
+            yield from _learn(pending, ids)
     except GeneratorExit:
         raise
     except BaseException:
@@ -97,7 +102,9 @@ def _learn(pending: Sequence[Pending], ids: dict[str, int]) -> Flow[None]:
         group = [p for p in pending if side(p.kind) == kind]
         try:
             recent = yield from ask(RecentDocuments(kind, len(group) + RECENT_MARGIN))
-        except errors.KashFlowError:
+        except errors.KashFlowError as exc:
+            if exc.code in UNREACHABLE_CODES:
+                return  # a read per document would fail the same way, each after its retries
             recent = []
         by_number = {d.number: d.kashflow_id for d in recent if d.kashflow_id}
         for item in group:

@@ -7,8 +7,9 @@ workers on two machines do: through ``Storage.claim_journal`` and compare-and-se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 import attrs
@@ -18,12 +19,20 @@ from .._documents.model import PublishAttempt
 from .._error_codes import ErrorCode
 from .._journal.entry import ClaimResult, JournalEntry, moved, released
 from .._journal.states import PUBLISHED, JournalState
+from .._storage_keys import (
+    CONTACT_KEY_PREFIX,
+    CONTENT_KEY_PREFIX,
+    LIST_LOCK_PREFIX,
+    RESERVED_PREFIX,
+)
 from .effects import (
     AddAttempt,
     Batch,
     ClaimJournal,
     Flow,
     GetJournal,
+    HolderGone,
+    LeaseWait,
     Renewal,
     Sleep,
     StorageEffect,
@@ -38,7 +47,10 @@ __all__ = [
     "KEEP",
     "Keep",
     "Lease",
+    "describe_holder",
     "held_by_forget",
+    "owner_process",
+    "wait_message",
 ]
 
 #: How long a worker owns a document it is publishing before another may take it over.
@@ -91,6 +103,62 @@ def held_by_forget(entry: JournalEntry, now: datetime) -> bool:
     )
 
 
+#: A lease owner the clients make: ``<call id>:<pid>@<host>`` (see ``_clients.base.new_owner``).
+_OWNER = re.compile(r"^(?P<call>[0-9a-f]+):(?P<pid>[0-9]+)@(?P<host>.+)$")
+
+
+def owner_process(owner: str) -> tuple[int, str] | None:
+    """``(pid, host)`` a publish call's lease owner records; None for an id of another form."""
+    found = _OWNER.match(owner)
+    return None if found is None else (int(found["pid"]), found["host"])
+
+
+def describe_holder(owner: str | None) -> str:
+    """Who *owner* is, in words: the process and host it records, or the id as it is."""
+    if owner is None:
+        return "another worker"
+    forget = owner.startswith(FORGET_OWNER_PREFIX)
+    bare = owner.removeprefix(FORGET_OWNER_PREFIX)
+    found = _OWNER.match(bare)
+    who = (
+        f"process {found['pid']} on {found['host']} (call {found['call']})"
+        if found
+        else f"worker {bare!r}"
+    )
+    return f"a `forget` call of {who}" if forget else who
+
+
+def _what_is_held(entry: JournalEntry) -> str:
+    """*entry* in words: a document by its id, or what one of the SDK's own entries guards."""
+    key = entry.external_id
+    if key.startswith(CONTENT_KEY_PREFIX):
+        # A content claim's fingerprint is the external id of the document holding it.
+        return f"the same document (contact, reference and total) as {entry.fingerprint!r}"
+    if key.startswith(CONTACT_KEY_PREFIX):
+        return f"the new {key.removeprefix(CONTACT_KEY_PREFIX).partition(':')[0]} it needs"
+    if key.startswith(LIST_LOCK_PREFIX):
+        return f"the stored list of {key.removeprefix(LIST_LOCK_PREFIX)}"
+    return repr(key)
+
+
+def wait_message(entry: JournalEntry, now: datetime) -> str:
+    """Why a publish waits on *entry* (as stored, held by another): whose hold, until when."""
+    holder = describe_holder(entry.owner)
+    what = "checked against KashFlow" if held_by_forget(entry, now) else "published now"
+    if entry.external_id.startswith(RESERVED_PREFIX):
+        what = "worked on now"
+    until = ""
+    if entry.lease_until is not None:
+        left = max(int((entry.lease_until - now).total_seconds()), 0)
+        at = entry.lease_until.astimezone(timezone.utc).strftime("%H:%M:%S")
+        until = f" until {at} UTC ({left} s from now)"
+    return (
+        f"waiting for {_what_is_held(entry)}: it is being {what} by {holder}, which holds it"
+        f"{until}; this publish goes on as soon as that one finishes or gives it back, or "
+        "its hold runs out (a process stopped without giving it back)"
+    )
+
+
 @attrs.frozen
 class Lease:
     """A publish call's hold on the journal entries it claims.
@@ -131,6 +199,7 @@ class Lease:
         already made (in a batch), taken as the first try.
         """
         held_by_another = False
+        announced: tuple[str | None, str] | None = None
         while True:
             now = self.clock()
             if first is not None:
@@ -142,8 +211,39 @@ class Lease:
             ):
                 return claim.entry, held_by_another
             held_by_another = True
-            # Another worker is on it: wait for its outcome or for its lease to run out.
+            holder = (claim.entry.owner, claim.entry.state)
+            if holder != announced:
+                announced = holder
+                taken = yield from self._take_from_gone(claim.entry, now)
+                if taken is not None:
+                    return taken, held_by_another
+                # Another worker is on it: wait for its outcome or for its lease to run out,
+                # saying so once per holder (a silent wait of minutes looks like a hang).
+                yield from ask(LeaseWait(claim.entry, wait_message(claim.entry, now)))
             yield from ask(Sleep(self.wait_poll))
+
+    def _take_from_gone(self, stored: JournalEntry, now: datetime) -> Flow[JournalEntry | None]:
+        """Take *stored* over when its holder is a process known to have ended; else None.
+
+        Such a holder sends nothing more, so its lease protects nothing: the takeover is a
+        compare-and-set on that owner, and the caller treats it as any takeover (what the
+        ended process may have sent is settled before anything is sent again).
+        """
+        owner = stored.owner
+        if owner is None or owner.startswith(FORGET_OWNER_PREFIX) or stored.state == PUBLISHED:
+            return None
+        if not (yield from ask(HolderGone(owner))):
+            return None
+        taken = attrs.evolve(stored, owner=self.owner, lease_until=now + self.duration)
+        taken = attrs.evolve(taken, updated_at=now)
+        if not (yield from ask(UpdateJournal(taken, owner))):
+            return None  # someone else was quicker: wait on them as usual
+        message = (
+            f"took over {_what_is_held(stored)} from {describe_holder(owner)}, which no longer "
+            "runs (it stopped without giving the document back)"
+        )
+        yield from ask(LeaseWait(stored, message))
+        return taken
 
     def renewal(self, entry: JournalEntry) -> Renewal:
         """What keeps *entry*'s lease alive while a KashFlow call is in flight."""

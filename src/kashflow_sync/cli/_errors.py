@@ -58,7 +58,9 @@ EXIT_CODES: Mapping[int, str] = MappingProxyType(
             "(`needs_reconnect`): fix them and run `kashflow-sync connect`."
         ),
         EXIT_TRANSIENT: (
-            "Network trouble or an uncertain outcome: running the same command again later is safe."
+            "Network trouble or an uncertain outcome, or `publish` stopped a batch because "
+            "KashFlow was unreachable (`--stop-after-failures`): running the same command again "
+            "later is safe."
         ),
         EXIT_INTERNAL: (
             "A bug in kashflow-sync: the line names the exception; run again with "
