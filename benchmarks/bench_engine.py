@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _receipt import RECEIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -228,7 +229,8 @@ _CONNECT_OPS = {
 
 # ---------------------------------------------------------------------- 2. cost, before vs after
 
-_WORKER = r"""
+_WORKER = (
+    r"""
 import json, statistics, sys, time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -237,6 +239,9 @@ import httpx
 import kashflow_sync as kfs
 from kashflow_sync import RetryPolicy
 
+"""
+    + RECEIPT
+    + r"""
 url, user, password, key, rounds, prefix, options = sys.argv[1:8]
 creds = kfs.Credentials(user, password, key)
 # A baseline tree may predate RetryPolicy.no_wait(): the same policy, spelt out.
@@ -258,16 +263,7 @@ with httpx.Client(timeout=30) as http, kfs.KashFlowClient(
     before_publishing = storage_calls[0]
     cpu, wall = [], []
     for i in range(int(rounds)):
-        doc = kfs.PurchaseInvoice(
-            external_id=f"{prefix}-{i}", supplier="Acme Paper Ltd", reference=f"{prefix}-{i}",
-            issue_date=date(2026, 11, 2),
-            lines=[kfs.Line(description="Paper", net=Decimal("100.00"), vat_rate=Decimal("20"),
-                            category=7500),
-                   kfs.Line(description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"),
-                            category=7400)],
-            attachment=kfs.Attachment("inv.pdf", b"%PDF-1.4 x" * 100, "application/pdf"),
-            payment=kfs.Payment(method="Credit card", bank_account=1200),
-        )
+        doc = receipt(f"{prefix}-{i}")
         c0, w0 = time.process_time(), time.perf_counter()
         client.publish(doc)
         cpu.append(time.process_time() - c0)
@@ -276,6 +272,7 @@ print(json.dumps({"cpu": statistics.median(cpu), "wall": statistics.median(wall)
                   "storage_calls": (storage_calls[0] - before_publishing) / int(rounds),
                   "source": kfs.__file__}))
 """
+)
 
 
 def _tree(ref: str, into: Path) -> Path:

@@ -37,12 +37,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _receipt import RECEIPT
 from bench_engine import ROOT, _tree, fake_process
 
 #: The commit before traces and metrics landed.
 DEFAULT_BASELINE = "a515b8e"
 
-_WORKER = r"""
+_WORKER = (
+    r"""
 import json, statistics, sys, time
 if sys.argv[8] == "absent":
     import importlib.abc
@@ -85,17 +87,9 @@ for method in [m for m in dir(storage) if not m.startswith("_") and callable(get
     setattr(storage, method, counted)
 
 
-def receipt(i):
-    return kfs.PurchaseInvoice(
-        external_id=f"{prefix}-{i}", supplier="Acme Paper Ltd", reference=f"{prefix}-{i}",
-        issue_date=date(2026, 11, 2),
-        lines=[kfs.Line(description="Paper", net=Decimal("100.00"), vat_rate=Decimal("20"),
-                        category=7500),
-               kfs.Line(description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"),
-                        category=7400)],
-        attachment=kfs.Attachment("inv.pdf", b"%PDF-1.4 x" * 100, "application/pdf"),
-        payment=kfs.Payment(method="Credit card", bank_account=1200),
-    )
+"""
+    + RECEIPT
+    + r"""
 
 
 # KashFlow round trips, counted as they leave (the same small cost in every mode).
@@ -112,7 +106,7 @@ with httpx.Client(timeout=30, event_hooks={"request": [count]}) as http, kfs.Kas
 ) as client:
     client.connect()
     for i in range(int(warmup)):
-        client.publish(receipt(-1 - i))
+        client.publish(receipt(f"{prefix}--{i}"))
     telemetry = getattr(client, "_telemetry", None)
     if exporter is not None:
         exporter.clear()  # the connect's and the warm-up's spans are not counted
@@ -124,7 +118,7 @@ with httpx.Client(timeout=30, event_hooks={"request": [count]}) as http, kfs.Kas
         calls_before, storage_before = sent[0], storage_calls[0]
         cpu, wall, spans = [], [], 0
         for i in range(done, done + int(line)):
-            doc = receipt(i)
+            doc = receipt(f"{prefix}-{i}")
             c0, w0 = time.process_time(), time.perf_counter()
             client.publish(doc)
             cpu.append(time.process_time() - c0)
@@ -143,6 +137,7 @@ with httpx.Client(timeout=30, event_hooks={"request": [count]}) as http, kfs.Kas
             "otel_imported": any(m.split(".")[0] == "opentelemetry" for m in sys.modules),
         }), flush=True)
 """
+)
 
 MODES = ("before", "absent", "no provider", "memory")
 

@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from _receipt import RECEIPT
 from sqlalchemy.engine import make_url
 
 from kashflow_sync._account.items import Supplier
@@ -170,7 +171,8 @@ class _MessageCounter:
 # ---------------------------------------------------------------------- the worker
 
 
-_WORKER = r"""
+_WORKER = (
+    r"""
 import json, sys, time
 from datetime import date
 from decimal import Decimal
@@ -198,17 +200,9 @@ def _rollback(conn):
 def _sql(conn, cursor, statement, parameters, context, executemany):
     counts["sql"] += 1
 
-def doc(i, prefix):
-    return kfs.PurchaseInvoice(
-        external_id=f"{prefix}-{i}", supplier="Acme Paper Ltd", reference=f"{prefix}-{i}",
-        issue_date=date(2026, 11, 2),
-        lines=[kfs.Line(description="Paper", net=Decimal("100.00"), vat_rate=Decimal("20"),
-                        category=7500),
-               kfs.Line(description="Train", net=Decimal("12.50"), vat_rate=Decimal("0"),
-                        category=7400)],
-        attachment=kfs.Attachment("inv.pdf", b"%PDF-1.4 x" * 100, "application/pdf"),
-        payment=kfs.Payment(method="Credit card", bank_account=1200),
-    )
+"""
+    + RECEIPT
+    + r"""
 
 def run(client, docs):
     if cfg["mode"] == "publish_many":
@@ -221,13 +215,13 @@ def run(client, docs):
 with kfs.KashFlowClient(fake.credentials, endpoint=fake.url, http_client=fake.http_client(),
                         retry=RetryPolicy.no_wait(), storage=storage) as client:
     client.connect()
-    run(client, [doc(i, "warm") for i in range(2)])
+    run(client, [receipt(f"warm-{i}") for i in range(2)])
     if cfg["fresh_pool"]:
         storage._engine.dispose()  # the server counts a backend's transactions when it ends
     print("READY", flush=True)
     sys.stdin.readline()
     before = dict(counts)
-    docs = [doc(i, "bench") for i in range(cfg["docs"])]
+    docs = [receipt(f"bench-{i}") for i in range(cfg["docs"])]
     start = time.perf_counter()
     run(client, docs)
     seconds = time.perf_counter() - start
@@ -238,6 +232,7 @@ print(json.dumps({"seconds": seconds / n, "source": kfs.__file__,
                   "sa_tx": (after["tx"] - before["tx"]) / n,
                   "sa_sql": (after["sql"] - before["sql"]) / n}))
 """
+)
 
 
 def _tree(ref: str, into: Path) -> Path:
