@@ -21,6 +21,19 @@ def write_doc(folder: Path, data: Any, name: str = "doc.json") -> Path:
     return path
 
 
+def one_line_purchase(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
+    """The smallest purchase invoice file's data: one line, no attachment, no payment."""
+    data: dict[str, Any] = {
+        "external_id": external_id,
+        "supplier": "Acme Paper Ltd",
+        "reference": f"INV-{external_id}",
+        "issue_date": "2026-11-02",
+        "lines": [{"net": "100.00", "vat_rate": "20", "category": 7500}],
+    }
+    data.update(changes)
+    return data
+
+
 def purchase(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
     """A purchase invoice file's data: two lines, an attachment and a card payment."""
     doc: dict[str, Any] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli_helpers import console_script, write_doc
+from _cli_helpers import console_script, one_line_purchase, write_doc
 
 from _cli_run import Run
 from kashflow_sync import cli
@@ -45,18 +45,6 @@ def _assert_json(done: Run, code: int, error_code: str) -> dict[str, Any]:
     data: dict[str, Any] = done.json()
     assert data["ok"] is False
     assert data["error"]["code"] == error_code and data["error"]["remedy"]
-    return data
-
-
-def _doc(external_id: str = "item-1", **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "external_id": external_id,
-        "supplier": "Acme Paper Ltd",
-        "reference": f"INV-{external_id}",
-        "issue_date": "2026-11-02",
-        "lines": [{"net": "100.00", "vat_rate": "20", "category": 7500}],
-    }
-    data.update(changes)
     return data
 
 
@@ -139,7 +127,7 @@ def test_wrong_password_is_exit_3_with_cli_remedy(sh: Any, kashflow_fake: FakeKa
 def test_broken_document_file_is_one_line_per_problem(sh: Any, tmp_path: Path) -> None:
     """A float for money in a file: one line naming file, field and remedy; exit 2."""
     path = tmp_path / "float.json"
-    path.write_text(json.dumps(_doc()).replace('"100.00"', "100.5"))
+    path.write_text(json.dumps(one_line_purchase()).replace('"100.00"', "100.5"))
     _assert_one_line(sh("publish", "--dry-run", str(path)), 2, str(path), "lines[0].net", '"100.5"')
 
 
@@ -147,11 +135,11 @@ def test_five_broken_files_all_reported(sh: Any, tmp_path: Path) -> None:
     """A folder of five broken files: every problem of every file in one run, exit 2."""
     folder = tmp_path / "inbox"
     folder.mkdir()
-    _write(folder, {**_doc("a"), "issue_date": "2026-02-30"}, "1.json")
-    _write(folder, {**_doc("b"), "totl": 1, "lines": [{"net": "1e3"}]}, "2.json")
+    _write(folder, {**one_line_purchase("a"), "issue_date": "2026-02-30"}, "1.json")
+    _write(folder, {**one_line_purchase("b"), "totl": 1, "lines": [{"net": "1e3"}]}, "2.json")
     (folder / "3.json").write_text("{not json")
-    _write(folder, [_doc("c"), {"supplier": "x"}], "4.json")
-    _write(folder, {**_doc("d"), "attachment": "missing.pdf"}, "5.json")
+    _write(folder, [one_line_purchase("c"), {"supplier": "x"}], "4.json")
+    _write(folder, {**one_line_purchase("d"), "attachment": "missing.pdf"}, "5.json")
     done = sh("publish", str(folder), "--json")
     data = _assert_json(done, 2, "invalid_document_file")
     problems = {(Path(f).name, p["field"]) for f, ps in data["error"]["files"].items() for p in ps}
@@ -187,7 +175,7 @@ def test_endpoint_is_remembered_after_connect(
 def test_one_wrong_password_heals(connected_sh: Any, tmp_path: Path) -> None:
     """After a refused password: dry runs still work, publish says needs_reconnect (exit 3)."""
     _assert_one_line(connected_sh("connect", KASHFLOW_PASSWORD="wrong"), 3, "authentication")
-    path = _write(tmp_path, _doc())
+    path = _write(tmp_path, one_line_purchase())
     dry = connected_sh("publish", "--dry-run", path)
     assert dry.code == 0, dry.err + dry.out
     assert "ready to publish" in dry.out
@@ -203,7 +191,10 @@ def test_ctrl_c_mid_publish_lists_what_was_published(
     connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path, sh: Any
 ) -> None:
     """Ctrl-C while the first receipt is in flight: it finishes, the rest are not sent; 130."""
-    path = _write(tmp_path, [_doc("first"), _doc("second"), _doc("third")])
+    path = _write(
+        tmp_path,
+        [one_line_purchase("first"), one_line_purchase("second"), one_line_purchase("third")],
+    )
     kashflow_fake.faults.delay(2.0, op="InsertReceipt")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KASHFLOW")}
     creds = kashflow_fake.credentials

@@ -16,24 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from _cli_helpers import console_script, write_doc
+from _cli_helpers import console_script, one_line_purchase, write_doc
 
 from kashflow_sync import SQLStorage, cli
 from kashflow_sync._clients.owners import this_host
 from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync.testing import FakeKashFlow
-
-
-def _doc(external_id: str, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "external_id": external_id,
-        "supplier": "Acme Paper Ltd",
-        "reference": f"INV-{external_id}",
-        "issue_date": "2026-11-02",
-        "lines": [{"net": "100.00", "vat_rate": "20", "category": 7500}],
-    }
-    data.update(changes)
-    return data
 
 
 def _storage(tmp_path: Path) -> SQLStorage:
@@ -123,7 +111,7 @@ def test_wait_on_a_held_lease_says_whose_until_when_and_why(
     connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path
 ) -> None:
     """A document another process holds: the terminal names it, its host and the end; then on."""
-    path = str(write_doc(tmp_path, _doc("held")))
+    path = str(write_doc(tmp_path, one_line_purchase("held")))
     owner = "0123456789abcdef:4242@build-box"
     _hold(tmp_path, "held", owner, seconds=120)
     proc = _start(kashflow_fake, tmp_path, "publish", path)
@@ -152,7 +140,7 @@ def test_held_lease_of_a_process_gone_is_taken_over_at_once(
     connected_sh: Any, tmp_path: Path
 ) -> None:
     """A hold of five minutes by a process of this machine that has ended costs no wait."""
-    path = str(write_doc(tmp_path, _doc("orphan")))
+    path = str(write_doc(tmp_path, one_line_purchase("orphan")))
     pid = _dead_pid()
     _hold(tmp_path, "orphan", f"0123456789abcdef:{pid}@{this_host()}", seconds=300)
     started = time.monotonic()
@@ -172,7 +160,7 @@ def test_first_ctrl_c_stops_in_flight_before_their_next_call_and_gives_them_back
 ) -> None:
     """Ctrl-C while two creates are out: they land, their payments are not sent; nothing held."""
     pay = {"method": "Credit card", "bank_account": 1200, "paid_on": "2026-11-03"}
-    docs = [_doc(f"d{i}", payment=pay) for i in range(6)]
+    docs = [one_line_purchase(f"d{i}", payment=pay) for i in range(6)]
     path = str(write_doc(tmp_path, docs))
     kashflow_fake.faults.delay(3, op="InsertReceipt", times=2)
     proc = _start(kashflow_fake, tmp_path, "publish", "--concurrency", "2", path)
@@ -198,7 +186,7 @@ def test_two_quick_ctrl_c_then_rerun_does_not_wait_out_the_lease(
     connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path
 ) -> None:
     """Two Ctrl-Cs leave creates in flight and their leases held; the rerun takes over at once."""
-    path = str(write_doc(tmp_path, [_doc(f"q{i}") for i in range(5)]))
+    path = str(write_doc(tmp_path, [one_line_purchase(f"q{i}") for i in range(5)]))
     kashflow_fake.faults.delay(3.0, op="InsertReceipt", times=3)
     proc = _start(kashflow_fake, tmp_path, "publish", "--concurrency", "3", path)
     _wait_fired(kashflow_fake, proc)
@@ -223,7 +211,9 @@ def test_interrupt_summary_of_a_big_batch_is_short(
     connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path
 ) -> None:
     """Ctrl-C early in 200 documents: one short line with counts and a few ids, not all of them."""
-    path = str(write_doc(tmp_path, [_doc(f"long-external-id-{i:04}") for i in range(200)]))
+    path = str(
+        write_doc(tmp_path, [one_line_purchase(f"long-external-id-{i:04}") for i in range(200)])
+    )
     kashflow_fake.faults.delay(1.0, op="InsertReceipt", times=1)
     proc = _start(kashflow_fake, tmp_path, "publish", "--concurrency", "1", path)
     _wait_fired(kashflow_fake, proc)
@@ -246,7 +236,7 @@ def test_kashflow_stopping_mid_batch_ends_with_one_summary_exit_4(
     folder = tmp_path / "inbox"
     folder.mkdir()
     for i in range(150):
-        write_doc(folder, _doc(f"o{i:03}"), f"{i:03}.json")
+        write_doc(folder, one_line_purchase(f"o{i:03}"), f"{i:03}.json")
     kashflow_fake.faults.delay(0.3, op="InsertReceipt", times=None)
     proc = _start(kashflow_fake, tmp_path, "publish", "--concurrency", "2", str(folder))
     deadline = time.monotonic() + 30
@@ -270,7 +260,7 @@ def test_stop_after_failures_json_names_the_documents_not_attempted(
     connected_sh: Any, kashflow_fake: FakeKashFlow, tmp_path: Path
 ) -> None:
     """Under --json: one error kashflow_unreachable, and each untried document not_attempted."""
-    path = str(write_doc(tmp_path, [_doc(f"j{i}") for i in range(40)]))
+    path = str(write_doc(tmp_path, [one_line_purchase(f"j{i}") for i in range(40)]))
     kashflow_fake.stop()
     done = connected_sh(
         "publish", "--stop-after-failures", "3", "--concurrency", "1", path, "--json"
