@@ -343,8 +343,8 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
                 verifying again is safe.
 
         """
-        markers = self._verify_markers()
         with self._traced("verify"), log_context(connection_id=self.connection_id):
+            markers = self._verify_markers()
             findings = self._driver.run(self._verify_flow(markers, horizon))
         return self._summaries(findings)
 
