@@ -195,7 +195,6 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         documents = list(documents)
         breaker = Breaker(stop_after_failures)
         self._check_open()
-        await asyncio.to_thread(self._require_connected)
         pending: list[Pending] = []
 
         async def one(document: Document, stop: StopSignal) -> PublishResult:
@@ -205,6 +204,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
 
         with self._traced("publish_many") as span:
             span.set("kashflow_sync.batch.size", len(documents))
+            await asyncio.to_thread(self._require_connected)  # a storage read: in the span
             batch = await run_in_tasks(
                 documents, one, concurrency=concurrency, progress=progress, breaker=breaker
             )
