@@ -52,3 +52,23 @@ def test_trace_to_an_otlp_endpoint_without_its_exporter_names_the_package(
     result = run("--trace", "connect")
     assert result.code == cli.EXIT_USAGE
     assert "opentelemetry-exporter-otlp-proto-http" in result.err
+
+
+def test_doctor_trace_shows_its_kashflow_calls_under_the_command(
+    run: Any, kashflow_fake: FakeKashFlow
+) -> None:
+    """doctor --trace: its own checks and the list sync's calls are spans of the command's trace."""
+    kashflow_fake.allow_ip("127.0.0.1")  # read-only: doctor sends no AutoAuthIP
+    result = run("doctor", "--json", "--trace")
+    assert result.code == 0, result.err
+    spans = _spans(result.err)
+    [root] = [s for s in spans if s["name"] == "kashflow-sync doctor"]
+    root_id = root["context"]["span_id"]
+    own = {s["name"] for s in spans if s["parent_id"] == root_id and s["kind"] == "SpanKind.CLIENT"}
+    assert {"KashFlow/GetCurrencies", "KashFlow/GetSupplier"} <= own, sorted(own)
+    [sync] = [s for s in spans if s["name"] == "kashflow_sync.connect"]
+    assert sync["parent_id"] == root_id
+    listed = {s["name"] for s in spans if s["parent_id"] == sync["context"]["span_id"]}
+    assert {"KashFlow/GetSuppliers", "KashFlow/GetCustomers"} <= listed, sorted(listed)
+    assert len({s["context"]["trace_id"] for s in spans}) == 1
+    assert kashflow_fake.credentials.password not in result.err

@@ -3,7 +3,8 @@
 ``celery -A _otel_app worker`` reads its config from ``KFS_OTEL_CONFIG``; the test process calls
 :func:`build` with the same config to enqueue. The worker's clients are handed a
 ``TracerProvider`` (the host's, as a real app would set one up) whose exporter appends each
-finished span to the file the config names, as one JSON line.
+finished span to the file the config names, as one JSON line. With ``"instrument": true`` the
+worker also runs ``opentelemetry-instrumentation-celery`` (:func:`instrument_worker`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,29 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
             tracer_provider=provider,
         )
 
-    return app, register(app, client_factory, max_retries=0)
+    tasks = register(app, client_factory, max_retries=0)
+    if config.get("instrument"):
+        instrument_worker(provider)
+    return app, tasks
+
+
+def instrument_worker(provider: TracerProvider) -> None:
+    """``opentelemetry-instrumentation-celery`` on, as a host sets it up after its tasks.
+
+    Registered after :func:`register`, so the SDK's signal handlers run before the
+    instrumentation's. After each task, a span ``after_task`` is started in whatever context is
+    current then: a root span unless a task's context was left attached.
+    """
+    from celery import signals
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    CeleryInstrumentor().instrument(tracer_provider=provider)
+    tracer = provider.get_tracer("the worker")
+
+    def after_task(**_: Any) -> None:
+        tracer.start_span("after_task").end()
+
+    signals.task_postrun.connect(after_task, weak=False)
 
 
 if "KFS_OTEL_CONFIG" in os.environ:

@@ -23,8 +23,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import kashflow_sync as kfs
 from kashflow_sync.testing import FakeKashFlow
 
-#: A string that looks like an amount of money ("112.50", "-20.2").
-AMOUNT = re.compile(r"-?\d+\.\d{1,2}\b")
+#: A string that looks like an amount of money ("112.50", "-20.2"): one dot and not after a
+#: slash, so neither an IP address ("127.0.0.1", a loopback server's), a version ("0.29.0") nor
+#: an HTTP product token ("BaseHTTP/0.6", a captured ``Server`` header) is taken for one.
+AMOUNT = re.compile(r"(?<![\d./])-?\d+\.\d{1,2}(?![\d.]*\d)")
 
 
 class Otel:

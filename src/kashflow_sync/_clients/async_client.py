@@ -195,7 +195,6 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         documents = list(documents)
         breaker = Breaker(stop_after_failures)
         self._check_open()
-        await asyncio.to_thread(self._require_connected)
         pending: list[Pending] = []
 
         async def one(document: Document, stop: StopSignal) -> PublishResult:
@@ -205,6 +204,7 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
 
         with self._traced("publish_many") as span:
             span.set("kashflow_sync.batch.size", len(documents))
+            await asyncio.to_thread(self._require_connected)  # a storage read: in the span
             batch = await run_in_tasks(
                 documents, one, concurrency=concurrency, progress=progress, breaker=breaker
             )
@@ -228,11 +228,11 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
             KashFlowError: ``not_in_journal``: nothing was published under this id.
 
         """
-        flow = await off_loop(self.storage, self._forget_flow, external_id)
         with (
             self._traced("forget"),
             log_context(connection_id=self.connection_id, external_id=external_id),
         ):
+            flow = await off_loop(self.storage, self._forget_flow, external_id)
             entry = await self._driver.run(flow)
         return self._summaries([Finding(entry, ())])[0]
 
@@ -241,8 +241,8 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
 
         As :meth:`KashFlowClient.verify`, awaited.
         """
-        markers = await off_loop(self.storage, self._verify_markers)
         with self._traced("verify"), log_context(connection_id=self.connection_id):
+            markers = await off_loop(self.storage, self._verify_markers)
             findings = await self._driver.run(self._verify_flow(markers, horizon))
         return self._summaries(findings)
 

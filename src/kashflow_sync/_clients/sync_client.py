@@ -265,10 +265,10 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         documents = list(documents)
         breaker = Breaker(stop_after_failures)
         self._check_open()
-        self._require_connected()
         pending: list[Pending] = []
         with self._traced("publish_many") as span:
             span.set("kashflow_sync.batch.size", len(documents))
+            self._require_connected()  # a storage read: inside the span, as the call's time
             # Each thread runs in a copy of this context: its publish span is the batch's child.
             batch_context = contextvars.copy_context()
 
@@ -343,8 +343,8 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
                 verifying again is safe.
 
         """
-        markers = self._verify_markers()
         with self._traced("verify"), log_context(connection_id=self.connection_id):
+            markers = self._verify_markers()
             findings = self._driver.run(self._verify_flow(markers, horizon))
         return self._summaries(findings)
 

@@ -319,10 +319,12 @@ def sync_lists(
     app_name: str,
     client_factory: Callable[..., Any],
     progress: Callable[[SyncProgress], None] | None = None,
+    tracer_provider: Any = None,
 ) -> tuple[Check, list[ListTiming], Lists | None]:
     """Sync every list into a throwaway in-memory storage, timing each one.
 
-    The client gets the credentials without the AutoAuth key, so it sends no ``AutoAuthIP``.
+    The client gets the credentials without the AutoAuth key, so it sends no ``AutoAuthIP``,
+    and *tracer_provider* when one is given (its spans then join the doctor's trace).
     """
     from ..storage.memory import MemoryStorage
 
@@ -350,6 +352,7 @@ def sync_lists(
         storage=MemoryStorage(),
         endpoint=session.endpoint,
         http_client=session.http,
+        **({} if tracer_provider is None else {"tracer_provider": tracer_provider}),
     )
     with client:
         try:

@@ -24,6 +24,7 @@ import httpx
 from .. import errors
 from .._config import Credentials
 from .._engine.listsync import SyncProgress
+from .._telemetry import NO_TELEMETRY, telemetry_for
 from .model import Check, DoctorReport, ListTiming, LookupAnswer, ProbeResult
 from .probe import ProbeFindings, WriteProbe
 from .read import check_clock, check_connection, check_lookups, sync_lists
@@ -59,6 +60,9 @@ class DoctorOptions:
         client_factory: builds the client for the throwaway list sync
             (``KashFlowClient``'s arguments).
         progress: called as the list sync goes (a progress bar).
+        tracer_provider: an OpenTelemetry ``TracerProvider`` to report each KashFlow call to
+            (``kashflow-sync --trace doctor``), the list sync's client included; None reports
+            nothing.
 
     """
 
@@ -70,6 +74,7 @@ class DoctorOptions:
     now: Callable[[], datetime] = _utc_now
     client_factory: Callable[..., Any] = _default_client_factory
     progress: Callable[[SyncProgress], None] | None = None
+    tracer_provider: Any = None
 
 
 @attrs.define
@@ -106,6 +111,11 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         allow_writes=options.probe_writes,
         transport=options.transport,
         now=options.now,
+        telemetry=(
+            NO_TELEMETRY
+            if options.tracer_provider is None
+            else telemetry_for(options.tracer_provider)
+        ),
     )
     with session:
         try:
@@ -160,6 +170,7 @@ def _checks(session: DoctorSession, options: DoctorOptions, run: _Run, today: da
         app_name=options.app_name,
         client_factory=options.client_factory,
         progress=options.progress,
+        tracer_provider=options.tracer_provider,
     )
     run.checks.append(check)
     run.lists = timings

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -35,6 +36,7 @@ from .._config import (
     redact,
 )
 from .._error_codes import ErrorCode
+from .._telemetry import NO_TELEMETRY, Scope, Telemetry
 from ..soap import codec
 from ..soap._answerparse import AnswerParser
 from ..soap.exchange import Answer, fetch
@@ -113,6 +115,8 @@ class DoctorSession:
         now: this machine's clock (UTC), for comparing it with KashFlow's ``Date`` header.
         timeout: seconds for each whole exchange, as a client's ``timeout``.
         max_answer_bytes: the largest answer read, as a client's ``max_answer_bytes``.
+        telemetry: where each exchange is reported, as a client's attempt at an operation
+            (a ``KashFlow/<SoapAction>`` span under the current one).
 
     """
 
@@ -126,9 +130,12 @@ class DoctorSession:
         now: Callable[[], datetime] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         """Open the client; nothing is sent until a call."""
         self.endpoint = endpoint
+        self.telemetry = telemetry
+        self._host = urlsplit(endpoint).hostname or ""
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
         self.credentials = credentials
@@ -213,12 +220,28 @@ class DoctorSession:
         return done
 
     def _exchange(self, request: codec.Request[T]) -> Exchange[T]:
+        """One exchange in its span; a KashFlow error marks the span failed, as a client's."""
+        done: Exchange[T] | None = None
+        attempt = self.telemetry.attempt(request.operation, host=self._host, attempt=1, phase=None)
+        try:
+            with attempt as span:
+                done = self._attempted(request, span)
+                if done.error is not None:
+                    raise done.error
+        except errors.KashFlowError as exc:
+            if done is None or exc is not done.error:
+                raise  # the read-only guard's refusal
+        assert done is not None
+        return done
+
+    def _attempted(self, request: codec.Request[T], span: Scope) -> Exchange[T]:
         operation = request.operation
         parsed = codec.reading(request)
         sent = self._fetch(request, parsed)
         if isinstance(sent, errors.KashFlowError):
             failure = codec.masked(sent, self.credentials.secrets)
             return Exchange(operation, None, "", None, None, failure)
+        span.set("http.response.status_code", sent.status_code)
         status, detail, answer = self._raw(parsed)
         try:
             result: Any = codec.decode(

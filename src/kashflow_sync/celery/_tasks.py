@@ -62,7 +62,7 @@ from ._results import (
     refreshed,
     verified,
 )
-from ._tracing import carry_trace_context
+from ._tracing import callers_context, carry_trace_context
 
 __all__ = [
     "DEFAULT_CACHED_CONNECTIONS",
@@ -414,6 +414,10 @@ def register(
 
     @app.task(name=f"{prefix}.publish", **options)
     def publish(self: Task[..., Any], connection_id: str, document: Any) -> PublishTaskResult:
+        with callers_context(self):
+            return publish_one(self, connection_id, document)
+
+    def publish_one(task: Task[..., Any], connection_id: str, document: Any) -> PublishTaskResult:
         try:
             doc = _document(document)
         except errors.ValidationError as exc:
@@ -427,7 +431,7 @@ def register(
                     result = learn_ids(client, connection_id, doc, result)
         except errors.KashFlowError as exc:
             what = f"{connection_id}/{doc.external_id}"
-            retry_or_give_up(self, exc, what, f"{what} not published")
+            retry_or_give_up(task, exc, what, f"{what} not published")
             return failed_publish(doc.external_id, exc)
         return published(result)
 
@@ -435,23 +439,33 @@ def register(
     def refresh(
         self: Task[..., Any], connection_id: str, only: list[str] | None = None, force: bool = False
     ) -> RefreshTaskResult:
+        with callers_context(self):
+            return refresh_one(self, connection_id, only, force)
+
+    def refresh_one(
+        task: Task[..., Any], connection_id: str, only: list[str] | None, force: bool
+    ) -> RefreshTaskResult:
         try:
             with caches.client(client_factory, connection_id) as client:
                 report = client.refresh_lists(only, force=force)
         except errors.KashFlowError as exc:
             retry_or_give_up(
-                self, exc, f"{connection_id} refresh", f"{connection_id}: lists not refreshed"
+                task, exc, f"{connection_id} refresh", f"{connection_id}: lists not refreshed"
             )
             return failed_refresh(connection_id, exc)
         return refreshed(connection_id, report)
 
     @app.task(name=f"{prefix}.verify", **options)
     def verify(self: Task[..., Any], connection_id: str) -> VerifyTaskResult:
+        with callers_context(self):
+            return verify_one(self, connection_id)
+
+    def verify_one(task: Task[..., Any], connection_id: str) -> VerifyTaskResult:
         try:
             with caches.client(client_factory, connection_id) as client:
                 rows = client.verify()
         except errors.KashFlowError as exc:
-            retry_or_give_up(self, exc, f"{connection_id} verify", f"{connection_id}: not verified")
+            retry_or_give_up(task, exc, f"{connection_id} verify", f"{connection_id}: not verified")
             return failed_verify(connection_id, exc)
         for row in rows:
             if row.state == DUPLICATED:

@@ -2,13 +2,18 @@
 
 When a kashflow_sync task is enqueued, the current OpenTelemetry context (the host's span, say
 a web request's) is written into the message's headers with the host's propagator (W3C
-``traceparent`` by default). When a worker runs the task, that context is made current for the
-run, so the client's ``kashflow_sync.publish`` span is a child of the caller's span. No span is
-made here: this only carries context.
+``traceparent`` by default). When a worker runs the task, the task's body runs in that context
+(:func:`callers_context`), so the client's ``kashflow_sync.publish`` span is a child of the
+caller's span. No span is made here: this only carries context.
 
 It works beside ``opentelemetry-instrumentation-celery``: a header that instrumentation already
 wrote is left as it is, and on the worker a run that already has a current span (the
-instrumentation's ``run/<task>``) is left in it, so there is never a second span per task.
+instrumentation's ``run/<task>``) is left in it, so there is never a second context per task.
+That check is made in the task's body rather than in a ``task_prerun`` handler: handlers run in
+the order they were connected, and the instrumentation is usually switched on after the tasks
+are registered (in ``worker_process_init``), so a handler of ours would run before its span
+exists, attach the headers' context a second time, and detach it out of order, leaving it
+current after the task.
 
 Nothing happens without ``opentelemetry-api``.
 """
@@ -17,19 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
-__all__ = ["carry_trace_context"]
+__all__ = ["callers_context", "carry_trace_context"]
 
 _carried: set[str] = set()
 _lock = threading.Lock()
 
+_NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
+
 
 def carry_trace_context(task_names: Collection[str]) -> None:
-    """Carry trace context into the tasks named *task_names* (see the module docstring)."""
+    """Carry trace context into the tasks named *task_names* (see the module docstring).
+
+    Their bodies must run in :func:`callers_context`.
+    """
     try:
-        from opentelemetry import context, propagate, trace
+        from opentelemetry import propagate
     except ImportError:
         return
     from celery import signals
@@ -41,8 +51,7 @@ def carry_trace_context(task_names: Collection[str]) -> None:
         first = not _carried
         _carried.update(new)
     if not first:
-        return  # the handlers below read _carried: one set of them serves every registration
-    tokens: dict[str, object] = {}
+        return  # the handler below reads _carried: one serves every registration
 
     def inject(sender: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
         if headers is None or sender not in _carried:
@@ -52,25 +61,37 @@ def carry_trace_context(task_names: Collection[str]) -> None:
         for key, value in carrier.items():
             headers.setdefault(key, value)
 
-    def attach(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-        if task is None or task_id is None or task.name not in _carried:
-            return
-        if trace.get_current_span().get_span_context().is_valid:
-            return  # an instrumentation already runs the task in its span
-        carrier = {
-            key: value
-            for key in propagate.get_global_textmap().fields
-            if isinstance(value := getattr(task.request, key, None), str)
-        }
-        if carrier:
-            tokens[task_id] = context.attach(propagate.extract(carrier))
-
-    def detach(task_id: str | None = None, **_: Any) -> None:
-        token = tokens.pop(task_id, None) if task_id is not None else None
-        if token is not None:
-            with contextlib.suppress(Exception):
-                context.detach(token)  # type: ignore[arg-type]
-
     signals.before_task_publish.connect(inject, weak=False, dispatch_uid="kashflow_sync.inject")
-    signals.task_prerun.connect(attach, weak=False, dispatch_uid="kashflow_sync.attach")
-    signals.task_postrun.connect(detach, weak=False, dispatch_uid="kashflow_sync.detach")
+
+
+def callers_context(task: Any) -> contextlib.AbstractContextManager[None]:
+    """Run the body of *task* (a bound task) in the context its message carried.
+
+    Nothing when its task is not carried (or OpenTelemetry is absent), when a span is already
+    current (an instrumentation's), or when the message carried no context.
+    """
+    if task.name not in _carried:
+        return _NOTHING
+    from opentelemetry import propagate, trace
+
+    if trace.get_current_span().get_span_context().is_valid:
+        return _NOTHING  # an instrumentation already runs the task in its span
+    carrier = {
+        key: value
+        for key in propagate.get_global_textmap().fields
+        if isinstance(value := getattr(task.request, key, None), str)
+    }
+    if not carrier:
+        return _NOTHING
+    return _attached(propagate.extract(carrier))
+
+
+@contextlib.contextmanager
+def _attached(extracted: Any) -> Iterator[None]:
+    from opentelemetry import context
+
+    token = context.attach(extracted)
+    try:
+        yield
+    finally:
+        context.detach(token)

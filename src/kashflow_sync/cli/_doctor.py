@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
             app_name=args.app_name,
             probe_writes=args.probe_writes,
             progress=None if args.json else progress,
+            tracer_provider=getattr(args, "tracer_provider", None),  # --trace
         )
         if not args.json:
             mode = "probing writes" if args.probe_writes else "read-only"
