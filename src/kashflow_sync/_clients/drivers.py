@@ -339,31 +339,36 @@ def _request(effect: KashFlowEffect[Any]) -> Request[Any]:
 
 
 def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any) -> None:
-    """Note a journal claim or step, and what came of it, on the current span.
+    """Note each journal claim and step of *effect*, and what came of it, on the current span.
 
     The state changes between steps are left out: each is implied by the step recorded with it,
-    and an event per write would cost a publish more than its KashFlow spans.
+    and an event per write would cost a publish more than its KashFlow spans. Nothing is built
+    when the current span does not record.
     """
-    match effect:
-        case fx.Batch():
-            for call, answer in zip(effect.effects, result, strict=False):
-                _note_journal(telemetry, call, answer)
-        case fx.ClaimJournal():
+    if not telemetry.journaling():
+        return
+    calls, answers = (
+        (effect.effects, result) if isinstance(effect, fx.Batch) else ((effect,), (result,))
+    )
+    for call, answer in zip(calls, answers, strict=False):
+        if isinstance(call, fx.ClaimJournal):
             telemetry.journal(
                 "claim",
                 {
-                    "kashflow_sync.journal.state": result.entry.state,
-                    "kashflow_sync.journal.acquired": bool(result.acquired),
+                    "kashflow_sync.journal.state": answer.entry.state,
+                    "kashflow_sync.journal.acquired": bool(answer.acquired),
                 },
             )
-        case fx.AddAttempt():
+        elif isinstance(call, fx.AddAttempt):
             telemetry.journal(
                 "attempt",
                 {
-                    "kashflow_sync.journal.step": effect.attempt.step,
-                    "kashflow_sync.journal.outcome": effect.attempt.outcome,
+                    "kashflow_sync.journal.step": call.attempt.step,
+                    "kashflow_sync.journal.outcome": call.attempt.outcome,
                 },
             )
+        elif isinstance(call, fx.Batch):
+            _note_journal(telemetry, call, answer)
 
 
 def _fence_for(request: Request[Any], effect: KashFlowEffect[Any]) -> Renewal | None:

@@ -76,6 +76,13 @@ class Telemetry:
         """A wait of *seconds* for *reason* (``lease``, ``settle``, ``ledger``)."""
         return _NO_WAIT
 
+    def journaling(self) -> bool:
+        """Whether :meth:`journal` would record anything now (the current span records).
+
+        Lets a caller skip building the attributes of a note nobody keeps.
+        """
+        return False
+
     def journal(self, step: str, attributes: Mapping[str, AttributeValue]) -> None:
         """Note a journal write (*step*: ``claim``, ``update``, ``attempt``) on the span."""
 

@@ -91,18 +91,23 @@ class _Scope(Scope):
     """A span made current for a ``with`` block, ended when the block ends.
 
     Written as a class rather than with ``contextlib``: one of these wraps every KashFlow
-    call, and a generator-based context manager costs several times more per use.
+    call, and a generator-based context manager costs several times more per use. A span
+    that does not record (no provider, or sampled out) is not made current (the API's no-op
+    spans carry their parent's context, which is current already) and gets no attributes:
+    only what the block measures for the metrics is kept.
     """
 
-    __slots__ = ("_start", "_token", "span")
+    __slots__ = ("_start", "_token", "recording", "span")
 
     def __init__(self, span: Span) -> None:
         self.span = span
+        self.recording = span.is_recording()
         self._token: object = None
         self._start = 0.0
 
     def __enter__(self) -> _Scope:
-        self._token = context.attach(trace.set_span_in_context(self.span))
+        if self.recording:
+            self._token = context.attach(trace.set_span_in_context(self.span))
         self._start = time.perf_counter()
         return self
 
@@ -112,20 +117,22 @@ class _Scope(Scope):
         try:
             self.finish(time.perf_counter() - self._start, exc)
         finally:
-            context.detach(self._token)  # type: ignore[arg-type]
-            self.span.end()
+            if self.recording:
+                context.detach(self._token)  # type: ignore[arg-type]
+                self.span.end()
 
     def finish(self, seconds: float, exc: BaseException | None) -> None:
         """Record what the block came to, before the span ends."""
-        if exc is not None:
+        if exc is not None and self.recording:
             _failed(self.span, exc)
 
     def set(self, key: str, value: AttributeValue | None) -> None:
-        if value is not None:
+        if value is not None and self.recording:
             self.span.set_attribute(key, value)
 
     def event(self, name: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
-        self.span.add_event(name, attributes)
+        if self.recording:
+            self.span.add_event(name, attributes)
 
 
 class _Call(_Scope):
@@ -171,12 +178,13 @@ class _Call(_Scope):
             counted[KIND] = self.kind
         if exc is not None:
             counted[OUTCOME] = "failed"
-            counted[ERROR_CODE] = _failed(span, exc)
+            counted[ERROR_CODE] = _failed(span, exc) if self.recording else _code(exc)
         elif self.status is not None:
             counted[OUTCOME] = self.status
-            span.set_attribute(OUTCOME, self.status)
-            if self.number is not None:
-                span.set_attribute(NUMBER, self.number)
+            if self.recording:
+                span.set_attribute(OUTCOME, self.status)
+                if self.number is not None:
+                    span.set_attribute(NUMBER, self.number)
         if self.name == "publish" and OUTCOME in counted:
             owner._outcomes.add(1, counted)
         for reason, waited in self._waited.items():
@@ -188,17 +196,20 @@ class _Call(_Scope):
 class _Attempt(_Scope):
     """The span of one attempt at a KashFlow operation, and its duration's record."""
 
-    __slots__ = ("_histogram", "operation")
+    __slots__ = ("_histogram", "_measured")
 
-    def __init__(self, span: Span, histogram: Histogram, operation: str) -> None:
+    def __init__(
+        self, span: Span, histogram: Histogram, measured: Mapping[str, AttributeValue]
+    ) -> None:
         super().__init__(span)
         self._histogram = histogram
-        self.operation = operation
+        self._measured = measured
 
     def finish(self, seconds: float, exc: BaseException | None) -> None:
-        measured: dict[str, AttributeValue] = {RPC_SYSTEM: "soap", RPC_METHOD: self.operation}
+        measured = self._measured
         if exc is not None:
-            measured[ERROR_TYPE] = _failed(self.span, exc)
+            code = _failed(self.span, exc) if self.recording else _code(exc)
+            measured = {**measured, ERROR_TYPE: code}
         self._histogram.record(seconds, measured)
 
 
@@ -241,6 +252,9 @@ class OtelTelemetry(Telemetry):
             )
             for reason, name in _WAIT_METRICS.items()
         }
+        #: The duration histogram's attributes of a successful attempt, by operation: made
+        #: once (an instrument reads them and keeps no reference it could change).
+        self._measured: dict[str, Mapping[str, AttributeValue]] = {}
         self._lock = threading.Lock()
         self._journals: dict[tuple[int, str], tuple[Callable[[], Any], str, JournalCounter]] = {}
         meter.create_observable_gauge(
@@ -274,13 +288,21 @@ class OtelTelemetry(Telemetry):
         span = self._tracer.start_span(
             f"KashFlow/{operation}", kind=SpanKind.CLIENT, attributes=attributes
         )
-        return _Attempt(span, self._duration, operation)
+        measured = self._measured.get(operation)
+        if measured is None:
+            measured = self._measured.setdefault(
+                operation, {RPC_SYSTEM: "soap", RPC_METHOD: operation}
+            )
+        return _Attempt(span, self._duration, measured)
 
     def wait(self, reason: str, seconds: float) -> _Wait:
         span = self._tracer.start_span(
             f"kashflow_sync.{reason}_wait", attributes={WAIT_REASON: reason, WAIT_PLANNED: seconds}
         )
         return _Wait(span, reason)
+
+    def journaling(self) -> bool:
+        return trace.get_current_span().is_recording()
 
     def journal(self, step: str, attributes: Mapping[str, AttributeValue]) -> None:
         trace.get_current_span().add_event(f"kashflow_sync.journal.{step}", attributes)
