@@ -22,7 +22,8 @@ that is available), since what a publish costs depends on where its journal goes
   ``KASHFLOW_SYNC_TEST_PG`` (a SQLAlchemy URL; the user needs CREATEDB) and dropped after.
   Skipped, saying so, when the variable is unset or the server cannot be reached.
 
-Every ratio is a mode's against ``before`` with the SAME storage, measured in the same run.
+Every ratio is a mode's against ``before`` with the SAME storage, measured in the same run
+(``/absent`` and ``memory/absent``: against ``absent``, same storage, same run).
 
 **CPU time** (the default; ``--skip-cpu`` leaves it out). Per storage, one fake and four
 workers side by side, each connected and warmed up (``--warmup``); the controller has them
@@ -30,7 +31,8 @@ publish in small chunks (``--chunk``), storage after storage and mode after mode
 rotated, ``--runs`` times, so that every mode meets the same load on a shared machine. Columns:
 
 - ``CPU ms``: median CPU seconds of one ``publish`` in the client's process
-  (``time.process_time``, the document built outside the timing), over every publish;
+  (``time.process_time``; building the document and taking the exported spans are outside
+  the timing), over every publish;
 - ``ratio``: that median over ``before``'s;
 - ``paired`` and ``95% CI``: the median, over the runs, of (this mode's chunk median / the
   ``before`` chunk median of the same run), and a distribution-free 95% confidence interval
@@ -46,13 +48,17 @@ the 5% that is asked about; the instructions a publish executes do not. Each (st
 runs twice under ``valgrind --tool=callgrind``: ``--cg-warmup`` publishes then ``--n1``, and
 the same warm-up then ``--n2``; instructions per publish = (I(n2) - I(n1)) / (n2 - n1), so
 start-up, imports, ``connect`` and the warm-up cancel out. ``PYTHONHASHSEED=0``; both runs
-build the same ``--n2`` documents before publishing (so building them cancels out too); a
-fresh fake (not under valgrind) and a fresh journal (memory, file or database) per run; the
-client's ledger cache lives an hour, so no lookup falls due at a time that depends on
-valgrind's speed. Runs go ``--jobs`` at a time (2). The ``--repeat`` mode (``absent``) is
-measured twice per storage to show how far a measurement repeats; "within noise" below means
+build the same ``--n2`` documents before publishing (so building them cancels out too); a fresh
+fake (not under valgrind) and a fresh journal (memory, file or database) per run; the client's
+ledger cache lives an hour, so no lookup falls due at a time that depends on valgrind's speed;
+no counting hooks on the storage or the HTTP client. Unlike the CPU timing, the count includes
+the host's side of exporting: the spans taken from the exporter and cleared after each publish,
+the metrics read every 50. Runs go ``--jobs`` at a time (2). The ``--repeat`` mode (``absent``)
+is measured twice per storage to show how far a measurement repeats; "within noise" below means
 within twice that spread, and at least 0.1%. Columns: ``M instr`` (millions per publish),
-``ratio`` to ``before`` and ``overhead`` in percent. Skipped, saying so, without valgrind.
+``ratio`` to ``before``, ``overhead`` over ``before`` and ``/absent`` over ``absent`` in
+percent, ``spans`` exported per publish, and the import check as above. Skipped, saying so,
+without valgrind.
 
 **Verdicts**, last, per storage: whether ``absent`` is within noise of ``before`` (CPU: the
 paired 95% CI holds 1.0) and whether ``memory`` is under 5% (CPU: the CI's upper end below
