@@ -495,6 +495,7 @@ def _callgrind(
     src: Path, journals: Journals, storage: str, mode: str, args: argparse.Namespace, n: int
 ) -> tuple[int, dict[str, Any]]:
     """Instructions of one worker run publishing *n* after the warm-up; its report line."""
+    started = time.perf_counter()
     with fake_process() as details, journals.fresh(storage) as journal:
         config = _worker_config(details, storage, mode, journal)
         config |= {
@@ -523,6 +524,13 @@ def _callgrind(
         raise SystemExit(f"the {storage}/{mode} callgrind run failed:\n{out.stderr[-3000:]}")
     report: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
     assert report["source"].startswith(str(src)), report["source"]
+    # Progress on stderr: a full run takes a while, and what is done survives an interruption.
+    print(
+        f"  (callgrind {storage}/{mode}, {n} publishes: {collected.group(1)} instructions, "
+        f"{time.perf_counter() - started:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
     return int(collected.group(1)), report
 
 
