@@ -74,7 +74,8 @@ Run: ``python benchmarks/bench_otel.py [--runs 60] [--chunk 10] [--baseline a515
 [--storage memory,sqlite,postgresql] [--instructions [--skip-cpu] [--n1 20] [--n2 120]]``.
 Times on the shared 2-core machine, three storages: the CPU part ~130 s at ``--runs 40``
 (about 3 s a run); the instructions part (defaults: 30 callgrind runs, 2 at a time) ~29 min
-while other callgrind runs shared the machine. ``--storage memory`` alone takes about a third.
+while other callgrind runs shared the machine (``--n1 5 --n2 25`` repeats as well and is
+quicker: each run is mostly start-up).
 """
 
 from __future__ import annotations
