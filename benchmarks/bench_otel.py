@@ -699,7 +699,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.n2 > args.n1 >= 0:
         parser.error("--n2 must be greater than --n1")
-    if (args.n2 - args.n1) % 50:
+    if args.instructions and (args.n2 - args.n1) % 50:
         print("NOTE: --n2 - --n1 is not a multiple of 50: the metrics reads are not amortized")
     storages, pg_url = choose_storages(args.storage)
     if args.instructions and shutil.which("valgrind") is None:
