@@ -69,8 +69,12 @@ baseline differs from this tree in more than telemetry: the branches merged afte
 changed the publish path as well, so ``absent/before`` shows their effect too (on SQLite and
 PostgreSQL a publish got cheaper), and ``memory/absent`` (one tree, telemetry off against
 exporting) is what exporting itself costs; the verdicts say so when ``absent`` is the cheaper.
+``--tree REV`` runs the three other modes on commit REV's tree instead of the working tree:
+``--baseline 4333a77^ --tree 4333a77`` compares the merge that brought telemetry with its first
+parent, which differ by telemetry alone, so ``absent/before`` there is what the do-nothing
+telemetry costs.
 
-Run: ``python benchmarks/bench_otel.py [--runs 60] [--chunk 10] [--baseline a515b8e]
+Run: ``python benchmarks/bench_otel.py [--runs 60] [--chunk 10] [--baseline a515b8e] [--tree REV]
 [--storage memory,sqlite,postgresql] [--instructions [--skip-cpu] [--n1 20] [--n2 120]]``.
 Times on the shared 2-core machine, three storages: the CPU part ~130 s at ``--runs 40``
 (about 3 s a run); the instructions part (defaults: 30 callgrind runs, 2 at a time) ~29 min
@@ -83,6 +87,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import json
 import math
@@ -398,8 +403,20 @@ class Worker:
 Chunks = dict[str, dict[str, list[dict[str, Any]]]]
 
 
+@dataclasses.dataclass(frozen=True)
+class Trees:
+    """The source trees the modes run: ``before``'s, and the others' (``--tree``, else ROOT)."""
+
+    before: Path
+    this: Path
+
+    def of(self, mode: str) -> Path:
+        """The ``src`` folder *mode* imports the SDK from."""
+        return self.before if mode == "before" else self.this
+
+
 def measure_cpu(
-    args: argparse.Namespace, storages: list[str], before: Path, journals: Journals
+    args: argparse.Namespace, storages: list[str], trees: Trees, journals: Journals
 ) -> Chunks:
     """Every (storage, mode) worker's chunks: ``--runs`` of them, interleaved."""
     results: Chunks = {s: {m: [] for m in MODES} for s in storages}
@@ -412,7 +429,7 @@ def measure_cpu(
                 journal = stack.enter_context(journals.fresh(storage))
                 config = _worker_config(details, storage, mode, journal)
                 config["warmup"] = args.warmup
-                worker = Worker(before if mode == "before" else ROOT / "src", config)
+                worker = Worker(trees.of(mode), config)
                 stack.callback(worker.stop)  # stopped before its journal is dropped
                 workers[storage].append(worker)
         # Small chunks, storages and modes alternating (order rotated): each meets the same load.
@@ -457,7 +474,7 @@ def print_cpu(args: argparse.Namespace, results: Chunks) -> None:
     print(
         f"\nCPU per publish (receipt with attachment and payment), client process only; "
         f"{args.runs} chunks x {args.chunk} publishes per mode and storage, alternating, "
-        f"medians; baseline {args.baseline}"
+        f"medians; baseline {args.baseline}, other modes on {args.tree or 'the working tree'}"
     )
     print(
         f"  {'storage':<10} {'mode':<12} {'CPU ms':>7} {'ratio':>6} {'paired':>7} "
@@ -539,7 +556,7 @@ def _callgrind(
 
 
 def measure_instructions(
-    args: argparse.Namespace, storages: list[str], before: Path, journals: Journals
+    args: argparse.Namespace, storages: list[str], trees: Trees, journals: Journals
 ) -> Counts:
     """Instructions per publish of every (storage, mode, repetition)."""
     jobs = [(s, m, 0) for s in storages for m in MODES]
@@ -550,7 +567,7 @@ def measure_instructions(
         runs = {
             (job, n): pool.submit(
                 _callgrind,
-                before if job[1] == "before" else ROOT / "src",
+                trees.of(job[1]),
                 journals,
                 *job[:2],
                 args,
@@ -588,7 +605,7 @@ def print_instructions(args: argparse.Namespace, storages: list[str], counts: Co
     print(
         f"\nInstructions per publish under callgrind: (I({args.n2}) - I({args.n1})) / "
         f"{args.n2 - args.n1}, after {args.cg_warmup} warm-up publishes; PYTHONHASHSEED=0; "
-        f"baseline {args.baseline}"
+        f"baseline {args.baseline}, other modes on {args.tree or 'the working tree'}"
     )
     print(
         f"  {'storage':<10} {'mode':<12} {'M instr':>9} {'ratio':>7} {'overhead':>9} "
@@ -679,6 +696,12 @@ def print_verdicts(storages: list[str], cpu: Chunks | None, counts: Counts | Non
 # ---------------------------------------------------------------------- main
 
 
+def _folder(parent: Path, name: str) -> Path:
+    folder = parent / name
+    folder.mkdir()
+    return folder
+
+
 def main() -> None:
     """Measure every asked storage and mode, print the tables and the verdicts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -686,6 +709,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--baseline", default=DEFAULT_BASELINE)
+    parser.add_argument(
+        "--tree", help="run the other modes on this commit's tree (default: the working tree)"
+    )
     parser.add_argument(
         "--storage", action="append", help=f"one of {', '.join(STORAGES)} or a comma list"
     )
@@ -708,16 +734,19 @@ def main() -> None:
     cpu: Chunks | None = None
     counts: Counts | None = None
     with tempfile.TemporaryDirectory() as tmp:
-        before = _tree(args.baseline, Path(tmp))
+        trees = Trees(
+            _tree(args.baseline, _folder(Path(tmp), "before")),
+            _tree(args.tree, _folder(Path(tmp), "this")) if args.tree else ROOT / "src",
+        )
         journals = Journals(Path(tmp), pg_url)
         if not args.skip_cpu:
             started = time.perf_counter()
-            cpu = measure_cpu(args, storages, before, journals)
+            cpu = measure_cpu(args, storages, trees, journals)
             print_cpu(args, cpu)
             print(f"  (CPU part: {time.perf_counter() - started:.0f} s)", flush=True)
         if args.instructions:
             started = time.perf_counter()
-            counts = measure_instructions(args, storages, before, journals)
+            counts = measure_instructions(args, storages, trees, journals)
             print_instructions(args, storages, counts)
             print(f"  (instructions part: {time.perf_counter() - started:.0f} s)", flush=True)
     if cpu is not None or counts is not None:
