@@ -92,7 +92,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -105,6 +104,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _callgrind import callgrind
 from _receipt import RECEIPT
 from bench_engine import ROOT, _tree, fake_process
 
@@ -526,33 +526,22 @@ def _callgrind(
             "timeout": 120,
             "ledger_cache_ttl": 3600,
         }
-        out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
-                sys.executable,
-                "-c",
-                _WORKER,
-                json.dumps(config),
-            ],
-            env={**os.environ, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
+        instructions, stdout = callgrind(
+            _WORKER,
+            json.dumps(config),
+            env={"PYTHONPATH": str(src)},
+            what=f"{storage}/{mode}",
         )
-    collected = re.search(r"Collected : (\d+)", out.stderr)
-    if out.returncode != 0 or collected is None:
-        raise SystemExit(f"the {storage}/{mode} callgrind run failed:\n{out.stderr[-3000:]}")
-    report: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    report: dict[str, Any] = json.loads(stdout.splitlines()[-1])
     assert report["source"].startswith(str(src)), report["source"]
     # Progress on stderr: a full run takes a while, and what is done survives an interruption.
     print(
-        f"  (callgrind {storage}/{mode}, {n} publishes: {collected.group(1)} instructions, "
+        f"  (callgrind {storage}/{mode}, {n} publishes: {instructions} instructions, "
         f"{time.perf_counter() - started:.0f} s)",
         file=sys.stderr,
         flush=True,
     )
-    return int(collected.group(1)), report
+    return instructions, report
 
 
 def measure_instructions(

@@ -32,12 +32,10 @@ Run: ``python benchmarks/bench_otel_floor.py [--n1 2000] [--n2 6000]
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
+
+from _callgrind import callgrind
 
 _LOOP = r"""
 import sys
@@ -108,26 +106,7 @@ PUBLISH = {
 
 def instructions(operation: str, n: int) -> int:
     """Instructions callgrind counts for the loop of *operation* run *n* times."""
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            _LOOP,
-            operation,
-            str(n),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        check=False,
-    )
-    found = re.search(r"Collected : (\d+)", out.stderr)
-    if out.returncode or found is None:
-        raise SystemExit(f"the {operation!r} loop failed:\n{out.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind(_LOOP, operation, str(n), what=repr(operation))[0]
 
 
 def main() -> None:
