@@ -445,6 +445,28 @@ MUTANTS = (
         ),
         "Ctrl-C lets the documents in flight go on to their payments instead of stopping them",
     ),
+    Mutant(
+        "failed-span-quotes-the-error-message",
+        "src/kashflow_sync/_telemetry/_otel.py",
+        "    span.set_status(Status(StatusCode.ERROR, code))",
+        "    span.set_status(Status(StatusCode.ERROR, str(exc)))",
+        (
+            "tests/telemetry/test_spans.py::"
+            "test_a_document_with_problems_is_a_failed_span_and_counted",
+        ),
+        "a failed span's status quotes the error's message, which names the contact",
+    ),
+    Mutant(
+        "sampled-out-span-drops-its-metrics",
+        "src/kashflow_sync/_telemetry/_otel.py",
+        "        measured = self._measured\n",
+        "        if not self.recording:\n            return\n        measured = self._measured\n",
+        (
+            "tests/telemetry/test_sampled_out.py::"
+            "test_a_sampled_out_publish_still_counts_and_times_every_call",
+        ),
+        "a KashFlow call whose span the host's sampler dropped is not timed in the histogram",
+    ),
 )
 
 
