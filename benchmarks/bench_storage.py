@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from _receipt import RECEIPT
+from bench_engine import ROOT, _tree
 from sqlalchemy.engine import make_url
 
 from kashflow_sync._account.items import Supplier
@@ -54,7 +55,6 @@ from kashflow_sync.storage import MemoryStorage, SQLStorage
 from kashflow_sync.typing import Storage
 
 PG_ENV = "KASHFLOW_SYNC_TEST_PG"
-ROOT = Path(__file__).resolve().parent.parent
 #: The commit this work started from (issue 22's "today").
 DEFAULT_BASELINE = "a515b8e"
 BENCH_DB = "kfs_bench_storage"
@@ -233,15 +233,6 @@ print(json.dumps({"seconds": seconds / n, "source": kfs.__file__,
                   "sa_sql": (after["sql"] - before["sql"]) / n}))
 """
 )
-
-
-def _tree(ref: str, into: Path) -> Path:
-    """The ``src`` folder of commit *ref*, extracted into *into*."""
-    archive = subprocess.run(
-        ["git", "archive", ref, "src"], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
 
 
 class _Server:
