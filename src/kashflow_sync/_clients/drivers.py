@@ -146,6 +146,18 @@ def reading(storage: Storage) -> contextlib.AbstractContextManager[Any]:
     return begin(write=False) if begin is not None else contextlib.nullcontext()
 
 
+def _calls(effect: StorageEffect[Any], answer: Any) -> Iterator[tuple[StorageEffect[Any], Any]]:
+    """Each storage call *effect* made and its answer, a :class:`Batch`'s one by one.
+
+    A batch that stopped early has fewer answers than calls: the calls not made are left out.
+    """
+    if not isinstance(effect, Batch):
+        yield effect, answer
+        return
+    for call, call_answer in zip(effect.effects, answer, strict=False):
+        yield from _calls(call, call_answer)
+
+
 class _Confirmed:
     """The journal entries a flow's own storage calls showed it holds, since its last wait.
 
@@ -161,21 +173,19 @@ class _Confirmed:
         self._held.clear()
 
     def note(self, effect: StorageEffect[Any], answer: Any) -> None:
-        if isinstance(effect, Batch):
-            for part, part_answer in zip(effect.effects, answer, strict=False):
-                self.note(part, part_answer)
-        elif isinstance(effect, UpdateJournal):
-            key = (effect.entry.connection_id, effect.entry.external_id)
-            if answer:
-                self._held[key] = effect.entry
-            else:
-                self._held.pop(key, None)
-        elif isinstance(effect, ClaimJournal):
-            key = (effect.entry.connection_id, effect.entry.external_id)
-            if answer.acquired:
-                self._held[key] = answer.entry
-            else:
-                self._held.pop(key, None)
+        for call, call_answer in _calls(effect, answer):
+            if isinstance(call, UpdateJournal):
+                key = (call.entry.connection_id, call.entry.external_id)
+                if call_answer:
+                    self._held[key] = call.entry
+                else:
+                    self._held.pop(key, None)
+            elif isinstance(call, ClaimJournal):
+                key = (call.entry.connection_id, call.entry.external_id)
+                if call_answer.acquired:
+                    self._held[key] = call_answer.entry
+                else:
+                    self._held.pop(key, None)
 
     def covers(self, renewal: Renewal) -> bool:
         """Whether every lease *renewal* fences was just confirmed to its owner.
@@ -347,10 +357,7 @@ def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any)
     """
     if not telemetry.journaling():
         return
-    calls, answers = (
-        (effect.effects, result) if isinstance(effect, fx.Batch) else ((effect,), (result,))
-    )
-    for call, answer in zip(calls, answers, strict=False):
+    for call, answer in _calls(effect, result):
         if isinstance(call, fx.ClaimJournal):
             telemetry.journal(
                 "claim",
@@ -367,8 +374,6 @@ def _note_journal(telemetry: Telemetry, effect: StorageEffect[Any], result: Any)
                     "kashflow_sync.journal.outcome": call.attempt.outcome,
                 },
             )
-        elif isinstance(call, fx.Batch):
-            _note_journal(telemetry, call, answer)
 
 
 def _fence_for(request: Request[Any], effect: KashFlowEffect[Any]) -> Renewal | None:
