@@ -190,6 +190,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
+        # stop() sets `stopping` before it lists the connections to hang up: a connection
+        # accepted just before the stop but registered after that list is hung up here, or a
+        # pooled client would go on being answered by a stopped fake.
+        if self.server.stopping.is_set():
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def finish(self) -> None:
         with self.server.connections_lock:
