@@ -287,3 +287,34 @@ def test_caches_are_kept_per_connection_and_storage_and_the_oldest_dropped() -> 
     assert caches.client(factory, "b").lists is not clients["b"].lists
     with pytest.raises(ValueError, match="cached_connections"):
         register(Celery("x"), factory, cached_connections=-1)
+
+
+def test_tasks_belong_to_the_app_they_were_registered_on_only() -> None:
+    """Two apps in one process, each with its own factory: neither's tasks reach another app.
+
+    Celery shares a decorated task with every app by default; any other app (the default one
+    too) would then hold the first registration's task (and its client factory) under the
+    name, and later ones would be dropped with a DuplicateTaskNameWarning.
+    """
+    import warnings
+
+    from celery.exceptions import DuplicateTaskNameWarning
+
+    def factory(connection_id: str) -> kfs.KashFlowClient:
+        raise AssertionError("not called")
+
+    first, second = Celery("first", set_as_current=False), Celery("second", set_as_current=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateTaskNameWarning)
+        a, b = register(first, factory), register(second, factory)
+        a.schedule_refreshes(["one"])
+        b.schedule_refreshes(["two"])
+        first.finalize()
+        second.finalize()
+        other = Celery("later", set_as_current=False)  # as the default app would be
+        other.finalize()
+    assert a.publish.name == b.publish.name == "kashflow_sync.publish"
+    ours, theirs = first.tasks["kashflow_sync.publish"], second.tasks["kashflow_sync.publish"]
+    assert ours.app is first and theirs.app is second and a.publish.app is first
+    assert ours._decorated_fun is not theirs._decorated_fun  # each app's own closure
+    assert not {name for name in other.tasks if name.startswith("kashflow_sync.")}

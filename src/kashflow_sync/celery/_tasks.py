@@ -275,7 +275,7 @@ class KashFlowTasks:
         refresh = self.refresh
         options: dict[str, Any] = {} if self.queue is None else {"queue": self.queue}
 
-        @self.app.task(name=f"{self.prefix}.refresh_all", **options)
+        @self.app.task(name=f"{self.prefix}.refresh_all", shared=False, **options)
         def refresh_all() -> dict[str, int]:
             ids = list(connections() if callable(connections) else connections)
             for connection_id in ids:
@@ -355,6 +355,10 @@ def register(
     caches = _WorkerCaches(cached_connections)
     options: dict[str, Any] = {
         "bind": True,
+        # The tasks close over this app's client factory: they are this app's alone. Celery
+        # would otherwise share them with every app in the process (the default one too),
+        # where the first registration's task would answer for every later one.
+        "shared": False,
         # Acknowledge after the task, and give the message back if the worker process dies:
         # at-least-once delivery, which the journal turns into exactly-once publishing.
         "acks_late": True,
