@@ -126,6 +126,7 @@ class Script:
         clock: the clock the flow's settings use; sleeps advance it.
         ids: the id source the flow's settings use (a fresh counter by default).
         before: called with each effect before it is performed (to change the world mid-flow).
+        gone: the owners whose process is known to have ended (``HolderGone`` says True).
 
     """
 
@@ -137,12 +138,14 @@ class Script:
         clock: Clock | None = None,
         ids: Ids | None = None,
         before: Callable[[Effect[Any]], None] | None = None,
+        gone: Iterable[str] = (),
     ) -> None:
         self.answers = {name: list(values) for name, values in (kashflow or {}).items()}
         self.storage = storage or MemoryStorage()
         self.clock = clock or Clock()
         self.ids = ids or Ids()
         self.before = before
+        self.gone = frozenset(gone)
         self.effects: list[Effect[Any]] = []
         self.sent: list[str] = []
 
@@ -242,7 +245,7 @@ class Script:
         if isinstance(effect, LeaseWait):
             return None
         if isinstance(effect, HolderGone):
-            return False
+            return effect.owner in self.gone
         assert isinstance(effect, KashFlowEffect)
         return self.answer(effect)
 

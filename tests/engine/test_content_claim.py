@@ -184,6 +184,36 @@ def test_a_run_resumed_after_the_create_marks_the_content_as_in_kashflow() -> No
     assert (held.state, held.number, held.owner) == ("published", 42, None)
 
 
+def test_a_run_resumed_after_a_killed_holder_marks_the_content_at_once() -> None:
+    """The first run's process dies with its insert applied (the content still claimed under
+    its live lease); the next run takes the document over at once, as its holder no longer
+    runs, and takes the content claim over too: nothing is left claimed, nothing waited out."""
+
+    def kill_after_insert(effect: object) -> None:
+        if "insert_document" in first.sent and not isinstance(effect, InsertDocument):
+            raise Crash  # SIGKILL: no line of the flow runs after this (no give-back)
+
+    storage = MemoryStorage()
+    first = Script(
+        {"documents_for_contact": [[]], "insert_document": [42]},
+        storage=storage,
+        before=kill_after_insert,
+    )
+    with pytest.raises(Crash):
+        run(first, FIRST, "a")
+    assert content_entry(storage).state == "claimed" and content_entry(storage).owner == "a"
+    again = Script(
+        {"documents_for_contact": [[ledger(42)]], "get_document": [ledger(42)]},
+        storage=storage,
+        clock=first.clock,
+        gone={"a"},
+    )
+    assert run(again, FIRST, "b").number == 42
+    assert again.sleeps == [] and "insert_document" not in again.calls
+    held = content_entry(storage)
+    assert (held.state, held.number, held.owner) == ("published", 42, None)
+
+
 @pytest.mark.parametrize(
     ("document", "settings"),
     [(attrs.evolve(FIRST, reference=""), {}), (FIRST, {"check_ledger": False})],

@@ -220,7 +220,9 @@ def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
 
     A worker that died while sending left the content claimed under its lease; whoever claims
     it later decides from this document's journal entry anyway, so this only tidies up, and
-    never waits for the entry.
+    never waits for the entry. A holder known to have ended (a killed process of this
+    machine, whose document entry this call took over at once) is taken over here too: else
+    its claim would stay unfinished in the journal for good.
     """
     template = _template(call, contact)
     if template is None:
@@ -238,10 +240,11 @@ def settle_content(call: Call, contact: int, number: int) -> Flow[None]:
             now + lease.duration,
         )
     )
-    if not claim.acquired:
+    held = claim.entry if claim.acquired else (yield from lease.take_from_gone(claim.entry, now))
+    if held is None:
         return
-    mine = claim.entry.fingerprint == call.document.external_id
-    yield from give_back_content(call, claim.entry, number if mine else None)
+    mine = held.fingerprint == call.document.external_id
+    yield from give_back_content(call, held, number if mine else None)
 
 
 def _duplicate(call: Call, owner: str, number: int | None) -> errors.ValidationError:

@@ -214,7 +214,7 @@ class Lease:
             holder = (claim.entry.owner, claim.entry.state)
             if holder != announced:
                 announced = holder
-                taken = yield from self._take_from_gone(claim.entry, now)
+                taken = yield from self.take_from_gone(claim.entry, now)
                 if taken is not None:
                     return taken, held_by_another
                 # Another worker is on it: wait for its outcome or for its lease to run out,
@@ -222,7 +222,7 @@ class Lease:
                 yield from ask(LeaseWait(claim.entry, wait_message(claim.entry, now)))
             yield from ask(Sleep(self.wait_poll))
 
-    def _take_from_gone(self, stored: JournalEntry, now: datetime) -> Flow[JournalEntry | None]:
+    def take_from_gone(self, stored: JournalEntry, now: datetime) -> Flow[JournalEntry | None]:
         """Take *stored* over when its holder is a process known to have ended; else None.
 
         Such a holder sends nothing more, so its lease protects nothing: the takeover is a
