@@ -4,7 +4,8 @@
 :func:`build` with the same config to enqueue. The worker's clients are handed a
 ``TracerProvider`` (the host's, as a real app would set one up) whose exporter appends each
 finished span to the file the config names, as one JSON line. With ``"instrument": true`` the
-worker also runs ``opentelemetry-instrumentation-celery`` (:func:`instrument_worker`).
+worker also runs ``opentelemetry-instrumentation-celery`` (:func:`instrument_worker`); with
+``"instrument": "links"``, the same with ``use_span_links=True``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FileExporter(SpanExporter):
                     "span_id": span.context.span_id,
                     "parent_id": span.parent.span_id if span.parent else None,
                     "attributes": dict(span.attributes or {}),
+                    "links": [[link.context.trace_id, link.context.span_id] for link in span.links],
                 }
                 out.write(json.dumps(row) + "\n")
         return SpanExportResult.SUCCESS
@@ -77,11 +79,11 @@ def build(config: dict[str, Any]) -> tuple[Celery, KashFlowTasks]:
 
     tasks = register(app, client_factory, max_retries=0)
     if config.get("instrument"):
-        instrument_worker(provider)
+        instrument_worker(provider, links=config["instrument"] == "links")
     return app, tasks
 
 
-def instrument_worker(provider: TracerProvider) -> None:
+def instrument_worker(provider: TracerProvider, *, links: bool = False) -> None:
     """``opentelemetry-instrumentation-celery`` on, as a host sets it up after its tasks.
 
     Registered after :func:`register`, so the SDK's signal handlers run before the
@@ -91,7 +93,7 @@ def instrument_worker(provider: TracerProvider) -> None:
     from celery import signals
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-    CeleryInstrumentor().instrument(tracer_provider=provider)
+    CeleryInstrumentor().instrument(tracer_provider=provider, use_span_links=links)
     tracer = provider.get_tracer("the worker")
 
     def after_task(**_: Any) -> None:

@@ -160,3 +160,29 @@ def test_beside_the_celery_instrumentation_one_trace_and_no_second_context(
     # The task's context is gone once it ended: a span started then is a root of its own.
     [after] = [s for s in spans if s["name"] == "after_task"]
     assert after["parent_id"] is None, after
+
+
+@pytest.mark.parametrize("kind", BROKERS)
+def test_with_span_links_the_publish_stays_under_the_task_span(
+    kind: str, served_fake: FakeKashFlow, tmp_path: Path
+) -> None:
+    """``use_span_links=True``: ``run/<task>`` starts a trace linked to the sender's span, and
+    ``kashflow_sync.publish`` is its child there (the SDK does not put it back in the caller's
+    trace behind the instrumentation's back)."""
+    config = _config(kind, served_fake, tmp_path, instrument="links")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    CeleryInstrumentor().instrument(tracer_provider=provider)
+    try:
+        caller, spans = _publish_on_a_worker(
+            config, served_fake, tmp_path, provider.get_tracer("h")
+        )
+    finally:
+        CeleryInstrumentor().uninstrument()
+    [send] = [s for s in exporter.get_finished_spans() if s.name.startswith("apply_async/")]
+    [run] = [s for s in spans if s["name"].startswith("run/")]
+    [publish] = [s for s in spans if s["name"] == "kashflow_sync.publish"]
+    assert run["trace_id"] != caller.get_span_context().trace_id and run["parent_id"] is None
+    assert run["links"] == [[send.context.trace_id, send.context.span_id]]
+    assert publish["trace_id"] == run["trace_id"] and publish["parent_id"] == run["span_id"]
