@@ -63,11 +63,14 @@ which classes and strings came before, so an unrelated import moves a count; on 
 measured in ``--layouts`` layouts (2): layout k makes ``k * 50`` empty classes and looks an
 attribute up on each before anything else, which shifts every later version tag and address;
 the table shows the mean over the layouts and their range. The ``--repeat`` mode (``absent``)
-is measured once more, in the next layout. "Within noise" below means within twice the largest
-relative range of any mode on that storage, and at least 0.1%. Columns: ``M instr`` (millions
-per publish, mean over the layouts), ``range`` (lowest and highest layout, M), ``ratio`` to
-``before``, ``overhead`` over ``before`` and ``/absent`` over ``absent`` in percent, ``spans``
-exported per publish, and the import check as above. Skipped, saying so, without valgrind.
+is measured once more, in the next layout. With two or more layouts the verdicts compare modes
+layout by layout: a difference is measurable when it has the same sign, beyond 0.1%, in every
+layout, and ``memory`` is under 5% when it is in every one; with one, "within noise" means
+within twice the largest relative range of any mode on that storage, and at least 0.1%.
+Columns: ``M instr`` (millions per publish, mean over the layouts), ``range`` (lowest and
+highest layout, M), ``ratio`` to ``before``, ``overhead`` over ``before`` and ``/absent`` over
+``absent`` in percent, ``spans`` exported per publish, and the import check as above. Skipped,
+saying so, without valgrind.
 
 **Verdicts**, last, per storage: whether ``absent`` is within noise of ``before`` (CPU: the
 paired 95% CI holds 1.0) and whether ``memory`` is under 5% (CPU: the CI's upper end below
@@ -616,6 +619,17 @@ def mean_of(counts: Counts, storage: str, mode: str, layouts: int) -> float:
     return statistics.mean(float(counts[storage, mode, k]["per_publish"]) for k in range(layouts))
 
 
+def min_max_ratio(
+    counts: Counts, storage: str, mode: str, against: str, layouts: int
+) -> tuple[float, float]:
+    """The lowest and highest of *mode* / *against* on *storage*, layout by layout."""
+    ratios = [
+        counts[storage, mode, k]["per_publish"] / counts[storage, against, k]["per_publish"]
+        for k in range(layouts)
+    ]
+    return min(ratios), max(ratios)
+
+
 def repeatability(counts: Counts) -> dict[str, float]:
     """Per storage: the largest relative range (max - min over mean) of a mode's layouts."""
     spread: dict[str, float] = {}
@@ -669,8 +683,8 @@ def print_instructions(args: argparse.Namespace, storages: list[str], counts: Co
 # ---------------------------------------------------------------------- verdicts
 
 
-def _measurable(faster: bool) -> str:
-    return f"MEASURABLE ({'faster' if faster else 'slower'} than before)"
+def _measurable(faster: bool, against: str = "before") -> str:
+    return f"MEASURABLE ({'faster' if faster else 'slower'} than {against})"
 
 
 def _bar(low: float, high: float) -> str:
@@ -706,26 +720,35 @@ def print_verdicts(
                     f"{statistics.median(pairs):.3f} (95% CI {low:.3f}..{high:.3f}): {verdict}"
                 )
         if counts is not None:
-            of = {m: mean_of(counts, storage, m, layouts) for m in MODES}
-            absent = of["absent"] / of["before"] - 1
             allowed = instruction_noise(spread, storage)
-            noise = "within noise" if abs(absent) <= allowed else _measurable(absent < 0)
-            faster |= absent < -allowed
-            print(
-                f"  {storage:<10} instructions  absent/before  {absent * 100:+.2f}% "
-                f"(noise +-{allowed * 100:.2f}%): {noise}"
-            )
-            idle = of["no provider"] / of["absent"] - 1
-            print(
-                f"  {storage:<10} instructions  {'no provider/absent':<14} {idle * 100:+.2f}% "
-                f"(noise +-{allowed * 100:.2f}%): "
-                f"{'within noise' if abs(idle) <= allowed else 'MEASURABLE'}"
-            )
-            for against in ("before", "absent"):
-                ratio = of["memory"] / of[against]
+            for mode, against in (
+                ("absent", "before"),
+                ("no provider", "absent"),
+                ("memory", "before"),
+                ("memory", "absent"),
+            ):
+                ratio = mean_of(counts, storage, mode, layouts) / mean_of(
+                    counts, storage, against, layouts
+                )
+                low, high = min_max_ratio(counts, storage, mode, against, layouts)
+                if mode == "memory":
+                    verdict = _bar(low, high) if layouts > 1 else _bar(ratio, ratio)
+                elif layouts > 1:  # the same sign in every layout, beyond 0.1%: measurable
+                    within = low - 0.001 <= 1 <= high + 0.001
+                    verdict = "within noise" if within else _measurable(high < 1, against)
+                else:
+                    within = abs(ratio - 1) <= allowed
+                    verdict = "within noise" if within else _measurable(ratio < 1, against)
+                if mode == "absent" and not within:
+                    faster |= ratio < 1
+                how = (
+                    f"layouts {(low - 1) * 100:+.2f}..{(high - 1) * 100:+.2f}%"
+                    if layouts > 1
+                    else f"noise +-{allowed * 100:.2f}%"
+                )
                 print(
-                    f"  {storage:<10} instructions  {f'memory/{against}':<14} "
-                    f"{(ratio - 1) * 100:+.2f}%: {'under 5%' if ratio < BAR else 'OVER 5%'}"
+                    f"  {storage:<10} instructions  {f'{mode}/{against}':<18} "
+                    f"{(ratio - 1) * 100:+.2f}% ({how}): {verdict}"
                 )
         if faster:
             print(
