@@ -59,7 +59,7 @@ A count repeats to ~0.03% when nothing changes (valgrind lays a process out the 
 time), but not when the layout does: CPython's type attribute cache (4096 slots, indexed by a
 class's version tag and the attribute name's address) misses more or less often depending on
 which classes and strings came before, so an unrelated import moves a count; on PostgreSQL
-(SQLAlchemy's deep class hierarchies) by up to ~1% of a publish. So each (storage, mode) is
+(SQLAlchemy's deep class hierarchies) by 1-2% of a publish. So each (storage, mode) is
 measured in ``--layouts`` layouts (2): layout k makes ``k * 50`` empty classes and looks an
 attribute up on each before anything else, which shifts every later version tag and address;
 the table shows the mean over the layouts and their range. The ``--repeat`` mode (``absent``)
