@@ -1,8 +1,9 @@
 """The receipt every worker benchmark publishes, as source text.
 
-The workers of ``bench_engine.py``, ``bench_storage.py`` and ``bench_otel.py`` run with ``-c``
-against a source tree of their choosing (a baseline commit's, for a before/after in one run),
-so they cannot import this folder: each splices :data:`RECEIPT` into its script instead. It
+The workers of ``bench_engine.py``, ``bench_storage.py`` and ``bench_otel.py`` (its script is in
+``_otel_workers.py``) run with ``-c`` against a source tree of their choosing (a baseline
+commit's, for a before/after in one run), so they cannot import this folder: each splices
+:data:`RECEIPT` into its script instead. It
 defines ``receipt(external_id)``: a purchase invoice with two lines, an attachment and a
 payment (the names ``kfs``, ``date`` and ``Decimal`` must be imported before it).
 """
