@@ -132,24 +132,33 @@ def test_a_publish_task_joins_the_callers_trace(
     assert "KashFlow/InsertReceipt" in under, spans
 
 
-@pytest.mark.parametrize("kind", BROKERS)
-def test_beside_the_celery_instrumentation_one_trace_and_no_second_context(
-    kind: str, served_fake: FakeKashFlow, tmp_path: Path
-) -> None:
-    """caller -> apply_async -> run -> one kashflow_sync.publish; nothing left attached after."""
-    config = _config(kind, served_fake, tmp_path, instrument=True)
+def _instrumented(
+    kind: str, fake: FakeKashFlow, tmp_path: Path, *, instrument: bool | str
+) -> tuple[Any, ReadableSpan, list[dict[str, Any]]]:
+    """A publish enqueued with the Celery instrumentation on in both the caller and the worker
+    (*instrument*: ``True``, or ``"links"`` for ``use_span_links``).
+
+    Returns the caller's span, the caller's ``apply_async/<task>`` span, and the worker's spans.
+    """
+    config = _config(kind, fake, tmp_path, instrument=instrument)
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     CeleryInstrumentor().instrument(tracer_provider=provider)
     try:
-        caller, spans = _publish_on_a_worker(
-            config, served_fake, tmp_path, provider.get_tracer("h")
-        )
+        caller, spans = _publish_on_a_worker(config, fake, tmp_path, provider.get_tracer("h"))
     finally:
         CeleryInstrumentor().uninstrument()
-    here: list[ReadableSpan] = list(exporter.get_finished_spans())
-    [send] = [s for s in here if s.name.startswith("apply_async/")]
+    [send] = [s for s in exporter.get_finished_spans() if s.name.startswith("apply_async/")]
+    return caller, send, spans
+
+
+@pytest.mark.parametrize("kind", BROKERS)
+def test_beside_the_celery_instrumentation_one_trace_and_no_second_context(
+    kind: str, served_fake: FakeKashFlow, tmp_path: Path
+) -> None:
+    """caller -> apply_async -> run -> one kashflow_sync.publish; nothing left attached after."""
+    caller, send, spans = _instrumented(kind, served_fake, tmp_path, instrument=True)
     assert send.parent is not None and send.parent.span_id == caller.get_span_context().span_id
     [run] = [s for s in spans if s["name"].startswith("run/")]
     [publish] = [s for s in spans if s["name"] == "kashflow_sync.publish"]
@@ -169,18 +178,7 @@ def test_with_span_links_the_publish_stays_under_the_task_span(
     """``use_span_links=True``: ``run/<task>`` starts a trace linked to the sender's span, and
     ``kashflow_sync.publish`` is its child there (the SDK does not put it back in the caller's
     trace behind the instrumentation's back)."""
-    config = _config(kind, served_fake, tmp_path, instrument="links")
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    CeleryInstrumentor().instrument(tracer_provider=provider)
-    try:
-        caller, spans = _publish_on_a_worker(
-            config, served_fake, tmp_path, provider.get_tracer("h")
-        )
-    finally:
-        CeleryInstrumentor().uninstrument()
-    [send] = [s for s in exporter.get_finished_spans() if s.name.startswith("apply_async/")]
+    caller, send, spans = _instrumented(kind, served_fake, tmp_path, instrument="links")
     [run] = [s for s in spans if s["name"].startswith("run/")]
     [publish] = [s for s in spans if s["name"] == "kashflow_sync.publish"]
     assert run["trace_id"] != caller.get_span_context().trace_id and run["parent_id"] is None
