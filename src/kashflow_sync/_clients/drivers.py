@@ -174,18 +174,18 @@ class _Confirmed:
 
     def note(self, effect: StorageEffect[Any], answer: Any) -> None:
         for call, call_answer in _calls(effect, answer):
+            # What the call shows this flow holds now (None: not held), for journal writes.
             if isinstance(call, UpdateJournal):
-                key = (call.entry.connection_id, call.entry.external_id)
-                if call_answer:
-                    self._held[key] = call.entry
-                else:
-                    self._held.pop(key, None)
+                held = call.entry if call_answer else None
             elif isinstance(call, ClaimJournal):
-                key = (call.entry.connection_id, call.entry.external_id)
-                if call_answer.acquired:
-                    self._held[key] = call_answer.entry
-                else:
-                    self._held.pop(key, None)
+                held = call_answer.entry if call_answer.acquired else None
+            else:
+                continue
+            key = (call.entry.connection_id, call.entry.external_id)
+            if held is None:
+                self._held.pop(key, None)
+            else:
+                self._held[key] = held
 
     def covers(self, renewal: Renewal) -> bool:
         """Whether every lease *renewal* fences was just confirmed to its owner.
