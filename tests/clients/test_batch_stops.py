@@ -191,7 +191,9 @@ def test_without_a_breaker_every_document_is_tried(kind: str) -> None:
     """stop_after_failures=None: the old behaviour, a connection failure per document."""
     batch, landed = _batch_with_outage(kind, limit=None, count=12)
     assert batch.stopped is None
-    assert len(batch.failed) == 12 - landed
+    assert len(batch.failed) == 12 - len(batch.published)
+    # A document in flight at the outage may have landed with its outcome unknown (uncertain).
+    assert len(batch.published) <= landed <= len(batch.published) + 2
     codes = [item.error.code for item in batch.failed]
     assert "kashflow_unreachable" not in codes and "stopped" not in codes
     # Each tried, and failed its own way: the two in flight at the outage perhaps uncertain.
