@@ -14,6 +14,7 @@ test location (see ``pytest_terminal_summary``).
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -22,6 +23,13 @@ import pytest
 import kashflow_sync as kfs
 from _support import make_client
 from kashflow_sync.testing import FakeKashFlow
+
+# A run started where Ctrl-C is ignored (a script's background job: `pytest ... &`) would pass
+# that on to every process it starts, and the tests that interrupt the CLI with SIGINT would see
+# it carry on. A handler is not inherited across exec (the child gets the default), so the CLI
+# processes the tests start take Ctrl-C as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
