@@ -130,8 +130,17 @@ def spawn_worker(script: Path, fake: FakeKashFlow, db: str, *args: str) -> subpr
 
 
 def worker_result(proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
-    """The JSON line a test worker printed last; the worker must have exited 0."""
-    out, err = proc.communicate(timeout=timeout)
+    """The JSON line a test worker printed last; the worker must have exited 0.
+
+    A worker still running after *timeout* seconds is killed before the test fails, so it
+    holds no lock, file or lease that a later test would wait on.
+    """
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the worker ran over {timeout} s and was killed: {err}") from None
     assert proc.returncode == 0, err
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 

@@ -45,15 +45,20 @@ def test_a_worker_stalled_past_its_lease_never_writes(tmp_path: Path, pause_at: 
         with make_client(fake, storage=SQLStorage(db), connection_id="stall-test") as setup:
             setup.connect()  # both workers find the lists synced
         stalled = _start(fake, db, 1, pause_at)
-        deadline = time.monotonic() + 30
-        while not _stopped(stalled):
-            assert stalled.poll() is None, stalled.communicate()
-            assert time.monotonic() < deadline, "the worker never reached its pause point"
-            time.sleep(0.02)
-        taker = _start(fake, db, 1, "none")  # waits out the 4 s lease, then takes over
-        taken = _outcome(taker)
-        stalled.send_signal(signal.SIGCONT)
-        resumed = _outcome(stalled)
+        try:
+            deadline = time.monotonic() + 30
+            while not _stopped(stalled):
+                assert stalled.poll() is None, stalled.communicate()
+                assert time.monotonic() < deadline, "the worker never reached its pause point"
+                time.sleep(0.02)
+            taker = _start(fake, db, 1, "none")  # waits out the 4 s lease, then takes over
+            taken = _outcome(taker)
+            stalled.send_signal(signal.SIGCONT)
+            resumed = _outcome(stalled)
+        finally:
+            if stalled.poll() is None:  # the test failed with it stopped: not left behind
+                stalled.kill()
+                stalled.communicate()
         doc = purchase(1, prefix="stall")
         counts = (len(fake.receipts), len(fake.attachments), len(fake.payments))
         duplicates, lost = ledger_check(fake, [doc])
