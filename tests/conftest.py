@@ -13,6 +13,8 @@ test location (see ``pytest_terminal_summary``).
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import re
 import signal
 from collections.abc import Generator, Iterator
@@ -30,6 +32,14 @@ from kashflow_sync.testing import FakeKashFlow
 # processes the tests start take Ctrl-C as from a terminal.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Under tests/_run_guard.py (as in CI), each test process (this controller, each xdist worker)
+# writes its stacks to the guard's folder on SIGUSR1: a run that hangs says where.
+if os.environ.get("KASHFLOW_SYNC_TEST_STACKS"):
+    _stacks = open(  # noqa: SIM115 (open for the life of the process, for faulthandler)
+        os.path.join(os.environ["KASHFLOW_SYNC_TEST_STACKS"], f"{os.getpid()}.txt"), "w"
+    )
+    faulthandler.register(signal.SIGUSR1, file=_stacks, all_threads=True)
 
 
 @pytest.fixture

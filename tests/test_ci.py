@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -58,3 +59,52 @@ def test_the_docs_step_fails_on_an_unresolved_cross_reference(tmp_path: Path) ->
     proc = build(tmp_path, "# Check\n\nSee [a missing name][kashflow_sync.Nope].\n")
     assert proc.returncode != 0
     assert "kashflow_sync.Nope" in proc.stdout + proc.stderr
+
+
+GUARD = Path(__file__).resolve().parent / "_run_guard.py"
+
+HANGING = """
+import subprocess, threading
+
+def test_passes():
+    pass
+
+def test_stuck_somewhere_named():
+    subprocess.Popen(["sleep", "600"])  # something it started, to be stopped with it
+    threading.Event().wait()
+"""
+
+
+def test_the_guard_passes_the_commands_exit_code_through() -> None:
+    """Within its limit the guarded command's own code comes back."""
+    done = subprocess.run(
+        [sys.executable, str(GUARD), "60", sys.executable, "-c", "raise SystemExit(3)"],
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+
+
+def test_a_hung_run_prints_where_it_hangs_and_is_stopped(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of the suite's conftest past the guard's limit: each test process's stacks are
+    printed (the hung test's frame among them), the run and what it started are killed, 124."""
+    pytester.makeconftest((Path(__file__).resolve().parent / "conftest.py").read_text())
+    pytester.makepyfile(test_hanging=HANGING)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent))
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "timeout=0"]
+    done = subprocess.run(
+        [sys.executable, str(GUARD), "8", *command],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 124, done.stdout + done.stderr
+    assert "ran over 8 s" in done.stdout
+    assert "---- stacks of test process" in done.stdout
+    assert re.search(r'test_hanging.py", line \d+ in test_stuck_somewhere_named', done.stdout)
+    left = subprocess.run(["pgrep", "-f", "^sleep 600$"], capture_output=True, check=False)
+    assert left.stdout == b"", "the sleep the hung test started is still running"
