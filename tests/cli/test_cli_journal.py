@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import kashflow_sync as kfs
 from _cli_run import Run
 from _support import make_client, purchase
 from kashflow_sync import cli
+from kashflow_sync._journal.entry import JournalEntry
 from kashflow_sync._retry import skip_waits
 from kashflow_sync.cli._journal import parse_duration
 from kashflow_sync.testing import FakeKashFlow
@@ -62,6 +63,22 @@ def test_lists_unfinished_documents_by_default(run: Runner) -> None:
     assert "What to do" in result.out and "never creates a second copy" in result.out
 
 
+def test_an_entry_held_now_says_by_whom_and_until_when(db: str, run: Runner) -> None:
+    """A document a worker holds: the process, its host and the end of the hold, no remedy."""
+    until = datetime.now(timezone.utc) + timedelta(minutes=5)
+    with kfs.SQLStorage(db) as storage:
+        entry = JournalEntry("default", "held-1", "purchase", "f")
+        owner = "0123abcd:4242@build-box"
+        assert storage.claim_journal(entry, owner, until - timedelta(minutes=5), until).acquired
+    result = run("--json")
+    [held] = [e for e in json.loads(result.out)["entries"] if e["external_id"] == "held-1"]
+    assert held["held_by"] == "process 4242 on build-box (call 0123abcd)"
+    assert held["remedy"] is None
+    text = " ".join(run().out.split())
+    assert "being published now by process 4242 on build-box (call 0123abcd), until" in text
+    assert f"{until:%H:%M:%S} UTC" in text
+
+
 def test_needs_no_credentials(run: Runner) -> None:
     """Reading the journal works with no KashFlow credentials in the environment."""
     assert run().code == 0
@@ -99,6 +116,7 @@ def test_json_entry_keys_and_iso_times(run: Runner) -> None:
         "remedy",
         "updated_at",
         "leased_until",
+        "held_by",
     ]
     assert datetime.fromisoformat(entry["updated_at"]).isoformat() == entry["updated_at"]
     assert "T" in entry["updated_at"]

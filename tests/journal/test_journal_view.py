@@ -110,10 +110,20 @@ def test_summary_of_an_entry_held_now_has_no_remedy() -> None:
     assert (summary.remedy, summary.leased_until) == (None, until)
 
 
+def test_summary_of_a_held_entry_names_its_holder() -> None:
+    """The holder in words: the process and host a publish call records, else its id."""
+    until = NOW + timedelta(minutes=2)
+    call = summarise(_entry("sending", owner="0123abcd:4242@build-box", lease_until=until), NOW)
+    assert call.held_by == "process 4242 on build-box (call 0123abcd)"
+    other = summarise(_entry("sending", owner="w1", lease_until=until), NOW)
+    assert other.held_by == "worker 'w1'"
+
+
 def test_summary_of_an_expired_lease_shows_no_holder() -> None:
     """A lease that ended (a worker died) is not shown as held."""
     summary = summarise(_entry("sending", owner="w1", lease_until=NOW - timedelta(seconds=1)), NOW)
     assert summary.leased_until is None and summary.remedy is not None
+    assert summary.held_by is None
 
 
 def test_journal_lists_published_documents_with_numbers(client: kfs.KashFlowClient) -> None:

@@ -18,6 +18,7 @@ import attrs
 from .. import errors
 from .._documents.model import DocumentKind, PublishAttempt, kashflow_noun
 from .._documents.problems import DUPLICATED_IN_KASHFLOW
+from .._engine.lease import describe_holder
 from .._engine.notices import step_notices
 from .._error_codes import ErrorCode
 from .._journal.entry import JournalEntry
@@ -124,6 +125,9 @@ class JournalSummary:
         remedy: what to do about the entry; None when it is published or being published.
         updated_at: when the entry last changed.
         leased_until: a worker holds the entry until then (publishing it now); None if none.
+        held_by: who holds it then, in words: ``"process 4242 on build-box (call 0123…)"``
+            for a publish call of this SDK, the owner id as given for another; None when no
+            one holds it.
 
     """
 
@@ -139,6 +143,7 @@ class JournalSummary:
     remedy: str | None
     updated_at: datetime | None
     leased_until: datetime | None
+    held_by: str | None = None
 
 
 def remedy_for(code: str) -> str | None:
@@ -237,6 +242,7 @@ def summarise(entry: JournalEntry, now: datetime) -> JournalSummary:
         remedy=remedy,
         updated_at=entry.updated_at,
         leased_until=entry.lease_until if leased else None,
+        held_by=describe_holder(entry.owner) if leased else None,
     )
 
 

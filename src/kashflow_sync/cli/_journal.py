@@ -125,6 +125,12 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
+def _held(holder: str | None, until: datetime) -> str:
+    """An entry being published now, by whom and until when (its hold, in UTC)."""
+    at = until.astimezone(timezone.utc).strftime("%H:%M:%S")
+    return f"being published now by {holder or 'another worker'}, until {at} UTC"
+
+
 def _row_json(row: Any) -> dict[str, Any]:
     """A :class:`~kashflow_sync.JournalSummary` as JSON: its fields (the connection aside)."""
     return attrs.asdict(
@@ -227,7 +233,7 @@ def _show(
             r.number if r.number is not None else "-",
             r.attempts,
             _ago(r.updated_at, now),
-            "being published now" if r.leased_until else (r.last_error or "-"),
+            _held(r.held_by, r.leased_until) if r.leased_until else (r.last_error or "-"),
         )
         for r in rows
     ]
