@@ -266,3 +266,40 @@ def test_refused_credentials_mark_the_connection_for_reconnect(fake: FakeKashFlo
 
     client = run(main())
     assert client.status is kfs.ConnectionStatus.NEEDS_RECONNECT  # type: ignore[attr-defined]
+
+
+def test_a_cancelled_publish_many_leaves_no_entry_held(served_fake: FakeKashFlow) -> None:
+    """``publish_many`` cancelled two documents in (as ``asyncio.run`` does on Ctrl-C): the
+    cancellation reaches the caller, no journal entry is left held (the documents created so
+    far included, whose internal ids the batch had not learned yet), and the batch run again
+    finishes every document, each once."""
+    fake = served_fake
+    docs = [purchase(i, prefix="stopmany") for i in range(20)]
+
+    async def main() -> tuple[list[str], kfs.BatchResult]:
+        async with (
+            httpx.AsyncClient(timeout=5.0) as http,
+            async_client(fake, http, publish_lease=timedelta(minutes=5)) as client,
+        ):
+            await client.connect()
+            fake.faults.delay(0.2, op="InsertReceipt", times=None)
+            batch = asyncio.current_task()
+            assert batch is not None
+
+            def cancel_after_two(progress: kfs.BatchProgress) -> None:
+                if progress.done == 2:
+                    batch.cancel()
+
+            with pytest.raises(asyncio.CancelledError):
+                await client.publish_many(docs, concurrency=2, progress=cancel_after_two)
+            batch.uncancel()
+            entries = client.storage.list_journal(client.connection_id)
+            held = [e.external_id for e in entries if e.owner is not None]
+            fake.faults.clear()
+            return held, await client.publish_many(docs, concurrency=2)
+
+    held, again = asyncio.run(main())
+    assert held == []
+    assert not again.failed, [item.error for item in again.failed]
+    assert sorted(r.customer_reference for r in fake.receipts) == sorted(d.reference for d in docs)
+    assert ledger_check(fake, docs) == (0, 0)

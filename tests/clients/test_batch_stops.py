@@ -8,8 +8,11 @@ documents keep failing to reach KashFlow stops with one ``UnreachableError``.
 
 from __future__ import annotations
 
+import functools
 import logging
+import signal
 import subprocess
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -244,3 +247,56 @@ def test_breaker_counts_connection_failures_in_a_row(outcomes: list[Any], trips:
         breaker.record(outcome)
     assert breaker.tripped is trips
     assert breaker.stop.is_set() is trips
+
+
+# ---------------------------------------------------------------------------- Ctrl-C
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_ctrl_c_in_publish_many_stops_the_batch_and_gives_its_entries_back(
+    concurrency: int,
+) -> None:
+    """Ctrl-C (KeyboardInterrupt in the caller's thread) two documents in, a third one's
+    create in flight on the other thread: it reaches the caller, nothing more starts, the
+    third is not attached or paid (it stops before its next write), no entry is left held;
+    the same batch run again finishes every document, each once."""
+    docs = [purchase(100 + i) for i in range(20)]
+    finished: list[str] = []
+
+    def interrupt_after_two(fake: FakeKashFlow, progress: kfs.BatchProgress) -> None:
+        finished.append(progress.external_id)
+        if len(finished) != 2:
+            return
+        deadline = time.monotonic() + 5
+        while concurrency > 1 and len(fake.faults.fired) < 3:  # the third create is out
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        # Ctrl-C: SIGINT to the main thread, which raises KeyboardInterrupt there; this thread
+        # gives it a moment to, before it looks for its next document.
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(0.1)
+
+    # Over loopback, where a delayed answer really waits.
+    with FakeKashFlow.serve() as fake, any_client("sync", fake, loopback=True) as client:
+        client.connect()
+        fake.faults.delay(0.2, op="InsertReceipt", times=None)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            client.publish_many(
+                docs,
+                concurrency=concurrency,
+                progress=functools.partial(interrupt_after_two, fake),
+            )
+        assert time.monotonic() - started < 5  # not the 20 documents' 4 s and more
+        in_flight = 0 if concurrency == 1 else 1
+        assert len(fake.receipts) == 2 + in_flight
+        assert (len(fake.attachments), len(fake.payments)) == (2, 2)
+        held = [row.external_id for row in client.journal(None) if row.held_by is not None]
+        assert held == []
+        fake.faults.clear()
+        again = client.publish_many(docs, concurrency=2)
+        receipts = sorted(r.customer_reference for r in fake.receipts)
+        attached_and_paid = (len(fake.attachments), len(fake.payments))
+    assert not again.failed, [item.error for item in again.failed]
+    assert receipts == sorted(d.reference for d in docs)
+    assert attached_and_paid == (20, 20)

@@ -190,7 +190,9 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         """Publish many documents, at most *concurrency* at a time; results in input order.
 
         As :meth:`KashFlowClient.publish_many`, awaited: tasks instead of threads, and the
-        same breaker (*stop_after_failures*; ``BatchResult.stopped``).
+        same breaker (*stop_after_failures*; ``BatchResult.stopped``). Cancelled (as
+        ``asyncio.run`` does on Ctrl-C), it stops likewise: ``CancelledError`` goes on up once
+        the publishes in flight have ended and every entry of the batch is given back.
         """
         documents = list(documents)
         breaker = Breaker(stop_after_failures)
@@ -205,9 +207,14 @@ class AsyncKashFlowClient(BaseClient[httpx.AsyncClient]):
         with self._traced("publish_many") as span:
             span.set("kashflow_sync.batch.size", len(documents))
             await asyncio.to_thread(self._require_connected)  # a storage read: in the span
-            batch = await run_in_tasks(
-                documents, one, concurrency=concurrency, progress=progress, breaker=breaker
-            )
+            try:
+                batch = await run_in_tasks(
+                    documents, one, concurrency=concurrency, progress=progress, breaker=breaker
+                )
+            except BaseException:  # cancelled: the documents created so far give entries back
+                if pending:
+                    await self._driver.run(self._fill_ids_flow(pending, learn=False))
+                raise
             if not pending:
                 return batch
             # A batch that found KashFlow unreachable only gives the entries back.

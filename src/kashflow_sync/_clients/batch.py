@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 
 import attrs
@@ -173,13 +173,18 @@ def run_in_threads(
     progress: ProgressHook | None,
     breaker: Breaker,
 ) -> BatchResult:
-    """Run *publish* over *documents* on at most *concurrency* threads, until *breaker* trips."""
+    """Run *publish* over *documents* on at most *concurrency* threads, until *breaker* trips.
+
+    A ``KeyboardInterrupt`` (or any exception) in the calling thread stops the batch as a
+    tripped breaker does: nothing more starts, those in flight stop before their next write to
+    KashFlow and give their entries back; it is raised once they have.
+    """
     _check(concurrency)
     counter = _Counter(len(documents), progress)
 
     def one(document: Document) -> BatchItem | None:
-        if breaker.tripped:
-            return None  # KashFlow is unreachable: never started
+        if breaker.stop.is_set():
+            return None  # KashFlow is unreachable, or the caller stopped: never started
         try:
             item = _item(document, publish(document, breaker.stop), None)
         except Exception as exc:  # one bad document never stops the batch
@@ -190,8 +195,21 @@ def run_in_threads(
 
     if concurrency == 1 or len(documents) <= 1:
         return _result(documents, [one(d) for d in documents], breaker)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kf-publish") as pool:
-        return _result(documents, list(pool.map(one, documents)), breaker)
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kf-publish")
+    futures = [pool.submit(one, document) for document in documents]
+    try:
+        running = set(futures)
+        while running:
+            # A timeout keeps this thread awake for Ctrl-C on every platform.
+            _, running = wait(running, timeout=0.2)
+    except BaseException:
+        breaker.stop.set()
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
+    return _result(documents, [future.result() for future in futures], breaker)
 
 
 async def run_in_tasks(
@@ -202,15 +220,20 @@ async def run_in_tasks(
     progress: ProgressHook | None,
     breaker: Breaker,
 ) -> BatchResult:
-    """Await *publish* over *documents*, at most *concurrency* at a time, until *breaker* trips."""
+    """Await *publish* over *documents*, at most *concurrency* at a time, until *breaker* trips.
+
+    Cancelled (``asyncio.run`` on Ctrl-C), or any exception out of a task: nothing more
+    starts, and the error goes on up only once the publishes in flight have ended (each gives
+    its entry back), as :func:`run_in_threads` does.
+    """
     _check(concurrency)
     counter = _Counter(len(documents), progress)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(document: Document) -> BatchItem | None:
         async with gate:
-            if breaker.tripped:
-                return None  # KashFlow is unreachable: never started
+            if breaker.stop.is_set():
+                return None  # KashFlow is unreachable, or the batch is stopping: never started
             try:
                 item = _item(document, await publish(document, breaker.stop), None)
             except Exception as exc:  # one bad document never stops the batch
@@ -219,5 +242,16 @@ async def run_in_tasks(
         counter.finished(item)
         return item
 
-    items = await asyncio.gather(*(one(d) for d in documents))
+    tasks = [asyncio.ensure_future(one(d)) for d in documents]
+    try:
+        items = await asyncio.gather(*tasks)
+    except BaseException:
+        # gather gives up at the first task cancelled or failed, with the others still
+        # running: stop them, and wait until each has ended.
+        breaker.stop.set()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        raise
     return _result(documents, items, breaker)

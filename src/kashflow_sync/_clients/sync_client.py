@@ -257,9 +257,13 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
         documents not attempted, safe to run again"), also the ``error`` of each document not
         attempted. None never stops the batch.
 
+        Ctrl-C stops the batch the same way: the ``KeyboardInterrupt`` goes on up once the
+        documents in flight have stopped and every entry of the batch is given back.
+
         Raises:
             ValueError: *concurrency* or *stop_after_failures* is not a whole number of at
                 least 1.
+            KeyboardInterrupt: Ctrl-C in the calling thread, once the batch has stopped.
 
         """
         documents = list(documents)
@@ -278,9 +282,14 @@ class KashFlowClient(BaseClient[httpx.Client], ClosedByWith):
                 result = batch_context.copy().run(publish, document)
                 return self._note_deferred_id(pending, document, owner, result)
 
-            batch = run_in_threads(
-                documents, one, concurrency=concurrency, progress=progress, breaker=breaker
-            )
+            try:
+                batch = run_in_threads(
+                    documents, one, concurrency=concurrency, progress=progress, breaker=breaker
+                )
+            except BaseException:  # Ctrl-C: the documents created so far give their entries back
+                if pending:
+                    self._driver.run(self._fill_ids_flow(pending, learn=False))
+                raise
             if not pending:
                 return batch
             # A batch that found KashFlow unreachable only gives the entries back.
