@@ -435,6 +435,22 @@ MUTANTS = (
         "a batch tries every document through an outage, a connection failure each",
     ),
     Mutant(
+        "publish-many-interrupt-keeps-entries",
+        "src/kashflow_sync/_clients/sync_client.py",
+        "                if pending:\n                    self._driver.run(self._fill_ids_flow(",
+        "                if False:\n                    self._driver.run(self._fill_ids_flow(",
+        (STOPS + "test_ctrl_c_in_publish_many_stops_the_batch_and_gives_its_entries_back",),
+        "Ctrl-C in publish_many leaves the created documents' entries held until their lease ends",
+    ),
+    Mutant(
+        "cancelled-batch-returns-with-publishes-running",
+        "src/kashflow_sync/_clients/batch.py",
+        "        if tasks:\n            await asyncio.wait(tasks)\n",
+        "",
+        ("tests/clients/test_async_client.py::test_a_cancelled_publish_many_leaves_no_entry_held",),
+        "a cancelled async publish_many returns while the publishes in flight still hold entries",
+    ),
+    Mutant(
         "ctrl-c-leaves-flight-running",
         "src/kashflow_sync/cli/_publish.py",
         "        breaker.stop.set()  # those in flight",
