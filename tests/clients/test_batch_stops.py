@@ -300,3 +300,24 @@ def test_ctrl_c_in_publish_many_stops_the_batch_and_gives_its_entries_back(
     assert not again.failed, [item.error for item in again.failed]
     assert receipts == sorted(d.reference for d in docs)
     assert attached_and_paid == (20, 20)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_progress_hook_that_raises_stops_the_batch(kind: str) -> None:
+    """The caller's progress hook fails two documents in: its error reaches the caller once
+    the batch has stopped (nothing more started), and no entry is left held."""
+    docs = [purchase(200 + i, attach=False, pay=False) for i in range(20)]
+
+    def broken(progress: kfs.BatchProgress) -> None:
+        if progress.done == 2:
+            raise LookupError("the hook's own bug")
+
+    with FakeKashFlow.serve() as fake, any_client(kind, fake, loopback=True) as client:
+        client.connect()
+        fake.faults.delay(0.2, op="InsertReceipt", times=None)
+        with pytest.raises(LookupError, match="the hook's own bug"):
+            client.publish_many(docs, concurrency=2, progress=broken)
+        landed = len(fake.receipts)
+        held = [row.external_id for row in client.journal(None) if row.held_by is not None]
+    assert 2 <= landed <= 4, landed  # the two done, and at most the two then in flight
+    assert held == []

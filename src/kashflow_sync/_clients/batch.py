@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 
 import attrs
@@ -175,9 +175,9 @@ def run_in_threads(
 ) -> BatchResult:
     """Run *publish* over *documents* on at most *concurrency* threads, until *breaker* trips.
 
-    A ``KeyboardInterrupt`` (or any exception) in the calling thread stops the batch as a
-    tripped breaker does: nothing more starts, those in flight stop before their next write to
-    KashFlow and give their entries back; it is raised once they have.
+    A ``KeyboardInterrupt`` in the calling thread, or an exception out of *progress*, stops the
+    batch as a tripped breaker does: nothing more starts, those in flight stop before their
+    next write to KashFlow and give their entries back; it is raised once they have.
     """
     _check(concurrency)
     counter = _Counter(len(documents), progress)
@@ -201,7 +201,11 @@ def run_in_threads(
         running = set(futures)
         while running:
             # A timeout keeps this thread awake for Ctrl-C on every platform.
-            _, running = wait(running, timeout=0.2)
+            done, running = wait(running, timeout=0.2, return_when=FIRST_EXCEPTION)
+            for future in done:
+                failure = future.exception()
+                if failure is not None:  # out of the progress hook: the batch stops too
+                    raise failure
     except BaseException:
         breaker.stop.set()
         for future in futures:
