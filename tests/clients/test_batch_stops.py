@@ -272,14 +272,17 @@ def test_ctrl_c_in_publish_many_stops_the_batch_and_gives_its_entries_back(
             assert time.monotonic() < deadline
             time.sleep(0.005)
         # Ctrl-C: SIGINT to the main thread, which raises KeyboardInterrupt there; this thread
-        # gives it a moment to, before it looks for its next document.
+        # gives it time to (the third create takes a second), before it looks for its next
+        # document.
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-        time.sleep(0.1)
+        time.sleep(0.5)
 
     # Over loopback, where a delayed answer really waits.
     with FakeKashFlow.serve() as fake, any_client("sync", fake, loopback=True) as client:
         client.connect()
-        fake.faults.delay(0.2, op="InsertReceipt", times=None)
+        # A create takes a second: the windows this test needs are far wider than a busy
+        # machine's scheduling delays.
+        fake.faults.delay(1.0, op="InsertReceipt", times=None)
         started = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
             client.publish_many(
@@ -287,7 +290,7 @@ def test_ctrl_c_in_publish_many_stops_the_batch_and_gives_its_entries_back(
                 concurrency=concurrency,
                 progress=functools.partial(interrupt_after_two, fake),
             )
-        assert time.monotonic() - started < 5  # not the 20 documents' 4 s and more
+        assert time.monotonic() - started < 8  # not the 20 documents' 10 s and more
         in_flight = 0 if concurrency == 1 else 1
         assert len(fake.receipts) == 2 + in_flight
         assert (len(fake.attachments), len(fake.payments)) == (2, 2)
@@ -314,7 +317,8 @@ def test_a_progress_hook_that_raises_stops_the_batch(kind: str) -> None:
 
     with FakeKashFlow.serve() as fake, any_client(kind, fake, loopback=True) as client:
         client.connect()
-        fake.faults.delay(0.2, op="InsertReceipt", times=None)
+        # A create takes a second: wider windows than a busy machine's scheduling delays.
+        fake.faults.delay(1.0, op="InsertReceipt", times=None)
         with pytest.raises(LookupError, match="the hook's own bug"):
             client.publish_many(docs, concurrency=2, progress=broken)
         landed = len(fake.receipts)
