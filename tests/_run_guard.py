@@ -49,7 +49,8 @@ def dump_stacks(folder: Path, tree: set[int]) -> None:
     """Ask each registered process of *tree* for its stacks, and print them."""
     registered = {int(f.stem): f for f in folder.glob("*.txt") if int(f.stem) in tree}
     for pid in registered:
-        os.kill(pid, signal.SIGUSR1)
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(pid, signal.SIGUSR1)
     time.sleep(3)  # faulthandler writes from a signal handler: at once, but not in this process
     for pid, path in sorted(registered.items()):
         print(f"---- stacks of test process {pid}", flush=True)
