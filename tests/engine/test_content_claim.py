@@ -249,11 +249,15 @@ def test_the_same_invoice_twice_in_one_batch_lands_once(client_kind: str) -> Non
         fake.faults.delay(0.1, op="InsertReceipt", times=None)
         batch = client.publish_many(docs, concurrency=4)
     assert len([r for r in fake.receipts if r.customer_reference == first.reference]) == 1
-    assert [item.ok for item in batch] == [True, False, True, True, True, True]
-    error = batch[1].error
+    # The two twins start on two threads at once: either may claim the content first (the
+    # first in the list usually does; on a busy machine not always). One lands, one refused.
+    oks = [item.ok for item in batch]
+    assert oks[2:] == [True] * 4 and sorted(oks[:2]) == [False, True], oks
+    landed, refused = (batch[0], batch[1]) if oks[0] else (batch[1], batch[0])
+    error = refused.error
     assert isinstance(error, errors.ValidationError)
     assert error.problems[0].code == "duplicate_in_ledger"
-    assert "'twin-1'" in error.problems[0].message
+    assert f"{landed.external_id!r}" in error.problems[0].message
 
 
 def test_two_workers_given_the_same_invoice_land_it_once() -> None:
