@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
         dump_stacks(Path(folder), {proc.pid, *tree})
+        # Listed again: a process started while the stacks were written is stopped too.
         for pid in [*descendants(proc.pid), *tree, proc.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -207,12 +207,11 @@ def run_in_threads(
                 if failure is not None:  # out of the progress hook: the batch stops too
                     raise failure
     except BaseException:
-        breaker.stop.set()
-        for future in futures:
-            future.cancel()
-        pool.shutdown(wait=True)
+        breaker.stop.set()  # those in flight stop before their next write
         raise
-    pool.shutdown(wait=True)
+    finally:
+        # Waits for those in flight; on a stop, what has not started never does.
+        pool.shutdown(wait=True, cancel_futures=True)
     return _result(documents, [future.result() for future in futures], breaker)
 
 
